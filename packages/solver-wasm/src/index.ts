@@ -1,1 +1,23 @@
-export {};
+/**
+ * @nodeplan/solver-wasm: the packing kernel. WebAssembly (SIMD or scalar, chosen at load time) with a
+ * pure-TypeScript reference of the same algorithm as oracle and fallback. Numbers in, numbers out.
+ */
+export { createKernel, type Kernel, type KernelFlavor, type KernelOptions } from "./kernel.ts";
+export {
+  defaultGroupValues,
+  type EncodedProblem,
+  ERROR_ABI_MISMATCH,
+  ERROR_BAD_HEADER,
+  ERROR_TOO_MANY_BINS,
+  ERROR_TOO_MANY_PLACEMENTS,
+  KERNEL_ABI_VERSION,
+  type KernelResult,
+  REASON_CLASS_CAP,
+  REASON_NO_COMPATIBLE_OFFERING,
+  REASON_NONE,
+  REASON_POOL_LIMIT,
+  REASON_TOO_LARGE,
+  validateEncodedProblem,
+  wordsFor,
+} from "./problem.ts";
+export { solveReference } from "./reference.ts";

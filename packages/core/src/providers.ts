@@ -1,0 +1,57 @@
+import type { InstanceType, Node, NodePool } from "./model.ts";
+import type { PlannedNodeClaim } from "./plan.ts";
+
+/**
+ * The narrow interfaces a cloud provider implements (Karpenter's CloudProvider, split). core defines
+ * them and never imports a provider; hosts (CLI, controller) wire a provider in.
+ */
+
+/** Instance types with offerings and prices for a NodePool and its node class. */
+export interface CatalogSource<NodeClass = unknown> {
+  /** Allocatable may depend on the node class (AMI family, kubelet settings, root volume). */
+  instanceTypes(nodePool: NodePool, nodeClass: NodeClass | undefined): Promise<InstanceType[]>;
+}
+
+/** An offering that failed to launch and should not be tried again for a while. */
+export interface UnavailableOffering {
+  instanceType: string;
+  zone: string;
+  capacityType: string;
+  /** Why (for example InsufficientInstanceCapacity). */
+  reason: string;
+  /** ISO time until which the offering is considered unavailable. */
+  until: string;
+}
+
+/** The result of a launch: the cloud instance behind a NodeClaim. */
+export interface LaunchedInstance {
+  providerID: string;
+  instanceType: string;
+  zone: string;
+  capacityType: string;
+  /** Cloud-specific identifiers worth recording on the NodeClaim status. */
+  imageID?: string;
+}
+
+/** Creates and deletes the instance behind a NodeClaim. */
+export interface Launcher<NodeClass = unknown> {
+  create(
+    claim: PlannedNodeClaim,
+    nodePool: NodePool,
+    nodeClass: NodeClass | undefined,
+  ): Promise<LaunchedInstance>;
+  delete(node: { name: string; providerID: string }): Promise<void>;
+  /** Offerings recently found unavailable; a catalog source honours them. */
+  unavailableOfferings(): UnavailableOffering[];
+}
+
+/** Why a node has drifted from its NodePool or node class. */
+export interface DriftReason {
+  code: string;
+  message: string;
+}
+
+/** Provider drift detection (node class hash, AMI, subnets, security groups). */
+export interface DriftDetector<NodeClass = unknown> {
+  isDrifted(node: Node, nodePool: NodePool, nodeClass: NodeClass | undefined): DriftReason | undefined;
+}

@@ -1,0 +1,204 @@
+/**
+ * The kernel's ABI: an encoded packing problem in typed arrays, and its result. Everything here is
+ * numbers: strings, labels and requirement algebra stay in TypeScript (packages/core encodes).
+ */
+
+/** Bumped whenever the header layout or a region's meaning changes. */
+export const KERNEL_ABI_VERSION = 1;
+
+/** Errors `solve` returns (negative). */
+export const ERROR_ABI_MISMATCH = -1;
+export const ERROR_BAD_HEADER = -2;
+export const ERROR_TOO_MANY_BINS = -3;
+export const ERROR_TOO_MANY_PLACEMENTS = -4;
+
+/** Why a group's pods were left unplaced (first failure). */
+export const REASON_NONE = 0;
+export const REASON_NO_COMPATIBLE_OFFERING = 1;
+export const REASON_TOO_LARGE = 2;
+export const REASON_POOL_LIMIT = 3;
+export const REASON_CLASS_CAP = 4;
+
+/** A packing problem (see ../shared/ARCHITECTURE.md "The kernel boundary"). */
+export interface EncodedProblem {
+  /** R: resource dimensions in a fixed order chosen by the encoder (cpu millis, memory bytes, pods, ...). */
+  resources: number;
+  groups: {
+    /** G */
+    count: number;
+    /** G*R per-pod request vector (integers as f64). */
+    requests: Float64Array;
+    /** G: pods in the group. */
+    counts: Int32Array;
+    /** G*W, W = ceil(T/32): bit t set => the group may run on offering t. */
+    compat: Uint32Array;
+    /** G*WE, WE = ceil(E/32): bit e set => the group may run on existing bin e. */
+    existingCompat: Uint32Array;
+    /** G: cap class or -1. */
+    classId: Int32Array;
+    /** G: value of one placed pod (> 0), used to score offerings (micro-dollars per hour). */
+    value: Float64Array;
+  };
+  offerings: {
+    /** T */
+    count: number;
+    /** T*R usable per node (already minus DaemonSet overhead). */
+    allocatable: Float64Array;
+    /** T*R counted against NodePool limits. */
+    capacity: Float64Array;
+    /** T: integer micro-dollars per hour (exact in f64). */
+    priceMicros: Float64Array;
+    /** T: pool index; pool 0 has the highest priority. */
+    pool: Int32Array;
+    /** T: the representative offering of t's equivalence class (same pool, allocatable, price, compat column); shape[t] <= t. */
+    shape: Int32Array;
+  };
+  pools: {
+    /** P */
+    count: number;
+    /** P*(R+1): per resource, then nodes at index R; Infinity = no limit. */
+    limits: Float64Array;
+    /** P*(R+1): already used by existing nodes. */
+    used: Float64Array;
+  };
+  existing: {
+    /** E: existing nodes and in-flight claims (bins 0..E-1). */
+    count: number;
+    /** E*R free allocatable. */
+    remaining: Float64Array;
+    /** E*C pods of each class already there. */
+    classCount: Int32Array;
+  };
+  /** C classes: at most capPerBin[c] pods of class c in one bin. */
+  classes: { count: number; capPerBin: Int32Array };
+  options: {
+    /** Capacity of the new-bin outputs. */
+    maxBins: number;
+    /** Capacity of the placement output (triples). */
+    maxPlacements: number;
+    /** Candidate shapes scored per new pattern (0 = all). */
+    candidateShapes: number;
+    /** Run the improvement phase. */
+    improve: boolean;
+  };
+}
+
+/** The kernel's answer. */
+export interface KernelResult {
+  /** >= 0: number of new bins; < 0: an ERROR_* code. */
+  status: number;
+  newBins: number;
+  /** Per new bin: the cheapest offering in its option set. */
+  binOffering: Int32Array;
+  /** newBins*W: offerings still possible for each new bin. */
+  binOptions: Uint32Array;
+  /** Per new bin: its pool. */
+  binPool: Int32Array;
+  /** Triples (group, bin, count); bin < E is an existing bin, bin >= E is new bin (bin - E). */
+  placements: Int32Array;
+  /** G: pods of each group left unplaced. */
+  unplaced: Int32Array;
+  /** G: REASON_* of the first failure (0 when all placed). */
+  unplacedReason: Int32Array;
+}
+
+/** Words per offering bitset. */
+export function wordsFor(bits: number): number {
+  return (bits + 31) >>> 5;
+}
+
+/** Checks sizes and values before any kernel call; returns the problems found (empty = valid). */
+export function validateEncodedProblem(p: EncodedProblem): string[] {
+  const errors: string[] = [];
+  const R = p.resources;
+  const G = p.groups.count;
+  const T = p.offerings.count;
+  const E = p.existing.count;
+  const P = p.pools.count;
+  const C = p.classes.count;
+  const W = wordsFor(T);
+  const WE = wordsFor(E);
+  const size = (name: string, array: { length: number }, expected: number) => {
+    if (array.length !== expected) errors.push(`${name} has ${array.length} entries, expected ${expected}`);
+  };
+  if (!Number.isInteger(R) || R < 1) errors.push("resources must be a positive integer");
+  for (const [name, n] of [
+    ["groups", G],
+    ["offerings", T],
+    ["existing", E],
+    ["pools", P],
+    ["classes", C],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 0) errors.push(`${name}.count must be a non-negative integer`);
+  }
+  size("groups.requests", p.groups.requests, G * R);
+  size("groups.counts", p.groups.counts, G);
+  size("groups.compat", p.groups.compat, G * W);
+  size("groups.existingCompat", p.groups.existingCompat, G * WE);
+  size("groups.classId", p.groups.classId, G);
+  size("groups.value", p.groups.value, G);
+  size("offerings.allocatable", p.offerings.allocatable, T * R);
+  size("offerings.capacity", p.offerings.capacity, T * R);
+  size("offerings.priceMicros", p.offerings.priceMicros, T);
+  size("offerings.pool", p.offerings.pool, T);
+  size("offerings.shape", p.offerings.shape, T);
+  size("pools.limits", p.pools.limits, P * (R + 1));
+  size("pools.used", p.pools.used, P * (R + 1));
+  size("existing.remaining", p.existing.remaining, E * R);
+  size("existing.classCount", p.existing.classCount, E * C);
+  size("classes.capPerBin", p.classes.capPerBin, C);
+  if (errors.length > 0) return errors;
+  for (let i = 0; i < G * R; i++)
+    if (!(p.groups.requests[i]! >= 0)) errors.push(`groups.requests[${i}] must be >= 0`);
+  for (let g = 0; g < G; g++) {
+    if (p.groups.counts[g]! < 0) errors.push(`groups.counts[${g}] must be >= 0`);
+    if (!(p.groups.value[g]! > 0) || !Number.isFinite(p.groups.value[g]!))
+      errors.push(`groups.value[${g}] must be a positive finite number`);
+    const c = p.groups.classId[g]!;
+    if (c < -1 || c >= C) errors.push(`groups.classId[${g}] must be -1 or a class index`);
+  }
+  for (let t = 0; t < T; t++) {
+    const price = p.offerings.priceMicros[t]!;
+    if (!Number.isInteger(price) || price < 0)
+      errors.push(`offerings.priceMicros[${t}] must be a non-negative integer`);
+    const pool = p.offerings.pool[t]!;
+    if (pool < 0 || pool >= P) errors.push(`offerings.pool[${t}] must be a pool index`);
+    const s = p.offerings.shape[t]!;
+    if (s < 0 || s > t || p.offerings.shape[s] !== s)
+      errors.push(`offerings.shape[${t}] must point at a representative at or before it`);
+  }
+  for (let i = 0; i < T * R; i++)
+    if (!(p.offerings.allocatable[i]! >= 0)) errors.push(`offerings.allocatable[${i}] must be >= 0`);
+  for (let c = 0; c < C; c++)
+    if (p.classes.capPerBin[c]! < 0) errors.push(`classes.capPerBin[${c}] must be >= 0`);
+  if (!Number.isInteger(p.options.maxBins) || p.options.maxBins < 0)
+    errors.push("options.maxBins must be a non-negative integer");
+  if (!Number.isInteger(p.options.maxPlacements) || p.options.maxPlacements < 0)
+    errors.push("options.maxPlacements must be a non-negative integer");
+  return errors.slice(0, 20);
+}
+
+/**
+ * A value per pod for callers without LP duals: per resource, the market rate is the lowest price per
+ * unit among offerings that have any of it; a pod is worth its dominant resource at that rate.
+ */
+export function defaultGroupValues(p: EncodedProblem): Float64Array {
+  const R = p.resources;
+  const rates = new Float64Array(R).fill(Number.POSITIVE_INFINITY);
+  for (let t = 0; t < p.offerings.count; t++) {
+    for (let r = 0; r < R; r++) {
+      const a = p.offerings.allocatable[t * R + r]!;
+      if (a > 0) rates[r] = Math.min(rates[r]!, p.offerings.priceMicros[t]! / a);
+    }
+  }
+  const values = new Float64Array(p.groups.count);
+  for (let g = 0; g < p.groups.count; g++) {
+    let v = 0;
+    for (let r = 0; r < R; r++) {
+      const rate = rates[r]!;
+      if (Number.isFinite(rate)) v = Math.max(v, p.groups.requests[g * R + r]! * rate);
+    }
+    values[g] = v > 0 ? v : 1;
+  }
+  return values;
+}
