@@ -130,7 +130,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
         if (f < k) k = f;
       }
     }
-    return k < 0 ? 0 : k;
+    return Math.max(0, k);
   };
 
   const fitsOne = (t: number, g: number): boolean => {
