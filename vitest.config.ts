@@ -3,7 +3,9 @@ import { defineConfig } from "vitest/config";
 
 // Tests run against each package's TypeScript source through the "@nodeplan/source" export condition,
 // so no build is needed first (the kernel's generated module is made by `turbo run generate`).
-const conditions = ["@nodeplan/source", ...defaultServerConditions];
+// Not vite's "module" condition: Node would then load packages' bundler-only ESM builds (the AWS SDK's
+// dist-es has extensionless imports Node cannot resolve).
+const conditions = ["@nodeplan/source", ...defaultServerConditions.filter((c) => c !== "module")];
 
 const project = (name: string, root: string) => ({
   extends: true as const,
