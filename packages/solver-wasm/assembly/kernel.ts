@@ -242,7 +242,7 @@ export function solve(header: usize): i32 {
   const candT = scratch((K > 1 ? K : 1) << 2);
   const candEff = scratch((K > 1 ? K : 1) << 3);
   const space = scratch(R << 3);
-  const minReq = scratch(R << 3);
+  const demand = scratch(R << 3);
   const patG = scratch(G << 2); const patN = scratch(G << 2);
   const bestG = scratch(G << 2); const bestN = scratch(G << 2);
   const patClass = scratch(C << 2);
@@ -284,7 +284,7 @@ export function solve(header: usize): i32 {
           if (x < m) m = x;
         }
       }
-      const eff = (m * avgVal) / priceOf(t);
+      const eff = (Math.floor(m) * avgVal) / priceOf(t);
       if (nc < K) {
         let i = nc++;
         while (i > 0 && f(candEff, i - 1) < eff) {
@@ -306,10 +306,6 @@ export function solve(header: usize): i32 {
       }
     }
 
-    for (let r = 0; r < R; r++) setf(minReq, r, INF);
-    for (let h = g0; h < G; h = find(h + 1)) {
-      for (let r = 0; r < R; r++) if (f(req, h * R + r) < f(minReq, r)) setf(minReq, r, f(req, h * R + r));
-    }
 
     let bestT = -1;
     let bestScore: f64 = -1;
@@ -318,35 +314,52 @@ export function solve(header: usize): i32 {
       const t = n(candT, c);
       for (let r = 0; r < R; r++) setf(space, r, f(alloc_, t * R + r));
       if (C > 0) memory.fill(patClass, 0, <usize>C << 2);
-      let pv: f64 = 0;
-      let len = 0;
+      for (let r = 0; r < R; r++) setf(demand, r, 0);
       for (let h = g0; h < G; h = find(h + 1)) {
         if (!bit(compat, h * W, t)) continue;
-        let k = fitCount(space, h);
-        if (k > n(rem, h)) k = n(rem, h);
-        const cls = n(classId, h);
-        if (cls >= 0) {
-          const room = n(cap, cls) - n(patClass, cls);
-          if (room < k) k = room;
+        for (let r = 0; r < R; r++) setf(demand, r, f(demand, r) + <f64>n(rem, h) * f(req, h * R + r));
+      }
+      let bins: f64 = 1;
+      for (let r = 0; r < R; r++) {
+        const a = f(alloc_, t * R + r);
+        if (a > 0 && f(demand, r) / a > bins) bins = f(demand, r) / a;
+      }
+      let pv: f64 = 0;
+      let len = 0;
+      for (let h = g0; h < G; h = find(h + 1)) setn(patN, h, 0);
+      for (let pass = bins > 1 ? 0 : 1; pass < 2; pass++) {
+        for (let h = g0; h < G; h = find(h + 1)) {
+          if (!bit(compat, h * W, t)) continue;
+          let k = fitCount(space, h);
+          const left = n(rem, h) - n(patN, h);
+          if (k > left) k = left;
+          if (pass == 0) {
+            let share = Math.floor(<f64>n(rem, h) / bins);
+            if (share < 1 && h == g0) share = 1;
+            if (<f64>k > share) k = <i32>share;
+          }
+          const cls = n(classId, h);
+          if (cls >= 0) {
+            const room = n(cap, cls) - n(patClass, cls);
+            if (room < k) k = room;
+          }
+          if (k <= 0) continue;
+          for (let r = 0; r < R; r++) setf(space, r, f(space, r) - <f64>k * f(req, h * R + r));
+          if (cls >= 0) setn(patClass, cls, n(patClass, cls) + k);
+          pv += <f64>k * f(value, h);
+          if (n(patN, h) == 0) setn(patG, len++, h);
+          setn(patN, h, n(patN, h) + k);
         }
-        if (k <= 0) continue;
-        for (let r = 0; r < R; r++) setf(space, r, f(space, r) - <f64>k * f(req, h * R + r));
-        if (cls >= 0) setn(patClass, cls, n(patClass, cls) + k);
-        pv += <f64>k * f(value, h);
-        setn(patG, len, h);
-        setn(patN, len, k);
-        len++;
-        let full = false;
-        for (let r = 0; r < R; r++) if (f(minReq, r) > 0 && f(space, r) < f(minReq, r)) full = true;
-        if (full) break;
       }
       const score = pv / priceOf(t);
       if (len > 0 && score > bestScore) {
         bestScore = score;
         bestT = t;
         bestLen = len;
-        memory.copy(bestG, patG, <usize>len << 2);
-        memory.copy(bestN, patN, <usize>len << 2);
+        for (let i = 0; i < len; i++) {
+          setn(bestG, i, n(patG, i));
+          setn(bestN, i, n(patN, n(patG, i)));
+        }
       }
     }
     if (bestT < 0) {

@@ -201,7 +201,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
   const candT = new Int32Array(Math.max(K, 1));
   const candEff = new Float64Array(Math.max(K, 1));
   const space = new Float64Array(R);
-  const minReq = new Float64Array(R);
+  const demand = new Float64Array(R);
   const patG = new Int32Array(G);
   const patN = new Int32Array(G);
   const bestG = new Int32Array(G);
@@ -255,8 +255,9 @@ export function solveReference(p: EncodedProblem): KernelResult {
           if (x < n) n = x;
         }
       }
+      // Whole average pods: a shape that holds 1.3 of them really holds 1, which is what fragments.
       const pr = price[t]! > 0 ? price[t]! : 0.5;
-      const eff = (n * avgVal) / pr;
+      const eff = (Math.floor(n) * avgVal) / pr;
       if (nc < K) {
         let i = nc++;
         while (i > 0 && candEff[i - 1]! < eff) {
@@ -278,12 +279,6 @@ export function solveReference(p: EncodedProblem): KernelResult {
       }
     }
 
-    // The smallest request per resource among groups with pods left: a bin with less room is full.
-    for (let r = 0; r < R; r++) minReq[r] = Number.POSITIVE_INFINITY;
-    for (let h = g0; h < G; h = find(h + 1)) {
-      for (let r = 0; r < R; r++) if (req[h * R + r]! < minReq[r]!) minReq[r] = req[h * R + r]!;
-    }
-
     let bestT = -1;
     let bestScore = -1;
     let bestLen = 0;
@@ -291,27 +286,44 @@ export function solveReference(p: EncodedProblem): KernelResult {
       const t = candT[c]!;
       for (let r = 0; r < R; r++) space[r] = alloc[t * R + r]!;
       for (let k = 0; k < C; k++) patClass[k] = 0;
-      let pv = 0;
-      let len = 0;
+      // How many bins of this shape the compatible remaining demand needs: each bin first takes that
+      // share of every group (a balanced mix, as the LP relaxation would), then tops up greedily.
+      for (let r = 0; r < R; r++) demand[r] = 0;
       for (let h = g0; h < G; h = find(h + 1)) {
         if (!bit(compat, h * W, t)) continue;
-        let k = fitCount(space, 0, h);
-        if (k > rem[h]!) k = rem[h]!;
-        const cls = classId[h]!;
-        if (cls >= 0) {
-          const room = cap[cls]! - patClass[cls]!;
-          if (room < k) k = room;
+        for (let r = 0; r < R; r++) demand[r] = demand[r]! + rem[h]! * req[h * R + r]!;
+      }
+      let bins = 1;
+      for (let r = 0; r < R; r++) {
+        const a = alloc[t * R + r]!;
+        if (a > 0 && demand[r]! / a > bins) bins = demand[r]! / a;
+      }
+      let pv = 0;
+      let len = 0;
+      for (let h = g0; h < G; h = find(h + 1)) patN[h] = 0;
+      for (let pass = bins > 1 ? 0 : 1; pass < 2; pass++) {
+        for (let h = g0; h < G; h = find(h + 1)) {
+          if (!bit(compat, h * W, t)) continue;
+          let k = fitCount(space, 0, h);
+          const left = rem[h]! - patN[h]!;
+          if (k > left) k = left;
+          if (pass === 0) {
+            let share = Math.floor(rem[h]! / bins);
+            if (share < 1 && h === g0) share = 1;
+            if (k > share) k = share;
+          }
+          const cls = classId[h]!;
+          if (cls >= 0) {
+            const room = cap[cls]! - patClass[cls]!;
+            if (room < k) k = room;
+          }
+          if (k <= 0) continue;
+          for (let r = 0; r < R; r++) space[r] = space[r]! - k * req[h * R + r]!;
+          if (cls >= 0) patClass[cls] = patClass[cls]! + k;
+          pv += k * value[h]!;
+          if (patN[h] === 0) patG[len++] = h;
+          patN[h] = patN[h]! + k;
         }
-        if (k <= 0) continue;
-        for (let r = 0; r < R; r++) space[r] = space[r]! - k * req[h * R + r]!;
-        if (cls >= 0) patClass[cls] = patClass[cls]! + k;
-        pv += k * value[h]!;
-        patG[len] = h;
-        patN[len] = k;
-        len++;
-        let full = false;
-        for (let r = 0; r < R; r++) if (minReq[r]! > 0 && space[r]! < minReq[r]!) full = true;
-        if (full) break;
       }
       const pr = price[t]! > 0 ? price[t]! : 0.5;
       const score = pv / pr;
@@ -321,7 +333,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
         bestLen = len;
         for (let i = 0; i < len; i++) {
           bestG[i] = patG[i]!;
-          bestN[i] = patN[i]!;
+          bestN[i] = patN[patG[i]!]!;
         }
       }
     }

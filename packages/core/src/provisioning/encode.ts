@@ -1,0 +1,283 @@
+import type { EncodedProblem } from "@nodeplan/solver-wasm";
+import type { DaemonSet, InstanceType, Node, NodePool, Offering, Pod, ResourceVector } from "../model.ts";
+import {
+  constraintsOf,
+  daemonSetFits,
+  nodeAccepts,
+  offeringAccepts,
+  type PodConstraints,
+  poolAccepts,
+} from "./compat.ts";
+import { instanceTypesFor, isProvisionable, type ProvisioningInput } from "./input.ts";
+
+/**
+ * Turns a provisioning input into the kernel's integer-indexed problem: identical pods become one
+ * group, every (NodePool, instance type, zone, capacity type) becomes an offering with its allocatable
+ * net of DaemonSet overhead, compatibility becomes bitsets. Strings stay on this side of the boundary.
+ */
+
+/** A pod group: pods with identical requests and scheduling constraints. */
+export interface PodGroup {
+  /** Pods in Karpenter's queue order (creation time, then uid). */
+  pods: Pod[];
+  requests: ResourceVector;
+  /** Index of the group's constraint class (pods with the same scheduling constraints). */
+  constraintClass: number;
+}
+
+/** One offering as the kernel sees it, with what decoding needs to name it. */
+export interface EncodedOffering {
+  nodePool: NodePool;
+  instanceType: InstanceType;
+  offering: Offering;
+  /** DaemonSet requests landing on a node of this offering. */
+  overhead: ResourceVector;
+  allocatable: ResourceVector;
+  key: string;
+}
+
+/** Everything decoding needs besides the kernel's result. */
+export interface Encoding {
+  problem: EncodedProblem;
+  resources: string[];
+  groups: PodGroup[];
+  constraintClasses: PodConstraints[];
+  offerings: EncodedOffering[];
+  existing: Node[];
+  /** NodePools in priority order (weight descending, then name). */
+  pools: NodePool[];
+  /** Compatibility of each constraint class with each offering (before fit). */
+  classOfferings: Uint8Array[];
+}
+
+const FIRST_RESOURCES = ["cpuMillis", "memoryBytes", "pods"];
+
+/** Karpenter's queue order: cpu desc, memory desc, creation time, uid. */
+export function comparePods(a: Pod, b: Pod): number {
+  const cpu = (b.requests.cpuMillis ?? 0) - (a.requests.cpuMillis ?? 0);
+  if (cpu !== 0) return cpu;
+  const mem = (b.requests.memoryBytes ?? 0) - (a.requests.memoryBytes ?? 0);
+  if (mem !== 0) return mem;
+  if (a.creationTimestamp !== b.creationTimestamp) return a.creationTimestamp < b.creationTimestamp ? -1 : 1;
+  return a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0;
+}
+
+/** NodePools by weight descending, ties by name descending (Karpenter's order). */
+export function poolOrder(pools: readonly NodePool[]): NodePool[] {
+  return [...pools].sort((a, b) => b.weight - a.weight || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+}
+
+/** Builds the kernel problem. */
+export function encode(
+  input: ProvisioningInput,
+  values?: (g: PodGroup, resources: string[]) => number,
+): Encoding {
+  const pending = input.pods.filter(isProvisionable).sort(comparePods);
+  const pools = poolOrder(input.nodePools);
+
+  // Resource dimensions: what pending pods request, and what NodePool limits constrain.
+  const keys = new Set<string>(FIRST_RESOURCES);
+  for (const p of pending) for (const [k, v] of Object.entries(p.requests)) if (v > 0) keys.add(k);
+  for (const pool of pools) for (const k of Object.keys(pool.limits)) if (k !== "nodes") keys.add(k);
+  const resources = [...FIRST_RESOURCES, ...[...keys].filter((k) => !FIRST_RESOURCES.includes(k)).sort()];
+  const R = resources.length;
+
+  // Constraint classes and groups.
+  const classIndex = new Map<string, number>();
+  const constraintClasses: PodConstraints[] = [];
+  const groupIndex = new Map<string, number>();
+  const groups: PodGroup[] = [];
+  for (const pod of pending) {
+    const constraints = constraintsOf(pod);
+    let c = classIndex.get(constraints.key);
+    if (c === undefined) {
+      c = constraintClasses.length;
+      classIndex.set(constraints.key, c);
+      constraintClasses.push(constraints);
+    }
+    const key = `${c}|${resources.map((r) => pod.requests[r] ?? 0).join(",")}`;
+    let g = groupIndex.get(key);
+    if (g === undefined) {
+      g = groups.length;
+      groupIndex.set(key, g);
+      groups.push({ pods: [], requests: pod.requests, constraintClass: c });
+    }
+    groups[g]?.pods.push(pod);
+  }
+
+  // Offerings per NodePool in priority order, cheapest first within a pool (ties by name) so that
+  // the kernel's "lowest index wins" tie-break is the cheapest, then alphabetical.
+  const offerings: EncodedOffering[] = [];
+  const daemonSets = input.daemonSets ?? [];
+  pools.forEach((pool) => {
+    const poolOfferings: EncodedOffering[] = [];
+    for (const it of instanceTypesFor(input, pool.name)) {
+      for (const o of it.offerings) {
+        if (!o.available || !poolAccepts(pool, it, o)) continue;
+        const overhead = daemonSetOverhead(daemonSets, pool, it, o);
+        const allocatable: Record<string, number> = {};
+        let negative = false;
+        for (const [k, v] of Object.entries(it.allocatable)) {
+          allocatable[k] = v - (overhead[k] ?? 0);
+          if ((allocatable[k] as number) < 0) negative = true;
+        }
+        if (negative) continue;
+        poolOfferings.push({
+          nodePool: pool,
+          instanceType: it,
+          offering: o,
+          overhead,
+          allocatable,
+          key: `${pool.name}/${it.name}/${o.zone}/${o.capacityType}`,
+        });
+      }
+    }
+    poolOfferings.sort(
+      (a, b) =>
+        a.offering.pricePerHour - b.offering.pricePerHour ||
+        cmp(a.instanceType.name, b.instanceType.name) ||
+        cmp(a.offering.zone, b.offering.zone) ||
+        cmp(a.offering.capacityType, b.offering.capacityType),
+    );
+    offerings.push(...poolOfferings);
+  });
+  const T = offerings.length;
+  const W = Math.ceil(T / 32);
+
+  // Which offerings each constraint class may use.
+  const classOfferings = constraintClasses.map((c) => {
+    const row = new Uint8Array(T);
+    for (let t = 0; t < T; t++) {
+      const o = offerings[t] as EncodedOffering;
+      row[t] = offeringAccepts(c, o.nodePool, o.instanceType, o.offering) ? 1 : 0;
+    }
+    return row;
+  });
+
+  // Existing nodes and in-flight claims that can take pods.
+  const existing = [...input.nodes]
+    .filter((n) => !n.deleting && !n.unschedulable)
+    .sort((a, b) => cmp(a.name, b.name));
+  const E = existing.length;
+  const WE = Math.ceil(E / 32);
+  const boundRequests = new Map<string, Record<string, number>>();
+  for (const p of input.pods) {
+    if (p.nodeName === undefined || p.terminating || p.phase === "Succeeded" || p.phase === "Failed")
+      continue;
+    const sum = boundRequests.get(p.nodeName) ?? {};
+    for (const [k, v] of Object.entries(p.requests)) sum[k] = (sum[k] ?? 0) + v;
+    boundRequests.set(p.nodeName, sum);
+  }
+  const classExisting = constraintClasses.map((c) => existing.map((n) => nodeAccepts(c, n)));
+
+  const G = groups.length;
+  const requests = new Float64Array(G * R);
+  const counts = new Int32Array(G);
+  const compat = new Uint32Array(G * W);
+  const existingCompat = new Uint32Array(G * WE);
+  const value = new Float64Array(G);
+  groups.forEach((g, i) => {
+    resources.forEach((r, j) => {
+      requests[i * R + j] = g.requests[r] ?? 0;
+    });
+    counts[i] = g.pods.length;
+    const row = classOfferings[g.constraintClass] as Uint8Array;
+    for (let t = 0; t < T; t++)
+      if (row[t] === 1) compat[i * W + (t >>> 5)] = (compat[i * W + (t >>> 5)] as number) | (1 << (t & 31));
+    const ex = classExisting[g.constraintClass] as boolean[];
+    for (let e = 0; e < E; e++)
+      if (ex[e])
+        existingCompat[i * WE + (e >>> 5)] = (existingCompat[i * WE + (e >>> 5)] as number) | (1 << (e & 31));
+    value[i] = values === undefined ? 0 : values(g, resources);
+  });
+
+  const allocatable = new Float64Array(T * R);
+  const capacity = new Float64Array(T * R);
+  const priceMicros = new Float64Array(T);
+  const pool = new Int32Array(T);
+  const shape = new Int32Array(T);
+  const shapeOf = new Map<string, number>();
+  offerings.forEach((o, t) => {
+    resources.forEach((r, j) => {
+      allocatable[t * R + j] = o.allocatable[r] ?? 0;
+      capacity[t * R + j] = o.instanceType.capacity[r] ?? 0;
+    });
+    priceMicros[t] = Math.round(o.offering.pricePerHour * 1e6);
+    pool[t] = pools.indexOf(o.nodePool);
+    let column = "";
+    for (const row of classOfferings) column += row[t] === 1 ? "1" : "0";
+    const key = `${pool[t]}|${priceMicros[t]}|${Array.from(allocatable.subarray(t * R, t * R + R)).join(",")}|${Array.from(capacity.subarray(t * R, t * R + R)).join(",")}|${column}`;
+    const rep = shapeOf.get(key);
+    if (rep === undefined) shapeOf.set(key, t);
+    shape[t] = rep ?? t;
+  });
+
+  const P = pools.length;
+  const limits = new Float64Array(P * (R + 1)).fill(Number.POSITIVE_INFINITY);
+  const used = new Float64Array(P * (R + 1));
+  pools.forEach((p, i) => {
+    resources.forEach((r, j) => {
+      const limit = p.limits[r];
+      if (limit !== undefined) limits[i * (R + 1) + j] = limit;
+    });
+    if (p.limits.nodes !== undefined) limits[i * (R + 1) + R] = p.limits.nodes;
+  });
+  for (const n of input.nodes) {
+    const i = pools.findIndex((p) => p.name === n.nodePool);
+    if (i < 0) continue;
+    resources.forEach((r, j) => {
+      used[i * (R + 1) + j] = (used[i * (R + 1) + j] as number) + (n.capacity[r] ?? n.allocatable[r] ?? 0);
+    });
+    used[i * (R + 1) + R] = (used[i * (R + 1) + R] as number) + 1;
+  }
+
+  const remaining = new Float64Array(E * R);
+  existing.forEach((n, e) => {
+    const bound = boundRequests.get(n.name) ?? {};
+    resources.forEach((r, j) => {
+      remaining[e * R + j] = Math.max(0, (n.allocatable[r] ?? 0) - (bound[r] ?? 0));
+    });
+  });
+
+  const problem: EncodedProblem = {
+    resources: R,
+    groups: {
+      count: G,
+      requests,
+      counts,
+      compat,
+      existingCompat,
+      classId: new Int32Array(G).fill(-1),
+      value,
+    },
+    offerings: { count: T, allocatable, capacity, priceMicros, pool, shape },
+    pools: { count: P, limits, used },
+    existing: { count: E, remaining, classCount: new Int32Array(0) },
+    classes: { count: 0, capPerBin: new Int32Array(0) },
+    options: {
+      maxBins: 0,
+      maxPlacements: 0,
+      candidateShapes: input.options?.candidateShapes ?? 24,
+      improve: input.options?.improve ?? true,
+    },
+  };
+  return { problem, resources, groups, constraintClasses, offerings, existing, pools, classOfferings };
+}
+
+function daemonSetOverhead(
+  daemonSets: readonly DaemonSet[],
+  pool: NodePool,
+  it: InstanceType,
+  o: Offering,
+): ResourceVector {
+  const out: Record<string, number> = {};
+  for (const ds of daemonSets) {
+    if (!daemonSetFits(ds, pool, it, o)) continue;
+    for (const [k, v] of Object.entries(ds.requests)) out[k] = (out[k] ?? 0) + v;
+  }
+  return out;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,37 @@
+import type { DaemonSet, InstanceType, Node, NodePool, Pod } from "../model.ts";
+
+/** Options of a provisioning solve. */
+export interface ProvisioningOptions {
+  /** Instance types listed per NodeClaim (Karpenter core's default 600). */
+  maxInstanceTypes?: number;
+  /** Run the kernel's improvement phase (default true). */
+  improve?: boolean;
+  /** Candidate shapes the kernel scores per new bin (0 = all; default 24). */
+  candidateShapes?: number;
+  /** Name generator for new claims; default `<nodePool>-<n>` counting from 0 in plan order. */
+  claimName?: (nodePool: string, index: number) => string;
+}
+
+/** What `provision` plans for. Instance types are given per NodePool name, or one list for all. */
+export interface ProvisioningInput {
+  pods: readonly Pod[];
+  nodes: readonly Node[];
+  nodePools: readonly NodePool[];
+  instanceTypes: readonly InstanceType[] | Readonly<Record<string, readonly InstanceType[]>>;
+  daemonSets?: readonly DaemonSet[];
+  /** RFC 3339; time is an input, never read from a clock. */
+  now: string;
+  options?: ProvisioningOptions;
+}
+
+/** The instance types a NodePool may use, before its requirements are applied. */
+export function instanceTypesFor(input: ProvisioningInput, nodePool: string): readonly InstanceType[] {
+  const its = input.instanceTypes;
+  if (Array.isArray(its)) return its;
+  return (its as Readonly<Record<string, readonly InstanceType[]>>)[nodePool] ?? [];
+}
+
+/** Pods the solver provisions for: pending, unbound, not DaemonSet pods, not being deleted. */
+export function isProvisionable(pod: Pod): boolean {
+  return pod.provisionable && pod.nodeName === undefined && !pod.daemonSet && !pod.terminating;
+}

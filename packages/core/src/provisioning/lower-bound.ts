@@ -1,0 +1,207 @@
+import { solveCoveringLP } from "../lp/simplex.ts";
+import type { ResourceVector } from "../model.ts";
+
+/**
+ * A proven lower bound on the cost of new capacity for a set of pods.
+ *
+ * The LP: choose fractional counts x_t of offerings t to minimize sum(price_t x_t) such that every
+ * class of pods (pods with the same compatible offerings) has its demand covered, resource by
+ * resource, only by offerings it may run on. Offerings that the same classes may use (same
+ * "signature") are pooled: because demand is divisible in this relaxation, pooling loses nothing.
+ * Dual: a rate per resource for each signature (W_sigma) with alloc_t . W_sigma <= price_t for every
+ * offering, and a rate per class v_k <= W_sigma for every signature the class may use. The bound is
+ * sum_k D_k . v_k.
+ *
+ * Certificate: the rates per offering. Weak duality makes any non-negative rates a valid bound once
+ * each offering's rates are scaled to cost no more than its price and each pod is valued at its
+ * cheapest compatible offering: that is what `verifyLowerBound` recomputes, sharing no code with the
+ * LP.
+ */
+
+/** An offering the bound may buy: an instance type in a zone and capacity type, in a NodePool. */
+export interface BoundOffering {
+  /** `nodePool/instanceType/zone/capacityType`. */
+  key: string;
+  pricePerHour: number;
+  /** Allocatable net of DaemonSet overhead on this offering. */
+  allocatable: ResourceVector;
+}
+
+/** Pods sharing one set of compatible offerings. */
+export interface BoundClass {
+  pods: number;
+  /** Summed requests of the class's pods. */
+  demand: ResourceVector;
+  /** Indexes into the offerings array. */
+  compatible: readonly number[];
+}
+
+/** Rates per resource unit, per offering; offerings not listed take `defaultRates`. */
+export interface LowerBoundCertificate {
+  resources: string[];
+  /** Dollars per hour per unit of each resource, for offerings not listed in `rates`. */
+  defaultRates: number[];
+  rates: { perUnit: number[]; offerings: string[] }[];
+}
+
+/** The bound and how it was obtained. */
+export interface LowerBoundResult {
+  lowerBoundPerHour: number;
+  method: string;
+  certificate: LowerBoundCertificate;
+  /** Value of one pod of each class (its cheapest compatible offering at the dual rates). */
+  classValuePerPod: number[];
+  /** Dual rate per resource (in `certificate.resources` order) for each class: what one unit is worth. */
+  classRates: number[][];
+  /** Primal LP cost (equal to the bound at optimality, up to rounding). */
+  lpObjective: number;
+}
+
+/** Computes the bound; classes with no compatible offering are left out (they cannot be served). */
+export function computeLowerBound(
+  offerings: readonly BoundOffering[],
+  classes: readonly BoundClass[],
+): LowerBoundResult {
+  const resources = demandedResources(classes);
+  const empty: LowerBoundResult = {
+    lowerBoundPerHour: 0,
+    method: "lp-covering-by-compatibility",
+    certificate: { resources, defaultRates: resources.map(() => 0), rates: [] },
+    classValuePerPod: classes.map(() => 0),
+    classRates: classes.map(() => resources.map(() => 0)),
+    lpObjective: 0,
+  };
+  const servable = classes.map((c, k) => ({ ...c, k })).filter((c) => c.compatible.length > 0 && c.pods > 0);
+  if (resources.length === 0 || servable.length === 0) return empty;
+
+  // Signature of an offering: which servable classes may use it.
+  const classesOf: number[][] = offerings.map(() => []);
+  servable.forEach((c, s) => {
+    for (const t of c.compatible) classesOf[t]?.push(s);
+  });
+  const signatureIndex = new Map<string, number>();
+  const signatures: number[][] = [];
+  const offeringSignature = new Int32Array(offerings.length).fill(-1);
+  offerings.forEach((_, t) => {
+    const sig = classesOf[t] as number[];
+    if (sig.length === 0) return;
+    const key = sig.join(",");
+    let index = signatureIndex.get(key);
+    if (index === undefined) {
+      index = signatures.length;
+      signatureIndex.set(key, index);
+      signatures.push(sig);
+    }
+    offeringSignature[t] = index;
+  });
+
+  // Scale each resource to O(1) so the tableau is well conditioned.
+  const R = resources.length;
+  const unit = resources.map((r) => {
+    let max = 0;
+    for (const o of offerings) max = Math.max(max, o.allocatable[r] ?? 0);
+    return max > 0 ? max : 1;
+  });
+
+  // Columns: offerings that some class may use, deduplicated by (signature, allocatable, price);
+  // then transfer columns s[k][sigma][r] moving class k's demand of r onto signature sigma.
+  const columnOf = new Map<string, number>();
+  const columns: { t: number; sigma: number }[] = [];
+  offerings.forEach((o, t) => {
+    const sigma = offeringSignature[t] as number;
+    if (sigma < 0) return;
+    const alloc = resources.map((r) => o.allocatable[r] ?? 0);
+    if (alloc.every((a) => a === 0)) return;
+    const key = `${sigma}|${o.pricePerHour}|${alloc.join(",")}`;
+    if (!columnOf.has(key)) {
+      columnOf.set(key, columns.length);
+      columns.push({ t, sigma });
+    }
+  });
+  const transfers: { s: number; sigma: number; r: number }[] = [];
+  signatures.forEach((sig, sigma) => {
+    for (const s of sig) {
+      for (let r = 0; r < R; r++) {
+        if ((servable[s]?.demand[resources[r] as string] ?? 0) > 0) transfers.push({ s, sigma, r });
+      }
+    }
+  });
+  const S = signatures.length;
+  const rowCount = S * R + servable.length * R;
+  const n = columns.length + transfers.length;
+  const cost = new Float64Array(n);
+  const matrix = new Float64Array(rowCount * n);
+  const demand = new Float64Array(rowCount);
+  columns.forEach(({ t, sigma }, j) => {
+    const o = offerings[t] as BoundOffering;
+    cost[j] = o.pricePerHour;
+    for (let r = 0; r < R; r++)
+      matrix[(sigma * R + r) * n + j] = (o.allocatable[resources[r] as string] ?? 0) / (unit[r] as number);
+  });
+  transfers.forEach(({ s, sigma, r }, i) => {
+    const j = columns.length + i;
+    matrix[(sigma * R + r) * n + j] = -1;
+    matrix[(S * R + s * R + r) * n + j] = 1;
+  });
+  servable.forEach((c, s) => {
+    for (let r = 0; r < R; r++)
+      demand[S * R + s * R + r] = (c.demand[resources[r] as string] ?? 0) / (unit[r] as number);
+  });
+
+  const lp = solveCoveringLP({ cost, matrix, demand });
+  if (lp.status !== "optimal") {
+    // Infeasible means some demanded resource is offered nowhere a class may go; such pods are
+    // unschedulable and the caller has already excluded them, so this is a defensive fallback.
+    return { ...empty, method: `lp-covering-by-compatibility (${lp.status}; bound 0)` };
+  }
+
+  // Signature rates, back in real units; offerings take their signature's rates.
+  const sigRates = signatures.map((_, sigma) =>
+    resources.map((_, r) => (lp.dual[sigma * R + r] as number) / (unit[r] as number)),
+  );
+  const classRates = servable.map((_, s) =>
+    resources.map((_, r) => (lp.dual[S * R + s * R + r] as number) / (unit[r] as number)),
+  );
+  const classValuePerPod = classes.map(() => 0);
+  const allClassRates = classes.map(() => resources.map(() => 0));
+  let bound = 0;
+  servable.forEach((c, s) => {
+    const rates = classRates[s] as number[];
+    let value = 0;
+    for (let r = 0; r < R; r++) value += (c.demand[resources[r] as string] ?? 0) * (rates[r] as number);
+    bound += value;
+    classValuePerPod[c.k] = value / c.pods;
+    allClassRates[c.k] = rates;
+  });
+
+  // The certificate: the most common signature's rates as default, the others listed.
+  const members: string[][] = signatures.map(() => []);
+  offerings.forEach((o, t) => {
+    const sigma = offeringSignature[t] as number;
+    if (sigma >= 0) members[sigma]?.push(o.key);
+  });
+  let largest = 0;
+  members.forEach((m, sigma) => {
+    if (m.length > (members[largest] as string[]).length) largest = sigma;
+  });
+  const rates = members
+    .map((m, sigma) => ({ perUnit: sigRates[sigma] as number[], offerings: m }))
+    .filter((_, sigma) => sigma !== largest);
+  return {
+    lowerBoundPerHour: bound,
+    method: "lp-covering-by-compatibility",
+    certificate: { resources, defaultRates: sigRates[largest] as number[], rates },
+    classValuePerPod,
+    classRates: allClassRates,
+    lpObjective: lp.objective,
+  };
+}
+
+function demandedResources(classes: readonly BoundClass[]): string[] {
+  const keys = new Set<string>();
+  for (const c of classes) {
+    if (c.compatible.length === 0) continue;
+    for (const [k, v] of Object.entries(c.demand)) if (v > 0) keys.add(k);
+  }
+  return [...keys].sort();
+}

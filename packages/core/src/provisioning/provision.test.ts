@@ -1,0 +1,290 @@
+import fc from "fast-check";
+import { beforeAll, describe, expect, test } from "vitest";
+import {
+  type InstanceType,
+  type Node,
+  type NodePool,
+  NodePoolSchema,
+  type Pod,
+  type PodInput,
+  PodSchema,
+} from "../model.ts";
+import { createSolver, type Solver } from "../solver.ts";
+import { validatePlan } from "../validate/validate-plan.ts";
+import type { ProvisioningInput } from "./input.ts";
+
+const GiB = 1024 ** 3;
+const NOW = "2026-11-01T00:00:00Z";
+
+function pod(name: string, cpuMillis: number, memoryGiB: number, extra: Partial<PodInput> = {}): Pod {
+  return PodSchema.parse({
+    namespace: "default",
+    name,
+    uid: `uid-${name}`,
+    creationTimestamp: NOW,
+    requests: { cpuMillis, memoryBytes: memoryGiB * GiB, pods: 1 },
+    ...extra,
+  });
+}
+
+function type(
+  name: string,
+  cpu: number,
+  memoryGiB: number,
+  price: number,
+  extra: Partial<InstanceType> = {},
+): InstanceType {
+  const resources = { cpuMillis: cpu * 1000, memoryBytes: memoryGiB * GiB, pods: 110 };
+  return {
+    name,
+    labels: {
+      "kubernetes.io/arch": "amd64",
+      "kubernetes.io/os": "linux",
+      "node.kubernetes.io/instance-type": name,
+    },
+    capacity: resources,
+    allocatable: resources,
+    offerings: ["zone-a", "zone-b"].map((zone) => ({
+      zone,
+      capacityType: "on-demand" as const,
+      pricePerHour: price,
+      available: true,
+    })),
+    ...extra,
+  };
+}
+
+const pool = (name: string, extra: Record<string, unknown> = {}): NodePool =>
+  NodePoolSchema.parse({ name, ...extra });
+
+const catalog = [type("small", 2, 4, 0.1), type("medium", 4, 8, 0.19), type("large", 8, 16, 0.4)];
+
+function input(pods: Pod[], extra: Partial<ProvisioningInput> = {}): ProvisioningInput {
+  return { pods, nodes: [], nodePools: [pool("default")], instanceTypes: catalog, now: NOW, ...extra };
+}
+
+let solver: Solver;
+beforeAll(async () => {
+  solver = await createSolver();
+});
+
+describe("provision", () => {
+  test("packs pods onto the cheapest mix and proves a bound", () => {
+    const pods = [pod("a", 1000, 1), pod("b", 1000, 1), pod("c", 1000, 1)];
+    const i = input(pods);
+    const plan = solver.provision(i);
+    expect(plan.unschedulable).toEqual([]);
+    expect(plan.placements).toHaveLength(3);
+    // 3 cpu: one medium (0.19) beats small + small (0.2) and large (0.4).
+    expect(plan.nodeClaims.map((c) => c.instanceType)).toEqual(["medium"]);
+    expect(plan.nodeClaims[0]?.name).toBe("default-0");
+    expect(plan.cost.newPerHour).toBeCloseTo(0.19, 9);
+    expect(plan.cost.lowerBoundPerHour).toBeGreaterThan(0);
+    expect(plan.cost.lowerBoundPerHour).toBeLessThanOrEqual(plan.cost.newPerHour + 1e-12);
+    const v = validatePlan(i, plan);
+    expect(v.violations).toEqual([]);
+    expect(v.verifiedLowerBoundPerHour).toBeGreaterThanOrEqual(plan.cost.lowerBoundPerHour * (1 - 1e-9));
+  });
+
+  test("lists instance type options cheapest first with the worst launch price", () => {
+    const plan = solver.provision(input([pod("a", 1500, 1)]));
+    const claim = plan.nodeClaims[0];
+    expect(claim?.instanceTypeOptions).toEqual(["small", "medium", "large"]);
+    expect(claim?.worstPricePerHour).toBe(0.4);
+    expect(claim?.requirements).toContainEqual({
+      key: "node.kubernetes.io/instance-type",
+      operator: "In",
+      values: ["small", "medium", "large"],
+    });
+    expect(claim?.requirements).toContainEqual({
+      key: "topology.kubernetes.io/zone",
+      operator: "In",
+      values: ["zone-a", "zone-b"],
+    });
+  });
+
+  test("an existing node with room gets the pod before any new claim", () => {
+    const node: Node = {
+      name: "node-1",
+      labels: { "kubernetes.io/arch": "amd64" },
+      annotations: {},
+      taints: [],
+      capacity: { cpuMillis: 4000, memoryBytes: 8 * GiB, pods: 110 },
+      allocatable: { cpuMillis: 4000, memoryBytes: 8 * GiB, pods: 110 },
+      createdAt: NOW,
+      initialized: true,
+      ready: true,
+      deleting: false,
+      unschedulable: false,
+      inFlight: false,
+      pricePerHour: 0.19,
+    };
+    const i = input([pod("a", 1000, 1)], { nodes: [node] });
+    const plan = solver.provision(i);
+    expect(plan.placements).toEqual([{ pod: "default/a", node: "node-1" }]);
+    expect(plan.nodeClaims).toEqual([]);
+    expect(plan.cost.currentPerHour).toBe(0.19);
+    expect(validatePlan(i, plan).violations).toEqual([]);
+  });
+
+  test("a taint without toleration is named in the reason", () => {
+    const tainted = pool("gpu", {
+      template: { taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" }] },
+    });
+    const plan = solver.provision(input([pod("a", 100, 1)], { nodePools: [tainted] }));
+    expect(plan.unschedulable).toHaveLength(1);
+    expect(plan.unschedulable[0]?.reason).toEqual({
+      code: "no_nodepool_tolerates_taint",
+      taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NoSchedule", nodePool: "gpu" }],
+    });
+    expect(plan.unschedulable[0]?.message).toContain("nvidia.com/gpu=true:NoSchedule");
+  });
+
+  test("a resource no instance type offers is named", () => {
+    const gpuPod = pod("g", 100, 1, {
+      requests: { cpuMillis: 100, memoryBytes: GiB, pods: 1, "nvidia.com/gpu": 1 },
+    });
+    const plan = solver.provision(input([gpuPod]));
+    expect(plan.unschedulable[0]?.reason).toMatchObject({
+      code: "no_instance_type_has_resource",
+      resource: "nvidia.com/gpu",
+      requested: 1,
+    });
+  });
+
+  test("a pod larger than every type is too large", () => {
+    const plan = solver.provision(input([pod("huge", 64_000, 1)]));
+    expect(plan.unschedulable[0]?.reason).toMatchObject({ code: "too_large_for_any_type", largest: "large" });
+  });
+
+  test("a requirement conflict names the key", () => {
+    const armPod = pod("arm", 100, 1, { nodeSelector: { "kubernetes.io/arch": "arm64" } });
+    const plan = solver.provision(input([armPod]));
+    expect(plan.unschedulable[0]?.reason).toMatchObject({
+      code: "requirement_conflict",
+      key: "kubernetes.io/arch",
+    });
+  });
+
+  test("NodePool limits are never exceeded", () => {
+    const limited = pool("default", { limits: { cpuMillis: 8000 } });
+    const pods = Array.from({ length: 12 }, (_, k) => pod(`p${k}`, 1000, 1));
+    const i = input(pods, { nodePools: [limited] });
+    const plan = solver.provision(i);
+    expect(plan.unschedulable.length).toBeGreaterThan(0);
+    expect(plan.unschedulable[0]?.reason).toMatchObject({
+      code: "nodepool_limit_reached",
+      nodePool: "default",
+      resource: "cpuMillis",
+    });
+    expect(validatePlan(i, plan).violations).toEqual([]);
+  });
+
+  test("a heavier NodePool wins even when pricier", () => {
+    const cheap = pool("cheap", { weight: 10 });
+    const preferred = pool("preferred", { weight: 100 });
+    const plan = solver.provision(
+      input([pod("a", 1000, 1)], {
+        nodePools: [cheap, preferred],
+        instanceTypes: { cheap: [type("small", 2, 4, 0.01)], preferred: [type("small", 2, 4, 0.5)] },
+      }),
+    );
+    expect(plan.nodeClaims.map((c) => c.nodePool)).toEqual(["preferred"]);
+  });
+
+  test("DaemonSet overhead is reserved on new nodes", () => {
+    const ds = {
+      namespace: "kube-system",
+      name: "agent",
+      labels: {},
+      requests: { cpuMillis: 1500, memoryBytes: GiB, pods: 1 },
+      nodeSelector: {},
+      requiredNodeAffinity: [],
+      tolerations: [],
+      priority: 0,
+    };
+    const i = input([pod("a", 1000, 1)], { daemonSets: [ds] });
+    const plan = solver.provision(i);
+    // 1 cpu + 1.5 cpu overhead does not fit small (2 cpu).
+    expect(plan.nodeClaims[0]?.instanceType).toBe("medium");
+    expect(plan.nodeClaims[0]?.daemonSetOverhead).toMatchObject({ cpuMillis: 1500 });
+    expect(validatePlan(i, plan).violations).toEqual([]);
+  });
+});
+
+describe("provision properties", () => {
+  const arbitraryInput = fc
+    .record({
+      pods: fc.array(
+        fc.record({
+          cpu: fc.constantFrom(100, 250, 500, 1000, 1500, 3000),
+          mem: fc.constantFrom(0.25, 0.5, 1, 2, 4),
+          arch: fc.constantFrom(undefined, "amd64", "arm64"),
+          zone: fc.constantFrom(undefined, "zone-a", "zone-b"),
+        }),
+        { minLength: 0, maxLength: 60 },
+      ),
+      types: fc.array(
+        fc.record({
+          cpu: fc.constantFrom(1, 2, 4, 8, 16),
+          memFactor: fc.constantFrom(1, 2, 4, 8),
+          price: fc.integer({ min: 1, max: 500 }),
+          arm: fc.boolean(),
+        }),
+        { minLength: 1, maxLength: 12 },
+      ),
+      cpuLimit: fc.option(fc.integer({ min: 2, max: 64 }), { nil: undefined }),
+    })
+    .map(({ pods, types, cpuLimit }) => {
+      const instanceTypes = types.map((t, k) => {
+        const it = type(`t${k}`, t.cpu, t.cpu * t.memFactor, t.price / 100);
+        it.labels["kubernetes.io/arch"] = t.arm ? "arm64" : "amd64";
+        return it;
+      });
+      const p = pods.map((x, k) => {
+        const nodeSelector: Record<string, string> = {};
+        if (x.arch !== undefined) nodeSelector["kubernetes.io/arch"] = x.arch;
+        if (x.zone !== undefined) nodeSelector["topology.kubernetes.io/zone"] = x.zone;
+        return pod(`p${k}`, x.cpu, x.mem, { nodeSelector });
+      });
+      const limits = cpuLimit === undefined ? {} : { cpuMillis: cpuLimit * 1000 };
+      return input(p, { instanceTypes, nodePools: [pool("default", { limits })] });
+    });
+
+  test("every plan validates and its bound is proven and below its cost", () => {
+    fc.assert(
+      fc.property(arbitraryInput, (i) => {
+        const plan = solver.provision(i);
+        const v = validatePlan(i, plan);
+        expect(v.violations).toEqual([]);
+        expect(plan.cost.lowerBoundPerHour).toBeLessThanOrEqual(plan.cost.newPerHour * (1 + 1e-9) + 1e-12);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  test("same input in any order gives the same plan, byte for byte", () => {
+    fc.assert(
+      fc.property(arbitraryInput, fc.integer(), (i, seed) => {
+        const shuffled = {
+          ...i,
+          pods: shuffle(i.pods, seed),
+          instanceTypes: shuffle(i.instanceTypes as InstanceType[], seed + 1),
+        };
+        expect(JSON.stringify(solver.provision(shuffled))).toBe(JSON.stringify(solver.provision(i)));
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+function shuffle<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let s = seed >>> 0;
+  for (let k = out.length - 1; k > 0; k--) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const j = s % (k + 1);
+    [out[k], out[j]] = [out[j] as T, out[k] as T];
+  }
+  return out;
+}

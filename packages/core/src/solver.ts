@@ -1,0 +1,33 @@
+import { createKernel, type Kernel } from "@nodeplan/solver-wasm";
+import type { Plan } from "./plan.ts";
+import type { ProvisioningInput } from "./provisioning/input.ts";
+import { provision } from "./provisioning/provision.ts";
+
+/** Which packing kernel to run: WebAssembly (SIMD when the engine has it), or the pure-TS reference. */
+export type KernelChoice = "auto" | "simd" | "scalar" | "reference";
+
+/** Options of `createSolver`. */
+export interface SolverOptions {
+  /** Default `auto`: WASM SIMD, else WASM scalar, else the TS reference where WebAssembly is unavailable. */
+  kernel?: KernelChoice;
+}
+
+/** A loaded solver. Calls are synchronous and pure: same input, same plan. */
+export interface Solver {
+  /** The kernel actually in use. */
+  readonly kernel: Kernel["flavor"];
+  /** Plans new capacity for pending pods (../shared/CONTRACTS.md Plan). */
+  provision(input: ProvisioningInput): Plan;
+}
+
+/**
+ * Loads the kernel once. Async so that a future streaming compile does not change the API; today the
+ * inlined module compiles synchronously.
+ */
+export async function createSolver(options: SolverOptions = {}): Promise<Solver> {
+  const kernel = createKernel({ flavor: options.kernel ?? "auto" });
+  return {
+    kernel: kernel.flavor,
+    provision: (input) => provision(kernel, input),
+  };
+}

@@ -1,0 +1,496 @@
+import type {
+  DaemonSet,
+  InstanceType,
+  Node,
+  NodePool,
+  NodeSelectorRequirement,
+  Pod,
+  ResourceVector,
+  Taint,
+  Toleration,
+} from "../model.ts";
+import type { Plan, PlannedNodeClaim } from "../plan.ts";
+import type { ProvisioningInput } from "../provisioning/input.ts";
+import { verifyLowerBound } from "./verify-bound.ts";
+
+/**
+ * An independent checker of a provisioning plan. It deliberately shares no code with the solver: label
+ * matching, tolerations, DaemonSet overhead and fits are re-implemented here in the plainest way, so a
+ * bug in the solver's algebra cannot hide itself.
+ */
+
+/** One broken rule. */
+export interface PlanViolation {
+  rule:
+    | "pod_accounting"
+    | "unknown_node"
+    | "requirement"
+    | "taint"
+    | "fit"
+    | "limit"
+    | "offering"
+    | "price"
+    | "cost"
+    | "lower_bound"
+    | "unschedulable_node";
+  message: string;
+  pod?: string;
+  node?: string;
+}
+
+/** The verdict. */
+export interface PlanValidation {
+  valid: boolean;
+  violations: PlanViolation[];
+  /** The lower bound recomputed from the certificate (0 when it cannot be checked). */
+  verifiedLowerBoundPerHour: number;
+}
+
+const TOLERANCE = 1e-6;
+
+/** Checks every constraint of `plan` against `input`. */
+export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidation {
+  const violations: PlanViolation[] = [];
+  const podsByKey = new Map<string, Pod>();
+  for (const p of input.pods) podsByKey.set(`${p.namespace}/${p.name}`, p);
+  const pending = input.pods.filter(
+    (p) => p.provisionable && p.nodeName === undefined && !p.daemonSet && !p.terminating,
+  );
+  const pools = new Map(input.nodePools.map((p) => [p.name, p]));
+  const nodes = new Map(input.nodes.map((n) => [n.name, n]));
+  const claims = new Map(plan.nodeClaims.map((c) => [c.name, c]));
+  const daemonSets = input.daemonSets ?? [];
+
+  // Every pending pod exactly once: placed or unschedulable.
+  const seen = new Map<string, number>();
+  for (const p of plan.placements) seen.set(p.pod, (seen.get(p.pod) ?? 0) + 1);
+  for (const u of plan.unschedulable) seen.set(u.pod, (seen.get(u.pod) ?? 0) + 1);
+  for (const p of pending) {
+    const key = `${p.namespace}/${p.name}`;
+    const count = seen.get(key) ?? 0;
+    if (count !== 1)
+      violations.push({ rule: "pod_accounting", pod: key, message: `pending pod appears ${count} times` });
+    seen.delete(key);
+  }
+  for (const key of seen.keys()) {
+    violations.push({ rule: "pod_accounting", pod: key, message: "plan places a pod that is not pending" });
+  }
+  for (const claim of plan.nodeClaims) {
+    const placed = plan.placements.filter((p) => p.node === claim.name).map((p) => p.pod);
+    if (placed.sort().join("\n") !== [...claim.pods].sort().join("\n")) {
+      violations.push({
+        rule: "pod_accounting",
+        node: claim.name,
+        message: "claim pods differ from placements on it",
+      });
+    }
+  }
+
+  // Existing nodes: room, labels, taints.
+  const addedToNode = new Map<string, Pod[]>();
+  for (const placement of plan.placements) {
+    const pod = podsByKey.get(placement.pod);
+    if (pod === undefined) continue;
+    const node = nodes.get(placement.node);
+    if (node === undefined) {
+      if (!claims.has(placement.node)) {
+        violations.push({
+          rule: "unknown_node",
+          pod: placement.pod,
+          node: placement.node,
+          message: "placed on an unknown node",
+        });
+      }
+      continue;
+    }
+    if (node.deleting || node.unschedulable) {
+      violations.push({
+        rule: "unschedulable_node",
+        pod: placement.pod,
+        node: node.name,
+        message: "node is deleting or cordoned",
+      });
+    }
+    const labelProblem = podRequirementProblem(pod, node.labels, []);
+    if (labelProblem !== undefined)
+      violations.push({ rule: "requirement", pod: placement.pod, node: node.name, message: labelProblem });
+    const taint = untolerated(node.taints, pod.tolerations);
+    if (taint !== undefined)
+      violations.push({
+        rule: "taint",
+        pod: placement.pod,
+        node: node.name,
+        message: `does not tolerate ${taint.key}:${taint.effect}`,
+      });
+    addedToNode.set(node.name, [...(addedToNode.get(node.name) ?? []), pod]);
+  }
+  for (const [name, added] of addedToNode) {
+    const node = nodes.get(name) as Node;
+    const bound = input.pods.filter((p) => p.nodeName === name && !p.terminating);
+    const used = sum([...bound, ...added].map((p) => p.requests));
+    const over = overflow(used, node.allocatable);
+    if (over !== undefined)
+      violations.push({ rule: "fit", node: name, message: `existing node over allocatable on ${over}` });
+  }
+
+  // New claims: every option must be able to host the claim's pods on an available offering.
+  const limitUse = new Map<string, ResourceVector>();
+  for (const node of input.nodes) {
+    if (node.nodePool === undefined) continue;
+    limitUse.set(node.nodePool, sum([limitUse.get(node.nodePool) ?? {}, node.capacity, { nodes: 1 }]));
+  }
+  let newCost = 0;
+  for (const claim of plan.nodeClaims) {
+    newCost += claim.pricePerHour;
+    const pool = pools.get(claim.nodePool);
+    if (pool === undefined) {
+      violations.push({
+        rule: "unknown_node",
+        node: claim.name,
+        message: `unknown NodePool ${claim.nodePool}`,
+      });
+      continue;
+    }
+    const types = typesFor(input, pool.name);
+    const claimPods = claim.pods.map((k) => podsByKey.get(k)).filter((p): p is Pod => p !== undefined);
+    const podDemand = sum(claimPods.map((p) => p.requests));
+    const zones = allowedValues(claim.requirements, "topology.kubernetes.io/zone");
+    const capacityTypes = allowedValues(claim.requirements, "karpenter.sh/capacity-type");
+    let cheapest = Number.POSITIVE_INFINITY;
+    let worst = 0;
+    const maxCapacity: Record<string, number> = {};
+    if (claim.instanceTypeOptions.length === 0 || !claim.instanceTypeOptions.includes(claim.instanceType)) {
+      violations.push({
+        rule: "offering",
+        node: claim.name,
+        message: "chosen instance type is not among the options",
+      });
+    }
+    for (const name of claim.instanceTypeOptions) {
+      const it = types.find((t) => t.name === name);
+      if (it === undefined) {
+        violations.push({
+          rule: "offering",
+          node: claim.name,
+          message: `option ${name} is not in the NodePool's catalog`,
+        });
+        continue;
+      }
+      const offerings = it.offerings.filter(
+        (o) =>
+          o.available &&
+          (zones === undefined || zones.includes(o.zone)) &&
+          (capacityTypes === undefined || capacityTypes.includes(o.capacityType)),
+      );
+      if (offerings.length === 0) {
+        violations.push({
+          rule: "offering",
+          node: claim.name,
+          message: `option ${name} has no available offering in the claim's zones and capacity types`,
+        });
+        continue;
+      }
+      for (const o of offerings) {
+        cheapest = Math.min(cheapest, o.pricePerHour);
+        worst = Math.max(worst, o.pricePerHour);
+        const labels = nodeLabels(pool, it, o.zone, o.capacityType);
+        const poolProblem = requirementsProblem(pool.template.requirements, labels, true);
+        if (poolProblem !== undefined) {
+          violations.push({
+            rule: "requirement",
+            node: claim.name,
+            message: `option ${name} in ${o.zone}: NodePool ${poolProblem}`,
+          });
+        }
+        for (const pod of claimPods) {
+          const problem = podRequirementProblem(pod, labels, claim.requirements);
+          if (problem !== undefined) {
+            violations.push({
+              rule: "requirement",
+              pod: `${pod.namespace}/${pod.name}`,
+              node: claim.name,
+              message: `${name} in ${o.zone}: ${problem}`,
+            });
+          }
+        }
+        const overhead = daemonSetOverhead(daemonSets, pool, labels);
+        const over = overflow(sum([podDemand, overhead]), it.allocatable);
+        if (over !== undefined) {
+          violations.push({
+            rule: "fit",
+            node: claim.name,
+            message: `pods + DaemonSets exceed ${name} allocatable on ${over}`,
+          });
+        }
+      }
+      for (const [k, v] of Object.entries(it.capacity)) maxCapacity[k] = Math.max(maxCapacity[k] ?? 0, v);
+    }
+    for (const pod of claimPods) {
+      const taint = untolerated(pool.template.taints, pod.tolerations);
+      if (taint !== undefined) {
+        violations.push({
+          rule: "taint",
+          pod: `${pod.namespace}/${pod.name}`,
+          node: claim.name,
+          message: `does not tolerate ${taint.key}:${taint.effect}`,
+        });
+      }
+    }
+    if (Number.isFinite(cheapest) && Math.abs(cheapest - claim.pricePerHour) > TOLERANCE) {
+      violations.push({
+        rule: "price",
+        node: claim.name,
+        message: `pricePerHour ${claim.pricePerHour} but cheapest option costs ${cheapest}`,
+      });
+    }
+    if (Number.isFinite(cheapest) && Math.abs(worst - claim.worstPricePerHour) > TOLERANCE) {
+      violations.push({
+        rule: "price",
+        node: claim.name,
+        message: `worstPricePerHour ${claim.worstPricePerHour} but dearest option costs ${worst}`,
+      });
+    }
+    limitUse.set(pool.name, sum([limitUse.get(pool.name) ?? {}, maxCapacity, { nodes: 1 }]));
+  }
+  for (const pool of input.nodePools) {
+    const used = limitUse.get(pool.name) ?? {};
+    for (const [k, limit] of Object.entries(pool.limits)) {
+      if ((used[k] ?? 0) > limit) {
+        violations.push({
+          rule: "limit",
+          message: `NodePool ${pool.name} ${k} would reach ${used[k]} over its limit ${limit}`,
+        });
+      }
+    }
+  }
+
+  // Costs add up, and the bound is what its certificate proves.
+  const current = input.nodes.reduce((s, n) => s + (n.pricePerHour ?? 0), 0);
+  if (Math.abs(newCost - plan.cost.newPerHour) > TOLERANCE * Math.max(1, newCost)) {
+    violations.push({
+      rule: "cost",
+      message: `newPerHour ${plan.cost.newPerHour} but claims sum to ${newCost}`,
+    });
+  }
+  if (Math.abs(current - plan.cost.currentPerHour) > TOLERANCE * Math.max(1, current)) {
+    violations.push({
+      rule: "cost",
+      message: `currentPerHour ${plan.cost.currentPerHour} but nodes sum to ${current}`,
+    });
+  }
+  if (
+    Math.abs(plan.cost.plannedPerHour - (plan.cost.currentPerHour + plan.cost.newPerHour)) >
+    TOLERANCE * Math.max(1, newCost + current)
+  ) {
+    violations.push({ rule: "cost", message: "plannedPerHour is not current + new" });
+  }
+  const onClaims = plan.nodeClaims
+    .flatMap((c) => c.pods.map((k) => podsByKey.get(k)))
+    .filter((p): p is Pod => p !== undefined);
+  // Pods with the same constraints and requests have the same offerings: compute them once.
+  const offeringsMemo = new Map<string, ReturnType<typeof compatibleOfferings>>();
+  const offeringsFor = (pod: Pod) => {
+    const k = JSON.stringify([
+      pod.requests,
+      pod.nodeSelector,
+      pod.requiredNodeAffinity,
+      pod.volumeRequirements,
+      pod.tolerations,
+    ]);
+    let found = offeringsMemo.get(k);
+    if (found === undefined) {
+      found = compatibleOfferings(input, pod);
+      offeringsMemo.set(k, found);
+    }
+    return found;
+  };
+  const verified = verifyLowerBound(plan.lowerBound.certificate, onClaims, offeringsFor);
+  if (verified === null) {
+    if (plan.cost.lowerBoundPerHour > 0)
+      violations.push({ rule: "lower_bound", message: "lower bound certificate is malformed" });
+  } else if (verified < plan.cost.lowerBoundPerHour * (1 - 1e-7) - 1e-9) {
+    violations.push({
+      rule: "lower_bound",
+      message: `certificate proves ${verified}, plan claims ${plan.cost.lowerBoundPerHour}`,
+    });
+  }
+  if (plan.cost.lowerBoundPerHour > newCost * (1 + 1e-7) + 1e-9) {
+    violations.push({
+      rule: "lower_bound",
+      message: `lower bound ${plan.cost.lowerBoundPerHour} exceeds the plan's own new cost ${newCost}`,
+    });
+  }
+  return { valid: violations.length === 0, violations, verifiedLowerBoundPerHour: verified ?? 0 };
+}
+
+/** Offerings (by certificate key) a pod could run on as a new node, with their allocatable net of DaemonSets. */
+function compatibleOfferings(input: ProvisioningInput, pod: Pod) {
+  const out: { key: string; pricePerHour: number; allocatable: ResourceVector }[] = [];
+  for (const pool of input.nodePools) {
+    if (untolerated(pool.template.taints, pod.tolerations) !== undefined) continue;
+    for (const it of typesFor(input, pool.name)) {
+      for (const o of it.offerings) {
+        if (!o.available) continue;
+        const labels = nodeLabels(pool, it, o.zone, o.capacityType);
+        if (requirementsProblem(pool.template.requirements, labels, true) !== undefined) continue;
+        if (podRequirementProblem(pod, labels, []) !== undefined) continue;
+        const overhead = daemonSetOverhead(input.daemonSets ?? [], pool, labels);
+        const allocatable: Record<string, number> = {};
+        for (const [k, v] of Object.entries(it.allocatable))
+          allocatable[k] = Math.max(0, v - (overhead[k] ?? 0));
+        // A pod can only ever be served where it fits on its own.
+        if (overflow(pod.requests, allocatable) !== undefined) continue;
+        out.push({
+          key: `${pool.name}/${it.name}/${o.zone}/${o.capacityType}`,
+          pricePerHour: o.pricePerHour,
+          allocatable,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function typesFor(input: ProvisioningInput, pool: string): readonly InstanceType[] {
+  const its = input.instanceTypes;
+  return Array.isArray(its) ? its : ((its as Record<string, readonly InstanceType[]>)[pool] ?? []);
+}
+
+function nodeLabels(
+  pool: NodePool,
+  it: InstanceType,
+  zone: string,
+  capacityType: string,
+): Record<string, string> {
+  const labels: Record<string, string> = { ...it.labels, ...pool.template.labels };
+  for (const r of pool.template.requirements) {
+    if (r.operator === "In" && r.values.length === 1 && labels[r.key] === undefined)
+      labels[r.key] = r.values[0] as string;
+  }
+  labels["topology.kubernetes.io/zone"] = zone;
+  labels["karpenter.sh/capacity-type"] = capacityType;
+  labels["karpenter.sh/nodepool"] = pool.name;
+  labels["node.kubernetes.io/instance-type"] = it.name;
+  return labels;
+}
+
+function daemonSetOverhead(
+  daemonSets: readonly DaemonSet[],
+  pool: NodePool,
+  labels: Record<string, string>,
+): ResourceVector {
+  const parts: ResourceVector[] = [];
+  for (const ds of daemonSets) {
+    if (untolerated(pool.template.taints, ds.tolerations) !== undefined) continue;
+    const pseudoPod = {
+      nodeSelector: ds.nodeSelector,
+      requiredNodeAffinity: ds.requiredNodeAffinity,
+      volumeRequirements: [],
+    };
+    if (podRequirementProblem(pseudoPod, labels, []) !== undefined) continue;
+    parts.push(ds.requests);
+  }
+  return sum(parts);
+}
+
+function allowedValues(requirements: readonly NodeSelectorRequirement[], key: string): string[] | undefined {
+  const r = requirements.find((x) => x.key === key && x.operator === "In");
+  return r?.values;
+}
+
+type PodLike = Pick<Pod, "nodeSelector" | "requiredNodeAffinity" | "volumeRequirements">;
+
+/** Why the pod cannot run on a node with these labels, or undefined. Claim requirements stand in for labels the node will get. */
+function podRequirementProblem(
+  pod: PodLike,
+  labels: Record<string, string>,
+  claimRequirements: readonly NodeSelectorRequirement[],
+): string | undefined {
+  const effective = { ...labels };
+  for (const r of claimRequirements) {
+    if (r.operator === "In" && r.values.length === 1 && effective[r.key] === undefined)
+      effective[r.key] = r.values[0] as string;
+  }
+  for (const [k, v] of Object.entries(pod.nodeSelector)) {
+    if (effective[k] !== v) return `nodeSelector ${k}=${v} not satisfied`;
+  }
+  const volume = requirementsProblem(pod.volumeRequirements, effective, false);
+  if (volume !== undefined) return `volume ${volume}`;
+  if (pod.requiredNodeAffinity.length > 0) {
+    const ok = pod.requiredNodeAffinity.some(
+      (term) => requirementsProblem(term.matchExpressions, effective, false) === undefined,
+    );
+    if (!ok) return "no required node affinity term is satisfied";
+  }
+  return undefined;
+}
+
+/** Checks requirements against labels; with `skipUndefined`, keys the labels lack are not judged. */
+function requirementsProblem(
+  requirements: readonly NodeSelectorRequirement[],
+  labels: Record<string, string>,
+  skipUndefined: boolean,
+): string | undefined {
+  for (const r of requirements) {
+    const value = labels[r.key];
+    if (value === undefined && skipUndefined) continue;
+    let ok: boolean;
+    switch (r.operator) {
+      case "In":
+        ok = value !== undefined && r.values.includes(value);
+        break;
+      case "NotIn":
+        ok = value === undefined || !r.values.includes(value);
+        break;
+      case "Exists":
+        ok = value !== undefined;
+        break;
+      case "DoesNotExist":
+        ok = value === undefined;
+        break;
+      default: {
+        const bound = Number(r.values[0]);
+        const v = value === undefined ? Number.NaN : Number(value);
+        ok =
+          Number.isInteger(v) &&
+          (r.operator === "Gt"
+            ? v > bound
+            : r.operator === "Lt"
+              ? v < bound
+              : r.operator === "Gte"
+                ? v >= bound
+                : v <= bound);
+      }
+    }
+    if (!ok)
+      return `requirement ${r.key} ${r.operator} ${r.values.join(",")} not satisfied by ${value ?? "(unset)"}`;
+  }
+  return undefined;
+}
+
+function untolerated(taints: readonly Taint[], tolerations: readonly Toleration[]): Taint | undefined {
+  return taints.find(
+    (t) =>
+      t.effect !== "PreferNoSchedule" &&
+      !tolerations.some((tol) => {
+        if (tol.effect !== undefined && tol.effect !== t.effect) return false;
+        if ((tol.operator ?? "Equal") === "Exists")
+          return tol.key === undefined || tol.key === "" || tol.key === t.key;
+        return tol.key === t.key && (tol.value ?? "") === (t.value ?? "");
+      }),
+  );
+}
+
+function sum(vectors: readonly ResourceVector[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of vectors) for (const [k, x] of Object.entries(v)) out[k] = (out[k] ?? 0) + x;
+  return out;
+}
+
+function overflow(used: ResourceVector, allocatable: ResourceVector): string | undefined {
+  for (const [k, v] of Object.entries(used)) if (v > 0 && v > (allocatable[k] ?? 0)) return k;
+  return undefined;
+}
+
+/** Re-exported for tests that check a single claim. */
+export type { PlannedNodeClaim };
