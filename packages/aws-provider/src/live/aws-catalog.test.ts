@@ -1,0 +1,456 @@
+// AWS cannot be reached from where these tests run: aws-sdk-client-mock stands in for EC2 and the
+// Price List API (the faithful double: real SDK clients and commands, only the transport replaced),
+// and the tests assert the exact requests sent.
+import type { InstanceTypeInfo, InstanceTypeOffering } from "@aws-sdk/client-ec2";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadEc2Fixture, loadPublishedCatalog } from "../shared-data.test-helper.ts";
+import { AwsCatalog } from "./aws-catalog.ts";
+import { pricingApiRegion } from "./clients.ts";
+import { fetchOnDemandPrices, parsePriceList } from "./pricing.ts";
+import { refreshCatalogFile } from "./refresh.ts";
+import { isThrottlingError, runBounded, withThrottlingRetry } from "./retry.ts";
+import { ec2Sdk, pricingSdk } from "./sdk.ts";
+
+const {
+  DescribeCapacityReservationsCommand,
+  DescribeInstanceTypeOfferingsCommand,
+  DescribeInstanceTypesCommand,
+  DescribeSpotPriceHistoryCommand,
+  EC2Client,
+} = ec2Sdk;
+const { GetProductsCommand, PricingClient } = pricingSdk;
+
+const fixture = loadEc2Fixture();
+const published = loadPublishedCatalog();
+const ec2Mock = mockClient(EC2Client);
+const pricingMock = mockClient(PricingClient);
+const credentials = { accessKeyId: "test", secretAccessKey: "test" };
+const ec2 = new EC2Client({ region: "us-east-1", credentials });
+const pricing = new PricingClient({ region: pricingApiRegion("us-east-1"), credentials });
+const NOW = Date.parse("2026-03-01T12:00:00Z");
+const noSleep = { sleep: async () => {}, random: () => 0.5 };
+
+const priceItem = (instanceType: string, usd: string) =>
+  JSON.stringify({
+    product: { attributes: { instanceType } },
+    terms: {
+      OnDemand: {
+        "ABC.JRTCKXETXF": {
+          priceDimensions: { "ABC.JRTCKXETXF.6YS6EN2CT7": { pricePerUnit: { USD: usd } } },
+        },
+      },
+    },
+  });
+const throttled = () =>
+  Object.assign(new Error("Rate exceeded"), {
+    name: "ThrottlingException",
+    $metadata: { httpStatusCode: 400 },
+  });
+
+function mockFixture() {
+  const types = fixture.instanceTypes as InstanceTypeInfo[];
+  ec2Mock
+    .on(DescribeInstanceTypesCommand)
+    .resolves({ InstanceTypes: types.slice(9), NextToken: undefined })
+    .on(DescribeInstanceTypesCommand, { NextToken: undefined })
+    .resolves({ InstanceTypes: types.slice(0, 9), NextToken: "page-2" })
+    .on(DescribeInstanceTypesCommand, { NextToken: "page-2" })
+    .resolves({ InstanceTypes: types.slice(9) });
+  ec2Mock.on(DescribeInstanceTypeOfferingsCommand).resolves({
+    InstanceTypeOfferings: fixture.offerings
+      .filter((o) => !o.Location.endsWith("-local"))
+      .map((o) => ({ ...o, LocationType: "availability-zone" }) as InstanceTypeOffering),
+  });
+  ec2Mock.on(DescribeSpotPriceHistoryCommand).resolves({
+    SpotPriceHistory: [
+      {
+        InstanceType: "m5.large",
+        AvailabilityZone: "test-zone-1a",
+        SpotPrice: "0.0400",
+        Timestamp: new Date(NOW - 60_000),
+      },
+      {
+        InstanceType: "m5.large",
+        AvailabilityZone: "test-zone-1a",
+        SpotPrice: "0.0350",
+        Timestamp: new Date(NOW - 3_600_000),
+      },
+      {
+        InstanceType: "m5.large",
+        AvailabilityZone: "test-zone-1b",
+        SpotPrice: "0.0410",
+        Timestamp: new Date(NOW - 60_000),
+      },
+    ],
+  });
+  pricingMock.on(GetProductsCommand).resolves({
+    PriceList: fixture.instanceTypes.map((t) =>
+      priceItem(t.InstanceType ?? "", String(published.get(t.InstanceType ?? "")?.onDemandPricePerHour)),
+    ),
+  });
+}
+
+beforeEach(() => {
+  ec2Mock.reset();
+  pricingMock.reset();
+});
+afterEach(() => {
+  ec2Mock.reset();
+  pricingMock.reset();
+});
+
+describe("requests sent to AWS", () => {
+  it("DescribeInstanceTypes: Karpenter's filters, page size 100, following NextToken", async () => {
+    mockFixture();
+    const catalog = new AwsCatalog({ region: "us-east-1", ec2, pricing, now: () => NOW, retry: noSleep });
+    const types = await catalog.allInstanceTypes();
+    expect(types).toHaveLength(17);
+    const calls = ec2Mock.commandCalls(DescribeInstanceTypesCommand).map((c) => c.args[0].input);
+    expect(calls).toEqual([
+      {
+        Filters: [
+          { Name: "supported-usage-class", Values: ["on-demand", "spot"] },
+          { Name: "supported-virtualization-type", Values: ["hvm"] },
+          { Name: "processor-info.supported-architecture", Values: ["x86_64", "arm64"] },
+        ],
+        MaxResults: 100,
+      },
+      {
+        Filters: [
+          { Name: "supported-usage-class", Values: ["on-demand", "spot"] },
+          { Name: "supported-virtualization-type", Values: ["hvm"] },
+          { Name: "processor-info.supported-architecture", Values: ["x86_64", "arm64"] },
+        ],
+        MaxResults: 100,
+        NextToken: "page-2",
+      },
+    ]);
+  });
+  it("offerings by availability zone, Linux spot prices from now, on-demand price filters", async () => {
+    mockFixture();
+    await new AwsCatalog({ region: "us-east-1", ec2, pricing, now: () => NOW, retry: noSleep }).refresh();
+    expect(ec2Mock.commandCalls(DescribeInstanceTypeOfferingsCommand)[0]?.args[0].input).toEqual({
+      LocationType: "availability-zone",
+      MaxResults: 1000,
+    });
+    expect(ec2Mock.commandCalls(DescribeSpotPriceHistoryCommand)[0]?.args[0].input).toEqual({
+      ProductDescriptions: ["Linux/UNIX", "Linux/UNIX (Amazon VPC)"],
+      StartTime: new Date(NOW),
+      MaxResults: 1000,
+    });
+    const pricingCalls = pricingMock.commandCalls(GetProductsCommand).map((c) => c.args[0].input);
+    const term = (Field: string, Value: string) => ({ Field, Type: "TERM_MATCH", Value });
+    const common = [
+      term("regionCode", "us-east-1"),
+      term("serviceCode", "AmazonEC2"),
+      term("preInstalledSw", "NA"),
+      term("operatingSystem", "Linux"),
+      term("capacitystatus", "Used"),
+      term("marketoption", "OnDemand"),
+    ];
+    expect(pricingCalls).toEqual([
+      {
+        ServiceCode: "AmazonEC2",
+        MaxResults: 100,
+        Filters: [...common, term("tenancy", "Shared"), term("productFamily", "Compute Instance")],
+      },
+      {
+        ServiceCode: "AmazonEC2",
+        MaxResults: 100,
+        Filters: [
+          ...common,
+          term("tenancy", "Dedicated"),
+          term("productFamily", "Compute Instance (bare metal)"),
+        ],
+      },
+    ]);
+    expect(ec2Mock.commandCalls(DescribeCapacityReservationsCommand)).toHaveLength(0);
+  });
+  it("capacity reservations, when asked, become reserved offerings priced at a sliver of on-demand", async () => {
+    mockFixture();
+    ec2Mock.on(DescribeCapacityReservationsCommand).resolves({
+      CapacityReservations: [
+        {
+          CapacityReservationId: "cr-1",
+          InstanceType: "m5.large",
+          AvailabilityZone: "test-zone-1b",
+          AvailableInstanceCount: 3,
+          State: "active",
+        },
+      ],
+    });
+    const catalog = new AwsCatalog({
+      region: "us-east-1",
+      ec2,
+      pricing,
+      now: () => NOW,
+      retry: noSleep,
+      capacityReservations: ["cr-1"],
+    });
+    const m5 = (await catalog.allInstanceTypes()).find((t) => t.name === "m5.large");
+    expect(ec2Mock.commandCalls(DescribeCapacityReservationsCommand)[0]?.args[0].input).toEqual({
+      Filters: [{ Name: "state", Values: ["active"] }],
+      CapacityReservationIds: ["cr-1"],
+    });
+    expect(m5?.offerings.filter((o) => o.capacityType === "reserved")).toEqual([
+      {
+        zone: "test-zone-1b",
+        capacityType: "reserved",
+        pricePerHour: 0.096 / 10_000_000,
+        available: true,
+        reservationCapacity: 3,
+        reservationId: "cr-1",
+      },
+    ]);
+  });
+  it("the Pricing endpoint region is chosen as Karpenter chooses", () => {
+    expect(pricingApiRegion("us-west-2")).toBe("us-east-1");
+    expect(pricingApiRegion("ap-northeast-1")).toBe("ap-south-1");
+    expect(pricingApiRegion("eu-west-3")).toBe("eu-central-1");
+    expect(pricingApiRegion("cn-north-1")).toBe("cn-northwest-1");
+  });
+});
+
+describe("offerings and prices", () => {
+  it("prices spot per zone from the latest record, falls back to on-demand with a warning, honours zones and unavailability", async () => {
+    mockFixture();
+    const catalog = new AwsCatalog({
+      region: "us-east-1",
+      ec2,
+      pricing,
+      now: () => NOW,
+      retry: noSleep,
+      unavailableOfferings: () => [
+        {
+          instanceType: "m5.large",
+          zone: "test-zone-1b",
+          capacityType: "spot",
+          reason: "InsufficientInstanceCapacity",
+          until: "2026-03-01T12:03:00Z",
+        },
+      ],
+    });
+    const types = await catalog.allInstanceTypes();
+    const m5 = types.find((t) => t.name === "m5.large");
+    expect(m5?.offerings).toEqual([
+      { zone: "test-zone-1a", capacityType: "on-demand", pricePerHour: 0.096, available: true },
+      { zone: "test-zone-1a", capacityType: "spot", pricePerHour: 0.04, available: true },
+      { zone: "test-zone-1b", capacityType: "on-demand", pricePerHour: 0.096, available: true },
+      { zone: "test-zone-1b", capacityType: "spot", pricePerHour: 0.041, available: false },
+      { zone: "test-zone-1c", capacityType: "on-demand", pricePerHour: 0.096, available: true },
+      { zone: "test-zone-1c", capacityType: "spot", pricePerHour: 0.096, available: true },
+    ]);
+    const c6g = types.find((t) => t.name === "c6g.large");
+    expect(c6g?.offerings.filter((o) => o.available).map((o) => o.zone)).toEqual([
+      "test-zone-1a",
+      "test-zone-1a",
+    ]);
+    // 14: the three t4g types are offered in no zone of the fixture, so no price stood in for them.
+    expect(catalog.warnings()).toEqual([
+      { code: "spot_price_unknown", message: expect.stringContaining("14 instance types") },
+    ]);
+    expect(m5?.allocatable).toMatchObject({ cpuMillis: 1930, pods: 29 });
+  });
+  it("filters per NodePool requirements (a CatalogSource)", async () => {
+    mockFixture();
+    const catalog = new AwsCatalog({ region: "us-east-1", ec2, pricing, now: () => NOW, retry: noSleep });
+    const nodePool = {
+      name: "gpu",
+      weight: 0,
+      template: {
+        labels: {},
+        annotations: {},
+        taints: [],
+        startupTaints: [],
+        requirements: [
+          { key: "karpenter.k8s.aws/instance-gpu-manufacturer", operator: "In" as const, values: ["nvidia"] },
+          { key: "karpenter.sh/capacity-type", operator: "In" as const, values: ["on-demand"] },
+        ],
+        expireAfter: "720h",
+      },
+      limits: {},
+      disruption: { consolidationPolicy: "WhenEmpty" as const, consolidateAfter: "0s", budgets: [] },
+      annotations: {},
+    };
+    const types = await catalog.instanceTypes(nodePool, undefined);
+    expect(types.map((t) => t.name)).toEqual(["g4dn.8xlarge", "g5.12xlarge", "p5.48xlarge"]);
+    expect(types.every((t) => t.offerings.every((o) => o.capacityType === "on-demand"))).toBe(true);
+  });
+});
+
+describe("resilience", () => {
+  it("retries throttling with exponential backoff and jitter, then succeeds", async () => {
+    mockFixture();
+    ec2Mock
+      .on(DescribeInstanceTypeOfferingsCommand)
+      .rejectsOnce(throttled())
+      .rejectsOnce(throttled())
+      .resolves({ InstanceTypeOfferings: [] });
+    const waits: number[] = [];
+    const catalog = new AwsCatalog({
+      region: "us-east-1",
+      ec2,
+      pricing,
+      now: () => NOW,
+      retry: { sleep: async (ms) => void waits.push(ms), random: () => 0.5, baseDelayMillis: 100 },
+    });
+    expect(await catalog.refresh()).toEqual([]);
+    expect(ec2Mock.commandCalls(DescribeInstanceTypeOfferingsCommand)).toHaveLength(3);
+    expect(waits).toEqual([50, 100]);
+  });
+  it("a failed refresh keeps the last good data and reports it", async () => {
+    mockFixture();
+    let now = NOW;
+    const catalog = new AwsCatalog({
+      region: "us-east-1",
+      ec2,
+      pricing,
+      now: () => now,
+      retry: { ...noSleep, maxAttempts: 2 },
+    });
+    const before = await catalog.allInstanceTypes();
+    ec2Mock.on(DescribeInstanceTypesCommand).rejects(new Error("UnauthorizedOperation"));
+    ec2Mock.on(DescribeSpotPriceHistoryCommand).rejects(throttled());
+    now += 2 * 3_600_000;
+    const after = await catalog.allInstanceTypes();
+    expect(after).toEqual(before);
+    expect(catalog.issues()).toEqual([
+      { code: "refresh_failed", dataset: "instance types", detail: "Error: UnauthorizedOperation" },
+      { code: "refresh_failed", dataset: "spot prices", detail: "ThrottlingException: Rate exceeded" },
+    ]);
+    expect(ec2Mock.commandCalls(DescribeSpotPriceHistoryCommand)).toHaveLength(3);
+  });
+  it("within the TTL nothing is fetched again", async () => {
+    mockFixture();
+    const catalog = new AwsCatalog({ region: "us-east-1", ec2, pricing, now: () => NOW, retry: noSleep });
+    await catalog.allInstanceTypes();
+    await catalog.allInstanceTypes();
+    expect(ec2Mock.commandCalls(DescribeInstanceTypeOfferingsCommand)).toHaveLength(1);
+  });
+  it("with no data at all, instance types cannot be served", async () => {
+    ec2Mock.on(DescribeInstanceTypesCommand).rejects(new Error("boom"));
+    const catalog = new AwsCatalog({ region: "us-east-1", ec2, pricing, now: () => NOW, retry: noSleep });
+    await expect(catalog.allInstanceTypes()).rejects.toThrow(/no EC2 instance types/);
+    expect(catalog.issues()[0]).toMatchObject({ code: "no_data", dataset: "instance types" });
+  });
+  it("bounds concurrency", async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const task = async () => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 1));
+      inFlight--;
+      return 1;
+    };
+    const results = await runBounded(
+      Array.from({ length: 7 }, () => task),
+      2,
+    );
+    expect(peak).toBe(2);
+    expect(results.every((r) => r.status === "fulfilled")).toBe(true);
+  });
+  it("does not retry other errors, and gives up after maxAttempts", async () => {
+    let calls = 0;
+    await expect(
+      withThrottlingRetry(async () => {
+        calls++;
+        throw new Error("AccessDenied");
+      }, noSleep),
+    ).rejects.toThrow("AccessDenied");
+    expect(calls).toBe(1);
+    calls = 0;
+    await expect(
+      withThrottlingRetry(
+        async () => {
+          calls++;
+          throw throttled();
+        },
+        { ...noSleep, maxAttempts: 3 },
+      ),
+    ).rejects.toThrow("Rate exceeded");
+    expect(calls).toBe(3);
+    expect(isThrottlingError({ $metadata: { httpStatusCode: 429 } })).toBe(true);
+  });
+});
+
+describe("price lists", () => {
+  it("reports malformed price JSON and keeps the rest", async () => {
+    pricingMock
+      .on(GetProductsCommand)
+      .resolves({ PriceList: [] })
+      .on(GetProductsCommand, { NextToken: undefined })
+      .resolves({ PriceList: ["{not json", priceItem("m5.large", "0.0960000000"), "42"], NextToken: "t2" })
+      .on(GetProductsCommand, { NextToken: "t2" })
+      .resolves({
+        PriceList: [priceItem("c6g.large", "0.0680000000"), priceItem("x1.free", "0.0000000000")],
+      });
+    const { prices, issues } = await fetchOnDemandPrices(pricing, "us-east-1", noSleep);
+    expect(Object.fromEntries(prices)).toEqual({ "m5.large": 0.096, "c6g.large": 0.068 });
+    // The mock answers the shared-tenancy and the bare-metal query alike: pages 0-1 and 2-3.
+    expect(issues).toEqual([
+      { code: "malformed_price_list", page: 0, index: 0, detail: expect.any(String) },
+      { code: "malformed_price_list", page: 0, index: 2, detail: "entry is not a JSON object" },
+      { code: "malformed_price_list", page: 2, index: 0, detail: expect.any(String) },
+      { code: "malformed_price_list", page: 2, index: 2, detail: "entry is not a JSON object" },
+    ]);
+    expect(pricingMock.commandCalls(GetProductsCommand).map((c) => c.args[0].input.NextToken)).toEqual([
+      undefined,
+      "t2",
+      undefined,
+      "t2",
+    ]);
+  });
+  it("reads CNY in China regions", () => {
+    const prices = new Map<string, number>();
+    parsePriceList(
+      [
+        JSON.stringify({
+          product: { attributes: { instanceType: "m5.large" } },
+          terms: { OnDemand: { a: { priceDimensions: { b: { pricePerUnit: { CNY: "0.7" } } } } } },
+        }),
+      ],
+      "CNY",
+      0,
+      prices,
+      [],
+    );
+    expect(prices.get("m5.large")).toBe(0.7);
+  });
+});
+
+describe("refreshCatalogFile", () => {
+  it("writes a catalog file whose allocatable equals the published figures and core accepts", async () => {
+    mockFixture();
+    const { file, issues } = await refreshCatalogFile({
+      region: "us-east-1",
+      ec2,
+      pricing,
+      now: () => NOW,
+      retry: noSleep,
+    });
+    expect(issues).toEqual([]);
+    expect(file).toMatchObject({
+      apiVersion: "nodeplan.dev/v1",
+      kind: "InstanceCatalog",
+      region: "us-east-1",
+      generatedAt: "2026-03-01T12:00:00.000Z",
+    });
+    for (const t of file.instanceTypes)
+      expect(t.allocatable, t.name).toEqual(published.get(t.name)?.allocatable);
+    const core: Record<string, unknown> = await import("@nodeplan/core");
+    const OfferingSchema = core.OfferingSchema as { safeParse(v: unknown): { success: boolean } };
+    for (const t of file.instanceTypes)
+      for (const o of t.offerings) expect(OfferingSchema.safeParse(o).success).toBe(true);
+    // core's parseCatalog reads it back once core exports it (its resources module is in progress).
+    const parseCatalog = core.parseCatalog as
+      | ((json: unknown) => { instanceTypes: unknown[]; errors: unknown[] })
+      | undefined;
+    if (parseCatalog !== undefined) {
+      const parsed = parseCatalog(JSON.parse(JSON.stringify(file)));
+      expect(parsed.errors).toEqual([]);
+      expect(parsed.instanceTypes).toHaveLength(17);
+    }
+  });
+});

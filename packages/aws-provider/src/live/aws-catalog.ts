@@ -1,0 +1,224 @@
+import type { InstanceTypeInfo } from "@aws-sdk/client-ec2";
+import type {
+  CapacityType,
+  CatalogSource,
+  InstanceType,
+  NodePool,
+  UnavailableOffering,
+  Warning,
+} from "@nodeplan/core";
+import { spotPriceUnknownWarning } from "../catalog-file.ts";
+import { type EC2NodeClass, instanceMathOptions, type OperatorSettings } from "../ec2nodeclass.ts";
+import { type CapacityReservationInfo, resolveInstanceType, type ZoneInfo } from "../instance-type.ts";
+import { filterInstanceTypes, nodePoolRequirements } from "../nodepool-filter.ts";
+import { TtlCache } from "./cache.ts";
+import type { Ec2CatalogApi, PricingApi } from "./clients.ts";
+import {
+  describeCapacityReservations,
+  describeInstanceTypes,
+  describeOfferedZones,
+  describeSpotPrices,
+} from "./ec2-calls.ts";
+import { fetchOnDemandPrices, type OnDemandPrices, type PriceListIssue } from "./pricing.ts";
+import { type RetryOptions, runBounded } from "./retry.ts";
+
+/**
+ * The live AWS catalog: EC2 instance types, zones, spot and on-demand prices and (optionally)
+ * capacity reservations, each cached with its own TTL; a refresh that fails keeps the last good
+ * data. Implements core's CatalogSource per NodePool and EC2NodeClass.
+ */
+
+/** Options of `AwsCatalog`. */
+export interface AwsCatalogOptions {
+  region: string;
+  ec2: Ec2CatalogApi;
+  /** A client for the Pricing endpoint of `pricingApiRegion(region)`. */
+  pricing: PricingApi;
+  /** Zones to offer in (the node class's subnet zones, with IDs when known); default every zone EC2 reports. */
+  zones?: readonly (string | ZoneInfo)[];
+  /** Capacity types to offer; default on-demand and spot. */
+  capacityTypes?: readonly CapacityType[];
+  /** Read capacity reservations (all active ones, or these ids) for reserved offerings. */
+  capacityReservations?: boolean | readonly string[];
+  /** Offerings the launcher found unavailable; they are offered as unavailable. */
+  unavailableOfferings?: () => readonly UnavailableOffering[];
+  operator?: OperatorSettings;
+  /** TTLs in ms; defaults: instance types and zones 1 h, on-demand prices 12 h, spot prices and reservations 5 min. */
+  ttlMillis?: { instanceTypes?: number; onDemandPrices?: number; spotPrices?: number; reservations?: number };
+  /** At most this many AWS reads at once (default 2). */
+  concurrency?: number;
+  retry?: RetryOptions;
+  /** Clock in ms since the epoch; default Date.now. */
+  now?: () => number;
+}
+
+/** Something that went wrong in a refresh; the data it would have replaced was kept. */
+export type CatalogIssue =
+  | PriceListIssue
+  | { code: "refresh_failed"; dataset: string; detail: string }
+  | { code: "no_data"; dataset: string; detail: string };
+
+const HOUR = 3_600_000;
+
+/** The live catalog of one region. */
+export class AwsCatalog implements CatalogSource<EC2NodeClass> {
+  readonly region: string;
+  private readonly options: AwsCatalogOptions;
+  private readonly instanceTypesCache: TtlCache<InstanceTypeInfo[]>;
+  private readonly zonesCache: TtlCache<Map<string, Set<string>>>;
+  private readonly onDemandCache: TtlCache<OnDemandPrices>;
+  private readonly spotCache: TtlCache<Map<string, Map<string, number>>>;
+  private readonly reservationsCache: TtlCache<CapacityReservationInfo[]>;
+  private lastWarnings: Warning[] = [];
+  private lastIssues: CatalogIssue[] = [];
+
+  constructor(options: AwsCatalogOptions) {
+    this.region = options.region;
+    this.options = options;
+    const now = options.now ?? Date.now;
+    const ttl = options.ttlMillis ?? {};
+    const retry = options.retry;
+    this.instanceTypesCache = new TtlCache(
+      () => describeInstanceTypes(options.ec2, retry),
+      ttl.instanceTypes ?? HOUR,
+      now,
+    );
+    this.zonesCache = new TtlCache(
+      () => describeOfferedZones(options.ec2, retry),
+      ttl.instanceTypes ?? HOUR,
+      now,
+    );
+    this.onDemandCache = new TtlCache(
+      () => fetchOnDemandPrices(options.pricing, options.region, retry),
+      ttl.onDemandPrices ?? 12 * HOUR,
+      now,
+    );
+    this.spotCache = new TtlCache(
+      () => describeSpotPrices(options.ec2, new Date(now()), retry),
+      ttl.spotPrices ?? 5 * 60_000,
+      now,
+    );
+    const ids = Array.isArray(options.capacityReservations)
+      ? (options.capacityReservations as readonly string[])
+      : undefined;
+    this.reservationsCache = new TtlCache(
+      () => describeCapacityReservations(options.ec2, ids, retry),
+      ttl.reservations ?? 5 * 60_000,
+      now,
+    );
+  }
+
+  private wantsReservations(): boolean {
+    const r = this.options.capacityReservations;
+    return r === true || Array.isArray(r);
+  }
+
+  private caches(): [string, TtlCache<unknown>][] {
+    const list: [string, TtlCache<unknown>][] = [
+      ["instance types", this.instanceTypesCache],
+      ["instance type zones", this.zonesCache],
+      ["on-demand prices", this.onDemandCache],
+      ["spot prices", this.spotCache],
+    ];
+    if (this.wantsReservations()) list.push(["capacity reservations", this.reservationsCache]);
+    return list;
+  }
+
+  /**
+   * Brings stale datasets up to date (all of them when `force`), at most `concurrency` AWS reads at
+   * once. Never throws: failures are reported by `issues()` and the last good data stays.
+   */
+  async refresh(force = false): Promise<CatalogIssue[]> {
+    const caches = this.caches();
+    const results = await runBounded(
+      caches.map(
+        ([, cache]) =>
+          () =>
+            force || cache.isStale() ? cache.refresh() : cache.get(),
+      ),
+      this.options.concurrency ?? 2,
+    );
+    const issues: CatalogIssue[] = [];
+    caches.forEach(([dataset, cache], i) => {
+      const result = results[i];
+      const error = result?.status === "rejected" ? result.reason : cache.lastError;
+      if (error === undefined) return;
+      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      issues.push({ code: cache.peek() === undefined ? "no_data" : "refresh_failed", dataset, detail });
+    });
+    issues.push(...(this.onDemandCache.peek()?.value.issues ?? []));
+    this.lastIssues = issues;
+    return issues;
+  }
+
+  /** What went wrong in the last refresh. */
+  issues(): CatalogIssue[] {
+    return this.lastIssues;
+  }
+
+  /** Warnings of the last `allInstanceTypes` / `instanceTypes` call (spot_price_unknown). */
+  warnings(): Warning[] {
+    return this.lastWarnings;
+  }
+
+  /**
+   * Every instance type with offerings under `nodeClass` (refreshing stale data first). Throws only
+   * when instance types were never loaded.
+   */
+  async allInstanceTypes(nodeClass?: EC2NodeClass): Promise<InstanceType[]> {
+    await this.refresh();
+    const infos = this.instanceTypesCache.peek()?.value;
+    if (infos === undefined)
+      throw new Error(
+        `no EC2 instance types for ${this.region}: ${String(this.instanceTypesCache.lastError)}`,
+      );
+    const offered = this.zonesCache.peek()?.value ?? new Map<string, Set<string>>();
+    const onDemand = this.onDemandCache.peek()?.value.prices ?? new Map<string, number>();
+    const spot = this.spotCache.peek()?.value;
+    const reservations = this.wantsReservations() ? (this.reservationsCache.peek()?.value ?? []) : [];
+    const zones = this.zoneList(offered);
+    const unavailable = new Set(
+      (this.options.unavailableOfferings?.() ?? []).map(
+        (u) => `${u.instanceType}/${u.zone}/${u.capacityType}`,
+      ),
+    );
+    const math = instanceMathOptions(nodeClass, this.options.operator);
+    const capacityTypes = this.options.capacityTypes ?? ["on-demand", "spot"];
+    const out: InstanceType[] = [];
+    const spotUnknown: string[] = [];
+    for (const info of infos) {
+      const name = info.InstanceType ?? "";
+      const onDemandPrice = onDemand.get(name);
+      const spotPrices = spot?.get(name);
+      const resolved = resolveInstanceType(info, math, {
+        region: this.region,
+        zones,
+        offeredZones: offered.get(name) ?? new Set(),
+        capacityTypes: this.wantsReservations() ? [...capacityTypes, "reserved"] : capacityTypes,
+        ...(onDemandPrice === undefined ? {} : { onDemandPricePerHour: onDemandPrice }),
+        ...(spotPrices === undefined ? {} : { spotPricePerHour: spotPrices }),
+        reservations,
+        isUnavailable: (zone, capacityType) => unavailable.has(`${name}/${zone}/${capacityType}`),
+      });
+      if (resolved === undefined) continue;
+      out.push(resolved.instanceType);
+      if (resolved.spotPriceFallbackZones.length > 0) spotUnknown.push(name);
+    }
+    this.lastWarnings = spotUnknown.length > 0 ? [spotPriceUnknownWarning(spotUnknown)] : [];
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** The instance types a NodePool can launch with its EC2NodeClass (core's CatalogSource). */
+  async instanceTypes(nodePool: NodePool, nodeClass: EC2NodeClass | undefined): Promise<InstanceType[]> {
+    const all = await this.allInstanceTypes(nodeClass);
+    return filterInstanceTypes(all, nodePoolRequirements(nodePool));
+  }
+
+  private zoneList(offered: Map<string, Set<string>>): ZoneInfo[] {
+    if (this.options.zones !== undefined)
+      return this.options.zones.map((z) => (typeof z === "string" ? { zone: z } : z));
+    const all = new Set<string>();
+    for (const zones of offered.values()) for (const zone of zones) all.add(zone);
+    return [...all].sort().map((zone) => ({ zone }));
+  }
+}
