@@ -131,6 +131,7 @@ export const WarningSchema = z.object({
     "min_values_relaxed",
     "preference_relaxed",
     "object_skipped",
+    "constraint_not_enforced",
   ]),
   message: z.string(),
   nodePool: z.string().optional(),

@@ -109,9 +109,38 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
       ratio: lowerBoundPerHour > 0 ? newPerHour / lowerBoundPerHour : null,
     },
     lowerBound: { method: bound.method, certificate: bound.certificate },
-    warnings: [],
+    warnings: unenforcedConstraints(enc),
     errors: [],
   };
+}
+
+/**
+ * Scheduling constraints the solver does not model yet (topology spread, pod affinity and
+ * anti-affinity, host ports) are reported, never silently dropped: a plan for such pods may break them.
+ */
+function unenforcedConstraints(enc: Encoding): Plan["warnings"] {
+  const counts = { spread: 0, affinity: 0, antiAffinity: 0, hostPorts: 0 };
+  for (const g of enc.groups) {
+    for (const p of g.pods) {
+      if (p.topologySpreadConstraints.some((c) => c.whenUnsatisfiable === "DoNotSchedule")) counts.spread++;
+      if (p.podAffinity.required.length > 0) counts.affinity++;
+      if (p.podAntiAffinity.required.length > 0) counts.antiAffinity++;
+      if (p.hostPorts.length > 0) counts.hostPorts++;
+    }
+  }
+  const parts = [
+    counts.spread > 0 ? `${counts.spread} with DoNotSchedule topology spread` : "",
+    counts.affinity > 0 ? `${counts.affinity} with required pod affinity` : "",
+    counts.antiAffinity > 0 ? `${counts.antiAffinity} with required pod anti-affinity` : "",
+    counts.hostPorts > 0 ? `${counts.hostPorts} with host ports` : "",
+  ].filter((x) => x !== "");
+  if (parts.length === 0) return [];
+  return [
+    {
+      code: "constraint_not_enforced",
+      message: `pending pods whose constraints this version does not enforce yet (the plan may violate them): ${parts.join(", ")}`,
+    },
+  ];
 }
 
 /** The LP bound for `podsPerGroup[g]` pods of each group; classes are keyed by compatible offerings. */
