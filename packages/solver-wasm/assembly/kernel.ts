@@ -127,7 +127,10 @@ function fitsOne(t: i32, g: i32): bool {
   return true;
 }
 
+let poolLimited: usize = 0;
+
 function limitOk(t: i32): bool {
+  if (b8(poolLimited, n(poolOf, t)) == 0) return true;
   const base = n(poolOf, t) * R1;
   for (let r = 0; r < R; r++) {
     const lim = f(limits, base + r);
@@ -201,6 +204,8 @@ export function solve(header: usize): i32 {
   bHead = scratch(maxBins << 2);
   for (let b = 0; b < maxBins; b++) setn(bHead, b, -1);
   nb = 0;
+  poolLimited = scratch(P);
+  for (let q = 0; q < P; q++) for (let r = 0; r <= R; r++) if (f(limits, q * R1 + r) != INF) setb8(poolLimited, q, 1);
   const poolMask = scratch(P * W << 2);
   for (let t = 0; t < T; t++) {
     const i = n(poolOf, t) * W + (t >>> 5);
@@ -243,6 +248,7 @@ export function solve(header: usize): i32 {
   const candEff = scratch((K > 1 ? K : 1) << 3);
   const space = scratch(R << 3);
   const demand = scratch(R << 3);
+  const minReq = scratch(R << 3);
   const patG = scratch(G << 2); const patN = scratch(G << 2);
   const bestG = scratch(G << 2); const bestN = scratch(G << 2);
   const patClass = scratch(C << 2);
@@ -262,7 +268,10 @@ export function solve(header: usize): i32 {
         anyCompat = true;
         if (!fitsOne(t, g0)) continue;
         anyFit = true;
-        if (n(poolOf, t) < pool && limitOk(t)) pool = n(poolOf, t);
+        if (n(poolOf, t) < pool && limitOk(t)) {
+          pool = n(poolOf, t);
+          if (pool == 0) break;
+        }
       }
     }
     if (pool == P) {
@@ -307,6 +316,20 @@ export function solve(header: usize): i32 {
     }
 
 
+    for (let r = 0; r < R; r++) {
+      setf(demand, r, 0);
+      setf(minReq, r, INF);
+    }
+    let maxRem = 0;
+    for (let h = g0; h < G; h = find(h + 1)) {
+      if (n(rem, h) > maxRem) maxRem = n(rem, h);
+      for (let r = 0; r < R; r++) {
+        const q = f(req, h * R + r);
+        setf(demand, r, f(demand, r) + <f64>n(rem, h) * q);
+        if (q < f(minReq, r)) setf(minReq, r, q);
+      }
+    }
+
     let bestT = -1;
     let bestScore: f64 = -1;
     let bestLen = 0;
@@ -314,11 +337,6 @@ export function solve(header: usize): i32 {
       const t = n(candT, c);
       for (let r = 0; r < R; r++) setf(space, r, f(alloc_, t * R + r));
       if (C > 0) memory.fill(patClass, 0, <usize>C << 2);
-      for (let r = 0; r < R; r++) setf(demand, r, 0);
-      for (let h = g0; h < G; h = find(h + 1)) {
-        if (!bit(compat, h * W, t)) continue;
-        for (let r = 0; r < R; r++) setf(demand, r, f(demand, r) + <f64>n(rem, h) * f(req, h * R + r));
-      }
       let bins: f64 = 1;
       for (let r = 0; r < R; r++) {
         const a = f(alloc_, t * R + r);
@@ -326,8 +344,8 @@ export function solve(header: usize): i32 {
       }
       let pv: f64 = 0;
       let len = 0;
-      for (let h = g0; h < G; h = find(h + 1)) setn(patN, h, 0);
-      for (let pass = bins > 1 ? 0 : 1; pass < 2; pass++) {
+      let full = false;
+      for (let pass = bins > 1 && Math.floor(<f64>maxRem / bins) >= 1 ? 0 : 1; pass < 2 && !full; pass++) {
         for (let h = g0; h < G; h = find(h + 1)) {
           if (!bit(compat, h * W, t)) continue;
           let k = fitCount(space, h);
@@ -349,6 +367,8 @@ export function solve(header: usize): i32 {
           pv += <f64>k * f(value, h);
           if (n(patN, h) == 0) setn(patG, len++, h);
           setn(patN, h, n(patN, h) + k);
+          for (let r = 0; r < R; r++) if (f(minReq, r) > 0 && f(space, r) < f(minReq, r)) full = true;
+          if (full) break;
         }
       }
       const score = pv / priceOf(t);
@@ -361,6 +381,7 @@ export function solve(header: usize): i32 {
           setn(bestN, i, n(patN, n(patG, i)));
         }
       }
+      for (let i = 0; i < len; i++) setn(patN, n(patG, i), 0);
     }
     if (bestT < 0) {
       setn(reason, g0, REASON_TOO_LARGE);

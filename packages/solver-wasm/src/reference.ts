@@ -81,6 +81,10 @@ export function solveReference(p: EncodedProblem): KernelResult {
   const bHead = new Int32Array(maxBins).fill(-1);
   let nb = 0;
 
+  // Pools without any finite limit skip limit checks entirely.
+  const poolLimited = new Uint8Array(P);
+  for (let q = 0; q < P; q++)
+    for (let r = 0; r <= R; r++) if (limits[q * R1 + r] !== Number.POSITIVE_INFINITY) poolLimited[q] = 1;
   const poolMask = new Uint32Array(P * W);
   for (let t = 0; t < T; t++) {
     const i = poolOf[t]! * W + (t >>> 5);
@@ -140,6 +144,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
 
   /** Does one node of offering t fit the pool's limit room? */
   const limitOk = (t: number): boolean => {
+    if (poolLimited[poolOf[t]!] === 0) return true;
     const base = poolOf[t]! * R1;
     for (let r = 0; r < R; r++) {
       const lim = limits[base + r]!;
@@ -202,6 +207,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
   const candEff = new Float64Array(Math.max(K, 1));
   const space = new Float64Array(R);
   const demand = new Float64Array(R);
+  const minReq = new Float64Array(R);
   const patG = new Int32Array(G);
   const patN = new Int32Array(G);
   const bestG = new Int32Array(G);
@@ -224,7 +230,10 @@ export function solveReference(p: EncodedProblem): KernelResult {
         anyCompat = true;
         if (!fitsOne(t, g0)) continue;
         anyFit = true;
-        if (poolOf[t]! < pool && limitOk(t)) pool = poolOf[t]!;
+        if (poolOf[t]! < pool && limitOk(t)) {
+          pool = poolOf[t]!;
+          if (pool === 0) break;
+        }
       }
     }
     if (pool === P) {
@@ -279,6 +288,22 @@ export function solveReference(p: EncodedProblem): KernelResult {
       }
     }
 
+    // Per pattern, once: the remaining demand mix, and the smallest request per resource (a bin with
+    // less room than that in some resource can take no more pods).
+    for (let r = 0; r < R; r++) {
+      demand[r] = 0;
+      minReq[r] = Number.POSITIVE_INFINITY;
+    }
+    let maxRem = 0;
+    for (let h = g0; h < G; h = find(h + 1)) {
+      if (rem[h]! > maxRem) maxRem = rem[h]!;
+      for (let r = 0; r < R; r++) {
+        const q = req[h * R + r]!;
+        demand[r] = demand[r]! + rem[h]! * q;
+        if (q < minReq[r]!) minReq[r] = q;
+      }
+    }
+
     let bestT = -1;
     let bestScore = -1;
     let bestLen = 0;
@@ -286,13 +311,8 @@ export function solveReference(p: EncodedProblem): KernelResult {
       const t = candT[c]!;
       for (let r = 0; r < R; r++) space[r] = alloc[t * R + r]!;
       for (let k = 0; k < C; k++) patClass[k] = 0;
-      // How many bins of this shape the compatible remaining demand needs: each bin first takes that
-      // share of every group (a balanced mix, as the LP relaxation would), then tops up greedily.
-      for (let r = 0; r < R; r++) demand[r] = 0;
-      for (let h = g0; h < G; h = find(h + 1)) {
-        if (!bit(compat, h * W, t)) continue;
-        for (let r = 0; r < R; r++) demand[r] = demand[r]! + rem[h]! * req[h * R + r]!;
-      }
+      // How many bins of this shape the remaining demand needs: each bin first takes that share of
+      // every group (a balanced mix, as the LP relaxation would), then tops up greedily.
       let bins = 1;
       for (let r = 0; r < R; r++) {
         const a = alloc[t * R + r]!;
@@ -300,8 +320,9 @@ export function solveReference(p: EncodedProblem): KernelResult {
       }
       let pv = 0;
       let len = 0;
-      for (let h = g0; h < G; h = find(h + 1)) patN[h] = 0;
-      for (let pass = bins > 1 ? 0 : 1; pass < 2; pass++) {
+      let full = false;
+      // The balanced pass only matters when some group has a share of at least one pod per bin.
+      for (let pass = bins > 1 && Math.floor(maxRem / bins) >= 1 ? 0 : 1; pass < 2 && !full; pass++) {
         for (let h = g0; h < G; h = find(h + 1)) {
           if (!bit(compat, h * W, t)) continue;
           let k = fitCount(space, 0, h);
@@ -323,6 +344,8 @@ export function solveReference(p: EncodedProblem): KernelResult {
           pv += k * value[h]!;
           if (patN[h] === 0) patG[len++] = h;
           patN[h] = patN[h]! + k;
+          for (let r = 0; r < R; r++) if (minReq[r]! > 0 && space[r]! < minReq[r]!) full = true;
+          if (full) break;
         }
       }
       const pr = price[t]! > 0 ? price[t]! : 0.5;
@@ -336,6 +359,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
           bestN[i] = patN[patG[i]!]!;
         }
       }
+      for (let i = 0; i < len; i++) patN[patG[i]!] = 0;
     }
     if (bestT < 0) {
       // Unreachable for valid input (the pool choice guarantees a candidate); stay safe.
