@@ -1,0 +1,91 @@
+import { readFileSync } from "node:fs";
+import { type InstanceType, parseCatalog } from "@nodeplan/core";
+
+/** The catalogs of ../shared/BENCHMARK-SCENARIOS.md. */
+export type CatalogId = "fake-400" | "aws-us-east-1" | "kwok-linear";
+
+const GiB = 1024 ** 3;
+
+/** Karpenter's benchmark catalog: fake-it-0..399. */
+export function fake400(): InstanceType[] {
+  const types: InstanceType[] = [];
+  for (let i = 0; i < 400; i++) {
+    const cpu = i + 1;
+    const memoryBytes = 2 * (i + 1) * GiB;
+    const resources = { cpuMillis: cpu * 1000, memoryBytes, pods: 10 * (i + 1) };
+    const pricePerHour = 0.1 * cpu + 0.1 * (memoryBytes / 1e9);
+    const offering = (zone: string, capacityType: "spot" | "on-demand") => ({
+      zone,
+      capacityType,
+      pricePerHour,
+      available: true,
+    });
+    types.push({
+      name: `fake-it-${i}`,
+      labels: {
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/os": "linux",
+        "node.kubernetes.io/instance-type": `fake-it-${i}`,
+      },
+      capacity: resources,
+      allocatable: resources,
+      offerings: [
+        offering("test-zone-1", "spot"),
+        offering("test-zone-2", "spot"),
+        offering("test-zone-1", "on-demand"),
+        offering("test-zone-2", "on-demand"),
+        offering("test-zone-3", "on-demand"),
+      ],
+    });
+  }
+  return types;
+}
+
+/** ../shared/data/aws-catalog-us-east-1.json through core's parseCatalog (1,345 priced types, 3 zones, on-demand). */
+export function awsUsEast1(): InstanceType[] {
+  const url = new URL("../../../shared/data/aws-catalog-us-east-1.json", import.meta.url);
+  const catalog = parseCatalog(JSON.parse(readFileSync(url, "utf8")), { source: url.pathname });
+  if (catalog.errors.length > 0) throw new Error(`aws-us-east-1 catalog has ${catalog.errors.length} errors`);
+  return catalog.instanceTypes;
+}
+
+/** A linear-priced catalog on which per-resource bounds are tight. */
+export function kwokLinear(): InstanceType[] {
+  const types: InstanceType[] = [];
+  for (const cpu of [1, 2, 4, 8, 16, 32, 48, 64, 96, 128, 192, 256]) {
+    for (const factor of [2, 4, 8]) {
+      for (const arch of ["amd64", "arm64"]) {
+        const gib = cpu * factor;
+        const name = `kwok-${arch}-${cpu}x${gib}`;
+        const resources = { cpuMillis: cpu * 1000, memoryBytes: gib * GiB, pods: Math.min(16 * cpu, 1024) };
+        const onDemand = 0.025 * cpu + 0.001 * gib;
+        types.push({
+          name,
+          labels: {
+            "kubernetes.io/arch": arch,
+            "kubernetes.io/os": "linux",
+            "node.kubernetes.io/instance-type": name,
+          },
+          capacity: resources,
+          allocatable: resources,
+          offerings: ["z1", "z2", "z3", "z4"].flatMap((zone) => [
+            { zone, capacityType: "on-demand" as const, pricePerHour: onDemand, available: true },
+            { zone, capacityType: "spot" as const, pricePerHour: 0.7 * onDemand, available: true },
+          ]),
+        });
+      }
+    }
+  }
+  return types;
+}
+
+/** A catalog by id (cached: parsing the AWS file takes a moment). */
+export function catalog(id: CatalogId): InstanceType[] {
+  let c = cache.get(id);
+  if (c === undefined) {
+    c = id === "fake-400" ? fake400() : id === "aws-us-east-1" ? awsUsEast1() : kwokLinear();
+    cache.set(id, c);
+  }
+  return c;
+}
+const cache = new Map<CatalogId, InstanceType[]>();
