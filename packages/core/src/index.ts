@@ -18,7 +18,34 @@ export * from "./quantity.ts";
 export * from "./reasons.ts";
 export { renderKept, renderUnschedulable } from "./render.ts";
 export * from "./requests.ts";
+export {
+  type CompatibleOptions,
+  checkMinValues,
+  compatible as requirementsCompatible,
+  type DerivedOperator,
+  intersect as intersectRequirements,
+  intersects as requirementsIntersect,
+  type MinValuesCandidate,
+  type MinValuesShortfall,
+  matchesNodeSelectorRequirement,
+  matchesNodeSelectorTerms,
+  minValuesPrefixLength,
+  type NodeSelectorOperator,
+  type NodeSelectorRequirementInput,
+  nodeSelectorOperators,
+  type ParsedRequirements,
+  parseLabelInteger,
+  parseNodeSelectorRequirements,
+  Requirement,
+  type RequirementConflict,
+  Requirements,
+  type RequirementsCheck,
+  validateNodeSelectorRequirement,
+} from "./requirements.ts";
 export * from "./resources.ts";
+export * from "./selectors.ts";
 export { createSolver, type KernelChoice, type Solver, type SolverOptions } from "./solver.ts";
+export * from "./taints.ts";
 export { type PlanValidation, type PlanViolation, validatePlan } from "./validate/validate-plan.ts";
 export { verifyLowerBound } from "./validate/verify-bound.ts";
+export * from "./well-known-labels.ts";
