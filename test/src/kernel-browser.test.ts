@@ -1,7 +1,12 @@
 import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createKernel, defaultGroupValues, type EncodedProblem } from "@nodeplan/solver-wasm";
+import {
+  createKernel,
+  defaultGroupValues,
+  type EncodedProblem,
+  type KernelResult,
+} from "@nodeplan/solver-wasm";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -33,15 +38,14 @@ export function problem() {
     classes: { count: 0, capPerBin: new Int32Array(0) },
     options: { maxBins: 1000, maxPlacements: 10000, candidateShapes: 8, improve: true },
   };
-}`;
-
-function summarize(r: { status: number; binOffering: Int32Array; placements: Int32Array }): string {
-  return JSON.stringify({
-    status: r.status,
-    bins: Array.from(r.binOffering),
-    placements: Array.from(r.placements),
-  });
 }
+/** Every output of a result as text: the page and Node must agree element by element. */
+export function summarize(r) {
+  const { status, newBins, binOffering, binOptions, binPool, placements, unplaced, unplacedReason } = r;
+  return JSON.stringify({ status, newBins, binOffering: Array.from(binOffering), binOptions: Array.from(binOptions),
+    binPool: Array.from(binPool), placements: Array.from(placements), unplaced: Array.from(unplaced),
+    unplacedReason: Array.from(unplacedReason) });
+}`;
 
 describe.skipIf(!haveChromium)("kernel in headless Chromium", () => {
   let server: Server;
@@ -55,7 +59,7 @@ const results = {};
 for (const flavor of ["simd", "scalar", "reference"]) {
   const p = problem(); p.groups.value.set(defaultGroupValues(p));
   const r = createKernel({ flavor }).solve(p);
-  results[flavor] = JSON.stringify({ status: r.status, bins: Array.from(r.binOffering), placements: Array.from(r.placements) });
+  results[flavor] = summarize(r);
 }
 globalThis.kernelResults = results;`,
         resolveDir: import.meta.dirname,
@@ -110,13 +114,16 @@ globalThis.kernelResults = results;`,
         () => (globalThis as { kernelResults?: unknown }).kernelResults,
       )) as Record<string, string>;
       expect(errors).toEqual([]);
-      const { problem } = (await import(`data:text/javascript,${encodeURIComponent(problemSource)}`)) as {
+      const { problem, summarize } = (await import(
+        `data:text/javascript,${encodeURIComponent(problemSource)}`
+      )) as {
         problem: () => EncodedProblem;
+        summarize: (r: KernelResult) => string;
       };
       const p = problem();
       p.groups.value.set(defaultGroupValues(p));
       const inNode = summarize(createKernel({ flavor: "simd" }).solve(p));
-      expect(JSON.parse(inNode).bins.length).toBeGreaterThan(0);
+      expect(JSON.parse(inNode).newBins).toBeGreaterThan(0);
       expect(inPage.simd).toBe(inNode);
       expect(inPage.scalar).toBe(inNode);
       expect(inPage.reference).toBe(inNode);

@@ -50,6 +50,12 @@ export function alloc(bytes: i32): i32 { return <i32>heap.alloc(<usize>bytes); }
 // @ts-ignore: decorator
 @inline function setb8(p: usize, i: i32, v: u8): void { store<u8>(p + <usize>i, v); }
 
+/** Uninitialized scratch, for regions written before they are read (saves zeroing per-bin state sized by maxBins). */
+function region(bytes: i32): usize {
+  const size: i32 = bytes > 8 ? bytes : 8;
+  return heap.alloc(<usize>size);
+}
+
 function scratch(bytes: i32): usize {
   const size: i32 = bytes > 8 ? bytes : 8;
   const p = heap.alloc(<usize>size);
@@ -196,13 +202,13 @@ export function solve(header: usize): i32 {
   used = scratch(P * R1 << 3); memory.copy(used, <usize>n(header, H_USED), <usize>(P * R1) << 3);
   skip = scratch((G + 1) << 2);
   for (let g = 0; g <= G; g++) setn(skip, g, g + 1);
-  plG = scratch(maxPl << 2); plB = scratch(maxPl << 2); plN = scratch(maxPl << 2); plNext = scratch(maxPl << 2);
+  plG = region(maxPl << 2); plB = region(maxPl << 2); plN = region(maxPl << 2); plNext = region(maxPl << 2);
   np = 0;
-  bLoad = scratch(maxBins * R << 3); bSet = scratch(maxBins * W << 2); bCompat = scratch(maxBins * W << 2);
-  bPool = scratch(maxBins << 2); bOff = scratch(maxBins << 2); bValue = scratch(maxBins << 3);
-  bRes = scratch(maxBins * R1 << 3); bClass = scratch(maxBins * C << 2); bAlive = scratch(maxBins);
-  bHead = scratch(maxBins << 2);
-  for (let b = 0; b < maxBins; b++) setn(bHead, b, -1);
+  // Per-bin state: every field of bin b is written when b is created, before any read.
+  bLoad = region(maxBins * R << 3); bSet = region(maxBins * W << 2); bCompat = region(maxBins * W << 2);
+  bPool = region(maxBins << 2); bOff = region(maxBins << 2); bValue = region(maxBins << 3);
+  bRes = region(maxBins * R1 << 3); bClass = region(maxBins * C << 2); bAlive = region(maxBins);
+  bHead = region(maxBins << 2);
   nb = 0;
   poolLimited = scratch(P);
   for (let q = 0; q < P; q++) for (let r = 0; r <= R; r++) if (f(limits, q * R1 + r) != INF) setb8(poolLimited, q, 1);
@@ -443,6 +449,7 @@ export function solve(header: usize): i32 {
       setn(bPool, b, pool);
       setn(bOff, b, cheapest);
       setb8(bAlive, b, 1);
+      setn(bHead, b, -1);
       let v: f64 = 0;
       for (let i = 0; i < bestLen; i++) {
         const h = n(bestG, i);
@@ -519,8 +526,26 @@ function select(limit: i32): i32 {
   return cnt;
 }
 
+// Fit of the current load per offering shape (members share allocatable): valid while
+// shapeStamp[s] == stamp, so a set of 3 zones x N types is tested N times, not 3N.
+let shapeStamp: usize = 0; let shapeFits: usize = 0; let stamp: i32 = 0;
+
+/** Does `need` (R values) fit offering t's allocatable? Cached per shape for the current stamp. */
+function loadFits(need: usize, t: i32): bool {
+  const s = n(shape, t);
+  if (n(shapeStamp, s) == stamp) return b8(shapeFits, s) == 1;
+  let ok = true;
+  for (let r = 0; ok && r < R; r++) if (load<f64>(need + (<usize>r << 3)) > f(alloc_, s * R + r)) ok = false;
+  setn(shapeStamp, s, stamp);
+  setb8(shapeFits, s, ok ? 1 : 0);
+  return ok;
+}
+
 function refreshBin(b: i32): void {
   const pbase = n(bPool, b) * R1;
+  const limited = b8(poolLimited, n(bPool, b)) == 1;
+  const binLoad = bLoad + (<usize>(b * R) << 3);
+  stamp++;
   for (let r = 0; r <= R; r++) setf(used, pbase + r, f(used, pbase + r) - f(bRes, b * R1 + r));
   for (let r = 0; r <= R; r++) setf(reserve, r, 0);
   setf(reserve, R, 1);
@@ -532,9 +557,8 @@ function refreshBin(b: i32): void {
       const t = (w << 5) + <i32>ctz<u32>(m);
       const low = m & (~m + 1);
       m ^= low;
-      let ok = true;
-      for (let r = 0; ok && r < R; r++) {
-        if (f(bLoad, b * R + r) > f(alloc_, t * R + r)) ok = false;
+      let ok = loadFits(binLoad, t);
+      for (let r = 0; ok && limited && r < R; r++) {
         const lim = f(limits, pbase + r);
         if (lim != INF && f(used, pbase + r) + f(capacity, t * R + r) > lim) ok = false;
       }
@@ -560,15 +584,81 @@ function kill(b: i32): void {
   setn(bHead, b, -1);
 }
 
+/** Offerings ordered by (pool, price, index) into `order`; `poolStart[q]` is where pool q begins. */
+function orderByPoolAndPrice(order: usize, poolStart: usize): void {
+  for (let t = 0; t < T; t++) {
+    setn(order, t, t);
+    setn(poolStart, n(poolOf, t) + 1, n(poolStart, n(poolOf, t) + 1) + 1);
+  }
+  for (let q = 0; q < P; q++) setn(poolStart, q + 1, n(poolStart, q + 1) + n(poolStart, q));
+  // Bottom-up merge sort: the key is a strict total order, so any correct sort gives this order.
+  let src = order;
+  let dst = scratch(T << 2);
+  for (let width = 1; width < T; width <<= 1) {
+    for (let lo = 0; lo < T; lo += width << 1) {
+      const mid = lo + width < T ? lo + width : T;
+      const hi = lo + (width << 1) < T ? lo + (width << 1) : T;
+      let i = lo;
+      let j = mid;
+      for (let o = lo; o < hi; o++) {
+        if (j >= hi || (i < mid && !offeringAfter(n(src, i), n(src, j)))) setn(dst, o, n(src, i++));
+        else setn(dst, o, n(src, j++));
+      }
+    }
+    const swap = src;
+    src = dst;
+    dst = swap;
+  }
+  if (src != order) memory.copy(order, src, <usize>T << 2);
+}
+
+/** Does offering a come after b in (pool, price, index) order? */
+function offeringAfter(a: i32, b: i32): bool {
+  if (n(poolOf, a) != n(poolOf, b)) return n(poolOf, a) > n(poolOf, b);
+  if (f(price, a) != f(price, b)) return f(price, a) > f(price, b);
+  return a > b;
+}
+
 function improve(): void {
+  const order = scratch(T << 2);
+  const poolStart = scratch((P + 1) << 2);
+  orderByPoolAndPrice(order, poolStart);
+  // The same order over representatives only (shape[t] == t), for pools without limits.
+  const repOrder = scratch(T << 2);
+  const repStart = scratch((P + 1) << 2);
+  let nrep = 0;
+  for (let q = 0; q < P; q++) {
+    setn(repStart, q, nrep);
+    for (let i = n(poolStart, q); i < n(poolStart, q + 1); i++) if (n(shape, n(order, i)) == n(order, i)) setn(repOrder, nrep++, n(order, i));
+  }
+  setn(repStart, P, nrep);
+  const stale = scratch(nb);
+  const pairLoad = scratch(R << 3);
+  shapeStamp = scratch(T << 2);
+  shapeFits = scratch(T);
+  stamp = 0;
   sel = scratch(TAIL_REPAIR_BINS << 2);
   selU = scratch(TAIL_REPAIR_BINS << 3);
-  const extra = scratch(maxBins * R << 3);
-  const extraClass = scratch(maxBins * C << 2);
-  const touched = scratch(maxBins << 2);
-  const mvG = scratch(maxPl << 2); const mvB = scratch(maxPl << 2); const mvN = scratch(maxPl << 2);
+  const extra = scratch(nb * R << 3);
+  const extraClass = scratch(nb * C << 2);
+  const touched = region(nb << 2);
+  const mvG = region(maxPl << 2); const mvB = region(maxPl << 2); const mvN = region(maxPl << 2);
 
-  // (a) Tail repair.
+  // (a) Tail repair. Receivers: bins whose slack holds, in every resource, the smallest request of
+  // any group. A receiver's launched offering never changes (its set only shrinks and keeps it) and
+  // its load only grows, so a bin left out here could never take a pod.
+  const minAll = scratch(R << 3);
+  for (let r = 0; r < R; r++) setf(minAll, r, INF);
+  for (let g = 0; g < G; g++) for (let r = 0; r < R; r++) if (f(req, g * R + r) < f(minAll, r)) setf(minAll, r, f(req, g * R + r));
+  const recv = scratch(nb << 2);
+  let nr = 0;
+  for (let b2 = 0; b2 < nb; b2++) {
+    if (b8(bAlive, b2) == 0) continue;
+    const o2 = n(bOff, b2);
+    let room = true;
+    for (let r = 0; room && r < R; r++) if (f(alloc_, o2 * R + r) - f(bLoad, b2 * R + r) < f(minAll, r)) room = false;
+    if (room) setn(recv, nr++, b2);
+  }
   const n1 = select(TAIL_REPAIR_BINS);
   for (let s = 0; s < n1; s++) {
     const b = n(sel, s);
@@ -580,7 +670,8 @@ function improve(): void {
       const h = n(plG, e);
       let left = n(plN, e);
       const cls = n(classId, h);
-      for (let b2 = 0; left > 0 && b2 < nb; b2++) {
+      for (let i = 0; left > 0 && i < nr; i++) {
+        const b2 = n(recv, i);
         if (b2 == b || b8(bAlive, b2) == 0 || n(bPool, b2) != n(bPool, b)) continue;
         const o2 = n(bOff, b2);
         if (!bit(compat, h * W, o2)) continue;
@@ -604,6 +695,11 @@ function improve(): void {
         if (!seen) setn(touched, nt++, b2);
         for (let r = 0; r < R; r++) setf(extra, b2 * R + r, f(extra, b2 * R + r) + <f64>ki * f(req, h * R + r));
         if (cls >= 0) setn(extraClass, b2 * C + cls, n(extraClass, b2 * C + cls) + ki);
+        // More moves than placement room left: the attempt fails (and the move lists stay in bounds).
+        if (np + nm >= maxPl) {
+          ok = false;
+          break;
+        }
         setn(mvG, nm, h);
         setn(mvB, nm, b2);
         setn(mvN, nm, ki);
@@ -626,7 +722,13 @@ function improve(): void {
         andWords(bCompat + (<usize>(b2 * W) << 2), bCompat + (<usize>(b2 * W) << 2), compat + (<usize>(h * W) << 2));
         addPlacement(h, E + b2, k);
       }
-      for (let i = 0; i < nt; i++) refreshBin(n(touched, i));
+      // In a pool without limits a receiver keeps its launched offering and nothing reads its set
+      // until the end, where one re-filter by its final load gives the same set (the filter is monotone).
+      for (let i = 0; i < nt; i++) {
+        const b2 = n(touched, i);
+        if (b8(poolLimited, n(bPool, b2)) == 1) refreshBin(b2);
+        else setb8(stale, b2, 1);
+      }
     }
     for (let i = 0; i < nt; i++) {
       const b2 = n(touched, i);
@@ -645,23 +747,31 @@ function improve(): void {
       let ok = true;
       for (let k = 0; ok && k < C; k++) if (n(bClass, a * C + k) + n(bClass, b * C + k) > n(cap, k)) ok = false;
       if (!ok) continue;
-      const pbase = n(bPool, a) * R1;
+      const pool = n(bPool, a);
+      const pbase = pool * R1;
+      // The pool's offerings cheapest first: the first one both bins may use that holds their joint
+      // load is the cheapest (ties by index); stop once none can beat the pair's price.
+      const pairPrice = f(price, n(bOff, a)) + f(price, n(bOff, b));
+      for (let r = 0; r < R; r++) setf(pairLoad, r, f(bLoad, a * R + r) + f(bLoad, b * R + r));
+      const limited = b8(poolLimited, pool) == 1;
+      stamp++;
+      // Without limits, compat and fit are per shape and a representative is its shape's lowest
+      // index, so the first representative that passes is the first offering that passes.
+      const ord = limited ? order : repOrder;
+      const start = limited ? poolStart : repStart;
       let cheapest = -1;
-      for (let w = 0; w < W; w++) {
-        let m = u(bCompat, a * W + w) & u(bCompat, b * W + w);
-        while (m != 0) {
-          const t = (w << 5) + <i32>ctz<u32>(m);
-          m &= m - 1;
-          let fits = true;
-          for (let r = 0; fits && r < R; r++) {
-            if (f(bLoad, a * R + r) + f(bLoad, b * R + r) > f(alloc_, t * R + r)) fits = false;
-            const lim = f(limits, pbase + r);
-            if (fits && lim != INF && f(used, pbase + r) - f(bRes, a * R1 + r) - f(bRes, b * R1 + r) + f(capacity, t * R + r) > lim) fits = false;
-          }
-          if (fits && (cheapest < 0 || f(price, t) < f(price, cheapest))) cheapest = t;
+      for (let i = n(start, pool); cheapest < 0 && i < n(start, pool + 1); i++) {
+        const t = n(ord, i);
+        if (!(f(price, t) < pairPrice)) break;
+        if (!bit(bCompat, a * W, t) || !bit(bCompat, b * W, t)) continue;
+        let fits = loadFits(pairLoad, t);
+        for (let r = 0; fits && limited && r < R; r++) {
+          const lim = f(limits, pbase + r);
+          if (lim != INF && f(used, pbase + r) - f(bRes, a * R1 + r) - f(bRes, b * R1 + r) + f(capacity, t * R + r) > lim) fits = false;
         }
+        if (fits) cheapest = t;
       }
-      if (cheapest < 0 || !(f(price, cheapest) < f(price, n(bOff, a)) + f(price, n(bOff, b)))) continue;
+      if (cheapest < 0) continue;
       if (np + 1 > maxPl) continue;
       for (let r = 0; r < R; r++) setf(bLoad, a * R + r, f(bLoad, a * R + r) + f(bLoad, b * R + r));
       for (let k = 0; k < C; k++) setn(bClass, a * C + k, n(bClass, a * C + k) + n(bClass, b * C + k));
@@ -680,6 +790,8 @@ function improve(): void {
       for (let r = 0; r <= R; r++) setf(used, pb + r, f(used, pb + r) - f(bRes, b * R1 + r));
       setb8(bAlive, b, 0);
       refreshBin(a);
+      setb8(stale, a, 0);
     }
   }
+  for (let b = 0; b < nb; b++) if (b8(stale, b) == 1 && b8(bAlive, b) == 1) refreshBin(b);
 }

@@ -2,6 +2,8 @@
  * @nodeplan/solver-wasm: the packing kernel. WebAssembly (SIMD or scalar, chosen at load time) with a
  * pure-TypeScript reference of the same algorithm as oracle and fallback. Numbers in, numbers out.
  */
+
+export { kernelScalarBase64, kernelSimdBase64 } from "./generated/kernel-wasm.ts";
 export { createKernel, type Kernel, type KernelFlavor, type KernelOptions } from "./kernel.ts";
 export {
   defaultGroupValues,
@@ -10,6 +12,7 @@ export {
   ERROR_BAD_HEADER,
   ERROR_TOO_MANY_BINS,
   ERROR_TOO_MANY_PLACEMENTS,
+  HEADER,
   KERNEL_ABI_VERSION,
   type KernelResult,
   REASON_CLASS_CAP,

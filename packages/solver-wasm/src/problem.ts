@@ -6,18 +6,74 @@
 /** Bumped whenever the header layout or a region's meaning changes. */
 export const KERNEL_ABI_VERSION = 1;
 
-/** Errors `solve` returns (negative). */
+/** `solve` error: the header's ABI version is not the kernel's. */
 export const ERROR_ABI_MISMATCH = -1;
+/** `solve` error: a count in the header is negative. */
 export const ERROR_BAD_HEADER = -2;
+/** `solve` error: more new bins were needed than `options.maxBins`. */
 export const ERROR_TOO_MANY_BINS = -3;
+/** `solve` error: more placement triples were needed than `options.maxPlacements`. */
 export const ERROR_TOO_MANY_PLACEMENTS = -4;
 
-/** Why a group's pods were left unplaced (first failure). */
+/** Unplaced reason: every pod of the group was placed. */
 export const REASON_NONE = 0;
+/** Unplaced reason: no compatible offering, and no compatible existing bin with room. */
 export const REASON_NO_COMPATIBLE_OFFERING = 1;
+/** Unplaced reason: compatible offerings exist but none fits one pod. */
 export const REASON_TOO_LARGE = 2;
+/** Unplaced reason: it would fit, but every pool whose offerings fit is at its limits. */
 export const REASON_POOL_LIMIT = 3;
+/** Unplaced reason: the group's class cap is 0, or every candidate was blocked by class caps. */
 export const REASON_CLASS_CAP = 4;
+
+/**
+ * Word indexes of the i32 header `solve(headerPtr)` reads (assembly/kernel.ts has the same numbers).
+ * Counts and options first, then the byte offset of every input region, then of every output region,
+ * then the two counts the kernel writes back (new bins and placement triples). f64 regions are
+ * 16-byte aligned by the kernel's allocator.
+ */
+export const HEADER = {
+  abi: 0,
+  R: 1,
+  G: 2,
+  T: 3,
+  E: 4,
+  P: 5,
+  C: 6,
+  maxBins: 7,
+  maxPlacements: 8,
+  candidateShapes: 9,
+  improve: 10,
+  groupRequests: 11,
+  groupCounts: 12,
+  groupCompat: 13,
+  groupExistingCompat: 14,
+  groupClass: 15,
+  groupValue: 16,
+  offerAllocatable: 17,
+  offerCapacity: 18,
+  offerPrice: 19,
+  offerPool: 20,
+  offerShape: 21,
+  poolLimits: 22,
+  poolUsed: 23,
+  existingRemaining: 24,
+  existingClass: 25,
+  classCap: 26,
+  outBinOffering: 27,
+  outBinOptions: 28,
+  outBinPool: 29,
+  outPlacements: 30,
+  outUnplaced: 31,
+  outUnplacedReason: 32,
+  outNewBins: 33,
+  outPlacementCount: 34,
+  /** Header size in i32 words. */
+  words: 36,
+} as const;
+
+/** The most bytes the kernel's memory can address (a 32-bit WebAssembly memory, less headroom). */
+const MAX_KERNEL_BYTES = 2 ** 31;
 
 /** A packing problem (see ../shared/ARCHITECTURE.md "The kernel boundary"). */
 export interface EncodedProblem {
@@ -102,12 +158,15 @@ export interface KernelResult {
   unplacedReason: Int32Array;
 }
 
-/** Words per offering bitset. */
+/** Words of a bitset over `bits` items (W = ceil(T/32) for offerings, WE = ceil(E/32) for existing bins). */
 export function wordsFor(bits: number): number {
   return (bits + 31) >>> 5;
 }
 
-/** Checks sizes and values before any kernel call; returns the problems found (empty = valid). */
+/**
+ * Checks sizes and values before any kernel call (the kernel trusts its input); returns up to 20
+ * problems found, as text (empty = valid).
+ */
 export function validateEncodedProblem(p: EncodedProblem): string[] {
   const errors: string[] = [];
   const R = p.resources;
@@ -148,8 +207,21 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
   size("existing.classCount", p.existing.classCount, E * C);
   size("classes.capPerBin", p.classes.capPerBin, C);
   if (errors.length > 0) return errors;
-  for (let i = 0; i < G * R; i++)
-    if (!(p.groups.requests[i]! >= 0)) errors.push(`groups.requests[${i}] must be >= 0`);
+  const finiteNonNegative = (name: string, array: Float64Array) => {
+    for (let i = 0; i < array.length; i++) {
+      const x = array[i]!;
+      if (!(x >= 0) || !Number.isFinite(x)) errors.push(`${name}[${i}] must be a finite number >= 0`);
+    }
+  };
+  finiteNonNegative("groups.requests", p.groups.requests);
+  finiteNonNegative("offerings.allocatable", p.offerings.allocatable);
+  finiteNonNegative("offerings.capacity", p.offerings.capacity);
+  finiteNonNegative("pools.used", p.pools.used);
+  finiteNonNegative("existing.remaining", p.existing.remaining);
+  for (let i = 0; i < p.pools.limits.length; i++)
+    if (!(p.pools.limits[i]! >= 0)) errors.push(`pools.limits[${i}] must be >= 0 (Infinity = no limit)`);
+  for (let i = 0; i < p.existing.classCount.length; i++)
+    if (p.existing.classCount[i]! < 0) errors.push(`existing.classCount[${i}] must be >= 0`);
   for (let g = 0; g < G; g++) {
     if (p.groups.counts[g]! < 0) errors.push(`groups.counts[${g}] must be >= 0`);
     if (!(p.groups.value[g]! > 0) || !Number.isFinite(p.groups.value[g]!))
@@ -166,21 +238,45 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
     const s = p.offerings.shape[t]!;
     if (s < 0 || s > t || p.offerings.shape[s] !== s)
       errors.push(`offerings.shape[${t}] must point at a representative at or before it`);
+    else if (!sameShape(p, s, t))
+      errors.push(`offerings.shape[${t}]: offering ${s} differs in pool, price or allocatable`);
   }
-  for (let i = 0; i < T * R; i++)
-    if (!(p.offerings.allocatable[i]! >= 0)) errors.push(`offerings.allocatable[${i}] must be >= 0`);
   for (let c = 0; c < C; c++)
     if (p.classes.capPerBin[c]! < 0) errors.push(`classes.capPerBin[${c}] must be >= 0`);
   if (!Number.isInteger(p.options.maxBins) || p.options.maxBins < 0)
     errors.push("options.maxBins must be a non-negative integer");
   if (!Number.isInteger(p.options.maxPlacements) || p.options.maxPlacements < 0)
     errors.push("options.maxPlacements must be a non-negative integer");
+  if (!Number.isInteger(p.options.candidateShapes) || p.options.candidateShapes < 0)
+    errors.push("options.candidateShapes must be a non-negative integer (0 = all)");
+  // The kernel keeps inputs, outputs and its scratch (about 3 copies of the per-bin state) in one
+  // 32-bit memory: refuse sizes that cannot fit rather than fail inside it.
+  const bytes =
+    2 * (p.groups.requests.byteLength + p.offerings.allocatable.byteLength) +
+    4 * p.options.maxBins * (W * 4 + (R + 1) * 16 + C * 4 + 24) +
+    3 * p.options.maxPlacements * 16 +
+    p.groups.compat.byteLength;
+  if (bytes >= MAX_KERNEL_BYTES)
+    errors.push(`the problem needs about ${bytes} bytes of kernel memory, over ${MAX_KERNEL_BYTES}`);
   return errors.slice(0, 20);
 }
 
+/** Do offerings s and t share pool, price and allocatable, as members of one shape must? */
+function sameShape(p: EncodedProblem, s: number, t: number): boolean {
+  const R = p.resources;
+  if (p.offerings.pool[s] !== p.offerings.pool[t]) return false;
+  if (p.offerings.priceMicros[s] !== p.offerings.priceMicros[t]) return false;
+  for (let r = 0; r < R; r++)
+    if (p.offerings.allocatable[s * R + r] !== p.offerings.allocatable[t * R + r]) return false;
+  return true;
+}
+
 /**
- * A value per pod for callers without LP duals: per resource, the market rate is the lowest price per
- * unit among offerings that have any of it; a pod is worth its dominant resource at that rate.
+ * A value per pod (micro-dollars per hour) for callers without LP duals. Per resource r, the market
+ * rate is the lowest `priceMicros / allocatable_r` over offerings with `allocatable_r > 0`; a pod of
+ * group g is worth `max over r of request_r * rate_r`, what its dominant resource costs at the
+ * cheapest rate. A pod that requests nothing priced is worth 1, so values stay > 0 as the kernel needs.
+ * The sum over groups of `count * value` is thus a rough lower bound on the price of placing them all.
  */
 export function defaultGroupValues(p: EncodedProblem): Float64Array {
   const R = p.resources;

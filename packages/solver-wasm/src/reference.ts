@@ -428,6 +428,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
       bPool[b] = pool;
       bOff[b] = cheapest;
       bAlive[b] = 1;
+      bHead[b] = -1;
       let v = 0;
       for (let i = 0; i < bestLen; i++) {
         const h = bestG[i]!;
@@ -476,17 +477,54 @@ export function solveReference(p: EncodedProblem): KernelResult {
       }
       return n;
     };
-    const extra = new Float64Array(maxBins * R);
-    const extraClass = new Int32Array(maxBins * C);
-    const touched = new Int32Array(maxBins);
+    // Offerings ordered by (pool, price, index), for the merge search; pool q starts at poolStart[q].
+    const order = Int32Array.from({ length: T }, (_, t) => t).sort(
+      (a, b) => poolOf[a]! - poolOf[b]! || price[a]! - price[b]! || a - b,
+    );
+    const poolStart = new Int32Array(P + 1);
+    for (let t = 0; t < T; t++) poolStart[poolOf[t]! + 1] = poolStart[poolOf[t]! + 1]! + 1;
+    for (let q = 0; q < P; q++) poolStart[q + 1] = poolStart[q + 1]! + poolStart[q]!;
+    // The same order over representatives only (shape[t] === t), for pools without limits.
+    const repOrder = new Int32Array(T);
+    const repStart = new Int32Array(P + 1);
+    let nrep = 0;
+    for (let q = 0; q < P; q++) {
+      repStart[q] = nrep;
+      for (let i = poolStart[q]!; i < poolStart[q + 1]!; i++)
+        if (shape[order[i]!] === order[i]) repOrder[nrep++] = order[i]!;
+    }
+    repStart[P] = nrep;
+    const stale = new Uint8Array(nb);
+    const extra = new Float64Array(nb * R);
+    const extraClass = new Int32Array(nb * C);
+    const touched = new Int32Array(nb);
     const mvG = new Int32Array(maxPl);
     const mvB = new Int32Array(maxPl);
     const mvN = new Int32Array(maxPl);
 
     /** Recomputes bin b's option set from its compat mask and load, its cheapest offering and reservation. */
+    // Fit of the current load per offering shape (members share allocatable): valid while
+    // shapeStamp[s] === stamp, so a set of 3 zones x N types is tested N times, not 3N.
+    const shapeStamp = new Int32Array(T);
+    const shapeFits = new Uint8Array(T);
+    let stamp = 0;
+    /** Does `load` (R values from `base`) fit offering t's allocatable? Cached per shape for the current stamp. */
+    const loadFits = (load: Float64Array, base: number, t: number): boolean => {
+      const s = shape[t]!;
+      if (shapeStamp[s] === stamp) return shapeFits[s] === 1;
+      let ok = true;
+      for (let r = 0; ok && r < R; r++) if (load[base + r]! > alloc[s * R + r]!) ok = false;
+      shapeStamp[s] = stamp;
+      shapeFits[s] = ok ? 1 : 0;
+      return ok;
+    };
+    const pairLoad = new Float64Array(R);
+
     const refreshBin = (b: number): void => {
       const pool = bPool[b]!;
       const pbase = pool * R1;
+      const limited = poolLimited[pool] === 1;
+      stamp++;
       for (let r = 0; r <= R; r++) used[pbase + r] = used[pbase + r]! - bRes[b * R1 + r]!;
       for (let r = 0; r <= R; r++) reserve[r] = 0;
       reserve[R] = 1;
@@ -498,9 +536,8 @@ export function solveReference(p: EncodedProblem): KernelResult {
           const low = m & -m;
           const t = (w << 5) + (31 - Math.clz32(low));
           m = (m ^ low) >>> 0;
-          let ok = true;
-          for (let r = 0; ok && r < R; r++) {
-            if (bLoad[b * R + r]! > alloc[t * R + r]!) ok = false;
+          let ok = loadFits(bLoad, b * R, t);
+          for (let r = 0; ok && limited && r < R; r++) {
             const lim = limits[pbase + r]!;
             if (lim !== Number.POSITIVE_INFINITY && used[pbase + r]! + capacity[t * R + r]! > lim) ok = false;
           }
@@ -527,7 +564,23 @@ export function solveReference(p: EncodedProblem): KernelResult {
       bHead[b] = -1;
     };
 
-    // (a) Tail repair: empty weak bins into other bins' slack at no extra price.
+    // (a) Tail repair: empty weak bins into other bins' slack at no extra price. Receivers: bins
+    // whose slack holds, in every resource, the smallest request of any group. A receiver's launched
+    // offering never changes (its set only shrinks and keeps it) and its load only grows, so a bin
+    // left out here could never take a pod.
+    const minAll = new Float64Array(R).fill(Number.POSITIVE_INFINITY);
+    for (let g = 0; g < G; g++)
+      for (let r = 0; r < R; r++) if (req[g * R + r]! < minAll[r]!) minAll[r] = req[g * R + r]!;
+    const recv = new Int32Array(nb);
+    let nr = 0;
+    for (let b2 = 0; b2 < nb; b2++) {
+      if (bAlive[b2] === 0) continue;
+      const o2 = bOff[b2]!;
+      let room = true;
+      for (let r = 0; room && r < R; r++)
+        if (alloc[o2 * R + r]! - bLoad[b2 * R + r]! < minAll[r]!) room = false;
+      if (room) recv[nr++] = b2;
+    }
     const n1 = select(TAIL_REPAIR_BINS);
     for (let s = 0; s < n1; s++) {
       const b = sel[s]!;
@@ -539,7 +592,8 @@ export function solveReference(p: EncodedProblem): KernelResult {
         const h = plG[e]!;
         let left = plN[e]!;
         const cls = classId[h]!;
-        for (let b2 = 0; left > 0 && b2 < nb; b2++) {
+        for (let i = 0; left > 0 && i < nr; i++) {
+          const b2 = recv[i]!;
           if (b2 === b || bAlive[b2] === 0 || bPool[b2] !== bPool[b]) continue;
           const o2 = bOff[b2]!;
           if (!bit(compat, h * W, o2)) continue;
@@ -562,6 +616,11 @@ export function solveReference(p: EncodedProblem): KernelResult {
           if (!seen) touched[nt++] = b2;
           for (let r = 0; r < R; r++) extra[b2 * R + r] = extra[b2 * R + r]! + k * req[h * R + r]!;
           if (cls >= 0) extraClass[b2 * C + cls] = extraClass[b2 * C + cls]! + k;
+          // More moves than placement room left: the attempt fails (and the move lists stay in bounds).
+          if (np + nm >= maxPl) {
+            ok = false;
+            break;
+          }
           mvG[nm] = h;
           mvB[nm] = b2;
           mvN[nm] = k;
@@ -584,7 +643,13 @@ export function solveReference(p: EncodedProblem): KernelResult {
           for (let w = 0; w < W; w++) bCompat[b2 * W + w] = (bCompat[b2 * W + w]! & compat[h * W + w]!) >>> 0;
           addPlacement(h, E + b2, n);
         }
-        for (let i = 0; i < nt; i++) refreshBin(touched[i]!);
+        // In a pool without limits a receiver keeps its launched offering and nothing reads its set
+        // until the end, where one re-filter by its final load gives the same set (the filter is monotone).
+        for (let i = 0; i < nt; i++) {
+          const b2 = touched[i]!;
+          if (poolLimited[bPool[b2]!] === 1) refreshBin(b2);
+          else stale[b2] = 1;
+        }
       }
       for (let i = 0; i < nt; i++) {
         const b2 = touched[i]!;
@@ -603,29 +668,35 @@ export function solveReference(p: EncodedProblem): KernelResult {
         let ok = true;
         for (let k = 0; ok && k < C; k++) if (bClass[a * C + k]! + bClass[b * C + k]! > cap[k]!) ok = false;
         if (!ok) continue;
-        const pbase = bPool[a]! * R1;
+        const pool = bPool[a]!;
+        const pbase = pool * R1;
+        // The pool's offerings cheapest first: the first one both bins may use that holds their joint
+        // load is the cheapest (ties by index); stop once none can beat the pair's price.
+        const pairPrice = price[bOff[a]!]! + price[bOff[b]!]!;
+        for (let r = 0; r < R; r++) pairLoad[r] = bLoad[a * R + r]! + bLoad[b * R + r]!;
+        const limited = poolLimited[pool] === 1;
+        stamp++;
+        // Without limits, compat and fit are per shape and a representative is its shape's lowest
+        // index, so the first representative that passes is the first offering that passes.
+        const ord = limited ? order : repOrder;
+        const start = limited ? poolStart : repStart;
         let cheapest = -1;
-        for (let w = 0; w < W; w++) {
-          let m = (bCompat[a * W + w]! & bCompat[b * W + w]!) >>> 0;
-          while (m !== 0) {
-            const low = m & -m;
-            const t = (w << 5) + (31 - Math.clz32(low));
-            m = (m ^ low) >>> 0;
-            let fits = true;
-            for (let r = 0; fits && r < R; r++) {
-              if (bLoad[a * R + r]! + bLoad[b * R + r]! > alloc[t * R + r]!) fits = false;
-              const lim = limits[pbase + r]!;
-              if (
-                fits &&
-                lim !== Number.POSITIVE_INFINITY &&
-                used[pbase + r]! - bRes[a * R1 + r]! - bRes[b * R1 + r]! + capacity[t * R + r]! > lim
-              )
-                fits = false;
-            }
-            if (fits && (cheapest < 0 || price[t]! < price[cheapest]!)) cheapest = t;
+        for (let i = start[pool]!; cheapest < 0 && i < start[pool + 1]!; i++) {
+          const t = ord[i]!;
+          if (!(price[t]! < pairPrice)) break;
+          if (!bit(bCompat, a * W, t) || !bit(bCompat, b * W, t)) continue;
+          let fits = loadFits(pairLoad, 0, t);
+          for (let r = 0; fits && limited && r < R; r++) {
+            const lim = limits[pbase + r]!;
+            if (
+              lim !== Number.POSITIVE_INFINITY &&
+              used[pbase + r]! - bRes[a * R1 + r]! - bRes[b * R1 + r]! + capacity[t * R + r]! > lim
+            )
+              fits = false;
           }
+          if (fits) cheapest = t;
         }
-        if (cheapest < 0 || !(price[cheapest]! < price[bOff[a]!]! + price[bOff[b]!]!)) continue;
+        if (cheapest < 0) continue;
         if (np + 1 > maxPl) continue;
         // Merge b into a: a's set becomes the joint compat mask, re-filtered by the joint load.
         for (let r = 0; r < R; r++) bLoad[a * R + r] = bLoad[a * R + r]! + bLoad[b * R + r]!;
@@ -648,8 +719,10 @@ export function solveReference(p: EncodedProblem): KernelResult {
         for (let r = 0; r <= R; r++) used[pb + r] = used[pb + r]! - bRes[b * R1 + r]!;
         bAlive[b] = 0;
         refreshBin(a);
+        stale[a] = 0;
       }
     }
+    for (let b = 0; b < nb; b++) if (stale[b] === 1 && bAlive[b] === 1) refreshBin(b);
   }
 
   // Compact: live bins in order, placements in creation order.

@@ -1,51 +1,17 @@
 import { kernelScalarBase64, kernelSimdBase64 } from "./generated/kernel-wasm.ts";
-import { type EncodedProblem, KERNEL_ABI_VERSION, type KernelResult, wordsFor } from "./problem.ts";
+import {
+  type EncodedProblem,
+  HEADER as H,
+  KERNEL_ABI_VERSION,
+  type KernelResult,
+  wordsFor,
+} from "./problem.ts";
 
 /**
  * Loads the inlined WebAssembly kernel and calls it through the raw-pointer boundary: `reset()`, one
  * `alloc()` per region, a header of i32 offsets, one `solve(header)`. Views on `memory.buffer` are made
  * after every call that can grow memory (growth detaches old views). No glue copies per element.
  */
-
-/** Header word indexes; assembly/kernel.ts reads the same layout. */
-export const H = {
-  abi: 0,
-  R: 1,
-  G: 2,
-  T: 3,
-  E: 4,
-  P: 5,
-  C: 6,
-  maxBins: 7,
-  maxPlacements: 8,
-  candidateShapes: 9,
-  improve: 10,
-  groupRequests: 11,
-  groupCounts: 12,
-  groupCompat: 13,
-  groupExistingCompat: 14,
-  groupClass: 15,
-  groupValue: 16,
-  offerAllocatable: 17,
-  offerCapacity: 18,
-  offerPrice: 19,
-  offerPool: 20,
-  offerShape: 21,
-  poolLimits: 22,
-  poolUsed: 23,
-  existingRemaining: 24,
-  existingClass: 25,
-  classCap: 26,
-  outBinOffering: 27,
-  outBinOptions: 28,
-  outBinPool: 29,
-  outPlacements: 30,
-  outUnplaced: 31,
-  outUnplacedReason: 32,
-  outNewBins: 33,
-  outPlacementCount: 34,
-  words: 36,
-} as const;
 
 interface KernelExports {
   memory: WebAssembly.Memory;

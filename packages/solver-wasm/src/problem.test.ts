@@ -1,0 +1,73 @@
+import { describe, expect, test } from "vitest";
+import { encodeFixture } from "./fixture.test-helper.ts";
+import { defaultGroupValues, validateEncodedProblem, wordsFor } from "./problem.ts";
+
+const valid = () =>
+  encodeFixture({
+    groups: [
+      { req: [1000, 2 ** 30], count: 2 },
+      { req: [250, 4 * 2 ** 30], count: 1 },
+    ],
+    offerings: [
+      { alloc: [2000, 4 * 2 ** 30], price: 100_000 },
+      { alloc: [4000, 16 * 2 ** 30], price: 320_000 },
+    ],
+  });
+
+describe("validateEncodedProblem", () => {
+  test("a well-formed problem has no problems", () => {
+    expect(validateEncodedProblem(valid())).toEqual([]);
+  });
+
+  test("a region of the wrong size is named with both sizes", () => {
+    const p = valid();
+    p.groups.counts = new Int32Array(3);
+    expect(validateEncodedProblem(p)).toEqual(["groups.counts has 3 entries, expected 2"]);
+  });
+
+  test("values the kernel cannot handle are refused before any call", () => {
+    const p = valid();
+    p.groups.requests[1] = Number.NaN;
+    p.offerings.allocatable[0] = Number.POSITIVE_INFINITY;
+    p.offerings.priceMicros[1] = 0.5;
+    p.offerings.shape[0] = 1;
+    p.groups.value[0] = 0;
+    p.pools.limits[0] = -1;
+    p.options.candidateShapes = -2;
+    expect(validateEncodedProblem(p)).toEqual([
+      "groups.requests[1] must be a finite number >= 0",
+      "offerings.allocatable[0] must be a finite number >= 0",
+      "pools.limits[0] must be >= 0 (Infinity = no limit)",
+      "groups.value[0] must be a positive finite number",
+      "offerings.shape[0] must point at a representative at or before it",
+      "offerings.priceMicros[1] must be a non-negative integer",
+      "options.candidateShapes must be a non-negative integer (0 = all)",
+    ]);
+  });
+
+  test("sizes that cannot fit the kernel's 32-bit memory are refused", () => {
+    const p = valid();
+    p.options.maxBins = 200_000_000;
+    expect(validateEncodedProblem(p).join()).toMatch(/bytes of kernel memory/);
+  });
+});
+
+describe("defaultGroupValues", () => {
+  test("a pod is worth its dominant resource at the cheapest rate", () => {
+    // cpu: min(100000/2000, 320000/4000) = 50 per milli; memory: min(100000/4, 320000/16) = 20000 per GiB.
+    const values = defaultGroupValues(valid());
+    expect(Array.from(values)).toEqual([Math.max(1000 * 50, 20_000), Math.max(250 * 50, 4 * 20_000)]);
+  });
+
+  test("a pod requesting nothing priced is still worth something (> 0)", () => {
+    const p = encodeFixture({
+      groups: [{ req: [0, 0], count: 1 }],
+      offerings: [{ alloc: [1000, 0], price: 5 }],
+    });
+    expect(Array.from(defaultGroupValues(p))).toEqual([1]);
+  });
+});
+
+test("wordsFor rounds up to whole 32-bit words", () => {
+  expect([0, 1, 32, 33].map(wordsFor)).toEqual([0, 1, 1, 2]);
+});
