@@ -232,35 +232,30 @@ interface DecodeTables {
   typeIndex: Int32Array;
   typeStamp: Int32Array;
   stamp: number;
+  /** Decoded option sets by their bitset: replicated bins share one, so each is walked once. */
+  decoded: Map<string, DecodedOptions>;
 }
 
-function decodeTables(enc: Encoding): DecodeTables {
-  const index = new Map<InstanceType, number>();
-  const typeIndex = new Int32Array(enc.offerings.length);
-  enc.offerings.forEach((o, t) => {
-    let i = index.get(o.instanceType);
-    if (i === undefined) {
-      i = index.size;
-      index.set(o.instanceType, i);
-    }
-    typeIndex[t] = i;
-  });
-  return { typeIndex, typeStamp: new Int32Array(index.size), stamp: 0 };
+/** A bin's option set in NodeClaim terms: instance types by price, zones, capacity types, worst price. */
+interface DecodedOptions {
+  options: readonly string[];
+  zones: readonly string[];
+  capacityTypes: readonly string[];
+  worst: number;
 }
 
-function decodeClaim(
+function decodeOptions(
   enc: Encoding,
   tables: DecodeTables,
   result: KernelResult,
   b: number,
   W: number,
-  pods: Pod[],
   maxTypes: number,
-  input: ProvisioningInput,
-  counters: Map<string, number>,
-): PlannedNodeClaim {
-  const chosen = enc.offerings[result.binOffering[b] as number] as EncodedOffering;
-  const pool = chosen.nodePool;
+): DecodedOptions {
+  const words = result.binOptions.subarray(b * W, b * W + W);
+  const cacheKey = words.join(",");
+  const cached = tables.decoded.get(cacheKey);
+  if (cached !== undefined) return cached;
   // Offerings are encoded cheapest first (ties by name), so walking the set bits in order meets each
   // instance type first at its cheapest offering: the options come out in price order unsorted.
   const stamp = ++tables.stamp;
@@ -269,7 +264,7 @@ function decodeClaim(
   const capacityTypes = new Set<string>();
   let worst = 0;
   for (let w = 0; w < W; w++) {
-    let word = result.binOptions[b * W + w] as number;
+    let word = words[w] as number;
     while (word !== 0) {
       const low = word & -word;
       const t = w * 32 + (31 - Math.clz32(low));
@@ -289,6 +284,39 @@ function decodeClaim(
       if (o.offering.pricePerHour > worst) worst = o.offering.pricePerHour;
     }
   }
+  const decoded = { options, zones: [...zones].sort(), capacityTypes: [...capacityTypes].sort(), worst };
+  tables.decoded.set(cacheKey, decoded);
+  return decoded;
+}
+
+function decodeTables(enc: Encoding): DecodeTables {
+  const index = new Map<InstanceType, number>();
+  const typeIndex = new Int32Array(enc.offerings.length);
+  enc.offerings.forEach((o, t) => {
+    let i = index.get(o.instanceType);
+    if (i === undefined) {
+      i = index.size;
+      index.set(o.instanceType, i);
+    }
+    typeIndex[t] = i;
+  });
+  return { typeIndex, typeStamp: new Int32Array(index.size), stamp: 0, decoded: new Map() };
+}
+
+function decodeClaim(
+  enc: Encoding,
+  tables: DecodeTables,
+  result: KernelResult,
+  b: number,
+  W: number,
+  pods: Pod[],
+  maxTypes: number,
+  input: ProvisioningInput,
+  counters: Map<string, number>,
+): PlannedNodeClaim {
+  const chosen = enc.offerings[result.binOffering[b] as number] as EncodedOffering;
+  const pool = chosen.nodePool;
+  const { options, zones, capacityTypes, worst } = decodeOptions(enc, tables, result, b, W, maxTypes);
   const narrowed = new Set([
     "node.kubernetes.io/instance-type",
     "topology.kubernetes.io/zone",
@@ -298,10 +326,10 @@ function decodeClaim(
   const requirements: NodeSelectorRequirement[] = [
     ...pool.template.requirements.filter((r) => !narrowed.has(r.key)),
     ...podSelectorRequirements(pods, pool.template.requirements, narrowed),
-    { key: "karpenter.sh/capacity-type", operator: "In", values: [...capacityTypes].sort() },
+    { key: "karpenter.sh/capacity-type", operator: "In", values: [...capacityTypes] },
     { key: "karpenter.sh/nodepool", operator: "In", values: [pool.name] },
-    { key: "node.kubernetes.io/instance-type", operator: "In", values: options },
-    { key: "topology.kubernetes.io/zone", operator: "In", values: [...zones].sort() },
+    { key: "node.kubernetes.io/instance-type", operator: "In", values: [...options] },
+    { key: "topology.kubernetes.io/zone", operator: "In", values: [...zones] },
   ];
   const index = counters.get(pool.name) ?? 0;
   counters.set(pool.name, index + 1);
@@ -310,7 +338,7 @@ function decodeClaim(
     name,
     nodePool: pool.name,
     instanceType: chosen.instanceType.name,
-    instanceTypeOptions: options,
+    instanceTypeOptions: [...options],
     zone: chosen.offering.zone,
     capacityType: chosen.offering.capacityType,
     pricePerHour: chosen.offering.pricePerHour,
