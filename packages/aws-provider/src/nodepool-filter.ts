@@ -1,11 +1,16 @@
-import type { InstanceType, NodePool, NodeSelectorRequirement, Offering } from "@nodeplan/core";
+import {
+  type InstanceType,
+  type NodePool,
+  type NodeSelectorRequirement,
+  type Offering,
+  valueSatisfiesRequirement,
+} from "@nodeplan/core";
 import { awsLabels, awsWellKnownLabelKeys, coreLabels } from "./labels.ts";
 
 /**
  * Narrows a provider's instance types to what a NodePool's requirements (and template labels)
  * allow, as Karpenter does before scheduling: label requirements filter types, zone and capacity
- * type requirements filter offerings, and a type left with no offering is dropped. Kept local until
- * core's requirement algebra lands (the lead consolidates).
+ * type requirements filter offerings, and a type left with no offering is dropped.
  */
 
 // Keys an AWS instance type defines (as a value, or as "does not exist" when it has none); a
@@ -18,32 +23,9 @@ const definedByInstanceType = new Set<string>([
   coreLabels.region,
 ]);
 
-function integerOf(value: string): number | undefined {
-  return /^-?\d+$/.test(value) ? Number(value) : undefined;
-}
-
-/** Whether a value (undefined = label absent) satisfies one node selector requirement. */
+/** Whether a value (undefined = label absent) satisfies one node selector requirement (core's rule). */
 export function satisfies(value: string | undefined, requirement: NodeSelectorRequirement): boolean {
-  const values = requirement.values ?? [];
-  switch (requirement.operator) {
-    case "In":
-      return value !== undefined && values.includes(value);
-    case "NotIn":
-      return value === undefined || !values.includes(value);
-    case "Exists":
-      return value !== undefined;
-    case "DoesNotExist":
-      return value === undefined;
-    default: {
-      const n = value === undefined ? undefined : integerOf(value);
-      const bound = integerOf(values[0] ?? "");
-      if (n === undefined || bound === undefined) return false;
-      if (requirement.operator === "Gt") return n > bound;
-      if (requirement.operator === "Lt") return n < bound;
-      if (requirement.operator === "Gte") return n >= bound;
-      return n <= bound;
-    }
-  }
+  return valueSatisfiesRequirement(value, requirement);
 }
 
 function offeringValue(offering: Offering, key: string): string | undefined {

@@ -41,6 +41,7 @@ export {
   Requirements,
   type RequirementsCheck,
   validateNodeSelectorRequirement,
+  valueSatisfiesRequirement,
 } from "./requirements.ts";
 export * from "./resources.ts";
 export * from "./selectors.ts";

@@ -1,5 +1,5 @@
 import type { InputError, IssuePath } from "./errors.ts";
-import type { NodeSelectorRequirement, NodeSelectorTerm } from "./model.ts";
+import { NodeSelectorOperatorSchema, type NodeSelectorRequirement, type NodeSelectorTerm } from "./model.ts";
 import { isQualifiedName, normalizeLabelKey } from "./well-known-labels.ts";
 
 /**
@@ -9,16 +9,7 @@ import { isQualifiedName, normalizeLabelKey } from "./well-known-labels.ts";
  */
 
 /** Operators a node selector requirement may use (Karpenter adds Gte and Lte to Kubernetes' six). */
-export const nodeSelectorOperators = [
-  "In",
-  "NotIn",
-  "Exists",
-  "DoesNotExist",
-  "Gt",
-  "Lt",
-  "Gte",
-  "Lte",
-] as const;
+export const nodeSelectorOperators = NodeSelectorOperatorSchema.options;
 
 /** A node selector operator. */
 export type NodeSelectorOperator = (typeof nodeSelectorOperators)[number];
@@ -635,7 +626,17 @@ export function matchesNodeSelectorRequirement(
   labels: Readonly<Record<string, string>>,
   r: NodeSelectorRequirementInput,
 ): boolean {
-  const value = Object.hasOwn(labels, r.key) ? labels[r.key] : undefined;
+  return valueSatisfiesRequirement(Object.hasOwn(labels, r.key) ? labels[r.key] : undefined, r);
+}
+
+/**
+ * Does one label value (undefined = the label is absent) satisfy a node selector requirement? The one
+ * place these rules live; label maps, offerings and NodePool filters all ask through it.
+ */
+export function valueSatisfiesRequirement(
+  value: string | undefined,
+  r: NodeSelectorRequirementInput,
+): boolean {
   const values = r.values ?? [];
   switch (r.operator) {
     case "In":

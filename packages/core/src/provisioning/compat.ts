@@ -9,6 +9,7 @@ import type {
   Taint,
   Toleration,
 } from "../model.ts";
+import { valueSatisfiesRequirement } from "../requirements.ts";
 
 /**
  * Can pods with these constraints run on a node launched from this offering? Karpenter's rule
@@ -83,7 +84,9 @@ export function poolAccepts(pool: NodePool, it: InstanceType, o: Offering): bool
   const view = offeringView(pool, it, o);
   return pool.template.requirements.every((r) => {
     const v = view.single.get(r.key);
-    return v === undefined ? !isTypeKey(view, r.key) || matchesValue(r, undefined) : matchesValue(r, v);
+    return v === undefined
+      ? !isTypeKey(view, r.key) || valueSatisfiesRequirement(undefined, r)
+      : valueSatisfiesRequirement(v, r);
   });
 }
 
@@ -123,7 +126,7 @@ export function requirementConflict(
 /** Can pods with constraints `c` run on this existing node (its labels and taints as they are)? */
 export function nodeAccepts(c: PodConstraints, node: Node): boolean {
   if (untoleratedTaint(node.taints, c.tolerations) !== undefined) return false;
-  return c.alternatives.some((alt) => alt.every((r) => matchesValue(r, node.labels[r.key])));
+  return c.alternatives.some((alt) => alt.every((r) => valueSatisfiesRequirement(node.labels[r.key], r)));
 }
 
 /** Does a DaemonSet's pod land on nodes of this offering (tolerations and node selection)? */
@@ -174,46 +177,20 @@ function isTypeKey(view: OfferingView, key: string): boolean {
 /** Is the pod requirement satisfiable by the node this view describes? */
 function requirementAllowed(r: NodeSelectorRequirement, view: OfferingView): boolean {
   const v = view.single.get(r.key);
-  if (v !== undefined) return matchesValue(r, v);
+  if (v !== undefined) return valueSatisfiesRequirement(v, r);
   const set = view.sets.get(r.key);
   if (set !== undefined) return setsIntersect(r, set);
   // Provider labels an instance type does not carry mean the type lacks the feature (Karpenter's AWS
   // provider sets them to DoesNotExist); other undefined keys are allowed only when well known.
-  if (isTypeKey(view, r.key)) return matchesValue(r, undefined);
+  if (isTypeKey(view, r.key)) return valueSatisfiesRequirement(undefined, r);
   return WELL_KNOWN.has(r.key) || r.operator === "NotIn" || r.operator === "DoesNotExist";
-}
-
-/** Does a concrete label value (or its absence) satisfy the requirement? */
-function matchesValue(r: NodeSelectorRequirement, value: string | undefined): boolean {
-  switch (r.operator) {
-    case "In":
-      return value !== undefined && r.values.includes(value);
-    case "NotIn":
-      return value === undefined || !r.values.includes(value);
-    case "Exists":
-      return value !== undefined;
-    case "DoesNotExist":
-      return value === undefined;
-    default: {
-      if (value === undefined || !/^-?\d+$/.test(value)) return false;
-      const x = Number(value);
-      const bound = Number(r.values[0]);
-      return r.operator === "Gt"
-        ? x > bound
-        : r.operator === "Lt"
-          ? x < bound
-          : r.operator === "Gte"
-            ? x >= bound
-            : x <= bound;
-    }
-  }
 }
 
 /** Do a pod requirement and a NodePool requirement on the same key admit a common value? */
 function setsIntersect(pod: NodeSelectorRequirement, pool: NodeSelectorRequirement): boolean {
   // Finite side: check its values against the other requirement.
-  if (pool.operator === "In") return pool.values.some((v) => matchesValue(pod, v));
-  if (pod.operator === "In") return pod.values.some((v) => matchesValue(pool, v));
+  if (pool.operator === "In") return pool.values.some((v) => valueSatisfiesRequirement(v, pod));
+  if (pod.operator === "In") return pod.values.some((v) => valueSatisfiesRequirement(v, pool));
   if (pool.operator === "DoesNotExist") return pod.operator === "NotIn" || pod.operator === "DoesNotExist";
   if (pod.operator === "DoesNotExist") return pool.operator === "NotIn";
   // Both infinite (NotIn, Exists, Gt, Lt...): look for an integer in the intersection of the bounds.
@@ -224,7 +201,7 @@ function setsIntersect(pod: NodeSelectorRequirement, pool: NodeSelectorRequireme
   // NotIn lists are finite, so a thousand candidates past the bound always find a free value.
   for (let x = lo; x <= hi && x <= lo + 1000; x++) {
     const s = String(x);
-    if (matchesValue(pod, s) && matchesValue(pool, s)) return true;
+    if (valueSatisfiesRequirement(s, pod) && valueSatisfiesRequirement(s, pool)) return true;
   }
   return false;
 }
