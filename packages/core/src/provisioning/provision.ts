@@ -93,7 +93,9 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
       onNew[g] = (onNew[g] as number) + (result.placements[i + 2] as number);
     }
   }
-  const { bound } = lowerBoundFor(enc, Array.from(onNew));
+  // Usually every pending pod lands on a new claim: then the LP is the one already solved.
+  const same = enc.groups.every((g, i) => onNew[i] === g.pods.length);
+  const { bound } = same ? upfront : lowerBoundFor(enc, Array.from(onNew));
   const currentPerHour = input.nodes.reduce((s, n) => s + (n.pricePerHour ?? 0), 0);
   const newPerHour = nodeClaims.reduce((s, c) => s + c.pricePerHour, 0);
   const lowerBoundPerHour = Math.min(bound.lowerBoundPerHour, newPerHour);
