@@ -309,6 +309,35 @@ export const NodeSchema = z.object({
 export type Node = z.infer<typeof NodeSchema>;
 export type NodeInput = z.input<typeof NodeSchema>;
 
+/**
+ * A provider's interruption event for one instance (AWS: EventBridge via SQS). The disruption planner
+ * turns the forceful kinds into replace-before-delete commands; `rebalance_recommendation` is only
+ * recorded unless the caller opts in.
+ */
+export const InterruptionKindSchema = z.enum([
+  "spot_interruption",
+  "rebalance_recommendation",
+  "scheduled_change",
+  "instance_stopping",
+  "instance_terminating",
+]);
+export type InterruptionKind = z.infer<typeof InterruptionKindSchema>;
+
+export const InterruptionEventSchema = z.object({
+  kind: InterruptionKindSchema,
+  /** The provider's instance id (AWS: i-0123...); matched against the node's providerID. */
+  instanceId: z.string().min(1),
+  /** When the provider emitted the event. */
+  time: TimestampSchema,
+  /** When the instance goes away, if the provider says (spot: time + 2 minutes; scheduled change: start). */
+  deadline: TimestampSchema.optional(),
+  /** The provider's message id, for de-duplication and acknowledgement. */
+  id: z.string().min(1),
+  /** Free-form detail worth showing (event type code, state). */
+  detail: z.string().optional(),
+});
+export type InterruptionEvent = z.infer<typeof InterruptionEventSchema>;
+
 /** A DaemonSet: its pod template's scheduling constraints and requests. */
 export const DaemonSetSchema = z.object({
   namespace: z.string().min(1),
