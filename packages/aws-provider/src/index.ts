@@ -88,3 +88,8 @@ export {
   PODS,
   toResourceList,
 } from "./resource-names.ts";
+export {
+  UNAVAILABLE_OFFERING_TTL_MILLIS,
+  UnavailableOfferings,
+  withUnavailableOfferings,
+} from "./unavailable-offerings.ts";

@@ -1,4 +1,11 @@
-import type { CapacityType, CatalogSource, InstanceType, NodePool, Warning } from "@nodeplan/core";
+import type {
+  CapacityType,
+  CatalogSource,
+  InstanceType,
+  NodePool,
+  UnavailableOffering,
+  Warning,
+} from "@nodeplan/core";
 import { type InstanceCatalogFile, spotPriceUnknownWarning, toCatalogFile } from "./catalog-file.ts";
 import type { Ec2InstanceTypeInfo } from "./ec2-info.ts";
 import { type EC2NodeClass, instanceMathOptions, type OperatorSettings } from "./ec2nodeclass.ts";
@@ -77,6 +84,8 @@ export interface OfflineCatalogOptions {
   operator?: OperatorSettings;
   /** Timestamp to write; default now. */
   generatedAt?: string;
+  /** Offerings the launcher found unavailable (`UnavailableOfferings.list`); offered as unavailable. */
+  unavailableOfferings?: () => readonly UnavailableOffering[];
 }
 
 /** The offline catalog as model instance types, and the warnings plans made from it must carry. */
@@ -90,10 +99,20 @@ export function offlineInstanceTypes(options: OfflineCatalogOptions = {}): {
   );
   const capacityTypes = options.capacityTypes ?? ["on-demand"];
   const math = instanceMathOptions(options.nodeClass, options.operator);
+  const unavailable = new Set(
+    (options.unavailableOfferings?.() ?? []).map((u) => `${u.instanceType}/${u.zone}/${u.capacityType}`),
+  );
   const instanceTypes: InstanceType[] = [];
   const spotUnknown: string[] = [];
   for (const { info, onDemandPricePerHour } of offlineInstanceTypeInfos()) {
-    const resolved = resolveInstanceType(info, math, { region, zones, capacityTypes, onDemandPricePerHour });
+    const name = info.InstanceType ?? "";
+    const resolved = resolveInstanceType(info, math, {
+      region,
+      zones,
+      capacityTypes,
+      onDemandPricePerHour,
+      isUnavailable: (zone, capacityType) => unavailable.has(`${name}/${zone}/${capacityType}`),
+    });
     if (resolved === undefined) continue;
     instanceTypes.push(resolved.instanceType);
     if (resolved.spotPriceFallbackZones.length > 0) spotUnknown.push(resolved.instanceType.name);

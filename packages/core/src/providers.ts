@@ -31,6 +31,8 @@ export interface LaunchedInstance {
   capacityType: string;
   /** Cloud-specific identifiers worth recording on the NodeClaim status. */
   imageID?: string;
+  /** Annotations the provider stamps on the NodeClaim (AWS: the EC2NodeClass hash and its version). */
+  annotations?: Record<string, string>;
 }
 
 /** Creates and deletes the instance behind a NodeClaim. */

@@ -6,11 +6,52 @@ export { AwsCatalog, type AwsCatalogOptions, type CatalogIssue } from "./aws-cat
 export { type CachedValue, TtlCache } from "./cache.ts";
 export { type Ec2CatalogApi, type PricingApi, pricingApiRegion } from "./clients.ts";
 export {
+  AwsDriftDetector,
+  type AwsDriftDetectorOptions,
+  describeInstanceFacts,
+  EC2NODECLASS_HASH_ANNOTATION,
+  EC2NODECLASS_HASH_VERSION,
+  EC2NODECLASS_HASH_VERSION_ANNOTATION,
+  type Ec2DescribeInstancesApi,
+  ec2NodeClassHash,
+  ec2NodeClassHashAnnotations,
+  type InstanceFacts,
+} from "./drift.ts";
+export {
   describeCapacityReservations,
   describeInstanceTypes,
   describeOfferedZones,
   describeSpotPrices,
 } from "./ec2-calls.ts";
+export {
+  consumeInterruptionQueue,
+  type InterruptionQueueOptions,
+  type ParsedInterruptionMessage,
+  parseInterruptionMessage,
+} from "./interruption.ts";
+export {
+  awsErrorCode,
+  type Ec2LaunchApi,
+  type Ec2LaunchTemplateApi,
+  type Ec2ResolveApi,
+  type SqsApi,
+  type SsmApi,
+} from "./launch-clients.ts";
+export {
+  blockDeviceMappings,
+  canonicalJson,
+  LaunchTemplates,
+  type LaunchTemplatesOptions,
+  stableHash,
+} from "./launch-template.ts";
+export {
+  AwsLauncher,
+  type AwsLauncherOptions,
+  InsufficientCapacityError,
+  instanceIdOf,
+  MAX_INSTANCE_TYPES,
+  UNFULFILLABLE_CAPACITY_CODES,
+} from "./launcher.ts";
 export {
   fetchOnDemandPrices,
   type OnDemandPrices,
@@ -19,4 +60,31 @@ export {
   parsePriceList,
 } from "./pricing.ts";
 export { type RefreshCatalogOptions, refreshCatalogFile } from "./refresh.ts";
+export {
+  type AliasParameter,
+  type AmiVariant,
+  aliasSsmParameters,
+  amiForInstanceType,
+  amiVariantOf,
+  type ResolveAmisOptions,
+  type ResolvedAmi,
+  type ResolvedNodeClass,
+  type ResolvedSecurityGroup,
+  type ResolvedSubnet,
+  resolveAmis,
+  resolveNodeClass,
+  resolveSecurityGroups,
+  resolveSubnets,
+  tagFilters,
+  zonalSubnets,
+} from "./resolve.ts";
 export { isThrottlingError, type RetryOptions, runBounded, withThrottlingRetry } from "./retry.ts";
+export { ec2Sdk, pricingSdk, sqsSdk, ssmSdk } from "./sdk.ts";
+export {
+  type BootstrapInput,
+  type ClusterInfo,
+  nodeConfig,
+  nodeLabelsFlag,
+  taintsFlag,
+  userData,
+} from "./user-data.ts";

@@ -1,0 +1,453 @@
+import {
+  type _InstanceType,
+  CreateFleetCommand,
+  type CreateFleetCommandInput,
+  type CreateFleetCommandOutput,
+  type CreateFleetError,
+  type FleetLaunchTemplateOverridesRequest,
+  type RequestLaunchTemplateData,
+  TerminateInstancesCommand,
+} from "@aws-sdk/client-ec2";
+import {
+  type CapacityType,
+  type CatalogSource,
+  type InstanceType,
+  type LaunchedInstance,
+  type Launcher,
+  type NodePool,
+  type PlannedNodeClaim,
+  PODS,
+  type UnavailableOffering,
+  valueSatisfiesRequirement,
+} from "@nodeplan/core";
+import { type EC2NodeClass, resolvedAmiFamily } from "../ec2nodeclass.ts";
+import { awsLabels, coreLabels } from "../labels.ts";
+import { UnavailableOfferings } from "../unavailable-offerings.ts";
+import { TtlCache } from "./cache.ts";
+import { ec2NodeClassHashAnnotations } from "./drift.ts";
+import { awsErrorCode, type Ec2LaunchApi, type SsmApi } from "./launch-clients.ts";
+import {
+  blockDeviceMappings,
+  LaunchTemplates,
+  type LaunchTemplatesOptions,
+  stableHash,
+} from "./launch-template.ts";
+import { amiForInstanceType, type ResolvedNodeClass, resolveNodeClass, zonalSubnets } from "./resolve.ts";
+import { type RetryOptions, withThrottlingRetry } from "./retry.ts";
+import { type ClusterInfo, userData } from "./user-data.ts";
+
+/**
+ * core's Launcher on EC2 (A: pkg/providers/instance/instance.go, pkg/cloudprovider/cloudprovider.go):
+ * resolve the node class, create or reuse launch templates, CreateFleet (instant, one instance) over
+ * the claim's instance types ordered by price, record failed offerings in the unavailable-offerings
+ * cache, and terminate instances.
+ */
+
+/** CreateFleet error codes meaning "this offering cannot launch now" (A: pkg/errors/errors.go). */
+export const UNFULFILLABLE_CAPACITY_CODES: ReadonlySet<string> = new Set([
+  "InsufficientInstanceCapacity",
+  "MaxSpotInstanceCountExceeded",
+  "VcpuLimitExceeded",
+  "UnfulfillableCapacity",
+  "Unsupported",
+  "InsufficientFreeAddressesInSubnet",
+  "ReservationCapacityExceeded",
+]);
+
+const SPOT_ROLE_MISSING = "AuthFailure.ServiceLinkedRoleCreationNotPermitted";
+
+/** Karpenter's cap on instance types in one CreateFleet request. */
+export const MAX_INSTANCE_TYPES = 60;
+
+/** No offering of the claim could be launched; the failed offerings are now marked unavailable. */
+export class InsufficientCapacityError extends Error {
+  readonly errors: readonly { code: string; message: string; instanceType?: string; zone?: string }[];
+  constructor(claim: string, errors: InsufficientCapacityError["errors"], detail?: string) {
+    const codes = [...new Set(errors.map((e) => e.code))].join(", ");
+    super(
+      `NodeClaim ${claim}: no instance launched${codes ? ` (${codes})` : ""}${detail ? `: ${detail}` : ""}`,
+    );
+    this.name = "InsufficientCapacityError";
+    this.errors = errors;
+  }
+}
+
+/** Options of `AwsLauncher`. */
+export interface AwsLauncherOptions {
+  ec2: Ec2LaunchApi;
+  ssm: SsmApi;
+  /** Instance types with prices and offerings per NodePool and EC2NodeClass (AwsCatalog, offline catalog). */
+  catalog: CatalogSource<EC2NodeClass>;
+  cluster: ClusterInfo;
+  /** Kubernetes minor version for AMI aliases, e.g. "1.32". */
+  kubernetesVersion: string;
+  /** Shared with the catalog (`unavailableOfferings: () => cache.list()`); default a new one. */
+  unavailableOfferings?: UnavailableOfferings;
+  /** The instance profile of a node class with spec.role (IAM is not called here); default: error. */
+  instanceProfileForRole?: (nodeClass: EC2NodeClass) => Promise<string>;
+  launchTemplates?: Omit<LaunchTemplatesOptions, "ec2" | "clusterName" | "retry" | "now">;
+  maxInstanceTypes?: number;
+  /** How long resolved subnets, security groups and AMIs are reused; default 1 min. */
+  resolveTtlMillis?: number;
+  retry?: RetryOptions;
+  now?: () => number;
+}
+
+interface Candidate {
+  type: InstanceType;
+  zone: string;
+  subnetId: string;
+  price: number;
+}
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The instance id in a providerID `aws:///<zone>/<id>`. */
+export function instanceIdOf(providerID: string): string {
+  const id = /^aws:\/\/\/[^/]*\/(i-[0-9a-zA-Z]+)$/.exec(providerID)?.[1];
+  if (id === undefined)
+    throw new Error(`providerID ${JSON.stringify(providerID)} is not aws:///<zone>/<instance-id>`);
+  return id;
+}
+
+/** EC2 tag list from a map (sorted by key). */
+function tagList(tags: Readonly<Record<string, string>>) {
+  return Object.entries(tags)
+    .sort(([a], [b]) => byString(a, b))
+    .map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** Launches and terminates EC2 instances for NodeClaims. */
+export class AwsLauncher implements Launcher<EC2NodeClass> {
+  readonly unavailable: UnavailableOfferings;
+  readonly launchTemplates: LaunchTemplates;
+  private readonly options: AwsLauncherOptions;
+  private readonly resolved = new Map<string, TtlCache<ResolvedNodeClass>>();
+
+  constructor(options: AwsLauncherOptions) {
+    this.options = options;
+    this.unavailable =
+      options.unavailableOfferings ?? new UnavailableOfferings(options.now ? { now: options.now } : {});
+    this.launchTemplates = new LaunchTemplates({
+      ...options.launchTemplates,
+      ec2: options.ec2,
+      clusterName: options.cluster.name,
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
+
+  private selectionsCache(nodeClass: EC2NodeClass): TtlCache<ResolvedNodeClass> {
+    const spec = nodeClass.spec;
+    const name = nodeClass.metadata.name;
+    const key = `${name}/${stableHash([spec.subnetSelectorTerms, spec.securityGroupSelectorTerms, spec.amiSelectorTerms], 16)}`;
+    let cache = this.resolved.get(key);
+    if (cache === undefined) {
+      for (const k of this.resolved.keys()) if (k.startsWith(`${name}/`)) this.resolved.delete(k);
+      cache = new TtlCache(
+        () =>
+          resolveNodeClass(this.options.ec2, this.options.ssm, nodeClass, {
+            kubernetesVersion: this.options.kubernetesVersion,
+            ...(this.options.retry ? { retry: this.options.retry } : {}),
+          }),
+        this.options.resolveTtlMillis ?? 60_000,
+        this.options.now,
+      );
+      this.resolved.set(key, cache);
+    }
+    return cache;
+  }
+
+  /**
+   * The node class's subnets, security groups and AMIs, read at most once per TTL (a failed
+   * refresh keeps the last good selections).
+   */
+  resolve(nodeClass: EC2NodeClass): Promise<ResolvedNodeClass> {
+    return this.selectionsCache(nodeClass).get();
+  }
+
+  /** The last selections read for the node class's current selector terms (what drift compares to). */
+  selections(nodeClass: EC2NodeClass): ResolvedNodeClass | undefined {
+    return this.selectionsCache(nodeClass).peek()?.value;
+  }
+
+  unavailableOfferings(): UnavailableOffering[] {
+    return this.unavailable.list();
+  }
+
+  /** The tags of every instance, volume and fleet of a claim (user tags first; Karpenter's win). */
+  tags(claim: PlannedNodeClaim, nodePool: NodePool, nodeClass: EC2NodeClass): Record<string, string> {
+    return {
+      ...nodeClass.spec.tags,
+      Name: claim.name,
+      "karpenter.sh/nodepool": nodePool.name,
+      "karpenter.sh/nodeclaim": claim.name,
+      [`kubernetes.io/cluster/${this.options.cluster.name}`]: "owned",
+      "eks:eks-cluster-name": this.options.cluster.name,
+      [awsLabels.ec2NodeClass]: nodeClass.metadata.name,
+    };
+  }
+
+  private async instanceProfile(nodeClass: EC2NodeClass): Promise<string> {
+    if (nodeClass.spec.instanceProfile !== undefined) return nodeClass.spec.instanceProfile;
+    if (this.options.instanceProfileForRole !== undefined)
+      return this.options.instanceProfileForRole(nodeClass);
+    throw new Error(
+      `EC2NodeClass ${nodeClass.metadata.name}: spec.role needs an instance profile created through IAM, which this launcher does not do; set spec.instanceProfile or pass instanceProfileForRole`,
+    );
+  }
+
+  /** The offerings a claim may launch as: its types and requirements, available, with a subnet. */
+  private candidates(
+    claim: PlannedNodeClaim,
+    types: readonly InstanceType[],
+    subnets: Map<string, { id: string }>,
+  ): Map<CapacityType, Candidate[]> {
+    const options = new Set(claim.instanceTypeOptions);
+    const allows = (key: string, value: string) =>
+      claim.requirements.every((r) => r.key !== key || valueSatisfiesRequirement(value, r));
+    const out = new Map<CapacityType, Candidate[]>();
+    for (const type of types) {
+      if (!options.has(type.name)) continue;
+      for (const o of type.offerings) {
+        const subnet = subnets.get(o.zone);
+        if (!o.available || subnet === undefined) continue;
+        if (!allows(coreLabels.zone, o.zone) || !allows(coreLabels.capacityType, o.capacityType)) continue;
+        if (this.unavailable.isUnavailable(type.name, o.zone, o.capacityType)) continue;
+        const list = out.get(o.capacityType) ?? [];
+        list.push({ type, zone: o.zone, subnetId: subnet.id, price: o.pricePerHour });
+        out.set(o.capacityType, list);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The CreateFleet request for a claim (launch templates ensured): spot when the claim allows an
+   * available spot offering, else on-demand; the cheapest `maxInstanceTypes` types, overrides
+   * ordered by price; one launch template per (AMI, max pods).
+   */
+  async fleetRequest(
+    claim: PlannedNodeClaim,
+    nodePool: NodePool,
+    nodeClass: EC2NodeClass,
+    resolved: ResolvedNodeClass,
+  ): Promise<{
+    input: CreateFleetCommandInput;
+    capacityType: CapacityType;
+    zoneOfSubnet: Map<string, string>;
+    imageOfType: Map<string, string>;
+  }> {
+    const subnets = zonalSubnets(resolved.subnets);
+    const types = await this.options.catalog.instanceTypes(nodePool, nodeClass);
+    const byCapacity = this.candidates(claim, types, subnets);
+    // Reserved launches need capacity reservation targeting, which is not built here.
+    const capacityType: CapacityType | undefined = byCapacity.has("spot")
+      ? "spot"
+      : byCapacity.has("on-demand")
+        ? "on-demand"
+        : undefined;
+    if (capacityType === undefined)
+      throw new InsufficientCapacityError(
+        claim.name,
+        [],
+        "no available spot or on-demand offering of its instance types in the node class's subnets' zones",
+      );
+    // Spot priced above the cheapest allowed on-demand offering is not worth it (Karpenter's filterUnwantedSpot).
+    const onDemandFloor = Math.min(...(byCapacity.get("on-demand") ?? []).map((c) => c.price));
+    const all = (byCapacity.get(capacityType) ?? [])
+      .filter((c) => capacityType !== "spot" || c.price <= onDemandFloor)
+      .sort((a, b) => a.price - b.price || byString(a.type.name, b.type.name) || byString(a.zone, b.zone));
+    const kept = new Set<string>();
+    for (const c of all)
+      if (kept.size < (this.options.maxInstanceTypes ?? MAX_INSTANCE_TYPES)) kept.add(c.type.name);
+    const family = resolvedAmiFamily(nodeClass);
+    const spec = nodeClass.spec;
+    const kubeletMaxPods = spec.kubelet?.maxPods;
+    const profile = await this.instanceProfile(nodeClass);
+    // The kubelet registers with the NodeClaim's labels and the capacity type this fleet launches (as Karpenter).
+    const labels = {
+      ...nodePool.template.labels,
+      ...claim.labels,
+      "karpenter.sh/nodepool": nodePool.name,
+      [coreLabels.capacityType]: capacityType,
+    };
+    const taints = [...nodePool.template.taints, ...nodePool.template.startupTaints];
+    const sgIds = resolved.securityGroups.map((g) => g.id);
+    const tags = this.tags(claim, nodePool, nodeClass);
+    const imageOfType = new Map<string, string>();
+    const groups = new Map<
+      string,
+      { data: RequestLaunchTemplateData; overrides: FleetLaunchTemplateOverridesRequest[] }
+    >();
+    for (const c of all) {
+      if (!kept.has(c.type.name)) continue;
+      const ami = amiForInstanceType(resolved.amis, c.type.labels);
+      if (ami === undefined) continue;
+      const maxPods = kubeletMaxPods ?? c.type.capacity[PODS];
+      const key = `${ami.id}/${maxPods ?? ""}`;
+      let group = groups.get(key);
+      if (group === undefined) {
+        const text = userData({
+          family,
+          cluster: this.options.cluster,
+          kubelet: spec.kubelet,
+          maxPods,
+          labels,
+          taints,
+          customUserData: spec.userData,
+        });
+        const data: RequestLaunchTemplateData = {
+          BlockDeviceMappings: blockDeviceMappings(nodeClass, family),
+          IamInstanceProfile: { Name: profile },
+          ImageId: ami.id,
+          MetadataOptions: {
+            HttpEndpoint: spec.metadataOptions.httpEndpoint,
+            HttpProtocolIpv6: spec.metadataOptions.httpProtocolIPv6,
+            HttpPutResponseHopLimit: spec.metadataOptions.httpPutResponseHopLimit,
+            HttpTokens: spec.metadataOptions.httpTokens,
+          },
+          Monitoring: { Enabled: spec.detailedMonitoring ?? false },
+          ...(spec.associatePublicIPAddress === undefined
+            ? { SecurityGroupIds: sgIds }
+            : {
+                NetworkInterfaces: [
+                  { DeviceIndex: 0, AssociatePublicIpAddress: spec.associatePublicIPAddress, Groups: sgIds },
+                ],
+              }),
+          UserData: Buffer.from(text, "utf8").toString("base64"),
+        };
+        groups.set(key, (group = { data, overrides: [] }));
+      }
+      group.overrides.push({ InstanceType: c.type.name as _InstanceType, SubnetId: c.subnetId });
+      imageOfType.set(c.type.name, ami.id);
+    }
+    if (groups.size === 0)
+      throw new Error(
+        `NodeClaim ${claim.name}: no AMI of EC2NodeClass ${nodeClass.metadata.name} serves its instance types (architecture, GPU/Neuron variant)`,
+      );
+    const templateTags = {
+      ...spec.tags,
+      [`kubernetes.io/cluster/${this.options.cluster.name}`]: "owned",
+      "eks:eks-cluster-name": this.options.cluster.name,
+      [awsLabels.ec2NodeClass]: nodeClass.metadata.name,
+    };
+    const configs = [];
+    for (const group of groups.values()) {
+      const name = await this.launchTemplates.ensure(group.data, templateTags);
+      configs.push({
+        LaunchTemplateSpecification: { LaunchTemplateName: name, Version: "$Latest" },
+        Overrides: group.overrides,
+      });
+    }
+    const list = tagList(tags);
+    const input: CreateFleetCommandInput = {
+      Type: "instant",
+      ...(spec.context === undefined ? {} : { Context: spec.context }),
+      LaunchTemplateConfigs: configs,
+      TargetCapacitySpecification: { DefaultTargetCapacityType: capacityType, TotalTargetCapacity: 1 },
+      ...(capacityType === "spot"
+        ? { SpotOptions: { AllocationStrategy: "price-capacity-optimized" } }
+        : { OnDemandOptions: { AllocationStrategy: "lowest-price" } }),
+      TagSpecifications: (["instance", "volume", "fleet"] as const).map((ResourceType) => ({
+        ResourceType,
+        Tags: list,
+      })),
+    };
+    const zoneOfSubnet = new Map([...subnets.values()].map((s) => [s.id, s.zone]));
+    return { input, capacityType, zoneOfSubnet, imageOfType };
+  }
+
+  /** Marks the offerings of unfulfillable-capacity fleet errors unavailable; returns the errors. */
+  private recordErrors(
+    errors: readonly CreateFleetError[],
+    input: CreateFleetCommandInput,
+    capacityType: CapacityType,
+    zoneOfSubnet: Map<string, string>,
+  ): InsufficientCapacityError["errors"] {
+    // Spot needs its service-linked role: without it no spot offering can launch (Karpenter marks spot unavailable).
+    if (capacityType === "spot" && errors.some((e) => e.ErrorCode === SPOT_ROLE_MISSING))
+      for (const o of (input.LaunchTemplateConfigs ?? []).flatMap((c) => c.Overrides ?? []))
+        if (o.InstanceType !== undefined && o.SubnetId !== undefined)
+          this.unavailable.markUnavailable(
+            o.InstanceType,
+            zoneOfSubnet.get(o.SubnetId) ?? "",
+            "spot",
+            SPOT_ROLE_MISSING,
+          );
+    return errors.map((e) => {
+      const o = e.LaunchTemplateAndOverrides?.Overrides;
+      const instanceType = o?.InstanceType;
+      const zone =
+        o?.AvailabilityZone ?? (o?.SubnetId === undefined ? undefined : zoneOfSubnet.get(o.SubnetId));
+      const code = e.ErrorCode ?? "Unknown";
+      if (UNFULFILLABLE_CAPACITY_CODES.has(code) && instanceType !== undefined && zone !== undefined)
+        this.unavailable.markUnavailable(instanceType, zone, capacityType, code);
+      return {
+        code,
+        message: e.ErrorMessage ?? "",
+        ...(instanceType === undefined ? {} : { instanceType }),
+        ...(zone === undefined ? {} : { zone }),
+      };
+    });
+  }
+
+  async create(
+    claim: PlannedNodeClaim,
+    nodePool: NodePool,
+    nodeClass: EC2NodeClass | undefined,
+  ): Promise<LaunchedInstance> {
+    if (nodeClass === undefined)
+      throw new Error(`NodeClaim ${claim.name}: NodePool ${nodePool.name} has no EC2NodeClass`);
+    const resolved = await this.resolve(nodeClass);
+    const { input, capacityType, zoneOfSubnet, imageOfType } = await this.fleetRequest(
+      claim,
+      nodePool,
+      nodeClass,
+      resolved,
+    );
+    let fleet: CreateFleetCommandOutput;
+    try {
+      fleet = await withThrottlingRetry(
+        () => this.options.ec2.send(new CreateFleetCommand(input)),
+        this.options.retry,
+      );
+    } catch (error) {
+      // A template deleted behind our back: look it up again next time.
+      if (awsErrorCode(error) === "InvalidLaunchTemplateName.NotFoundException")
+        for (const c of input.LaunchTemplateConfigs ?? [])
+          this.launchTemplates.forget(c.LaunchTemplateSpecification?.LaunchTemplateName ?? "");
+      throw error;
+    }
+    const errors = this.recordErrors(fleet.Errors ?? [], input, capacityType, zoneOfSubnet);
+    const instance = (fleet.Instances ?? []).find((i) => (i.InstanceIds ?? []).length > 0);
+    const id = instance?.InstanceIds?.[0];
+    if (instance === undefined || id === undefined) throw new InsufficientCapacityError(claim.name, errors);
+    const launched = instance.LaunchTemplateAndOverrides;
+    const o = launched?.Overrides;
+    const zone = o?.AvailabilityZone ?? zoneOfSubnet.get(o?.SubnetId ?? "") ?? "";
+    const instanceType = instance.InstanceType ?? o?.InstanceType ?? "";
+    const imageID = o?.ImageId ?? imageOfType.get(instanceType);
+    return {
+      providerID: `aws:///${zone}/${id}`,
+      instanceType,
+      zone,
+      capacityType: instance.Lifecycle === "spot" ? "spot" : capacityType,
+      ...(imageID === undefined ? {} : { imageID }),
+      annotations: ec2NodeClassHashAnnotations(nodeClass),
+    };
+  }
+
+  /** Terminates the instance; an instance already gone counts as deleted. */
+  async delete(node: { name: string; providerID: string }): Promise<void> {
+    const id = instanceIdOf(node.providerID);
+    try {
+      await withThrottlingRetry(
+        () => this.options.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] })),
+        this.options.retry,
+      );
+    } catch (error) {
+      if (awsErrorCode(error) !== "InvalidInstanceID.NotFound") throw error;
+    }
+  }
+}
