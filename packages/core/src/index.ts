@@ -3,11 +3,27 @@
  * reason codes, catalog file, provider interfaces) and, as they land, the solvers. Browser-safe.
  */
 export * from "./catalog.ts";
+export {
+  DEFAULT_MIN_SAVINGS_PER_HOUR,
+  DEFAULT_MIN_SAVINGS_PERCENT,
+  type DisruptionInput,
+  type DisruptionOptions,
+  type DriftInput,
+} from "./disruption/input.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
 export * from "./model.ts";
 export * from "./plan.ts";
 export * from "./providers.ts";
+export {
+  constraintsOf,
+  daemonSetFits,
+  nodeAccepts,
+  type PodConstraints,
+  poolAccepts,
+  requirementConflict,
+  untoleratedPoolTaint,
+} from "./provisioning/compat.ts";
 export * from "./provisioning/input.ts";
 export {
   computeLowerBound,
@@ -47,6 +63,12 @@ export * from "./resources.ts";
 export * from "./selectors.ts";
 export { createSolver, type KernelChoice, type Solver, type SolverOptions } from "./solver.ts";
 export * from "./taints.ts";
+export {
+  type DisruptionValidation,
+  type DisruptionViolation,
+  validateDisruption,
+} from "./validate/validate-disruption.ts";
 export { type PlanValidation, type PlanViolation, validatePlan } from "./validate/validate-plan.ts";
 export { verifyLowerBound } from "./validate/verify-bound.ts";
+export { verifyPatternBound } from "./validate/verify-pattern-bound.ts";
 export * from "./well-known-labels.ts";

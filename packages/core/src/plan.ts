@@ -79,6 +79,8 @@ export const DisruptionCommandSchema = z.object({
   evictions: z.array(z.string()),
   savingsPerHour: z.number(),
   budget: z.object({ nodePool: z.string(), reason: z.string(), consumed: z.number().int() }),
+  /** Where each evicted pod goes: a remaining node or one of the wave's replacements. */
+  placements: z.array(z.object({ pod: z.string(), node: z.string() })).optional(),
 });
 export type DisruptionCommand = z.infer<typeof DisruptionCommandSchema>;
 

@@ -132,6 +132,7 @@ export const WarningSchema = z.object({
     "preference_relaxed",
     "object_skipped",
     "constraint_not_enforced",
+    "evicted_pods_unschedulable",
   ]),
   message: z.string(),
   nodePool: z.string().optional(),

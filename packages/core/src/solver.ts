@@ -1,5 +1,7 @@
 import { createKernel, type Kernel } from "@nodeplan/solver-wasm";
-import type { Plan } from "./plan.ts";
+import type { DisruptionInput } from "./disruption/input.ts";
+import { planDisruption } from "./disruption/plan-disruption.ts";
+import type { DisruptionPlan, Plan } from "./plan.ts";
 import type { ProvisioningInput } from "./provisioning/input.ts";
 import { provision } from "./provisioning/provision.ts";
 
@@ -18,6 +20,8 @@ export interface Solver {
   readonly kernel: Kernel["flavor"];
   /** Plans new capacity for pending pods (../shared/CONTRACTS.md Plan). */
   provision(input: ProvisioningInput): Plan;
+  /** Plans which nodes to disrupt and what replaces them (../shared/CONTRACTS.md DisruptionPlan). */
+  planDisruption(input: DisruptionInput): DisruptionPlan;
 }
 
 /**
@@ -29,5 +33,6 @@ export async function createSolver(options: SolverOptions = {}): Promise<Solver>
   return {
     kernel: kernel.flavor,
     provision: (input) => provision(kernel, input),
+    planDisruption: (input) => planDisruption(kernel, input),
   };
 }

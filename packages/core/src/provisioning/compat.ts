@@ -123,6 +123,16 @@ export function requirementConflict(
   return first;
 }
 
+/** The single value a node launched from this offering carries on `key`, or undefined (unset or still a set). */
+export function offeringLabel(
+  pool: NodePool,
+  it: InstanceType,
+  o: Offering,
+  key: string,
+): string | undefined {
+  return offeringView(pool, it, o).single.get(key);
+}
+
 /** Can pods with constraints `c` run on this existing node (its labels and taints as they are)? */
 export function nodeAccepts(c: PodConstraints, node: Node): boolean {
   if (untoleratedTaint(node.taints, c.tolerations) !== undefined) return false;

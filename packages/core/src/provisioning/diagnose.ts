@@ -102,5 +102,9 @@ export function diagnoseUnplaced(
       }
     }
   }
+  // A zone conflict that comes from the pod's volumes (PV node affinity, StorageClass topologies).
+  const volumeZones = group.pods[0]?.volumeRequirements.find((r) => r.key === "topology.kubernetes.io/zone");
+  if (conflict?.code === "requirement_conflict" && conflict.key === volumeZones?.key)
+    return { code: "volume_zone_conflict", zones: [...volumeZones.values] };
   return conflict ?? { code: "no_available_offering" };
 }

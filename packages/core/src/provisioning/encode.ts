@@ -144,12 +144,31 @@ export function encode(
   const T = offerings.length;
   const W = Math.ceil(T / 32);
 
-  // Which offerings each constraint class may use.
+  // Which offerings each constraint class may use. Where a class may use both capacity types, a spot
+  // offering priced above the on-demand offering of the same type and zone is dropped (Karpenter
+  // prefers spot only while it is cheaper).
+  const onDemandTwin = new Int32Array(T).fill(-1);
+  const twinKey = (o: EncodedOffering, ct: string) =>
+    `${o.nodePool.name}/${o.instanceType.name}/${o.offering.zone}/${ct}`;
+  const byKey = new Map(offerings.map((o, t) => [o.key, t]));
+  offerings.forEach((o, t) => {
+    if (o.offering.capacityType !== "spot") return;
+    const od = byKey.get(twinKey(o, "on-demand"));
+    if (
+      od !== undefined &&
+      (offerings[od] as EncodedOffering).offering.pricePerHour < o.offering.pricePerHour
+    )
+      onDemandTwin[t] = od;
+  });
   const classOfferings = constraintClasses.map((c) => {
     const row = new Uint8Array(T);
     for (let t = 0; t < T; t++) {
       const o = offerings[t] as EncodedOffering;
       row[t] = offeringAccepts(c, o.nodePool, o.instanceType, o.offering) ? 1 : 0;
+    }
+    for (let t = 0; t < T; t++) {
+      const od = onDemandTwin[t] as number;
+      if (od >= 0 && row[od] === 1) row[t] = 0;
     }
     return row;
   });

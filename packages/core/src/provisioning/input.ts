@@ -8,6 +8,17 @@ export interface ProvisioningOptions {
   improve?: boolean;
   /** Candidate shapes the kernel scores per new bin (0 = all; default 24). */
   candidateShapes?: number;
+  /**
+   * Karpenter's preferencePolicy: Respect (default) schedules preferences as requirements first and
+   * relaxes them one step per failure; Ignore drops them.
+   */
+  preferencePolicy?: "Respect" | "Ignore";
+  /**
+   * Karpenter's minValuesPolicy: Strict (default) launches no claim whose options miss a NodePool
+   * requirement's minValues (its pods stay pending); BestEffort launches it annotated
+   * `karpenter.sh/nodeclaim-min-values-relaxed: "true"`.
+   */
+  minValuesPolicy?: "Strict" | "BestEffort";
   /** Name generator for new claims; default `<nodePool>-<n>` counting from 0 in plan order. */
   claimName?: (nodePool: string, index: number) => string;
 }
@@ -19,6 +30,8 @@ export interface ProvisioningInput {
   nodePools: readonly NodePool[];
   instanceTypes: readonly InstanceType[] | Readonly<Record<string, readonly InstanceType[]>>;
   daemonSets?: readonly DaemonSet[];
+  /** Namespace labels, for namespaceSelector in pod (anti-)affinity terms. */
+  namespaces?: readonly { name: string; labels: Readonly<Record<string, string>> }[];
   /** RFC 3339; time is an input, never read from a clock. */
   now: string;
   options?: ProvisioningOptions;

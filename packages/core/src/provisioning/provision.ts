@@ -4,37 +4,104 @@ import {
   ERROR_TOO_MANY_PLACEMENTS,
   type Kernel,
   type KernelResult,
+  REASON_CLASS_CAP,
 } from "@nodeplan/solver-wasm";
 import type { InstanceType, NodeSelectorRequirement, Pod, ResourceVector } from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import type { UnschedulableReason } from "../reasons.ts";
 import { renderUnschedulable } from "../render.ts";
+import { checkMinValues, type MinValuesCandidate, Requirements } from "../requirements.ts";
 import { diagnoseUnplaced } from "./diagnose.ts";
 import { type EncodedOffering, type Encoding, encode, type PodGroup } from "./encode.ts";
-import { instanceTypesFor, type ProvisioningInput } from "./input.ts";
+import { instanceTypesFor, isProvisionable, type ProvisioningInput } from "./input.ts";
 import {
   type BoundClass,
   type BoundOffering,
   computeLowerBound,
   type LowerBoundResult,
 } from "./lower-bound.ts";
+import { type ProvenBound, patternBound } from "./pattern-bound.ts";
+import { newBinsCost, packByPatterns } from "./pattern-packing.ts";
+import { solvePatternLP } from "./patterns.ts";
+import { relaxationSteps, withPreferences } from "./preferences.ts";
+import { applyTopology, type DomainCaps, needsTopology, type TopologyResult } from "./topology.ts";
 
 const DEFAULT_MAX_INSTANCE_TYPES = 600;
+/** The pattern stage runs when the kernel's plan is more than this far above the resource bound. */
+const PATTERN_TRIGGER = 0.01;
 
 /** Plans new capacity for the pending pods of `input` with `kernel` (see `createSolver`). */
 export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
-  const enc = encode(input);
-  // Values first: the LP over all pending pods prices each pod group in dollars, which is what the
-  // kernel's cost-aware offering choice maximizes per dollar.
-  const upfront = lowerBoundFor(
-    enc,
-    enc.groups.map((g) => g.pods.length),
-  );
-  setGroupValues(enc, upfront);
-  const result = solveWithCapacity(kernel, enc.problem);
-
-  // Placements: each group's pods in queue order fill the kernel's (group, bin, count) triples.
+  const policy = input.options?.preferencePolicy ?? "Respect";
+  const levels = new Map<string, number>();
+  const pending = input.pods.filter(isProvisionable);
+  const preferring = pending.some((p) => relaxationSteps(p) > 0);
+  const steps = new Map(preferring ? pending.map((p) => [key(p), relaxationSteps(p)]) : []);
+  const caps: DomainCaps = new Map();
+  let topo: TopologyResult | undefined;
+  let scheduled: ProvisioningInput = input;
+  let base = preferring ? undefined : encode(input);
+  let enc: Encoding;
+  let upfront: ReturnType<typeof lowerBoundFor>;
+  let result: KernelResult;
+  for (let round = 0; ; round++) {
+    if (base === undefined || (preferring && caps.size === 0)) {
+      // Preferences as requirements, relaxed one step per failure (Karpenter's order).
+      scheduled = {
+        ...input,
+        pods: input.pods.map((p) =>
+          isProvisionable(p) ? withPreferences(p, levels.get(key(p)) ?? 0, policy) : p,
+        ),
+      };
+      base = encode(scheduled);
+    }
+    topo = needsTopology(scheduled, base) ? applyTopology(scheduled, base, caps) : undefined;
+    enc = topo?.enc ?? base;
+    // Values first: the LP over all pending pods prices each pod group in dollars, which is what the
+    // kernel's cost-aware offering choice maximizes per dollar.
+    upfront = lowerBoundFor(
+      enc,
+      enc.groups.map((g) => g.pods.length),
+    );
+    setGroupValues(enc, upfront);
+    result = solveWithCapacity(kernel, enc.problem);
+    if (round >= 12) break;
+    // Pods pinned to a domain that could not take them all: cap that domain at what it took and pin
+    // again, so the spread is recomputed over what really fits.
+    if (topo !== undefined && tightenCaps(topo, result, caps)) continue;
+    if (!preferring || !relax(enc, topo, result, levels, steps)) break;
+    caps.clear();
+  }
   const E = enc.existing.length;
+  // Where the plan is visibly above the resource bound, indivisible pods are usually why (small nodes):
+  // the pattern LP proves a tighter bound and guides a second packing, kept when cheaper. Not under
+  // relaxed preferences, whose bound is taken over the pods' own constraints.
+  let resourceBound: ProvenBound | undefined;
+  let patternProof: ProvenBound | undefined;
+  if (!preferring) {
+    const onNewKernel = new Int32Array(enc.groups.length);
+    for (let i = 0; i < result.placements.length; i += 3) {
+      const g = result.placements[i] as number;
+      if ((result.placements[i + 1] as number) >= E)
+        onNewKernel[g] = (onNewKernel[g] as number) + (result.placements[i + 2] as number);
+    }
+    const all = enc.groups.every((g, i) => onNewKernel[i] === g.pods.length);
+    resourceBound = all ? upfront.bound : lowerBoundFor(enc, Array.from(onNewKernel)).bound;
+    if (newBinsCost(enc.problem, result) / 1e6 > resourceBound.lowerBoundPerHour * (1 + PATTERN_TRIGGER)) {
+      const patterns = solvePatternLP(enc.problem, onNewKernel);
+      if (patterns !== undefined) {
+        const guided = packByPatterns(kernel, enc, result, onNewKernel, patterns, solveWithCapacity);
+        if (guided !== undefined && newBinsCost(enc.problem, guided) < newBinsCost(enc.problem, result))
+          result = guided;
+        // Topology pins pods to domains the solver chose, not ones their constraints force: a bound over
+        // pinned groups would bound this assignment only, so it is not claimed then.
+        const proven = topo === undefined ? patternBound(enc, onNewKernel, patterns) : undefined;
+        if (proven !== undefined && proven.lowerBoundPerHour > resourceBound.lowerBoundPerHour)
+          patternProof = proven;
+      }
+    }
+  }
+  // Placements: each group's pods in queue order fill the kernel's (group, bin, count) triples.
   const W = Math.ceil(enc.offerings.length / 32);
   const next = new Int32Array(enc.groups.length);
   const binPods: Pod[][] = Array.from({ length: result.newBins }, () => []);
@@ -57,45 +124,76 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
   const counters = new Map<string, number>();
   const nodeClaims: PlannedNodeClaim[] = [];
   const tables = decodeTables(enc);
+  const unschedulable: Plan["unschedulable"] = [];
+  const minValuesPolicy = input.options?.minValuesPolicy ?? "Strict";
+  const dropped = new Set<string>();
   for (let b = 0; b < result.newBins; b++) {
     const claim = decodeClaim(enc, tables, result, b, W, binPods[b] as Pod[], maxTypes, input, counters);
+    const short = minValuesShortfall(claim, input);
+    if (short !== undefined && minValuesPolicy === "Strict") {
+      // Karpenter will not launch it: its pods stay pending, named after the key that fell short.
+      counters.set(claim.nodePool, (counters.get(claim.nodePool) as number) - 1);
+      dropped.add(claim.name);
+      for (const pod of claim.pods)
+        unschedulable.push({ pod, reason: short, message: renderUnschedulable(short) });
+      continue;
+    }
+    if (short !== undefined)
+      claim.annotations = { ...claim.annotations, "karpenter.sh/nodeclaim-min-values-relaxed": "true" };
     nodeClaims.push(claim);
   }
   for (const { pod, node } of existingPods) placements.push({ pod: key(pod), node });
   for (const c of nodeClaims) for (const p of c.pods) placements.push({ pod: p, node: c.name });
 
-  const unschedulable: Plan["unschedulable"] = [];
   // Only a failed group needs the NodePools' usage (to name the limit that stopped it).
   let usage: Map<string, Record<string, number>> | undefined;
   enc.groups.forEach((group, g) => {
     const left = result.unplaced[g] as number;
     if (left === 0) return;
     usage ??= poolUsage(input, nodeClaims);
-    const reason: UnschedulableReason = diagnoseUnplaced(
-      enc,
-      group,
-      result.unplacedReason[g] as number,
-      input,
-      usage,
-    );
+    const kernelReason = result.unplacedReason[g] as number;
+    const capReason = kernelReason === REASON_CLASS_CAP ? topo?.capReasons[g] : undefined;
+    const reason: UnschedulableReason = capReason ?? diagnoseUnplaced(enc, group, kernelReason, input, usage);
     for (const pod of group.pods.slice(group.pods.length - left)) {
       unschedulable.push({ pod: key(pod), reason, message: renderUnschedulable(reason) });
     }
   });
+  for (const f of topo?.failures ?? [])
+    unschedulable.push({ pod: key(f.pod), reason: f.reason, message: renderUnschedulable(f.reason) });
   unschedulable.sort((a, b) => cmp(a.pod, b.pod));
   placements.sort((a, b) => cmp(a.pod, b.pod));
 
   // The bound covers exactly the pods the plan puts on new claims.
-  const onNew = new Int32Array(enc.groups.length);
+  const onNew = new Array<number>(enc.groups.length).fill(0);
   for (let i = 0; i < result.placements.length; i += 3) {
-    if ((result.placements[i + 1] as number) >= E) {
-      const g = result.placements[i] as number;
+    const g = result.placements[i] as number;
+    if ((result.placements[i + 1] as number) >= E)
       onNew[g] = (onNew[g] as number) + (result.placements[i + 2] as number);
-    }
   }
-  // Usually every pending pod lands on a new claim: then the LP is the one already solved.
-  const same = enc.groups.every((g, i) => onNew[i] === g.pods.length);
-  const { bound } = same ? upfront : lowerBoundFor(enc, Array.from(onNew));
+  let onNewPods: ReadonlySet<string> | undefined;
+  if (dropped.size > 0 || preferring) {
+    onNewPods = new Set(nodeClaims.flatMap((c) => c.pods));
+    enc.groups.forEach((g, i) => {
+      onNew[i] = g.pods.filter((p) => onNewPods?.has(key(p))).length;
+    });
+  }
+  // Usually every pending pod lands on a new claim: then the LP is the one already solved. Preferences
+  // made requirements only narrow a plan: its bound is taken over the pods' own constraints.
+  const same = !preferring && enc.groups.every((g, i) => onNew[i] === g.pods.length);
+  let bound: ProvenBound = same
+    ? upfront.bound
+    : preferring
+      ? boundOnOwnConstraints(input, onNewPods ?? new Set())
+      : dropped.size === 0 && resourceBound !== undefined
+        ? resourceBound
+        : lowerBoundFor(enc, onNew).bound;
+  // The pattern bound covers the pods the kernel put on new claims: valid while no claim was dropped.
+  if (
+    patternProof !== undefined &&
+    dropped.size === 0 &&
+    patternProof.lowerBoundPerHour > bound.lowerBoundPerHour
+  )
+    bound = patternProof;
   const currentPerHour = input.nodes.reduce((s, n) => s + (n.pricePerHour ?? 0), 0);
   const newPerHour = nodeClaims.reduce((s, c) => s + c.pricePerHour, 0);
   const lowerBoundPerHour = Math.min(bound.lowerBoundPerHour, newPerHour);
@@ -111,38 +209,122 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
       ratio: lowerBoundPerHour > 0 ? newPerHour / lowerBoundPerHour : null,
     },
     lowerBound: { method: bound.method, certificate: bound.certificate },
-    warnings: unenforcedConstraints(enc),
+    warnings: [...unenforcedConstraints(topo?.unenforced ?? 0), ...relaxedPreferences(levels)],
     errors: [],
   };
 }
 
 /**
- * Scheduling constraints the solver does not model yet (topology spread, pod affinity and
- * anti-affinity, host ports) are reported, never silently dropped: a plan for such pods may break them.
+ * Constraints the solver does not enforce are reported, never silently dropped: required hostname pod
+ * affinity of pods that would have to bootstrap a node of their own.
  */
-function unenforcedConstraints(enc: Encoding): Plan["warnings"] {
-  const counts = { spread: 0, affinity: 0, antiAffinity: 0, hostPorts: 0 };
-  for (const g of enc.groups) {
-    for (const p of g.pods) {
-      if (p.topologySpreadConstraints.some((c) => c.whenUnsatisfiable === "DoNotSchedule")) counts.spread++;
-      if (p.podAffinity.required.length > 0) counts.affinity++;
-      if (p.podAntiAffinity.required.length > 0) counts.antiAffinity++;
-      if (p.hostPorts.length > 0) counts.hostPorts++;
-    }
-  }
-  const parts = [
-    counts.spread > 0 ? `${counts.spread} with DoNotSchedule topology spread` : "",
-    counts.affinity > 0 ? `${counts.affinity} with required pod affinity` : "",
-    counts.antiAffinity > 0 ? `${counts.antiAffinity} with required pod anti-affinity` : "",
-    counts.hostPorts > 0 ? `${counts.hostPorts} with host ports` : "",
-  ].filter((x) => x !== "");
-  if (parts.length === 0) return [];
+function unenforcedConstraints(count: number): Plan["warnings"] {
+  if (count === 0) return [];
   return [
     {
       code: "constraint_not_enforced",
-      message: `pending pods whose constraints this version does not enforce yet (the plan may violate them): ${parts.join(", ")}`,
+      message: `${count} pending pods with required hostname pod affinity and no node to join: the plan does not keep them on one node`,
     },
   ];
+}
+
+/** Pods scheduled only after dropping preferences (Karpenter logs these as relaxed). */
+function relaxedPreferences(levels: ReadonlyMap<string, number>): Plan["warnings"] {
+  const pods = [...levels.keys()].sort();
+  if (pods.length === 0) return [];
+  const shown = pods.slice(0, 5).join(", ");
+  return [
+    {
+      code: "preference_relaxed",
+      message: `${pods.length} pods had preferences relaxed to schedule (or to be reported): ${shown}${pods.length > 5 ? ", ..." : ""}`,
+    },
+  ];
+}
+
+/**
+ * The first NodePool requirement whose minValues the claim's instance type options (their labels,
+ * the claim's zones and capacity types) do not reach, as a reason; undefined when all are met.
+ */
+function minValuesShortfall(
+  claim: PlannedNodeClaim,
+  input: ProvisioningInput,
+): UnschedulableReason | undefined {
+  const pool = input.nodePools.find((p) => p.name === claim.nodePool);
+  const withMin = pool?.template.requirements.filter((r) => r.minValues !== undefined) ?? [];
+  if (withMin.length === 0) return undefined;
+  const types = new Map(instanceTypesFor(input, claim.nodePool).map((t) => [t.name, t]));
+  const candidates: MinValuesCandidate[] = claim.instanceTypeOptions.map((name) => ({
+    labels: { ...types.get(name)?.labels, "node.kubernetes.io/instance-type": name },
+  }));
+  for (const r of claim.requirements)
+    if (r.key === "topology.kubernetes.io/zone" || r.key === "karpenter.sh/capacity-type")
+      for (const v of r.values) candidates.push({ labels: { [r.key]: v } });
+  const [first] = checkMinValues(Requirements.fromNodeSelectorRequirements(withMin), candidates);
+  if (first === undefined) return undefined;
+  return { code: "min_values_unsatisfiable", ...first, nodePool: claim.nodePool };
+}
+
+/**
+ * Relaxes one preference step of every unplaced pod that still has one. Returns whether any relaxed.
+ */
+function relax(
+  enc: Encoding,
+  topo: TopologyResult | undefined,
+  result: KernelResult,
+  levels: Map<string, number>,
+  steps: ReadonlyMap<string, number>,
+): boolean {
+  const failed: Pod[] = [...(topo?.failures.map((f) => f.pod) ?? [])];
+  enc.groups.forEach((group, g) => {
+    const left = result.unplaced[g] as number;
+    if (left > 0) failed.push(...group.pods.slice(group.pods.length - left));
+  });
+  let changed = false;
+  for (const pod of failed) {
+    const k = key(pod);
+    const level = levels.get(k) ?? 0;
+    if (level < (steps.get(k) ?? 0)) {
+      levels.set(k, level + 1);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/** The LP bound for the pods placed on new claims, under their own (unrelaxed) constraints. */
+function boundOnOwnConstraints(input: ProvisioningInput, onNew: ReadonlySet<string>): LowerBoundResult {
+  const own = encode(input);
+  return lowerBoundFor(
+    own,
+    own.groups.map((g) => g.pods.filter((p) => onNew.has(key(p))).length),
+  ).bound;
+}
+
+/**
+ * After a solve, caps each (group, pinned domain) that left pods unplaced at what it took. Returns
+ * whether a cap changed (then pinning is redone).
+ */
+function tightenCaps(topo: TopologyResult, result: KernelResult, caps: DomainCaps): boolean {
+  const placed = new Map<string, number>();
+  const short = new Set<string>();
+  topo.origin.forEach(({ group, pins }, s) => {
+    const left = result.unplaced[s] as number;
+    const n = (topo.enc.groups[s] as PodGroup).pods.length - left;
+    for (const pin of pins) {
+      const k = `${group}|${pin}`;
+      placed.set(k, (placed.get(k) ?? 0) + n);
+      if (left > 0) short.add(k);
+    }
+  });
+  let changed = false;
+  for (const k of short) {
+    const n = placed.get(k) as number;
+    if ((caps.get(k) ?? Number.POSITIVE_INFINITY) > n) {
+      caps.set(k, n);
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 /** The LP bound for `podsPerGroup[g]` pods of each group; classes are keyed by compatible offerings. */
@@ -234,8 +416,9 @@ interface DecodeTables {
   typeIndex: Int32Array;
   typeStamp: Int32Array;
   stamp: number;
-  /** Decoded option sets by their bitset: replicated bins share one, so each is walked once. */
-  decoded: Map<string, DecodedOptions>;
+  /** Decoded option sets by a hash of their bitset: replicated bins share one, so each is walked once. */
+  decoded: Map<number, { words: Uint32Array; decoded: DecodedOptions }[]>;
+  last?: { words: Uint32Array; decoded: DecodedOptions };
 }
 
 /** A bin's option set in NodeClaim terms: instance types by price, zones, capacity types, worst price. */
@@ -255,9 +438,16 @@ function decodeOptions(
   maxTypes: number,
 ): DecodedOptions {
   const words = result.binOptions.subarray(b * W, b * W + W);
-  const cacheKey = words.join(",");
-  const cached = tables.decoded.get(cacheKey);
-  if (cached !== undefined) return cached;
+  // Bins of one option set are usually neighbours: compare with the previous bin's before hashing.
+  if (tables.last !== undefined && sameWords(tables.last.words, words)) return tables.last.decoded;
+  let hash = 2166136261;
+  for (let w = 0; w < W; w++) hash = Math.imul(hash ^ (words[w] as number), 16777619);
+  const bucket = tables.decoded.get(hash);
+  const hit = bucket?.find((e) => sameWords(e.words, words));
+  if (hit !== undefined) {
+    tables.last = hit;
+    return hit.decoded;
+  }
   // Offerings are encoded cheapest first (ties by name), so walking the set bits in order meets each
   // instance type first at its cheapest offering: the options come out in price order unsorted.
   const stamp = ++tables.stamp;
@@ -287,8 +477,17 @@ function decodeOptions(
     }
   }
   const decoded = { options, zones: [...zones].sort(), capacityTypes: [...capacityTypes].sort(), worst };
-  tables.decoded.set(cacheKey, decoded);
+  const entry = { words: Uint32Array.from(words), decoded };
+  if (bucket === undefined) tables.decoded.set(hash, [entry]);
+  else bucket.push(entry);
+  tables.last = entry;
   return decoded;
+}
+
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function decodeTables(enc: Encoding): DecodeTables {
@@ -328,10 +527,12 @@ function decodeClaim(
   const requirements: NodeSelectorRequirement[] = [
     ...pool.template.requirements.filter((r) => !narrowed.has(r.key)),
     ...podSelectorRequirements(pods, pool.template.requirements, narrowed),
-    { key: "karpenter.sh/capacity-type", operator: "In", values: [...capacityTypes] },
+    // Option lists are shared by every claim of one option set (tens of thousands of claims at 100k pods):
+    // plans are data, never mutated, and copying 600 names per claim was most of the heap.
+    { key: "karpenter.sh/capacity-type", operator: "In", values: capacityTypes as string[] },
     { key: "karpenter.sh/nodepool", operator: "In", values: [pool.name] },
-    { key: "node.kubernetes.io/instance-type", operator: "In", values: [...options] },
-    { key: "topology.kubernetes.io/zone", operator: "In", values: [...zones] },
+    { key: "node.kubernetes.io/instance-type", operator: "In", values: options as string[] },
+    { key: "topology.kubernetes.io/zone", operator: "In", values: zones as string[] },
   ];
   const index = counters.get(pool.name) ?? 0;
   counters.set(pool.name, index + 1);
@@ -340,7 +541,7 @@ function decodeClaim(
     name,
     nodePool: pool.name,
     instanceType: chosen.instanceType.name,
-    instanceTypeOptions: [...options],
+    instanceTypeOptions: options as string[],
     zone: chosen.offering.zone,
     capacityType: chosen.offering.capacityType,
     pricePerHour: chosen.offering.pricePerHour,

@@ -12,6 +12,7 @@ import type {
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import type { ProvisioningInput } from "../provisioning/input.ts";
 import { verifyLowerBound } from "./verify-bound.ts";
+import { verifyPatternBound } from "./verify-pattern-bound.ts";
 
 /**
  * An independent checker of a provisioning plan. It deliberately shares no code with the solver: label
@@ -32,7 +33,12 @@ export interface PlanViolation {
     | "price"
     | "cost"
     | "lower_bound"
-    | "unschedulable_node";
+    | "unschedulable_node"
+    | "topology_spread"
+    | "pod_affinity"
+    | "pod_anti_affinity"
+    | "host_port"
+    | "min_values";
   message: string;
   pod?: string;
   node?: string;
@@ -250,6 +256,32 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
         message: `worstPricePerHour ${claim.worstPricePerHour} but dearest option costs ${worst}`,
       });
     }
+    // minValues: distinct admitted values among the options, unless the claim says it relaxed them.
+    if (claim.annotations?.["karpenter.sh/nodeclaim-min-values-relaxed"] !== "true") {
+      for (const r of pool.template.requirements) {
+        if (r.minValues === undefined) continue;
+        const seen = new Set<string>();
+        for (const name of claim.instanceTypeOptions) {
+          const it = types.find((t) => t.name === name);
+          for (const o of it?.offerings ?? []) {
+            if (!o.available || (zones !== undefined && !zones.includes(o.zone))) continue;
+            if (capacityTypes !== undefined && !capacityTypes.includes(o.capacityType)) continue;
+            const v = nodeLabels(pool, it as InstanceType, o.zone, o.capacityType)[r.key];
+            if (
+              v !== undefined &&
+              requirementsProblem([{ ...r, minValues: undefined }], { [r.key]: v }, false) === undefined
+            )
+              seen.add(v);
+          }
+        }
+        if (seen.size < r.minValues)
+          violations.push({
+            rule: "min_values",
+            node: claim.name,
+            message: `${r.key} has ${seen.size} distinct values among the options, minValues ${r.minValues}`,
+          });
+      }
+    }
     limitUse.set(pool.name, sum([limitUse.get(pool.name) ?? {}, maxCapacity, { nodes: 1 }]));
   }
   for (const pool of input.nodePools) {
@@ -263,6 +295,8 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
       }
     }
   }
+
+  for (const v of topologyViolations(input, plan, podsByKey)) violations.push(v);
 
   // Costs add up, and the bound is what its certificate proves.
   const current = input.nodes.reduce((s, n) => s + (n.pricePerHour ?? 0), 0);
@@ -304,7 +338,11 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
     }
     return found;
   };
-  const verified = verifyLowerBound(plan.lowerBound.certificate, onClaims, offeringsFor);
+  const certificate = plan.lowerBound.certificate as { kind?: unknown } | null;
+  const verified =
+    typeof certificate === "object" && certificate?.kind === "pattern-farley"
+      ? verifyPatternBound(certificate, onClaims, offeringsFor)
+      : verifyLowerBound(certificate, onClaims, offeringsFor);
   if (verified === null) {
     if (plan.cost.lowerBoundPerHour > 0)
       violations.push({ rule: "lower_bound", message: "lower bound certificate is malformed" });
@@ -490,6 +528,287 @@ function sum(vectors: readonly ResourceVector[]): Record<string, number> {
 function overflow(used: ResourceVector, allocatable: ResourceVector): string | undefined {
   for (const [k, v] of Object.entries(used)) if (v > 0 && v > (allocatable[k] ?? 0)) return k;
   return undefined;
+}
+
+const HOSTNAME = "kubernetes.io/hostname";
+
+type Selector = NonNullable<Pod["topologySpreadConstraints"][number]["labelSelector"]>;
+
+/** Kubernetes label selector semantics; an absent selector matches nothing. */
+function selects(selector: Selector | undefined, labels: Record<string, string>): boolean {
+  if (selector === undefined) return false;
+  for (const [k, v] of Object.entries(selector.matchLabels)) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions) {
+    const v = labels[e.key];
+    if (e.operator === "In" && (v === undefined || !e.values.includes(v))) return false;
+    if (e.operator === "NotIn" && v !== undefined && e.values.includes(v)) return false;
+    if (e.operator === "Exists" && v === undefined) return false;
+    if (e.operator === "DoesNotExist" && v !== undefined) return false;
+  }
+  return true;
+}
+
+/** Does `other` count for `owner`'s term (namespaces, selector with match/mismatch label keys)? */
+function termSelects(
+  input: ProvisioningInput,
+  owner: Pod,
+  term: Pod["podAffinity"]["required"][number],
+  other: Pod,
+): boolean {
+  let inScope: boolean;
+  if (term.namespaceSelector !== undefined) {
+    const sel = term.namespaceSelector;
+    const everything = Object.keys(sel.matchLabels).length === 0 && sel.matchExpressions.length === 0;
+    const labels = input.namespaces?.find((n) => n.name === other.namespace)?.labels ?? {};
+    inScope = everything || term.namespaces.includes(other.namespace) || selects(sel, { ...labels });
+  } else {
+    inScope = (term.namespaces.length > 0 ? term.namespaces : [owner.namespace]).includes(other.namespace);
+  }
+  if (!inScope || !selects(term.labelSelector, other.labels)) return false;
+  for (const k of term.matchLabelKeys)
+    if (owner.labels[k] !== undefined && other.labels[k] !== owner.labels[k]) return false;
+  for (const k of term.mismatchLabelKeys)
+    if (owner.labels[k] !== undefined && other.labels[k] === owner.labels[k]) return false;
+  return true;
+}
+
+/**
+ * Topology spread (DoNotSchedule), required pod affinity and anti-affinity (both ways) and host ports,
+ * checked on the cluster as the plan leaves it. A new claim belongs to a domain only when all of its
+ * options agree on the key's value; the hostname domain of a claim is the claim.
+ */
+function topologyViolations(
+  input: ProvisioningInput,
+  plan: Plan,
+  podsByKey: Map<string, Pod>,
+): PlanViolation[] {
+  const out: PlanViolation[] = [];
+  const nodes = new Map(input.nodes.map((n) => [n.name, n]));
+  const claims = new Map(plan.nodeClaims.map((c) => [c.name, c]));
+  const pools = new Map(input.nodePools.map((p) => [p.name, p]));
+  const newPods = new Set<Pod>();
+  const placed: { pod: Pod; node: string }[] = [];
+  for (const p of input.pods) {
+    if (p.nodeName === undefined || p.terminating || p.phase === "Succeeded" || p.phase === "Failed")
+      continue;
+    if (nodes.has(p.nodeName)) placed.push({ pod: p, node: p.nodeName });
+  }
+  for (const pl of plan.placements) {
+    const pod = podsByKey.get(pl.pod);
+    if (pod === undefined) continue;
+    newPods.add(pod);
+    placed.push({ pod, node: pl.node });
+  }
+  const involved = [...newPods].some(
+    (p) =>
+      p.topologySpreadConstraints.length > 0 ||
+      p.podAffinity.required.length > 0 ||
+      p.podAntiAffinity.required.length > 0 ||
+      p.hostPorts.length > 0,
+  );
+  if (!involved && !placed.some((x) => x.pod.podAntiAffinity.required.length > 0)) return out;
+
+  const domainMemo = new Map<string, string | null>();
+  /** The node's value on `key`; null when a claim's options disagree (or leave it unset). */
+  const domainOf = (node: string, key: string): string | null | undefined => {
+    const n = nodes.get(node);
+    if (n !== undefined) return key === HOSTNAME ? (n.labels[HOSTNAME] ?? n.name) : n.labels[key];
+    if (key === HOSTNAME) return node;
+    const memoKey = `${node}\n${key}`;
+    if (domainMemo.has(memoKey)) return domainMemo.get(memoKey);
+    const claim = claims.get(node) as PlannedNodeClaim;
+    const pool = pools.get(claim.nodePool);
+    const values = new Set<string | undefined>();
+    const zones = allowedValues(claim.requirements, "topology.kubernetes.io/zone");
+    const capacityTypes = allowedValues(claim.requirements, "karpenter.sh/capacity-type");
+    const fixed = claim.requirements.find(
+      (r) => r.key === key && r.operator === "In" && r.values.length === 1,
+    );
+    if (fixed !== undefined) values.add(fixed.values[0]);
+    else if (pool !== undefined) {
+      for (const name of claim.instanceTypeOptions) {
+        const it = typesFor(input, pool.name).find((t) => t.name === name);
+        for (const o of it?.offerings ?? []) {
+          if (!o.available || (zones !== undefined && !zones.includes(o.zone))) continue;
+          if (capacityTypes !== undefined && !capacityTypes.includes(o.capacityType)) continue;
+          values.add(nodeLabels(pool, it as InstanceType, o.zone, o.capacityType)[key]);
+        }
+      }
+    }
+    const v = values.size === 1 ? ([...values][0] ?? null) : null;
+    domainMemo.set(memoKey, v);
+    return v;
+  };
+  const where = new Map<Pod, string>(placed.map((x) => [x.pod, x.node]));
+  const byDomain = new Map<string, Pod[]>();
+  const podsIn = (key: string, d: string) => {
+    const memoKey = `${key}\n${d}`;
+    let list = byDomain.get(memoKey);
+    if (list === undefined) {
+      list = placed.filter((x) => domainOf(x.node, key) === d).map((x) => x.pod);
+      byDomain.set(memoKey, list);
+    }
+    return list;
+  };
+  const id = (p: Pod) => `${p.namespace}/${p.name}`;
+
+  for (const pod of newPods) {
+    const node = where.get(pod) as string;
+    for (const c of pod.topologySpreadConstraints) {
+      if (c.whenUnsatisfiable !== "DoNotSchedule") continue;
+      const d = domainOf(node, c.topologyKey);
+      if (d === null || d === undefined) {
+        out.push({
+          rule: "topology_spread",
+          pod: id(pod),
+          node,
+          message: `node has no single ${c.topologyKey} value`,
+        });
+        continue;
+      }
+      const counted = (q: Pod) => {
+        if (q.namespace !== pod.namespace || !selects(c.labelSelector, q.labels)) return false;
+        return c.matchLabelKeys.every((k) => pod.labels[k] === undefined || q.labels[k] === pod.labels[k]);
+      };
+      // Eligible domains (nodeAffinityPolicy / nodeTaintsPolicy) and their counts.
+      const eligible = new Set<string>();
+      const honorAffinity = c.nodeAffinityPolicy === "Honor";
+      const honorTaints = c.nodeTaintsPolicy === "Honor";
+      const nodeOk = (labels: Record<string, string>, taints: readonly Taint[]) =>
+        (!honorAffinity || podRequirementProblem(pod, labels, []) === undefined) &&
+        (!honorTaints || untolerated(taints, pod.tolerations) === undefined);
+      if (c.topologyKey !== HOSTNAME) {
+        for (const n of input.nodes) {
+          const v = n.labels[c.topologyKey];
+          if (v !== undefined && nodeOk(n.labels, n.taints)) eligible.add(v);
+        }
+        for (const pool of input.nodePools)
+          for (const it of typesFor(input, pool.name))
+            for (const o of it.offerings) {
+              if (!o.available) continue;
+              const labels = nodeLabels(pool, it, o.zone, o.capacityType);
+              const v = labels[c.topologyKey];
+              if (
+                v === undefined ||
+                requirementsProblem(pool.template.requirements, labels, true) !== undefined
+              )
+                continue;
+              if (nodeOk(labels, pool.template.taints)) eligible.add(v);
+            }
+      }
+      const counts = new Map<string, number>();
+      for (const x of placed) {
+        if (!counted(x.pod)) continue;
+        const n = nodes.get(x.node);
+        if (n !== undefined && !nodeOk(n.labels, n.taints)) continue;
+        const v = domainOf(x.node, c.topologyKey);
+        if (v !== null && v !== undefined) counts.set(v, (counts.get(v) ?? 0) + 1);
+      }
+      let min = c.topologyKey === HOSTNAME || eligible.size === 0 ? 0 : Number.POSITIVE_INFINITY;
+      for (const e of eligible) min = Math.min(min, counts.get(e) ?? 0);
+      if (c.minDomains !== undefined && eligible.size < c.minDomains) min = 0;
+      const n = counts.get(d) ?? 0;
+      if (n - min > c.maxSkew)
+        out.push({
+          rule: "topology_spread",
+          pod: id(pod),
+          node,
+          message: `${c.topologyKey}=${d} has ${n} matching pods, minimum ${min}, maxSkew ${c.maxSkew}`,
+        });
+    }
+    for (const term of pod.podAffinity.required) {
+      const d = domainOf(node, term.topologyKey);
+      const partners = d === null || d === undefined ? [] : podsIn(term.topologyKey, d);
+      const ok = partners.some((q) => q !== pod && termSelects(input, pod, term, q));
+      const bootstrapping =
+        termSelects(input, pod, term, pod) &&
+        !placed.some((x) => !newPods.has(x.pod) && termSelects(input, pod, term, x.pod));
+      if (!ok && !bootstrapping) {
+        out.push({
+          rule: "pod_affinity",
+          pod: id(pod),
+          node,
+          message: `no pod matching its ${term.topologyKey} affinity in the same domain`,
+        });
+      } else if (bootstrapping && (d === null || d === undefined)) {
+        out.push({
+          rule: "pod_affinity",
+          pod: id(pod),
+          node,
+          message: `node has no single ${term.topologyKey} value`,
+        });
+      } else if (bootstrapping) {
+        // Self-affinity with no pod to join: every new pod the term selects shares one domain.
+        const stray = [...newPods].find(
+          (q) =>
+            q !== pod &&
+            termSelects(input, pod, term, q) &&
+            domainOf(where.get(q) as string, term.topologyKey) !== d,
+        );
+        if (stray !== undefined && stray.podAffinity.required.length > 0)
+          out.push({
+            rule: "pod_affinity",
+            pod: id(pod),
+            node,
+            message: `self-affinity on ${term.topologyKey} split across domains (${id(stray)})`,
+          });
+      }
+    }
+  }
+  // Anti-affinity both ways: an owner's term may not select another pod in its domain, when either is new.
+  for (const { pod: owner, node } of placed) {
+    for (const term of owner.podAntiAffinity.required) {
+      const d = domainOf(node, term.topologyKey);
+      if (d === undefined) continue;
+      if (d === null) {
+        if (newPods.has(owner))
+          out.push({
+            rule: "pod_anti_affinity",
+            pod: id(owner),
+            node,
+            message: `node has no single ${term.topologyKey} value`,
+          });
+        continue;
+      }
+      for (const q of podsIn(term.topologyKey, d)) {
+        if (q === owner || (!newPods.has(q) && !newPods.has(owner))) continue;
+        if (termSelects(input, owner, term, q))
+          out.push({
+            rule: "pod_anti_affinity",
+            pod: id(q),
+            node: where.get(q) as string,
+            message: `shares ${term.topologyKey}=${d} with ${id(owner)}, whose anti-affinity selects it`,
+          });
+      }
+    }
+  }
+  // Host ports: one pod per (port, protocol) and overlapping host IP on a node.
+  const ports = new Map<string, Pod[]>();
+  for (const { pod, node } of placed) {
+    for (const hp of pod.hostPorts) {
+      const list = ports.get(`${node}\n${hp.port}/${hp.protocol}`) ?? [];
+      const clash = list.find(
+        (q) =>
+          (newPods.has(q) || newPods.has(pod)) &&
+          q.hostPorts.some(
+            (x) =>
+              x.port === hp.port &&
+              x.protocol === hp.protocol &&
+              (x.hostIP === hp.hostIP || x.hostIP === "0.0.0.0" || hp.hostIP === "0.0.0.0"),
+          ),
+      );
+      if (clash !== undefined)
+        out.push({
+          rule: "host_port",
+          pod: id(pod),
+          node,
+          message: `host port ${hp.port}/${hp.protocol} also used by ${id(clash)}`,
+        });
+      list.push(pod);
+      ports.set(`${node}\n${hp.port}/${hp.protocol}`, list);
+    }
+  }
+  return out;
 }
 
 /** Re-exported for tests that check a single claim. */

@@ -1,0 +1,188 @@
+import fc from "fast-check";
+import { beforeAll, describe, expect, test } from "vitest";
+import { type InstanceType, NodePoolSchema, type Pod, PodSchema } from "../model.ts";
+import { createSolver, type Solver } from "../solver.ts";
+import { validatePlan } from "../validate/validate-plan.ts";
+import { verifyPatternBound } from "../validate/verify-pattern-bound.ts";
+import { encode } from "./encode.ts";
+import type { ProvisioningInput } from "./input.ts";
+import { relaxedBound, solvePatternLP } from "./patterns.ts";
+
+const GiB = 1024 ** 3;
+const NOW = "2026-11-01T00:00:00Z";
+
+function pods(prefix: string, n: number, cpuMillis: number, memoryGiB: number): Pod[] {
+  return Array.from({ length: n }, (_, i) =>
+    PodSchema.parse({
+      namespace: "default",
+      name: `${prefix}-${i}`,
+      uid: `uid-${prefix}-${i}`,
+      creationTimestamp: NOW,
+      requests: { cpuMillis, memoryBytes: Math.round(memoryGiB * GiB), pods: 1 },
+    }),
+  );
+}
+
+function type(name: string, cpu: number, memoryGiB: number, price: number, maxPods = 110): InstanceType {
+  const resources = { cpuMillis: cpu * 1000, memoryBytes: Math.round(memoryGiB * GiB), pods: maxPods };
+  return {
+    name,
+    labels: {
+      "kubernetes.io/arch": "amd64",
+      "kubernetes.io/os": "linux",
+      "node.kubernetes.io/instance-type": name,
+    },
+    capacity: resources,
+    allocatable: resources,
+    offerings: [{ zone: "zone-a", capacityType: "on-demand", pricePerHour: price, available: true }],
+  };
+}
+
+const input = (p: Pod[], types: InstanceType[]): ProvisioningInput => ({
+  pods: p,
+  nodes: [],
+  nodePools: [NodePoolSchema.parse({ name: "default" })],
+  instanceTypes: types,
+  now: NOW,
+});
+
+let solver: Solver;
+beforeAll(async () => {
+  solver = await createSolver({ kernel: "reference" });
+});
+
+describe("pattern LP", () => {
+  test("knows pods are indivisible: 1.5-cpu pods on 2-cpu nodes need a node each", () => {
+    // The resource LP sees 15 cpu of demand and 2-cpu nodes at $1: $7.50. Only one such pod fits on a
+    // node (two on the 4-cpu type at $2), so every plan costs $10, and the pattern bound proves it.
+    const plan = solver.provision(
+      input(pods("p", 10, 1500, 1), [type("two", 2, 8, 1), type("four", 4, 16, 2)]),
+    );
+    expect(plan.cost.newPerHour).toBeCloseTo(10, 6);
+    expect(plan.lowerBound.method).toBe("pattern-lp-farley");
+    expect(plan.cost.lowerBoundPerHour).toBeCloseTo(10, 6);
+    const check = validatePlan(
+      input(pods("p", 10, 1500, 1), [type("two", 2, 8, 1), type("four", 4, 16, 2)]),
+      plan,
+    );
+    expect(check.violations).toEqual([]);
+    expect(check.verifiedLowerBoundPerHour).toBeGreaterThanOrEqual(plan.cost.lowerBoundPerHour * (1 - 1e-7));
+  });
+
+  test("a certificate whose scale understates a node's worth proves less than it claims", () => {
+    const p = pods("p", 10, 1500, 1);
+    const types = [type("two", 2, 8, 1), type("four", 4, 16, 2)];
+    const plan = solver.provision(input(p, types));
+    const certificate = structuredClone(plan.lowerBound.certificate) as { scale: number; rates: unknown[] };
+    // Doubling every value while keeping the scale would claim $20; the checker finds patterns worth 2x.
+    const doubled = {
+      ...certificate,
+      values: (certificate as unknown as { values: { requests: number[]; value: number }[] }).values.map(
+        (v) => ({
+          ...v,
+          value: v.value * 2,
+        }),
+      ),
+      rates: [],
+    };
+    const offeringsFor = () =>
+      types.map((t) => ({
+        key: `default/${t.name}/zone-a/on-demand`,
+        pricePerHour: t.offerings[0]?.pricePerHour ?? 0,
+        allocatable: t.allocatable,
+      }));
+    const verified = verifyPatternBound(doubled, p, offeringsFor);
+    expect(verified).not.toBeNull();
+    expect(verified as number).toBeLessThanOrEqual(10 * (1 + 1e-6));
+    expect(verifyPatternBound({ kind: "pattern-farley" }, p, offeringsFor)).toBeNull();
+  });
+
+  test("bound <= plan cost, certificate verified, plan valid, on random small-node workloads", () => {
+    const cpus = [100, 250, 500, 1000, 1500];
+    const mems = [0.1, 0.25, 0.5, 1, 2];
+    const catalog = [
+      type("nano", 2, 0.5, 0.0042, 4),
+      type("micro", 2, 1, 0.0084, 4),
+      type("small", 2, 2, 0.0168, 11),
+      type("medium", 2, 4, 0.0336, 17),
+      type("large", 2, 8, 0.0672, 35),
+      type("xlarge", 4, 16, 0.1344, 58),
+    ];
+    let patternBounds = 0;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.constantFrom(...cpus), fc.constantFrom(...mems), fc.integer({ min: 1, max: 12 })),
+          {
+            minLength: 1,
+            maxLength: 6,
+          },
+        ),
+        (groups) => {
+          const p = groups.flatMap(([c, m, n], g) => pods(`g${g}`, n, c, m));
+          const inp = input(p, catalog);
+          const plan = solver.provision(inp);
+          expect(plan.unschedulable).toEqual([]);
+          expect(plan.cost.lowerBoundPerHour).toBeLessThanOrEqual(plan.cost.newPerHour * (1 + 1e-9));
+          if (plan.lowerBound.method === "pattern-lp-farley") patternBounds++;
+          const check = validatePlan(inp, plan);
+          expect(check.violations).toEqual([]);
+        },
+      ),
+      { numRuns: 40, seed: 7 },
+    );
+    // The stage must actually have been exercised (it runs only where the resource bound is loose).
+    expect(patternBounds).toBeGreaterThan(5);
+  });
+
+  test("the relaxed bound is never below the best pattern found, and the LP bound never above its objective", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 1, max: 20 }),
+            fc.integer({ min: 1, max: 20 }),
+            fc.integer({ min: 1, max: 30 }),
+          ),
+          {
+            minLength: 1,
+            maxLength: 5,
+          },
+        ),
+        (groups) => {
+          const p = groups.flatMap(([c, m, n], g) => pods(`g${g}`, n, c * 100, m / 4));
+          const enc = encode(
+            input(p, [type("a", 2, 4, 0.02, 11), type("b", 8, 32, 0.09), type("c", 16, 32, 0.15)]),
+          );
+          const sol = solvePatternLP(enc.problem, enc.problem.groups.counts);
+          if (sol === undefined) return;
+          expect(sol.bound).toBeLessThanOrEqual(sol.lpObjective * (1 + 1e-7));
+          for (const { ub } of sol.upperBounds.values()) expect(ub).toBeGreaterThanOrEqual(0);
+          // Rounded-down patterns never hold more pods than were asked for.
+          const R = enc.problem.resources;
+          const req = Float64Array.from(enc.problem.groups.requests);
+          for (const [t] of sol.upperBounds) {
+            const cap = enc.problem.offerings.allocatable.subarray(t * R, t * R + R);
+            const groupsOn = Array.from({ length: enc.problem.groups.count }, (_, g) => g);
+            const ub = relaxedBound(
+              req,
+              R,
+              { capacity: cap, groups: groupsOn },
+              sol.values,
+              enc.problem.groups.counts,
+            );
+            // Any single pod that fits is a pattern: the relaxation must be worth at least the best one.
+            let single = 0;
+            groupsOn.forEach((g) => {
+              let fits = true;
+              for (let r = 0; r < R; r++) if ((req[g * R + r] as number) > (cap[r] as number)) fits = false;
+              if (fits) single = Math.max(single, sol.values[g] as number);
+            });
+            expect(ub).toBeGreaterThanOrEqual(single * (1 - 1e-9));
+          }
+        },
+      ),
+      { numRuns: 40, seed: 11 },
+    );
+  });
+});

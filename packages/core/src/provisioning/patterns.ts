@@ -1,0 +1,604 @@
+import type { EncodedProblem } from "@nodeplan/solver-wasm";
+import { solveCoveringLP } from "../lp/simplex.ts";
+
+/**
+ * The configuration ("pattern") LP of bin packing, solved by column generation: choose fractional
+ * counts of node patterns (an offering plus how many pods of each group it holds) so that every group is
+ * covered at least cost. Unlike the resource-covering LP of lower-bound.ts it knows that pods are
+ * indivisible, which on catalogs of small nodes (t4g.micro..medium: one 1.5-cpu pod per 2-vCPU node) is
+ * worth 10-15% of bound. It serves twice:
+ *
+ * - a lower bound (Farley's): for any group values v >= 0, no node pattern on offering t is worth more
+ *   than ub_t; with rho = max_t ub_t / price_t, the values v / rho are a feasible dual of the pattern LP,
+ *   so sum_g n_g v_g / rho bounds every integral plan. ub_t is exact where the knapsack search finishes
+ *   and a Lagrangian relaxation of the knapsack where it does not: always an upper bound, so the bound
+ *   stays valid whatever the search limits.
+ * - a plan: rounding the LP's patterns down gives nodes that are full by construction; the kernel
+ *   packs the few pods left over.
+ *
+ * Deterministic: limits are counts of iterations and search nodes, never time.
+ */
+
+/** Search and iteration limits (defaults suit tens of groups against hundreds of offering shapes). */
+export interface PatternLimits {
+  /** Column-generation rounds. */
+  iterations?: number;
+  /** Branch-and-bound nodes per knapsack. */
+  searchNodes?: number;
+  /** Largest number of groups the stage takes on (the master LP is dense). */
+  maxGroups?: number;
+  /** Branch-and-bound nodes over the whole solve; column generation stops once spent. */
+  workBudget?: number;
+}
+
+/** A pattern in the LP solution: `x` nodes of `offering` each holding `counts[g]` pods of group g. */
+export interface Pattern {
+  offering: number;
+  counts: Int32Array;
+  x: number;
+}
+
+/** How a shape's most valuable pattern was bounded: exactly by search, or by Lagrange rates per resource unit. */
+export interface ShapeBound {
+  ub: number;
+  exact: boolean;
+  lambda: Float64Array;
+}
+
+export interface PatternSolution {
+  /** Proven lower bound in dollars per hour on any plan placing `counts[g]` pods of each group on new nodes. */
+  bound: number;
+  /** The LP objective (dollars per hour): what the rounding approaches from above. */
+  lpObjective: number;
+  /** Dollar value of one pod of each group (the master LP's duals). */
+  values: Float64Array;
+  /** max over offerings of (most valuable pattern) / price, >= 1 up to rounding. */
+  scale: number;
+  /** Per offering shape (index = representative offering): an upper bound on its most valuable pattern. */
+  upperBounds: Map<number, ShapeBound>;
+  /** Shapes (representative offering -> the offerings it stands for, dominated ones included). */
+  shapeOf: Int32Array;
+  patterns: Pattern[];
+}
+
+const DEFAULTS = { iterations: 40, searchNodes: 1500, maxGroups: 160, workBudget: 500_000 };
+/** Shapes that fit at most this many pods of any one group are searched exactly every round. */
+const SMALL_SHAPE_PODS = 12;
+/** Column generation stops once the bound is this close (relative) to the LP objective. */
+const GAP = 0.003;
+
+/**
+ * Solves the pattern LP for `counts[g]` pods of each group on the problem's offerings (one representative
+ * per offering shape; dominated shapes dropped). Returns undefined when the stage does not apply: no pods,
+ * too many groups, or per-bin class caps (which the bound's independent check does not model).
+ */
+export function solvePatternLP(
+  problem: EncodedProblem,
+  counts: Int32Array,
+  limits: PatternLimits = {},
+): PatternSolution | undefined {
+  const { iterations, searchNodes, maxGroups, workBudget } = { ...DEFAULTS, ...limits };
+  const R = problem.resources;
+  const G = problem.groups.count;
+  const T = problem.offerings.count;
+  const W = (T + 31) >>> 5;
+  const active: number[] = [];
+  for (let g = 0; g < G; g++) if ((counts[g] as number) > 0) active.push(g);
+  if (active.length === 0 || active.length > maxGroups) return undefined;
+  for (const g of active) {
+    const c = problem.groups.classId[g] as number;
+    if (c >= 0 && (problem.classes.capPerBin[c] as number) < (counts[g] as number)) return undefined;
+  }
+  const A = active.length;
+  const req = new Float64Array(A * R);
+  const demand = new Float64Array(A);
+  active.forEach((g, i) => {
+    demand[i] = counts[g] as number;
+    for (let r = 0; r < R; r++) req[i * R + r] = problem.groups.requests[g * R + r] as number;
+  });
+
+  // Offering shapes some active group may use, with their compatible active groups.
+  const { shapes, shapeOf } = candidateShapes(problem, active, req, W);
+  if (shapes.length === 0) return undefined;
+
+  // Seed columns: for every shape and compatible group, as many pods of that group alone as fit.
+  const columns: Pattern[] = [];
+  for (const s of shapes) {
+    for (const i of s.groups) {
+      const n = Math.min(fitCount(req, i, R, s.capacity, 0), demand[i] as number);
+      if (n <= 0) continue;
+      const c = new Int32Array(A);
+      c[i] = n;
+      columns.push({ offering: s.t, counts: c, x: 0 });
+    }
+  }
+
+  let values: Float64Array = new Float64Array(A);
+  let lpObjective = 0;
+  let primal: Float64Array = new Float64Array(0);
+  const best = new Float64Array(A);
+  const y = new Float64Array(A);
+  // The best Farley bound met so far, with the values and per-shape upper bounds that prove it.
+  let bound = 0;
+  let boundValues = new Float64Array(A);
+  let upperBounds = new Map<number, ShapeBound>();
+  let work = 0;
+  let scale = 1;
+  // After a round adds nothing with the normal search budget, one round with a deep budget either finds
+  // the columns the shallow search missed or proves the shapes' bounds exact.
+  let deep = false;
+  for (let it = 0; it < iterations; it++) {
+    const lp = master(columns, shapes, demand);
+    if (lp === undefined) return undefined;
+    values = lp.dual;
+    lpObjective = lp.objective;
+    primal = lp.primal;
+    primal = pruneColumns(columns, shapes, values, primal, A);
+    let ratio = 0;
+    const ubs = new Map<number, ShapeBound>();
+    const candidates: { col: Pattern; gain: number }[] = [];
+    for (const s of shapes) {
+      // The relaxation bounds every pattern of the shape; when it cannot price out, neither can they.
+      y.fill(0);
+      const lambda = new Float64Array(R);
+      let ub = relaxedBound(req, R, s, values, demand, y, lambda);
+      let exact = false;
+      // The deep round searches only the shapes that hold the bound down.
+      // Small shapes (a few pods) are searched exactly; larger ones round their relaxation, which is
+      // near-exact there. The deep round searches only the shapes that hold the bound down.
+      if (ub > s.price * (1 + 1e-9)) {
+        let value = 0;
+        best.fill(0);
+        const search = deep ? ub > s.price * (1 + GAP) : s.small && work < workBudget;
+        if (search) {
+          const found = knapsack(req, R, s, values, demand, deep ? searchNodes * 40 : searchNodes, best);
+          work += found.nodes;
+          value = found.value;
+          if (found.exact) {
+            ub = Math.min(ub, found.value * (1 + 1e-9));
+            exact = true;
+          }
+        }
+        if (!exact) value = Math.max(value, roundedRelaxation(req, R, s, values, demand, best, y));
+        if (value > s.price * (1 + 1e-9) + 1e-12)
+          candidates.push({
+            col: { offering: s.t, counts: Int32Array.from(best), x: 0 },
+            gain: value / s.price,
+          });
+      }
+      ubs.set(s.t, { ub, exact, lambda });
+      if (s.price > 0) ratio = Math.max(ratio, ub / s.price);
+    }
+    // The most attractive new columns only: a round that adds hundreds of near-equal ones mostly grows the LP.
+    candidates.sort((a, b) => b.gain - a.gain || a.col.offering - b.col.offering);
+    let added = 0;
+    for (const { col } of candidates) {
+      if (added >= 2 * A) break;
+      const key = columnKey(col);
+      if (columns.some((c) => columnKey(c) === key)) continue;
+      columns.push(col);
+      added++;
+    }
+    let worth = 0;
+    for (let i = 0; i < A; i++) worth += (values[i] as number) * (demand[i] as number);
+    const b = ratio > 0 ? worth / Math.max(1, ratio) : 0;
+    if (b > bound) {
+      bound = b;
+      boundValues = Float64Array.from(values);
+      upperBounds = ubs;
+      scale = Math.max(1, ratio);
+    }
+    if (lpObjective - bound <= GAP * lpObjective) break;
+    if (added === 0 || work >= workBudget) {
+      if (deep) break;
+      deep = true;
+    } else deep = false;
+  }
+  // Patterns of the last master solution (columns added after it have no value yet).
+  const solved = primal.length;
+  const fullValues = new Float64Array(G);
+  active.forEach((g, i) => {
+    fullValues[g] = boundValues[i] as number;
+  });
+  const patterns: Pattern[] = [];
+  columns.slice(0, solved).forEach((col, j) => {
+    const x = primal[j] as number;
+    if (x <= 1e-9) return;
+    const full = new Int32Array(G);
+    active.forEach((g, i) => {
+      full[g] = col.counts[i] as number;
+    });
+    patterns.push({ offering: col.offering, counts: full, x });
+  });
+  return { bound, lpObjective, values: fullValues, scale, upperBounds, shapeOf, patterns };
+}
+
+/** Keeps the restricted master small: its basis and the columns nearest to entering it. */
+function pruneColumns(
+  columns: Pattern[],
+  shapes: readonly Shape[],
+  values: Float64Array,
+  primal: Float64Array,
+  A: number,
+): Float64Array {
+  if (columns.length <= 4 * A) return primal;
+  const price = new Map(shapes.map((s) => [s.t, s.price]));
+  const reduced = columns.map((c, j) => {
+    let rc = price.get(c.offering) as number;
+    for (let i = 0; i < A; i++) rc -= (c.counts[i] as number) * (values[i] as number);
+    return { j, rc: (primal[j] as number) > 1e-12 ? Number.NEGATIVE_INFINITY : rc };
+  });
+  reduced.sort((a, b) => a.rc - b.rc || a.j - b.j);
+  const keep = reduced
+    .slice(0, 2 * A)
+    .map((r) => r.j)
+    .sort((a, b) => a - b);
+  const kept = keep.map((j) => columns[j] as Pattern);
+  columns.length = 0;
+  columns.push(...kept);
+  return Float64Array.from(keep, (j) => primal[j] as number);
+}
+
+/** An offering shape the LP may buy: its representative offering, capacity, price and usable groups. */
+interface Shape {
+  t: number;
+  capacity: Float64Array;
+  price: number;
+  /** Active-group indexes that may run on it and fit alone. */
+  groups: number[];
+  /** Holds only a few pods (exact search is cheap). */
+  small: boolean;
+}
+
+function candidateShapes(
+  problem: EncodedProblem,
+  active: number[],
+  req: Float64Array,
+  W: number,
+): { shapes: Shape[]; shapeOf: Int32Array } {
+  const R = problem.resources;
+  const T = problem.offerings.count;
+  const byKey = new Map<string, Shape>();
+  const shapeOf = new Int32Array(T).fill(-1);
+  for (let t = 0; t < T; t++) {
+    const rep = problem.offerings.shape[t] as number;
+    if (rep !== t) {
+      shapeOf[t] = shapeOf[rep] as number;
+      continue;
+    }
+    const capacity = problem.offerings.allocatable.subarray(t * R, t * R + R);
+    const groups: number[] = [];
+    active.forEach((g, i) => {
+      const bit = (problem.groups.compat[g * W + (t >>> 5)] as number) & (1 << (t & 31));
+      if (bit !== 0 && fitCount(req, i, R, capacity, 0) >= 1) groups.push(i);
+    });
+    if (groups.length === 0) continue;
+    const price = (problem.offerings.priceMicros[t] as number) / 1e6;
+    // Shapes of different pools with the same capacity, price and groups are the same to the LP.
+    const key = `${price}|${Array.from(capacity).join(",")}|${groups.join(",")}`;
+    let shape = byKey.get(key);
+    if (shape === undefined) {
+      let most = 0;
+      for (const i of groups) most = Math.max(most, fitCount(req, i, R, capacity, 0));
+      shape = { t, capacity: Float64Array.from(capacity), price, groups, small: most <= SMALL_SHAPE_PODS };
+      byKey.set(key, shape);
+    }
+    shapeOf[t] = shape.t;
+  }
+  // Drop dominated shapes: another no dearer, at least as large everywhere, usable by a superset of
+  // groups bounds every pattern they could hold at a price no higher; their offerings point at it.
+  const shapes = [...byKey.values()].sort((a, b) => a.price - b.price || a.t - b.t);
+  const kept: Shape[] = [];
+  const redirect = new Map<number, number>();
+  for (const s of shapes) {
+    const by = kept.find(
+      (k) =>
+        k.price <= s.price &&
+        k.capacity.every((c, r) => c >= (s.capacity[r] as number)) &&
+        s.groups.every((g) => k.groups.includes(g)),
+    );
+    if (by === undefined) kept.push(s);
+    else redirect.set(s.t, by.t);
+  }
+  for (let t = 0; t < T; t++) {
+    const r = redirect.get(shapeOf[t] as number);
+    if (r !== undefined) shapeOf[t] = r;
+  }
+  return { shapes: kept, shapeOf };
+}
+
+/**
+ * A good pattern for a large shape: the knapsack's LP relaxation rounded down, then topped up greedily by
+ * value. Writes it to `out` when it beats what `out` holds (worth `current`); returns the better value.
+ */
+function roundedRelaxation(
+  req: Float64Array,
+  R: number,
+  shape: Shape,
+  values: Float64Array,
+  demand: Float64Array,
+  out: Float64Array,
+  y: Float64Array,
+): number {
+  let current = 0;
+  for (const i of shape.groups) current += (out[i] as number) * (values[i] as number);
+  const left = Float64Array.from(shape.capacity);
+  const take = new Float64Array(out.length);
+  let value = 0;
+  const add = (i: number, n: number) => {
+    if (n <= 0) return;
+    take[i] = (take[i] as number) + n;
+    value += n * (values[i] as number);
+    for (let r = 0; r < R; r++) left[r] = (left[r] as number) - n * (req[i * R + r] as number);
+  };
+  for (const i of shape.groups)
+    add(i, Math.min(Math.floor((y[i] as number) + 1e-9), fitCount(req, i, R, left, 0)));
+  const byValue = shape.groups
+    .filter((i) => (values[i] as number) > 0)
+    .sort((a, b) => (values[b] as number) - (values[a] as number) || a - b);
+  for (const i of byValue)
+    add(i, Math.min(fitCount(req, i, R, left, 0), (demand[i] as number) - (take[i] as number)));
+  if (value <= current) return current;
+  out.set(take);
+  return value;
+}
+
+/** How many pods of active group i fit in `capacity` (pods is one of the resources). */
+function fitCount(
+  req: Float64Array,
+  i: number,
+  R: number,
+  capacity: ArrayLike<number>,
+  floor: number,
+): number {
+  let n = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < R; r++) {
+    const q = req[i * R + r] as number;
+    if (q > 0) n = Math.min(n, Math.floor(((capacity[r] as number) + 1e-9) / q));
+  }
+  return Number.isFinite(n) ? Math.max(floor, n) : 0;
+}
+
+function columnKey(c: Pattern): string {
+  return `${c.offering}:${c.counts.join(",")}`;
+}
+
+/** The restricted master LP over the columns so far. */
+function master(columns: readonly Pattern[], shapes: readonly Shape[], demand: Float64Array) {
+  const price = new Map(shapes.map((s) => [s.t, s.price]));
+  const n = columns.length;
+  const m = demand.length;
+  const cost = new Float64Array(n);
+  const matrix = new Float64Array(m * n);
+  columns.forEach((c, j) => {
+    cost[j] = price.get(c.offering) as number;
+    for (let i = 0; i < m; i++) matrix[i * n + j] = c.counts[i] as number;
+  });
+  const lp = solveCoveringLP({ cost, matrix, demand });
+  return lp.status === "optimal" ? lp : undefined;
+}
+
+/**
+ * The most valuable pattern of a shape at `values`: depth-first branch and bound over groups in order of
+ * value density, each taking its largest feasible count first (so the first leaf is the greedy
+ * pattern). The bound at a node is the tightest single-resource fractional relaxation of the rest.
+ * `exact` is false when the node budget ran out (the pattern found is then only a good one).
+ */
+function knapsack(
+  req: Float64Array,
+  R: number,
+  shape: Shape,
+  values: Float64Array,
+  demand: Float64Array,
+  nodeBudget: number,
+  out: Float64Array | Int32Array,
+): { value: number; exact: boolean; nodes: number } {
+  out.fill(0);
+  const items = shape.groups.filter((i) => (values[i] as number) > 1e-12);
+  if (items.length === 0) return { value: 0, exact: true, nodes: 0 };
+  const cap = shape.capacity;
+  const density = (i: number) => {
+    let size = 0;
+    for (let r = 0; r < R; r++) {
+      const c = cap[r] as number;
+      if (c > 0) size = Math.max(size, (req[i * R + r] as number) / c);
+    }
+    return (values[i] as number) / Math.max(size, 1e-12);
+  };
+  items.sort((a, b) => density(b) - density(a) || a - b);
+  const n = items.length;
+  // suffixRatio[k*R + r]: max value per unit of resource r among items k..n-1; suffixValue[k]: their total value.
+  const suffixRatio = new Float64Array((n + 1) * R);
+  const suffixValue = new Float64Array(n + 1);
+  for (let k = n - 1; k >= 0; k--) {
+    const i = items[k] as number;
+    const v = values[i] as number;
+    suffixValue[k] = (suffixValue[k + 1] as number) + v * (demand[i] as number);
+    for (let r = 0; r < R; r++) {
+      const q = req[i * R + r] as number;
+      const ratio = q > 0 ? v / q : Number.POSITIVE_INFINITY;
+      suffixRatio[k * R + r] = Math.max(suffixRatio[(k + 1) * R + r] as number, ratio);
+    }
+  }
+  const left = Float64Array.from(cap);
+  const take = new Int32Array(n);
+  let bestValue = 0;
+  let nodes = 0;
+  let exact = true;
+  // Per resource, the items (by position) in order of value per unit of that resource: the bound at a
+  // node is the tightest single-resource fractional knapsack over the items still undecided.
+  const byRatio: Int32Array[] = [];
+  for (let r = 0; r < R; r++) {
+    const order = Array.from({ length: n }, (_, k) => k).filter(
+      (k) => (req[(items[k] as number) * R + r] as number) > 0,
+    );
+    const ratio = (k: number) =>
+      (values[items[k] as number] as number) / (req[(items[k] as number) * R + r] as number);
+    order.sort((a, b) => ratio(b) - ratio(a) || a - b);
+    byRatio.push(Int32Array.from(order));
+  }
+  const bound = (k: number) => {
+    let b = suffixValue[k] as number;
+    for (let r = 0; r < R; r++) {
+      if (!Number.isFinite(suffixRatio[k * R + r] as number)) continue;
+      let room = left[r] as number;
+      let v = 0;
+      for (const j of byRatio[r] as Int32Array) {
+        if (j < k) continue;
+        const i = items[j] as number;
+        const q = req[i * R + r] as number;
+        const d = demand[i] as number;
+        if (q * d <= room) {
+          room -= q * d;
+          v += d * (values[i] as number);
+        } else {
+          v += (room / q) * (values[i] as number);
+          break;
+        }
+        if (v >= b) break;
+      }
+      if (v < b) b = v;
+    }
+    return b;
+  };
+  const dfs = (k: number, value: number) => {
+    if (value > bestValue + 1e-12) {
+      bestValue = value;
+      out.fill(0);
+      for (let j = 0; j < k; j++) out[items[j] as number] = take[j] as number;
+    }
+    if (k === n) return;
+    if (++nodes > nodeBudget) {
+      exact = false;
+      return;
+    }
+    if (value + bound(k) <= bestValue + 1e-12) return;
+    const i = items[k] as number;
+    const max = Math.min(fitCount(req, i, R, left, 0), demand[i] as number);
+    const v = values[i] as number;
+    for (let c = max; c >= 0; c--) {
+      take[k] = c;
+      for (let r = 0; r < R; r++) left[r] = (left[r] as number) - c * (req[i * R + r] as number);
+      dfs(k + 1, value + c * v);
+      for (let r = 0; r < R; r++) left[r] = (left[r] as number) + c * (req[i * R + r] as number);
+      if (!exact) break;
+    }
+    take[k] = 0;
+  };
+  dfs(0, 0);
+  return { value: bestValue, exact, nodes };
+}
+
+/**
+ * The LP relaxation of a shape's knapsack (fractional pods, each group at most its demand): an upper bound
+ * on its most valuable pattern, and tight for large nodes. A packing LP with one row per resource (plus a
+ * row for each group whose demand, not capacity, limits it), solved by the primal simplex from the slack
+ * basis. `y` receives the fractional counts.
+ */
+export function relaxedBound(
+  req: Float64Array,
+  R: number,
+  shape: { capacity: ArrayLike<number>; groups: readonly number[] },
+  values: ArrayLike<number>,
+  demand: ArrayLike<number>,
+  y?: Float64Array,
+  lambda?: Float64Array,
+): number {
+  const items = shape.groups.filter((i) => (values[i] as number) > 0);
+  const n = items.length;
+  lambda?.fill(0);
+  if (n === 0) return 0;
+  const dims: number[] = [];
+  for (let r = 0; r < R; r++) if ((shape.capacity[r] as number) > 0) dims.push(r);
+  const capped = items.filter((i) => (demand[i] as number) < fitCount(req, i, R, shape.capacity, 0));
+  const m = dims.length + capped.length;
+  // Tableau rows 0..m-1 (scaled so capacities are 1), objective row m holds -v; columns: y (n), slacks (m), rhs.
+  const width = n + m + 1;
+  const t = new Float64Array((m + 1) * width);
+  const basis = new Int32Array(m);
+  dims.forEach((r, k) => {
+    const cap = shape.capacity[r] as number;
+    items.forEach((i, j) => {
+      t[k * width + j] = (req[i * R + r] as number) / cap;
+    });
+    t[k * width + n + k] = 1;
+    t[k * width + width - 1] = 1;
+    basis[k] = n + k;
+  });
+  capped.forEach((i, c) => {
+    const k = dims.length + c;
+    t[k * width + items.indexOf(i)] = 1;
+    t[k * width + n + k] = 1;
+    t[k * width + width - 1] = demand[i] as number;
+    basis[k] = n + k;
+  });
+  const obj = m * width;
+  items.forEach((i, j) => {
+    t[obj + j] = -(values[i] as number);
+  });
+  for (let pivots = 0; pivots < 1000; pivots++) {
+    let enter = -1;
+    let best = -1e-12;
+    for (let j = 0; j < n + m; j++) {
+      const d = t[obj + j] as number;
+      if (d < best) {
+        best = d;
+        enter = j;
+      }
+    }
+    if (enter < 0) break;
+    let leave = -1;
+    let ratio = Number.POSITIVE_INFINITY;
+    for (let k = 0; k < m; k++) {
+      const a = t[k * width + enter] as number;
+      if (a <= 1e-12) continue;
+      const q = (t[k * width + width - 1] as number) / a;
+      if (q < ratio) {
+        ratio = q;
+        leave = k;
+      }
+    }
+    if (leave < 0) break;
+    const prow = leave * width;
+    const inv = 1 / (t[prow + enter] as number);
+    for (let j = 0; j < width; j++) t[prow + j] = (t[prow + j] as number) * inv;
+    for (let k = 0; k <= m; k++) {
+      if (k === leave) continue;
+      const f = t[k * width + enter] as number;
+      if (f === 0) continue;
+      const row = k * width;
+      for (let j = 0; j < width; j++) t[row + j] = (t[row + j] as number) - f * (t[prow + j] as number);
+    }
+    basis[leave] = enter;
+  }
+  // Weak duality: the objective row's slack entries are the row duals (>= 0 at optimality); their
+  // weighted right-hand sides bound the knapsack whatever the simplex's last basis.
+  if (lambda !== undefined)
+    dims.forEach((r, k) => {
+      lambda[r] = Math.max(0, t[obj + n + k] as number) / (shape.capacity[r] as number);
+    });
+  let dualBound = 0;
+  for (let k = 0; k < m; k++) {
+    const rhs = k < dims.length ? 1 : (demand[capped[k - dims.length] as number] as number);
+    dualBound += Math.max(0, t[obj + n + k] as number) * rhs;
+  }
+  // Any item the duals under-price adds its shortfall (keeps the bound valid off optimality).
+  items.forEach((i) => {
+    let price = 0;
+    dims.forEach((r, k) => {
+      price +=
+        Math.max(0, t[obj + n + k] as number) * ((req[i * R + r] as number) / (shape.capacity[r] as number));
+    });
+    const c = capped.indexOf(i);
+    if (c >= 0) price += Math.max(0, t[obj + n + dims.length + c] as number);
+    const short = (values[i] as number) - price;
+    if (short > 0) dualBound += short * Math.min(demand[i] as number, fitCount(req, i, R, shape.capacity, 0));
+  });
+  if (y !== undefined) {
+    for (let k = 0; k < m; k++) {
+      const b = basis[k] as number;
+      if (b < n) y[items[b] as number] = t[k * width + width - 1] as number;
+    }
+  }
+  return dualBound * (1 + 1e-9);
+}

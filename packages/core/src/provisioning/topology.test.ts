@@ -1,0 +1,285 @@
+import { createKernel } from "@nodeplan/solver-wasm";
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { type InstanceType, NodePoolSchema, NodeSchema, type Pod, PodSchema } from "../model.ts";
+import { validatePlan } from "../validate/validate-plan.ts";
+import type { ProvisioningInput } from "./input.ts";
+import { provision } from "./provision.ts";
+
+const GiB = 1024 ** 3;
+const NOW = "2026-11-01T00:00:00Z";
+const ZONE = "topology.kubernetes.io/zone";
+const HOST = "kubernetes.io/hostname";
+const ZONES = ["zone-a", "zone-b", "zone-c"];
+
+function type(name: string, cpu: number, price: number, zones: string[]): InstanceType {
+  const r = { cpuMillis: cpu * 1000, memoryBytes: cpu * 4 * GiB, pods: 110 };
+  return {
+    name,
+    labels: { "node.kubernetes.io/instance-type": name },
+    capacity: r,
+    allocatable: r,
+    offerings: zones.flatMap((zone) => [
+      { zone, capacityType: "on-demand" as const, pricePerHour: price, available: true },
+      { zone, capacityType: "spot" as const, pricePerHour: price * 0.6, available: true },
+    ]),
+  };
+}
+
+const app = fc.record({
+  replicas: fc.integer({ min: 1, max: 8 }),
+  cpu: fc.constantFrom(250, 500, 1000, 2000),
+  zoneSpread: fc.option(
+    fc.record({
+      maxSkew: fc.integer({ min: 1, max: 2 }),
+      minDomains: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
+      when: fc.constantFrom("DoNotSchedule", "ScheduleAnyway"),
+    }),
+    { nil: undefined },
+  ),
+  hostSpread: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+  antiHost: fc.constantFrom("none", "required", "preferred"),
+  antiZone: fc.boolean(),
+  affinityZone: fc.boolean(),
+  hostPort: fc.option(fc.constantFrom(80, 443), { nil: undefined }),
+  zone: fc.option(fc.constantFrom(...ZONES), { nil: undefined }),
+  preferZone: fc.option(fc.constantFrom(...ZONES), { nil: undefined }),
+});
+
+const arbitraryInput = fc
+  .record({
+    apps: fc.array(app, { minLength: 1, maxLength: 5 }),
+    types: fc.array(
+      fc.record({
+        cpu: fc.constantFrom(2, 4, 8),
+        price: fc.integer({ min: 5, max: 50 }),
+        zones: fc.subarray(ZONES, { minLength: 1 }),
+      }),
+      { minLength: 1, maxLength: 5 },
+    ),
+    existing: fc.array(fc.record({ zone: fc.constantFrom(...ZONES), app: fc.integer({ min: 0, max: 4 }) }), {
+      maxLength: 3,
+    }),
+    nodeLimit: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
+  })
+  .map(({ apps, types, existing, nodeLimit }): ProvisioningInput => {
+    const pods: Pod[] = [];
+    const podOf = (name: string, a: (typeof apps)[number], label: string, extra: object = {}) => {
+      const sel = { matchLabels: { app: label } };
+      return PodSchema.parse({
+        namespace: "default",
+        name,
+        uid: `uid-${name}`,
+        creationTimestamp: NOW,
+        labels: { app: label },
+        requests: { cpuMillis: a.cpu, memoryBytes: GiB, pods: 1 },
+        nodeSelector: a.zone === undefined ? {} : { [ZONE]: a.zone },
+        preferredNodeAffinity:
+          a.preferZone === undefined
+            ? []
+            : [
+                {
+                  weight: 50,
+                  preference: { matchExpressions: [{ key: ZONE, operator: "In", values: [a.preferZone] }] },
+                },
+              ],
+        topologySpreadConstraints: [
+          ...(a.zoneSpread === undefined
+            ? []
+            : [
+                {
+                  maxSkew: a.zoneSpread.maxSkew,
+                  minDomains: a.zoneSpread.minDomains,
+                  topologyKey: ZONE,
+                  whenUnsatisfiable: a.zoneSpread.when,
+                  labelSelector: sel,
+                },
+              ]),
+          ...(a.hostSpread === undefined
+            ? []
+            : [
+                {
+                  maxSkew: a.hostSpread,
+                  topologyKey: HOST,
+                  whenUnsatisfiable: "DoNotSchedule",
+                  labelSelector: sel,
+                },
+              ]),
+        ],
+        podAntiAffinity: {
+          required: [
+            ...(a.antiHost === "required" ? [{ topologyKey: HOST, labelSelector: sel }] : []),
+            ...(a.antiZone
+              ? [{ topologyKey: ZONE, labelSelector: { matchLabels: { app: `${label}-other` } } }]
+              : []),
+          ],
+          preferred:
+            a.antiHost === "preferred"
+              ? [{ weight: 100, term: { topologyKey: HOST, labelSelector: sel } }]
+              : [],
+        },
+        podAffinity: { required: a.affinityZone ? [{ topologyKey: ZONE, labelSelector: sel }] : [] },
+        hostPorts: a.hostPort === undefined ? [] : [{ port: a.hostPort }],
+        ...extra,
+      });
+    };
+    apps.forEach((a, i) => {
+      for (let r = 0; r < a.replicas; r++)
+        pods.push(podOf(`app${i}-${r}`, a, i % 2 === 1 ? `app${i - 1}-other` : `app${i}`));
+    });
+    const nodes = existing.map((e, i) =>
+      NodeSchema.parse({
+        name: `node-${i}`,
+        createdAt: NOW,
+        labels: { [ZONE]: e.zone, [HOST]: `node-${i}` },
+        capacity: { cpuMillis: 4000, memoryBytes: 16 * GiB, pods: 110 },
+        allocatable: { cpuMillis: 4000, memoryBytes: 16 * GiB, pods: 110 },
+        nodePool: "default",
+        pricePerHour: 0.2,
+      }),
+    );
+    existing.forEach((e, i) => {
+      const a = apps[e.app % apps.length] as (typeof apps)[number];
+      pods.push(
+        podOf(`bound-${i}`, a, `app${e.app % apps.length}`, {
+          nodeName: `node-${i}`,
+          phase: "Running",
+          provisionable: false,
+        }),
+      );
+    });
+    return {
+      pods,
+      nodes,
+      nodePools: [
+        NodePoolSchema.parse({
+          name: "default",
+          limits: nodeLimit === undefined ? {} : { nodes: nodes.length + nodeLimit },
+        }),
+      ],
+      instanceTypes: types.map((t, k) => type(`t${k}`, t.cpu, t.price / 100, t.zones)),
+      now: NOW,
+    };
+  });
+
+describe("topology, affinity and host ports", () => {
+  const wasm = createKernel({ flavor: "auto" });
+  const reference = createKernel({ flavor: "reference" });
+
+  test("every plan passes the independent validator and enforces what it plans for", () => {
+    fc.assert(
+      fc.property(arbitraryInput, (input) => {
+        const plan = provision(wasm, input);
+        expect(validatePlan(input, plan).violations).toEqual([]);
+        expect(plan.warnings.filter((w) => w.code === "constraint_not_enforced")).toEqual([]);
+        const pending = input.pods.filter((p) => p.nodeName === undefined).length;
+        expect(plan.placements.length + plan.unschedulable.length).toBe(pending);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test("same input, same plan; the WASM kernel and the TS reference agree", () => {
+    fc.assert(
+      fc.property(arbitraryInput, (input) => {
+        const a = JSON.stringify(provision(wasm, input));
+        expect(JSON.stringify(provision(wasm, { ...input, pods: [...input.pods].reverse() }))).toBe(a);
+        expect(JSON.stringify(provision(reference, input))).toBe(a);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe("the validator catches broken topology", () => {
+  const kernel = createKernel({ flavor: "reference" });
+  const types = [type("big", 8, 0.4, ZONES)];
+  const make = (extra: object, n = 3): ProvisioningInput => ({
+    pods: Array.from({ length: n }, (_, i) =>
+      PodSchema.parse({
+        namespace: "default",
+        name: `p${i}`,
+        uid: `u${i}`,
+        creationTimestamp: NOW,
+        labels: { app: "x" },
+        requests: { cpuMillis: 500, memoryBytes: GiB, pods: 1 },
+        ...extra,
+      }),
+    ),
+    nodes: [],
+    nodePools: [NodePoolSchema.parse({ name: "default" })],
+    instanceTypes: types,
+    now: NOW,
+  });
+  /** The plan with every pod moved onto its first claim. */
+  const squash = (input: ProvisioningInput) => {
+    const plan = provision(kernel, input);
+    expect(validatePlan(input, plan).violations).toEqual([]);
+    expect(plan.nodeClaims.length).toBeGreaterThan(1);
+    const first = plan.nodeClaims[0] as (typeof plan.nodeClaims)[number];
+    const all = plan.placements.map((p) => p.pod);
+    return {
+      ...plan,
+      nodeClaims: [{ ...first, pods: all }],
+      placements: all.map((pod) => ({ pod, node: first.name })),
+      cost: {
+        ...plan.cost,
+        newPerHour: first.pricePerHour,
+        plannedPerHour: first.pricePerHour,
+        lowerBoundPerHour: 0,
+      },
+    };
+  };
+  const rules = (input: ProvisioningInput) =>
+    new Set(validatePlan(input, squash(input)).violations.map((v) => v.rule));
+  const sel = { matchLabels: { app: "x" } };
+
+  test("pods of a hostname anti-affinity sharing a node", () => {
+    expect(
+      rules(make({ podAntiAffinity: { required: [{ topologyKey: HOST, labelSelector: sel }] } })),
+    ).toContain("pod_anti_affinity");
+  });
+  test("a zone spread collapsed into one zone", () => {
+    const spread = [
+      { maxSkew: 1, topologyKey: ZONE, whenUnsatisfiable: "DoNotSchedule", labelSelector: sel },
+    ];
+    expect(rules(make({ topologySpreadConstraints: spread }))).toContain("topology_spread");
+  });
+  test("two pods binding one host port on a node", () => {
+    expect(rules(make({ hostPorts: [{ port: 8080 }] }, 2))).toContain("host_port");
+  });
+  test("zonal affinity to pods in another zone", () => {
+    const input = make({}, 1);
+    const other = PodSchema.parse({
+      namespace: "default",
+      name: "q",
+      uid: "uq",
+      creationTimestamp: NOW,
+      requests: { cpuMillis: 500, memoryBytes: GiB, pods: 1 },
+      nodeSelector: { [ZONE]: "zone-b" },
+      podAffinity: { required: [{ topologyKey: ZONE, labelSelector: sel }] },
+    });
+    const pinned = {
+      ...input,
+      pods: [...input.pods.map((p) => ({ ...p, nodeSelector: { [ZONE]: "zone-a" } })), other],
+    };
+    const plan = provision(kernel, pinned);
+    expect(plan.unschedulable.map((u) => u.reason.code)).toEqual(["pod_affinity_unsatisfiable"]);
+    expect(validatePlan(pinned, plan).violations).toEqual([]);
+    // Forcing q onto a zone-b claim anyway breaks its affinity.
+    const claim = plan.nodeClaims[0] as (typeof plan.nodeClaims)[number];
+    const forced = provision(kernel, {
+      ...pinned,
+      pods: [{ ...other, podAffinity: { required: [], preferred: [] } }],
+    });
+    const qClaim = forced.nodeClaims[0];
+    expect(qClaim).toBeDefined();
+    const broken = {
+      ...plan,
+      nodeClaims: [claim, { ...(qClaim as typeof claim), name: "extra" }],
+      placements: [...plan.placements, { pod: "default/q", node: "extra" }],
+      unschedulable: [],
+    };
+    expect(new Set(validatePlan(pinned, broken).violations.map((v) => v.rule))).toContain("pod_affinity");
+  });
+});

@@ -1,0 +1,658 @@
+import type { LabelSelector, Node, Pod, PodAffinityTerm, TopologySpreadConstraint } from "../model.ts";
+import type { UnschedulableReason } from "../reasons.ts";
+import { labelSelectorKey, matchesLabelSelector } from "../selectors.ts";
+import {
+  constraintsOf,
+  nodeAccepts,
+  offeringLabel,
+  type PodConstraints,
+  requirementConflict,
+  untoleratedTaint,
+} from "./compat.ts";
+import type { EncodedOffering, Encoding, PodGroup } from "./encode.ts";
+import type { ProvisioningInput } from "./input.ts";
+import { originalPod } from "./preferences.ts";
+
+/**
+ * Topology spread, pod (anti-)affinity and host ports around the bin-packing kernel (Karpenter's
+ * scheduling/topology.go and topologygroup.go). The kernel stays a bin packer:
+ * - on a domain key (zone, capacity type, any label but hostname) every pending pod that carries or
+ *   matches a constraint is pinned to one domain, in queue order, by Karpenter's rule (least populated
+ *   domain within maxSkew of the global minimum, minDomains, nodeAffinityPolicy/nodeTaintsPolicy,
+ *   matchLabelKeys; affinity into a domain holding matching pods, bootstrapping self-affinity into the
+ *   cheapest domain; anti-affinity away from them, both ways). Pods with equal pins form subgroups whose
+ *   offerings and existing nodes are cut to their domains;
+ * - per node (hostname key, host ports) a cap class: at most maxSkew pods matching a hostname spread,
+ *   one pod among an anti-affinity term's owners and matches, one pod per host port; existing pods
+ *   count against the cap and existing pods' anti-affinity removes their nodes.
+ * Caps over groups that share a class are merged conservatively (the smallest cap, over the union).
+ */
+
+export const HOSTNAME = "kubernetes.io/hostname";
+
+/** A pending pod the topology pass could not place, with why. */
+export interface TopologyFailure {
+  pod: Pod;
+  reason: UnschedulableReason;
+}
+
+/** Per original group and `key=domain`: the most pods of that group the domain took when solved. */
+export type DomainCaps = Map<string, number>;
+
+/** The refined encoding and what it left out. */
+export interface TopologyResult {
+  enc: Encoding;
+  failures: TopologyFailure[];
+  /** Per refined group: the reason to give when the kernel stops it on a cap class. */
+  capReasons: (UnschedulableReason | undefined)[];
+  /** Per refined group: its original group and its pins (`key=domain`). */
+  origin: { group: number; pins: string[] }[];
+  /** Constraints seen but not enforced (hostname pod affinity without a node to join). */
+  unenforced: number;
+}
+
+/** Does any pod here need the topology pass at all? */
+export function needsTopology(input: ProvisioningInput, enc: Encoding): boolean {
+  const has = (p: Pod) =>
+    p.topologySpreadConstraints.some((c) => c.whenUnsatisfiable === "DoNotSchedule") ||
+    p.podAffinity.required.length > 0 ||
+    p.podAntiAffinity.required.length > 0 ||
+    p.hostPorts.length > 0;
+  return (
+    enc.groups.some((g) => g.pods.some(has)) ||
+    input.pods.some((p) => p.nodeName !== undefined && p.podAntiAffinity.required.length > 0)
+  );
+}
+
+/** Pods that occupy their node: bound, running or pending, not terminating or finished. */
+function boundPods(input: ProvisioningInput, nodes: Map<string, Node>): { pod: Pod; node: Node }[] {
+  const out: { pod: Pod; node: Node }[] = [];
+  for (const p of input.pods) {
+    if (p.nodeName === undefined || p.terminating || p.phase === "Succeeded" || p.phase === "Failed")
+      continue;
+    const node = nodes.get(p.nodeName);
+    if (node !== undefined) out.push({ pod: p, node });
+  }
+  return out;
+}
+
+/** The namespaces a pod affinity term selects (Kubernetes: listed ∪ selected; neither = the pod's own). */
+function termNamespaces(
+  term: PodAffinityTerm,
+  owner: Pod,
+  namespaces: ProvisioningInput["namespaces"],
+): (ns: string) => boolean {
+  if (term.namespaceSelector === undefined) {
+    const listed = term.namespaces.length > 0 ? new Set(term.namespaces) : new Set([owner.namespace]);
+    return (ns) => listed.has(ns);
+  }
+  const sel = term.namespaceSelector;
+  const all = sel.matchExpressions.length === 0 && Object.keys(sel.matchLabels).length === 0;
+  const listed = new Set(term.namespaces);
+  for (const n of namespaces ?? []) if (matchesLabelSelector(sel, n.labels)) listed.add(n.name);
+  return (ns) => all || listed.has(ns);
+}
+
+/** The selector with matchLabelKeys (In the owner's value) and mismatchLabelKeys (NotIn) folded in. */
+function effectiveSelector(
+  selector: LabelSelector | undefined,
+  owner: Pod,
+  matchKeys: readonly string[],
+  mismatchKeys: readonly string[] = [],
+): LabelSelector | undefined {
+  if (selector === undefined) return undefined;
+  const exprs = [...selector.matchExpressions];
+  for (const k of matchKeys) {
+    const v = owner.labels[k];
+    if (v !== undefined) exprs.push({ key: k, operator: "In", values: [v] });
+  }
+  for (const k of mismatchKeys) {
+    const v = owner.labels[k];
+    if (v !== undefined) exprs.push({ key: k, operator: "NotIn", values: [v] });
+  }
+  return { matchLabels: selector.matchLabels, matchExpressions: exprs };
+}
+
+/** A set of pods on one topology key whose per-domain counts a constraint reads. */
+interface Counter {
+  key: string;
+  matches: (p: Pod) => boolean;
+  counts: Map<string, number>;
+  /** For a spread counter: the tightest skew its carriers allow, over their eligible domains. */
+  spread?: { maxSkew: number; minDomains: number | undefined; eligible: Set<string> };
+}
+
+/** The counter's global minimum, Karpenter's domainMinCount (minDomains unmet => 0). */
+function globalMin(c: Counter): number {
+  const s = c.spread;
+  if (s === undefined || s.eligible.size === 0) return 0;
+  if (s.minDomains !== undefined && s.eligible.size < s.minDomains) return 0;
+  let min = Number.POSITIVE_INFINITY;
+  for (const d of s.eligible) min = Math.min(min, c.counts.get(d) ?? 0);
+  return min;
+}
+
+interface SpreadRule {
+  counter: Counter;
+  constraint: TopologySpreadConstraint;
+  /** Domains the pod may count toward the minimum (nodeAffinityPolicy / nodeTaintsPolicy). */
+  eligible: Set<string>;
+}
+
+interface AffinityRule {
+  counter: Counter;
+  self: boolean;
+}
+
+/** One node-level cap class before merging. */
+interface RawClass {
+  cap: number;
+  /** Per existing node (encoding order): pods already counting against the cap. */
+  existing: Int32Array;
+  reason: UnschedulableReason;
+  members: Set<Pod>;
+}
+
+/** Refines `enc` for the topology constraints of its pods. `caps` narrows domains after a solve. */
+export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: DomainCaps): TopologyResult {
+  const nodesByName = new Map(input.nodes.map((n) => [n.name, n]));
+  const bound = boundPods(input, nodesByName);
+  const existingIndex = new Map(enc.existing.map((n, e) => [n.name, e]));
+  const E = enc.existing.length;
+  const T = enc.offerings.length;
+  const failures: TopologyFailure[] = [];
+  let unenforced = 0;
+
+  // Domains per key: offering values ∪ existing node labels.
+  const offeringValues = new Map<string, (string | undefined)[]>();
+  const valuesOf = (key: string) => {
+    let v = offeringValues.get(key);
+    if (v === undefined) {
+      v = enc.offerings.map((o) => offeringLabel(o.nodePool, o.instanceType, o.offering, key));
+      offeringValues.set(key, v);
+    }
+    return v;
+  };
+  // Per (constraint class, key): domains the class can reach, each with its cheapest price.
+  const reachMemo = new Map<string, Map<string, number>>();
+  const reach = (
+    group: PodGroup,
+    key: string,
+    policy: { affinity: boolean; taints: boolean },
+    own?: PodConstraints,
+  ) => {
+    const memoKey = `${own?.key ?? group.constraintClass}|${key}|${policy.affinity}|${policy.taints}`;
+    let out = reachMemo.get(memoKey);
+    if (out !== undefined) return out;
+    out = new Map<string, number>();
+    const c = own ?? enc.constraintClasses[group.constraintClass];
+    const row = enc.classOfferings[group.constraintClass] as Uint8Array;
+    const values = valuesOf(key);
+    for (let t = 0; t < T; t++) {
+      const v = values[t];
+      if (v === undefined || c === undefined) continue;
+      const o = enc.offerings[t] as EncodedOffering;
+      let ok: boolean;
+      if (policy.affinity && policy.taints && own === undefined) ok = row[t] === 1;
+      else
+        ok =
+          (!policy.affinity ||
+            requirementConflict(c, o.nodePool, o.instanceType, o.offering) === undefined) &&
+          (!policy.taints || untoleratedTaint(o.nodePool.template.taints, c.tolerations) === undefined);
+      if (ok) out.set(v, Math.min(out.get(v) ?? Number.POSITIVE_INFINITY, o.offering.pricePerHour));
+    }
+    for (const n of input.nodes) {
+      const v = n.labels[key];
+      if (v === undefined || c === undefined) continue;
+      if (policy.affinity && !nodeAccepts({ ...c, tolerations: [{ operator: "Exists" }] }, n)) continue;
+      if (policy.taints && untoleratedTaint(n.taints, c.tolerations) !== undefined) continue;
+      if (!out.has(v)) out.set(v, Number.POSITIVE_INFINITY);
+    }
+    reachMemo.set(memoKey, out);
+    return out;
+  };
+
+  const counters = new Map<string, Counter>();
+  const counterFor = (
+    id: string,
+    key: string,
+    matches: (p: Pod) => boolean,
+    countNode: (n: Node) => boolean,
+  ) => {
+    let c = counters.get(id);
+    if (c === undefined) {
+      c = { key, matches, counts: new Map() };
+      for (const { pod, node } of bound) {
+        const d = node.labels[key];
+        if (d !== undefined && countNode(node) && matches(pod)) c.counts.set(d, (c.counts.get(d) ?? 0) + 1);
+      }
+      counters.set(id, c);
+    }
+    return c;
+  };
+  const domainKeys = new Set<string>();
+
+  // Anti-affinity owners on domain keys: (key, predicate, domains they occupy).
+  const owners: { key: string; repels: (p: Pod) => boolean; domains: Set<string>; topologyKey: string }[] =
+    [];
+  const nodeRepels: { node: number; repels: (p: Pod) => boolean }[] = [];
+  for (const { pod, node } of bound) {
+    for (const term of pod.podAntiAffinity.required) {
+      const inNs = termNamespaces(term, pod, input.namespaces);
+      const sel = effectiveSelector(term.labelSelector, pod, term.matchLabelKeys, term.mismatchLabelKeys);
+      const repels = (p: Pod) => inNs(p.namespace) && matchesLabelSelector(sel, p.labels);
+      if (term.topologyKey === HOSTNAME) {
+        const e = existingIndex.get(node.name);
+        if (e !== undefined) nodeRepels.push({ node: e, repels });
+      } else {
+        const d = node.labels[term.topologyKey];
+        if (d !== undefined)
+          owners.push({
+            key: term.topologyKey,
+            repels,
+            domains: new Set([d]),
+            topologyKey: term.topologyKey,
+          });
+      }
+    }
+  }
+
+  // Node-level cap classes.
+  const rawClasses = new Map<string, RawClass>();
+  const podClassTests: { rc: RawClass; test: (p: Pod) => boolean }[] = [];
+  const rawClass = (id: string, cap: number, count: (p: Pod) => boolean, reason: UnschedulableReason) => {
+    let rc = rawClasses.get(id);
+    if (rc === undefined) {
+      const existing = new Int32Array(E);
+      for (const { pod, node } of bound) {
+        const e = existingIndex.get(node.name);
+        if (e !== undefined && count(pod)) existing[e] = (existing[e] as number) + 1;
+      }
+      rc = { cap, existing, reason, members: new Set() };
+      rawClasses.set(id, rc);
+      podClassTests.push({ rc, test: count });
+    }
+    return rc;
+  };
+  const hostAffinity = new Map<Pod, Set<number>>();
+
+  // Pass 1: rules per pod (pods of a group share node constraints, not labels or namespaces).
+  const rulesOf = new Map<Pod, { spread: SpreadRule[]; affinity: AffinityRule[]; anti: AffinityRule[] }>();
+  enc.groups.forEach((group) => {
+    for (const pod of group.pods) {
+      const spread: SpreadRule[] = [];
+      const affinity: AffinityRule[] = [];
+      const anti: AffinityRule[] = [];
+      for (const c of pod.topologySpreadConstraints) {
+        if (c.whenUnsatisfiable !== "DoNotSchedule") continue;
+        const sel = effectiveSelector(c.labelSelector, pod, c.matchLabelKeys);
+        const ns = pod.namespace;
+        const matches = (p: Pod) => p.namespace === ns && matchesLabelSelector(sel, p.labels);
+        const id = JSON.stringify([ns, labelSelectorKey(sel)]);
+        if (c.topologyKey === HOSTNAME) {
+          const rc = rawClass(`spread|${id}|${c.maxSkew}`, c.maxSkew, matches, {
+            code: "topology_spread_unsatisfiable",
+            topologyKey: HOSTNAME,
+            maxSkew: c.maxSkew,
+          });
+          rc.members.add(pod);
+          continue;
+        }
+        const policy = { affinity: c.nodeAffinityPolicy === "Honor", taints: c.nodeTaintsPolicy === "Honor" };
+        // nodeAffinityPolicy reads the pod's own node affinity, not preferences tried as requirements.
+        const original = originalPod(pod);
+        const own = original === undefined ? undefined : constraintsOf(original);
+        const c0 = own ?? enc.constraintClasses[group.constraintClass];
+        const countNode = (n: Node) =>
+          c0 === undefined ||
+          ((!policy.affinity || nodeAccepts({ ...c0, tolerations: [{ operator: "Exists" }] }, n)) &&
+            (!policy.taints || untoleratedTaint(n.taints, c0.tolerations) === undefined));
+        const counterId = `spread|${c.topologyKey}|${id}|${policy.affinity ? (own?.key ?? group.constraintClass) : ""}|${policy.taints}`;
+        const counter = counterFor(counterId, c.topologyKey, matches, countNode);
+        domainKeys.add(c.topologyKey);
+        const eligible = new Set(reach(group, c.topologyKey, policy, own).keys());
+        spread.push({ counter, constraint: c, eligible });
+        if (counter.spread === undefined || c.maxSkew < counter.spread.maxSkew)
+          counter.spread = { maxSkew: c.maxSkew, minDomains: c.minDomains, eligible };
+      }
+      for (const [kind, terms] of [
+        ["affinity", pod.podAffinity.required],
+        ["anti", pod.podAntiAffinity.required],
+      ] as const) {
+        for (const term of terms) {
+          const inNs = termNamespaces(term, pod, input.namespaces);
+          const sel = effectiveSelector(term.labelSelector, pod, term.matchLabelKeys, term.mismatchLabelKeys);
+          const matches = (p: Pod) => inNs(p.namespace) && matchesLabelSelector(sel, p.labels);
+          const id = JSON.stringify([
+            kind,
+            term.topologyKey,
+            labelSelectorKey(sel),
+            term.namespaces,
+            term.namespaceSelector === undefined ? null : labelSelectorKey(term.namespaceSelector),
+            pod.namespace,
+          ]);
+          if (term.topologyKey === HOSTNAME) {
+            if (kind === "anti") {
+              const rc = rawClass(id, 1, matches, {
+                code: "pod_anti_affinity_conflict",
+                topologyKey: HOSTNAME,
+              });
+              rc.members.add(pod);
+            } else {
+              // Join a node that already runs a matching pod; a node of its own is not modelled.
+              const at = new Set<number>();
+              for (const b of bound) {
+                const e = existingIndex.get(b.node.name);
+                if (e !== undefined && matches(b.pod)) at.add(e);
+              }
+              if (at.size > 0) hostAffinity.set(pod, at);
+              else if (matches(pod)) unenforced++;
+              else
+                failures.push({
+                  pod,
+                  reason: {
+                    code: "pod_affinity_unsatisfiable",
+                    topologyKey: HOSTNAME,
+                    selector: labelSelectorKey(sel),
+                  },
+                });
+            }
+            continue;
+          }
+          const counter = counterFor(id, term.topologyKey, matches, () => true);
+          domainKeys.add(term.topologyKey);
+          (kind === "affinity" ? affinity : anti).push({ counter, self: matches(pod) });
+        }
+      }
+      // Host ports: one pod per port and protocol on a node (any host IP, conservatively).
+      for (const hp of pod.hostPorts) {
+        const uses = (p: Pod) => p.hostPorts.some((x) => x.port === hp.port && x.protocol === hp.protocol);
+        const rc = rawClass(`port|${hp.port}|${hp.protocol}`, 1, uses, {
+          code: "host_port_conflict",
+          port: hp.port,
+          protocol: hp.protocol,
+        });
+        rc.members.add(pod);
+      }
+      if (spread.length + affinity.length + anti.length > 0) rulesOf.set(pod, { spread, affinity, anti });
+    }
+  });
+  const failed = new Set(failures.map((f) => f.pod));
+  // Pending pods a node-level class counts belong to it too.
+  if (podClassTests.length > 0)
+    for (const group of enc.groups)
+      for (const pod of group.pods)
+        for (const { rc, test } of podClassTests) if (test(pod)) rc.members.add(pod);
+
+  // Pass 2: pin domain keys, pod by pod in queue order.
+  const allCounters = [...counters.values()];
+  const pinsOf = new Map<Pod, Map<string, string>>();
+  const placedInDomain = new Map<string, number>();
+  enc.groups.forEach((group, g) => {
+    for (const pod of group.pods) {
+      if (failed.has(pod)) continue;
+      const rules = rulesOf.get(pod);
+      const matching = allCounters.filter((c) => c.matches(pod));
+      const repelledBy = owners.filter((o) => o.repels(pod));
+      if (rules === undefined && matching.length === 0 && repelledBy.length === 0) continue;
+      const keys = new Set<string>([
+        ...matching.map((c) => c.key),
+        ...repelledBy.map((o) => o.key),
+        ...(rules?.spread.map((r) => r.counter.key) ?? []),
+        ...(rules?.affinity.map((r) => r.counter.key) ?? []),
+        ...(rules?.anti.map((r) => r.counter.key) ?? []),
+      ]);
+      const pins = new Map<string, string>();
+      let failure: UnschedulableReason | undefined;
+      for (const key of [...keys].sort()) {
+        const reachable = reach(group, key, { affinity: true, taints: true });
+        const room = (d: string) =>
+          (placedInDomain.get(`${g}|${key}=${d}`) ?? 0) < (caps.get(`${g}|${key}=${d}`) ?? Infinity);
+        const ruled =
+          rules !== undefined &&
+          [...rules.spread, ...rules.affinity, ...rules.anti].some((r) => r.counter.key === key);
+        // A pod only counted on this key keeps a full domain (the kernel then names what stops it).
+        const all = [...reachable.keys()].sort();
+        let allowed = all.filter(room);
+        if (!ruled && allowed.length === 0) allowed = all;
+        for (const o of repelledBy) if (o.key === key) allowed = allowed.filter((d) => !o.domains.has(d));
+        for (const r of rules?.anti ?? []) {
+          if (r.counter.key !== key) continue;
+          allowed = allowed.filter((d) => (r.counter.counts.get(d) ?? 0) === 0);
+          if (allowed.length === 0) failure ??= { code: "pod_anti_affinity_conflict", topologyKey: key };
+        }
+        for (const r of rules?.affinity ?? []) {
+          if (r.counter.key !== key) continue;
+          const total = [...r.counter.counts.values()].reduce((s, x) => s + x, 0);
+          if (total > 0 || !r.self) allowed = allowed.filter((d) => (r.counter.counts.get(d) ?? 0) > 0);
+          if (allowed.length === 0) failure ??= { code: "pod_affinity_unsatisfiable", topologyKey: key };
+        }
+        let choice: string | undefined;
+        let bestCount = Number.POSITIVE_INFINITY;
+        for (const r of rules?.spread ?? []) {
+          if (r.counter.key !== key) continue;
+          const c = r.constraint;
+          const self = r.counter.matches(pod) ? 1 : 0;
+          let min = Number.POSITIVE_INFINITY;
+          for (const d of r.eligible) min = Math.min(min, r.counter.counts.get(d) ?? 0);
+          if (c.minDomains !== undefined && r.eligible.size < c.minDomains) min = 0;
+          if (!Number.isFinite(min)) min = 0;
+          allowed = allowed.filter((d) => (r.counter.counts.get(d) ?? 0) + self - min <= c.maxSkew);
+          if (allowed.length === 0) {
+            const domains: Record<string, number> = {};
+            for (const d of [...r.eligible].sort()) domains[d] = r.counter.counts.get(d) ?? 0;
+            failure ??= {
+              code: "topology_spread_unsatisfiable",
+              topologyKey: key,
+              maxSkew: c.maxSkew,
+              domains,
+            };
+          }
+        }
+        // Pods a spread counts stay within its skew too, so the carriers' skew holds when all are placed.
+        for (const c of matching) {
+          if (c.key !== key || c.spread === undefined) continue;
+          const min = globalMin(c);
+          const within = allowed.filter((d) => (c.counts.get(d) ?? 0) + 1 - min <= (c.spread?.maxSkew ?? 0));
+          if (within.length > 0 || ruled) allowed = within;
+          if (allowed.length === 0)
+            failure ??= {
+              code: "topology_spread_unsatisfiable",
+              topologyKey: key,
+              maxSkew: c.spread.maxSkew,
+            };
+        }
+        if (failure !== undefined) break;
+        // Least populated (over the spread counters on this key, else every counter), then cheapest, then name.
+        const by = new Set([
+          ...(rules?.spread ?? []).filter((r) => r.counter.key === key).map((r) => r.counter),
+          ...matching.filter((c) => c.key === key && c.spread !== undefined),
+        ]);
+        if (by.size === 0) for (const c of matching) if (c.key === key) by.add(c);
+        for (const d of allowed) {
+          let n = 0;
+          for (const c of by) n += c.counts.get(d) ?? 0;
+          const better =
+            choice === undefined ||
+            n < bestCount ||
+            (n === bestCount && (reachable.get(d) as number) < (reachable.get(choice) as number));
+          if (better) {
+            choice = d;
+            bestCount = n;
+          }
+        }
+        if (choice === undefined) {
+          failure = { code: "no_available_offering" };
+          break;
+        }
+        pins.set(key, choice);
+      }
+      if (failure !== undefined) {
+        failures.push({ pod, reason: failure });
+        failed.add(pod);
+        continue;
+      }
+      pinsOf.set(pod, pins);
+      for (const [key, d] of pins) {
+        const k = `${g}|${key}=${d}`;
+        placedInDomain.set(k, (placedInDomain.get(k) ?? 0) + 1);
+      }
+      for (const c of matching) {
+        const d = pins.get(c.key);
+        if (d !== undefined) c.counts.set(d, (c.counts.get(d) ?? 0) + 1);
+      }
+      for (const r of rules?.anti ?? []) {
+        const d = pins.get(r.counter.key) as string;
+        owners.push({
+          key: r.counter.key,
+          repels: r.counter.matches,
+          domains: new Set([d]),
+          topologyKey: r.counter.key,
+        });
+      }
+    }
+  });
+
+  // Merge cap classes that share a group member (union-find), smallest cap over the union.
+  const classList = [...rawClasses.values()];
+  const parent = classList.map((_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i] as number] as number;
+    return i;
+  };
+  const podClasses = new Map<Pod, number[]>();
+  classList.forEach((rc, i) => {
+    for (const p of rc.members) podClasses.set(p, [...(podClasses.get(p) ?? []), i]);
+  });
+  for (const list of podClasses.values())
+    for (const i of list.slice(1)) parent[find(i)] = find(list[0] as number);
+
+  // Subgroups: equal pins, classes and node exclusions.
+  const groups: PodGroup[] = [];
+  const origin: TopologyResult["origin"] = [];
+  const rowOf: Uint8Array[] = [];
+  const exOf: boolean[][] = [];
+  const rootOf: number[] = [];
+  const W = Math.ceil(T / 32);
+  const WE = Math.ceil(E / 32);
+  const oldCompat = enc.problem.groups.compat;
+  const oldEx = enc.problem.groups.existingCompat;
+  enc.groups.forEach((group, g) => {
+    const index = new Map<string, number>();
+    for (const pod of group.pods) {
+      if (failed.has(pod)) continue;
+      const pins = [...(pinsOf.get(pod) ?? new Map<string, string>())].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      const roots = [...new Set((podClasses.get(pod) ?? []).map(find))];
+      const excluded = nodeRepels.filter((r) => r.repels(pod)).map((r) => r.node);
+      const affine = hostAffinity.get(pod);
+      const k = JSON.stringify([pins, roots, excluded, affine === undefined ? null : [...affine]]);
+      let s = index.get(k);
+      if (s === undefined) {
+        s = groups.length;
+        index.set(k, s);
+        groups.push({ pods: [], requests: group.requests, constraintClass: group.constraintClass });
+        origin.push({ group: g, pins: pins.map(([key, d]) => `${key}=${d}`) });
+        const row = new Uint8Array(T);
+        for (let t = 0; t < T; t++) {
+          const on = ((oldCompat[g * W + (t >>> 5)] as number) >>> (t & 31)) & 1;
+          row[t] = on === 1 && !affine && pins.every(([key, d]) => valuesOf(key)[t] === d) ? 1 : 0;
+        }
+        const ex: boolean[] = [];
+        for (let e = 0; e < E; e++) {
+          const on = ((oldEx[g * WE + (e >>> 5)] as number) >>> (e & 31)) & 1;
+          const node = enc.existing[e] as Node;
+          ex.push(
+            on === 1 &&
+              !excluded.includes(e) &&
+              (affine === undefined || affine.has(e)) &&
+              pins.every(([key, d]) => node.labels[key] === d),
+          );
+        }
+        rowOf.push(row);
+        exOf.push(ex);
+        rootOf.push(roots.length === 0 ? -1 : Math.min(...roots));
+        if (roots.length > 1) for (const r of roots.slice(1)) parent[find(r)] = find(roots[0] as number);
+      }
+      groups[s]?.pods.push(pod);
+    }
+  });
+
+  // Final classes: one per root.
+  const rootIndex = new Map<number, number>();
+  const capList: number[] = [];
+  const capReasons: (UnschedulableReason | undefined)[] = [];
+  const classRooms: Int32Array[] = [];
+  classList.forEach((rc, i) => {
+    const r = find(i);
+    let c = rootIndex.get(r);
+    if (c === undefined) {
+      c = capList.length;
+      rootIndex.set(r, c);
+      capList.push(rc.cap);
+      classRooms.push(Int32Array.from(rc.existing, (x) => rc.cap - x));
+      return;
+    }
+    capList[c] = Math.min(capList[c] as number, rc.cap);
+    const rooms = classRooms[c] as Int32Array;
+    for (let e = 0; e < E; e++) rooms[e] = Math.min(rooms[e] as number, rc.cap - (rc.existing[e] as number));
+  });
+  const C = capList.length;
+  const classCount = new Int32Array(E * C);
+  classRooms.forEach((rooms, c) => {
+    for (let e = 0; e < E; e++)
+      classCount[e * C + c] = (capList[c] as number) - Math.max(0, rooms[e] as number);
+  });
+
+  const G = groups.length;
+  const R = enc.problem.resources;
+  const requests = new Float64Array(G * R);
+  const counts = new Int32Array(G);
+  const compat = new Uint32Array(G * W);
+  const existingCompat = new Uint32Array(G * WE);
+  const classId = new Int32Array(G).fill(-1);
+  groups.forEach((sg, s) => {
+    const g = origin[s]?.group as number;
+    requests.set(enc.problem.groups.requests.subarray(g * R, g * R + R), s * R);
+    counts[s] = sg.pods.length;
+    const row = rowOf[s] as Uint8Array;
+    for (let t = 0; t < T; t++)
+      if (row[t] === 1) compat[s * W + (t >>> 5)] = (compat[s * W + (t >>> 5)] as number) | (1 << (t & 31));
+    const ex = exOf[s] as boolean[];
+    for (let e = 0; e < E; e++)
+      if (ex[e])
+        existingCompat[s * WE + (e >>> 5)] = (existingCompat[s * WE + (e >>> 5)] as number) | (1 << (e & 31));
+    const root = rootOf[s] as number;
+    if (root >= 0) {
+      const c = rootIndex.get(find(root)) as number;
+      classId[s] = c;
+      capReasons[s] = classList[root]?.reason;
+    }
+  });
+  // Offering shapes: equal before, and equal in every refined group's compatibility.
+  const shape = new Int32Array(T);
+  const shapeOf = new Map<string, number>();
+  for (let t = 0; t < T; t++) {
+    let column = `${enc.problem.offerings.shape[t]}|`;
+    for (const row of rowOf) column += row[t] === 1 ? "1" : "0";
+    const rep = shapeOf.get(column);
+    if (rep === undefined) shapeOf.set(column, t);
+    shape[t] = rep ?? t;
+  }
+  return {
+    enc: {
+      ...enc,
+      groups,
+      problem: {
+        ...enc.problem,
+        groups: { count: G, requests, counts, compat, existingCompat, classId, value: new Float64Array(G) },
+        offerings: { ...enc.problem.offerings, shape },
+        existing: { ...enc.problem.existing, classCount },
+        classes: { count: C, capPerBin: Int32Array.from(capList) },
+      },
+    },
+    failures,
+    capReasons,
+    origin,
+    unenforced,
+  };
+}
