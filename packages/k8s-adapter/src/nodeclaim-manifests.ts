@@ -51,7 +51,7 @@ function crdRequirement(r: NodeSelectorRequirement): Record<string, unknown> {
   return out;
 }
 
-function resourceList(resources: ResourceVector): Record<string, string> {
+export function resourceList(resources: ResourceVector): Record<string, string> {
   const out: Record<string, string> = {};
   for (const key of Object.keys(resources).sort()) {
     const name = k8sNameFor(key);

@@ -1,0 +1,266 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import {
+  type CatalogSource,
+  type InstanceType,
+  type LaunchedInstance,
+  type Launcher,
+  type NodePool,
+  type PlannedNodeClaim,
+  parseCatalog,
+  type UnavailableOffering,
+} from "@nodeplan/core";
+import type { FakeApiServer } from "./fake-apiserver.ts";
+
+/** A few real us-east-1 types from ../shared/data (on-demand, three zones). */
+const catalogTypes: InstanceType[] = (() => {
+  const raw = JSON.parse(
+    readFileSync(
+      new URL("../../../../../../shared/data/aws-catalog-us-east-1.json", import.meta.url),
+      "utf8",
+    ),
+  ) as {
+    meta: unknown;
+    instanceTypes: { name: string }[];
+  };
+  const keep = new Set(["m5.large", "m5.xlarge", "m5.2xlarge", "c5.large", "c5.xlarge", "r5.large"]);
+  return parseCatalog({ ...raw, instanceTypes: raw.instanceTypes.filter((t) => keep.has(t.name)) })
+    .instanceTypes;
+})();
+
+/** A catalog source over those types (the same for every NodePool). */
+export const staticCatalog: CatalogSource = {
+  instanceTypes: async () => catalogTypes,
+};
+
+/** A Launcher that records its calls and hands out instance ids; `failNext` makes launches fail. */
+export class FakeLauncher implements Launcher {
+  readonly created: { claim: PlannedNodeClaim; nodePool: string; instance: LaunchedInstance }[] = [];
+  readonly deleted: { name: string; providerID: string }[] = [];
+  failNext = 0;
+  unavailable: UnavailableOffering[] = [];
+
+  async create(claim: PlannedNodeClaim, nodePool: NodePool): Promise<LaunchedInstance> {
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      this.unavailable.push({
+        instanceType: claim.instanceType,
+        zone: claim.zone,
+        capacityType: claim.capacityType,
+        reason: "InsufficientInstanceCapacity",
+        until: new Date(Date.now() + 3_600_000).toISOString(),
+      });
+      throw new Error(`InsufficientInstanceCapacity: ${claim.instanceType} in ${claim.zone}`);
+    }
+    const id = `i-${createHash("sha256").update(claim.name).digest("hex").slice(0, 17)}`;
+    const instance = {
+      providerID: `aws:///${claim.zone}/${id}`,
+      instanceType: claim.instanceType,
+      zone: claim.zone,
+      capacityType: claim.capacityType,
+      imageID: "ami-0123456789abcdef0",
+    };
+    this.created.push({ claim, nodePool: nodePool.name, instance });
+    return instance;
+  }
+
+  async delete(node: { name: string; providerID: string }): Promise<void> {
+    this.deleted.push(node);
+  }
+
+  unavailableOfferings(): UnavailableOffering[] {
+    return this.unavailable;
+  }
+}
+
+/** Seeds a NodePool `general` (on-demand, m/c/r) and its EC2NodeClass. */
+export function seedNodePool(api: FakeApiServer, limits: Record<string, string> = { cpu: "1000" }): void {
+  api.put({
+    apiVersion: "karpenter.k8s.aws/v1",
+    kind: "EC2NodeClass",
+    metadata: { name: "default" },
+    spec: {
+      role: "KarpenterNodeRole",
+      amiSelectorTerms: [{ alias: "al2023@latest" }],
+      subnetSelectorTerms: [{ tags: { "karpenter.sh/discovery": "test" } }],
+      securityGroupSelectorTerms: [{ tags: { "karpenter.sh/discovery": "test" } }],
+    },
+  });
+  api.put({
+    apiVersion: "karpenter.sh/v1",
+    kind: "NodePool",
+    metadata: { name: "general" },
+    spec: {
+      template: {
+        spec: {
+          nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" },
+          requirements: [
+            { key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] },
+            { key: "kubernetes.io/arch", operator: "In", values: ["amd64"] },
+          ],
+        },
+      },
+      limits,
+      disruption: {
+        consolidationPolicy: "WhenEmptyOrUnderutilized",
+        consolidateAfter: "0s",
+        budgets: [{ nodes: "100%" }],
+      },
+    },
+  });
+}
+
+/** A pod kube-scheduler gave up on (PodScheduled=False/Unschedulable). */
+export function pendingPod(
+  name: string,
+  cpu = "500m",
+  memory = "1Gi",
+  labels: Record<string, string> = { app: "web" },
+) {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default", labels, creationTimestamp: "2026-12-01T08:00:00Z" },
+    spec: { containers: [{ name: "app", image: "nginx", resources: { requests: { cpu, memory } } }] },
+    status: {
+      phase: "Pending",
+      conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable" }],
+    },
+  };
+}
+
+/** A pod running on a node. */
+export function runningPod(
+  name: string,
+  node: string,
+  cpu = "500m",
+  labels: Record<string, string> = { app: "web" },
+) {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: "default",
+      labels,
+      creationTimestamp: "2026-12-01T07:00:00Z",
+      ownerReferences: [
+        { apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-abc", uid: "rs-1", controller: true },
+      ],
+    },
+    spec: {
+      nodeName: node,
+      containers: [{ name: "app", image: "nginx", resources: { requests: { cpu, memory: "512Mi" } } }],
+    },
+    status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+  };
+}
+
+/** A ready Node of NodePool `general` with its NodeClaim (an m5.xlarge in us-east-1a by default). */
+export function seedManagedNode(
+  api: FakeApiServer,
+  name: string,
+  instanceType = "m5.xlarge",
+  zone = "us-east-1a",
+) {
+  const it = catalogTypes.find((t) => t.name === instanceType) as InstanceType;
+  const cpu = String(it.allocatable.cpuMillis ?? 0);
+  const resources = {
+    cpu: `${cpu}m`,
+    memory: `${it.allocatable.memoryBytes}`,
+    pods: `${it.allocatable.pods}`,
+  };
+  const providerID = `aws:///${zone}/i-${name}`;
+  const labels = {
+    "karpenter.sh/nodepool": "general",
+    "karpenter.sh/initialized": "true",
+    "karpenter.sh/registered": "true",
+    "node.kubernetes.io/instance-type": instanceType,
+    "topology.kubernetes.io/zone": zone,
+    "karpenter.sh/capacity-type": "on-demand",
+    "kubernetes.io/arch": "amd64",
+    "kubernetes.io/os": "linux",
+    "kubernetes.io/hostname": name,
+  };
+  const conditions = [
+    { type: "Launched", status: "True" },
+    { type: "Registered", status: "True" },
+    { type: "Initialized", status: "True" },
+    { type: "Ready", status: "True" },
+  ];
+  api.put({
+    apiVersion: "karpenter.sh/v1",
+    kind: "NodeClaim",
+    metadata: { name: `${name}-claim`, labels, creationTimestamp: "2026-12-01T06:00:00Z" },
+    spec: {
+      nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" },
+      requirements: [{ key: "node.kubernetes.io/instance-type", operator: "In", values: [instanceType] }],
+    },
+    status: { providerID, nodeName: name, capacity: resources, allocatable: resources, conditions },
+  });
+  api.put({
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name, labels, creationTimestamp: "2026-12-01T06:00:00Z" },
+    spec: { providerID },
+    status: { capacity: resources, allocatable: resources, conditions: [{ type: "Ready", status: "True" }] },
+  });
+}
+
+/** Polls until `check` holds (fails the test after `timeoutMs`). */
+export async function until(check: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** What a kubelet and Karpenter's registration would do: a Node for every launched claim, then Initialized. */
+export function registerLaunchedClaims(api: FakeApiServer): void {
+  for (const claim of api.list("karpenter.sh/v1", "NodeClaim")) {
+    const status = (claim.status ?? {}) as {
+      providerID?: string;
+      nodeName?: string;
+      allocatable?: Record<string, string>;
+      capacity?: Record<string, string>;
+      conditions?: unknown[];
+    };
+    if (status.providerID === undefined || status.nodeName !== undefined) continue;
+    const name = claim.metadata.name;
+    api.put({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: {
+        name,
+        labels: {
+          ...claim.metadata.labels,
+          "karpenter.sh/initialized": "true",
+          "kubernetes.io/hostname": name,
+        },
+        ownerReferences: [
+          { apiVersion: "karpenter.sh/v1", kind: "NodeClaim", name, uid: String(claim.metadata.uid) },
+        ],
+      },
+      spec: { providerID: status.providerID },
+      status: {
+        capacity: status.capacity,
+        allocatable: status.allocatable,
+        conditions: [{ type: "Ready", status: "True" }],
+      },
+    });
+    api.put({
+      ...claim,
+      status: {
+        ...status,
+        nodeName: name,
+        conditions: [
+          ...(status.conditions ?? []),
+          { type: "Registered", status: "True" },
+          { type: "Initialized", status: "True" },
+          { type: "Ready", status: "True" },
+        ],
+      },
+    });
+  }
+}
