@@ -76,6 +76,7 @@ export function solvePatternLP(
   problem: EncodedProblem,
   counts: Int32Array,
   limits: PatternLimits = {},
+  prices?: ArrayLike<number>,
 ): PatternSolution | undefined {
   const { iterations, searchNodes, maxGroups, workBudget } = { ...DEFAULTS, ...limits };
   const R = problem.resources;
@@ -98,7 +99,7 @@ export function solvePatternLP(
   });
 
   // Offering shapes some active group may use, with their compatible active groups.
-  const { shapes, shapeOf } = candidateShapes(problem, active, req, W);
+  const { shapes, shapeOf } = candidateShapes(problem, active, req, W, prices);
   if (shapes.length === 0) return undefined;
 
   // Seed columns: for every shape and compatible group, as many pods of that group alone as fit.
@@ -255,13 +256,15 @@ function candidateShapes(
   active: number[],
   req: Float64Array,
   W: number,
+  prices?: ArrayLike<number>,
 ): { shapes: Shape[]; shapeOf: Int32Array } {
   const R = problem.resources;
   const T = problem.offerings.count;
   const byKey = new Map<string, Shape>();
   const shapeOf = new Int32Array(T).fill(-1);
   for (let t = 0; t < T; t++) {
-    const rep = problem.offerings.shape[t] as number;
+    // The kernel's shape classes compare micro-dollar prices; with exact prices every offering stands alone.
+    const rep = prices === undefined ? (problem.offerings.shape[t] as number) : t;
     if (rep !== t) {
       shapeOf[t] = shapeOf[rep] as number;
       continue;
@@ -273,7 +276,10 @@ function candidateShapes(
       if (bit !== 0 && fitCount(req, i, R, capacity, 0) >= 1) groups.push(i);
     });
     if (groups.length === 0) continue;
-    const price = (problem.offerings.priceMicros[t] as number) / 1e6;
+    // Exact dollars when given: the kernel's micro-dollar rounding is too coarse for a bound an
+    // independent checker recomputes from catalog prices.
+    const price =
+      prices !== undefined ? (prices[t] as number) : (problem.offerings.priceMicros[t] as number) / 1e6;
     // Shapes of different pools with the same capacity, price and groups are the same to the LP.
     const key = `${price}|${Array.from(capacity).join(",")}|${groups.join(",")}`;
     let shape = byKey.get(key);

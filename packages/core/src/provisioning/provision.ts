@@ -88,7 +88,8 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
     const all = enc.groups.every((g, i) => onNewKernel[i] === g.pods.length);
     resourceBound = all ? upfront.bound : lowerBoundFor(enc, Array.from(onNewKernel)).bound;
     if (newBinsCost(enc.problem, result) / 1e6 > resourceBound.lowerBoundPerHour * (1 + PATTERN_TRIGGER)) {
-      const patterns = solvePatternLP(enc.problem, onNewKernel);
+      const prices = enc.offerings.map((o) => o.offering.pricePerHour);
+      const patterns = solvePatternLP(enc.problem, onNewKernel, {}, prices);
       if (patterns !== undefined) {
         const guided = packByPatterns(kernel, enc, result, onNewKernel, patterns, solveWithCapacity);
         if (guided !== undefined && newBinsCost(enc.problem, guided) < newBinsCost(enc.problem, result))

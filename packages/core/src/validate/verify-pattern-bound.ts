@@ -79,8 +79,9 @@ export function verifyPatternBound(
         for (let r = 0; r < R; r++) price += Math.max(0, rates[r] as number) * (k.requests[r] as number);
         bound += k.count * Math.max(0, k.value - price);
       }
+      // Within the target up to float noise counts as the certificate's scale.
       if (bound <= target) {
-        rho = Math.max(rho, bound / o.price);
+        rho = Math.max(rho, Math.min(bound / o.price, certificate.scale));
         continue;
       }
     }
@@ -90,7 +91,8 @@ export function verifyPatternBound(
       best = mostValuable(items, o.allocatable, searchBudget, target);
       searched.set(memo, best);
     }
-    if (o.price > 0) rho = Math.max(rho, best / o.price);
+    if (o.price > 0)
+      rho = Math.max(rho, best <= target ? Math.min(best / o.price, certificate.scale) : best / o.price);
     else if (best > 0) return 0;
   }
   return total / rho;
