@@ -1,68 +1,353 @@
-import type { InstanceType, Pod, ResourceVector } from "@nodeplan/core";
+import {
+  type DaemonSet,
+  type InstanceType,
+  type LabelSelector,
+  labelSelectorKey,
+  matchesLabelSelector,
+  matchesNodeSelectorRequirement,
+  matchesNodeSelectorTerms,
+  type NodePool,
+  type Pod,
+  type ProvisioningInput,
+  type ResourceVector,
+  type Taint,
+  type Toleration,
+  toleratesAny,
+} from "@nodeplan/core";
 
 /**
  * A Karpenter-faithful provisioning baseline, for comparison only (not part of the product): Karpenter's
  * queue order (cpu then memory descending), first fit into claims opened earlier in the solve keeping
- * every instance type the claim's pods still fit, a new claim otherwise, and the cheapest compatible
- * offering chosen at the end. It covers what the bench workloads use: one NodePool with no
- * requirements beyond its catalog, no taints, no DaemonSets, no existing nodes.
+ * every instance type the claim's pods still fit, a new claim otherwise (NodePools by weight, then
+ * name), and the cheapest compatible offering chosen at the end. DaemonSet overhead is reserved per
+ * NodePool and type. Topology, as Karpenter's topology groups do it: zone spread pins the claim to the
+ * least-loaded allowed zone; zone pod affinity to the zones already holding a match (the first,
+ * self-selecting pod pins the first zone by name); hostname spread counts the claim's own pods with
+ * a minimum of 0 (a new node is always possible); hostname anti-affinity is checked both ways. Pods
+ * count in a zone once their claim is pinned to one zone. Not modelled: existing nodes, NodePool
+ * limits, hostname pod affinity, zone anti-affinity, host ports and volumes (no bench workload uses
+ * them).
  */
 export interface BaselineResult {
   costPerHour: number;
   nodes: number;
   scheduledPods: number;
+  /** Per claim: the zones it may launch in and how many pods it holds. */
+  claims: { zones: string[]; pods: number }[];
 }
+
+export type BaselineInput = Pick<ProvisioningInput, "pods" | "nodePools" | "instanceTypes" | "daemonSets">;
+
+const ZONE = "topology.kubernetes.io/zone";
+const HOSTNAME = "kubernetes.io/hostname";
+
+interface PoolType {
+  type: InstanceType;
+  /** Allocatable less the pool's DaemonSet overhead on this type. */
+  alloc: Record<string, number>;
+  /** Zone -> cheapest offering the pool accepts there. */
+  zonePrice: Map<string, number>;
+  /** Node labels other than zone and capacity type. */
+  labels: Record<string, string>;
+}
+
+interface PoolView {
+  pool: NodePool;
+  index: number;
+  types: PoolType[];
+  zones: string[];
+}
+
+/** Where a pod (by its node-facing constraints) may run in one pool: zones per type, null = not at all. */
+type PodCompat = (Set<string> | null)[];
 
 interface Claim {
+  view: PoolView;
   used: Record<string, number>;
-  /** Indexes into the catalog of types the claim's pods still fit. */
   options: number[];
-  /** Per resource, the most any option could still take (a quick reject). */
   headroom: Record<string, number>;
+  zones: Set<string>;
+  pods: Pod[];
+  /** Tracked hostname selector key -> matching pods on this claim. */
+  hostCounts: Map<string, number>;
+  /** Anti-affinity selectors (hostname) of the claim's pods. */
+  anti: LabelSelector[];
 }
 
-/** Runs the baseline over pending pods and one NodePool's instance types. */
-export function karpenterBaseline(pods: readonly Pod[], types: readonly InstanceType[]): BaselineResult {
-  const queue = [...pods].sort(
+interface Topology {
+  spreadZone: { key: string; selector: LabelSelector; maxSkew: number }[];
+  affinityZone: { key: string; selector: LabelSelector }[];
+  spreadHost: { key: string; selector: LabelSelector; maxSkew: number }[];
+  antiHost: { key: string; selector: LabelSelector }[];
+}
+
+/** Runs the baseline over pending pods. */
+export function karpenterBaseline(input: BaselineInput): BaselineResult {
+  const pools = [...input.nodePools]
+    .sort((a, b) => b.weight - a.weight || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((p, i) => poolView(p, i, typesFor(input, p.name), input.daemonSets ?? []));
+  const queue = [...input.pods].sort(
     (a, b) =>
       (b.requests.cpuMillis ?? 0) - (a.requests.cpuMillis ?? 0) ||
       (b.requests.memoryBytes ?? 0) - (a.requests.memoryBytes ?? 0),
   );
-  const offered = types
-    .map((t, i) => ({
-      t,
-      i,
-      price: Math.min(...t.offerings.filter((o) => o.available).map((o) => o.pricePerHour)),
-    }))
-    .filter((x) => Number.isFinite(x.price));
+  const topologyOf = new Map<Pod, Topology>(queue.map((p) => [p, topology(p)]));
+  // Every selector some pod's zone or hostname constraint counts with.
+  const zoneSelectors = new Map<string, LabelSelector>();
+  const hostSelectors = new Map<string, LabelSelector>();
+  for (const t of topologyOf.values()) {
+    for (const c of [...t.spreadZone, ...t.affinityZone]) zoneSelectors.set(c.key, c.selector);
+    for (const c of [...t.spreadHost, ...t.antiHost]) hostSelectors.set(c.key, c.selector);
+  }
+  const zoneCounts = new Map<string, Map<string, number>>(
+    [...zoneSelectors.keys()].map((k) => [k, new Map()]),
+  );
+  // Pods with equal node-facing constraints share their compatibility (per pool, computed on first use).
+  const compatByKey = new Map<string, (PodCompat | undefined)[]>();
+  const compatOfPod = new Map<Pod, (PodCompat | undefined)[]>();
+  for (const p of queue) {
+    const key = JSON.stringify([p.nodeSelector, p.requiredNodeAffinity, p.tolerations]);
+    let perPool = compatByKey.get(key);
+    if (perPool === undefined) {
+      perPool = pools.map(() => undefined);
+      compatByKey.set(key, perPool);
+    }
+    compatOfPod.set(p, perPool);
+  }
+  const compatOf = (pod: Pod, view: PoolView): PodCompat => {
+    const perPool = compatOfPod.get(pod) as (PodCompat | undefined)[];
+    let c = perPool[view.index];
+    if (c === undefined) {
+      c = podCompat(pod, view);
+      perPool[view.index] = c;
+    }
+    return c;
+  };
+
+  /** Zones a pod's zone topology allows among `zones`, given the counts so far. */
+  const zoneTopology = (pod: Pod, t: Topology, view: PoolView, zones: Set<string>): Set<string> => {
+    let out = zones;
+    for (const c of t.spreadZone) {
+      const counts = zoneCounts.get(c.key) as Map<string, number>;
+      const self = matchesLabelSelector(c.selector, pod.labels) ? 1 : 0;
+      const globalMin = Math.min(...view.zones.map((z) => counts.get(z) ?? 0));
+      let best: string | undefined;
+      for (const z of [...out].sort()) {
+        const n = (counts.get(z) ?? 0) + self;
+        if (n - globalMin <= c.maxSkew && (best === undefined || n < (counts.get(best) ?? 0) + self))
+          best = z;
+      }
+      out = new Set(best === undefined ? [] : [best]);
+    }
+    for (const c of t.affinityZone) {
+      const counts = zoneCounts.get(c.key) as Map<string, number>;
+      const matched = [...out].filter((z) => (counts.get(z) ?? 0) > 0);
+      const anywhere = [...counts.values()].some((n) => n > 0);
+      if (matched.length > 0) out = new Set(matched);
+      else if (!anywhere && matchesLabelSelector(c.selector, pod.labels) && out.size > 0)
+        out = new Set([[...out].sort()[0] as string]);
+      else out = new Set();
+    }
+    return out;
+  };
+
+  const hostAllows = (pod: Pod, t: Topology, claim: Claim): boolean => {
+    for (const c of t.spreadHost) {
+      const self = matchesLabelSelector(c.selector, pod.labels) ? 1 : 0;
+      if ((claim.hostCounts.get(c.key) ?? 0) + self > c.maxSkew) return false;
+    }
+    for (const c of t.antiHost) if ((claim.hostCounts.get(c.key) ?? 0) > 0) return false;
+    return claim.anti.every((s) => !matchesLabelSelector(s, pod.labels));
+  };
+
+  const recordZone = (pod: Pod, zone: string) => {
+    for (const [key, sel] of zoneSelectors) {
+      if (!matchesLabelSelector(sel, pod.labels)) continue;
+      const counts = zoneCounts.get(key) as Map<string, number>;
+      counts.set(zone, (counts.get(zone) ?? 0) + 1);
+    }
+  };
+
+  // Equal zone sets are one object, so per-pod caches can key on identity.
+  const zoneSets = new Map<string, Set<string>>();
+  const intern = (zones: Set<string>) => {
+    const key = [...zones].sort().join(",");
+    const known = zoneSets.get(key);
+    if (known !== undefined) return known;
+    zoneSets.set(key, zones);
+    return zones;
+  };
+
+  const commit = (claim: Claim, pod: Pod, t: Topology, zones: Set<string>) => {
+    const wasPinned = claim.zones.size === 1;
+    claim.zones = intern(zones);
+    claim.pods.push(pod);
+    if (zones.size === 1) {
+      const zone = [...zones][0] as string;
+      // A claim pinned just now: its earlier pods count in that zone from now on.
+      for (const p of wasPinned ? [pod] : claim.pods) recordZone(p, zone);
+    }
+    for (const [key, sel] of hostSelectors)
+      if (matchesLabelSelector(sel, pod.labels))
+        claim.hostCounts.set(key, (claim.hostCounts.get(key) ?? 0) + 1);
+    for (const c of t.antiHost) claim.anti.push(c.selector);
+  };
+
+  /** Types among `candidates` the pod may use in some zone of `zones`. */
+  const withZones = (candidates: number[], compat: PodCompat, zones: Set<string>) =>
+    candidates.filter((i) => {
+      const allowed = compat[i];
+      if (allowed === null || allowed === undefined) return false;
+      for (const z of zones) if (allowed.has(z)) return true;
+      return false;
+    });
+
   const claims: Claim[] = [];
   let scheduled = 0;
   for (const pod of queue) {
     const r = pod.requests;
+    const requested = Object.entries(r);
+    const t = topologyOf.get(pod) as Topology;
+    const zonal = t.spreadZone.length > 0 || t.affinityZone.length > 0;
+    // Zone topology depends on the claim's zones only (counts change on placement): once per zone set.
+    const zonesFor = new Map<Set<string>, Set<string>>();
     let placed = false;
     for (const claim of claims) {
-      if (!withinHeadroom(claim, r)) continue;
+      if (!withinHeadroom(claim, requested) || !hostAllows(pod, t, claim)) continue;
+      const compat = compatOf(pod, claim.view);
+      let zones = claim.zones;
+      if (zonal) {
+        const key = claim.zones;
+        zones = zonesFor.get(key) ?? zoneTopology(pod, t, claim.view, key);
+        zonesFor.set(key, zones);
+      }
+      if (zones.size === 0) continue;
       const next = addTo(claim.used, r);
-      const options = claim.options.filter((i) => fits(next, (types[i] as InstanceType).allocatable));
+      const fitting = claim.options.filter((i) => fits(next, (claim.view.types[i] as PoolType).alloc));
+      const options = withZones(fitting, compat, zones);
       if (options.length === 0) continue;
       claim.used = next;
       claim.options = options;
-      claim.headroom = headroom(next, options, types);
+      claim.headroom = headroom(next, options, claim.view);
+      commit(claim, pod, t, zones);
       placed = true;
       break;
     }
     if (!placed) {
-      const options = offered.filter((x) => fits(r, x.t.allocatable)).map((x) => x.i);
-      if (options.length === 0) continue;
-      const used = addTo({}, r);
-      claims.push({ used, options, headroom: headroom(used, options, types) });
+      for (const view of pools) {
+        const compat = compatOf(pod, view);
+        const fitting = view.types.flatMap((pt, i) => (compat[i] && fits(r, pt.alloc) ? [i] : []));
+        const reachable = new Set(fitting.flatMap((i) => [...(compat[i] as Set<string>)]));
+        const zones = zoneTopology(pod, t, view, reachable);
+        const options = withZones(fitting, compat, zones);
+        if (options.length === 0) continue;
+        const used = addTo({}, r);
+        const claim: Claim = {
+          view,
+          used,
+          options,
+          headroom: headroom(used, options, view),
+          zones: new Set(),
+          pods: [],
+          hostCounts: new Map(),
+          anti: [],
+        };
+        claims.push(claim);
+        commit(claim, pod, t, zones);
+        placed = true;
+        break;
+      }
     }
-    scheduled++;
+    if (placed) scheduled++;
   }
-  const priceOf = new Map(offered.map((x) => [x.i, x.price]));
   let cost = 0;
-  for (const claim of claims) cost += Math.min(...claim.options.map((i) => priceOf.get(i) as number));
-  return { costPerHour: cost, nodes: claims.length, scheduledPods: scheduled };
+  for (const claim of claims) {
+    let best = Number.POSITIVE_INFINITY;
+    for (const i of claim.options)
+      for (const [z, price] of (claim.view.types[i] as PoolType).zonePrice)
+        if (claim.zones.has(z)) best = Math.min(best, price);
+    cost += best;
+  }
+  return {
+    costPerHour: cost,
+    nodes: claims.length,
+    scheduledPods: scheduled,
+    claims: claims.map((c) => ({ zones: [...c.zones].sort(), pods: c.pods.length })),
+  };
+}
+
+function typesFor(input: BaselineInput, pool: string): readonly InstanceType[] {
+  const its = input.instanceTypes;
+  return Array.isArray(its) ? its : ((its as Record<string, readonly InstanceType[]>)[pool] ?? []);
+}
+
+/** Hard taints (NoSchedule, NoExecute) the tolerations do not cover. */
+function tolerates(tolerations: readonly Toleration[], taints: readonly Taint[]): boolean {
+  return taints.every((t) => t.effect === "PreferNoSchedule" || toleratesAny(tolerations, t));
+}
+
+function matchesNode(
+  pod: Pick<Pod, "nodeSelector" | "requiredNodeAffinity">,
+  labels: Record<string, string>,
+): boolean {
+  for (const [k, v] of Object.entries(pod.nodeSelector)) if (labels[k] !== v) return false;
+  return pod.requiredNodeAffinity.length === 0 || matchesNodeSelectorTerms(labels, pod.requiredNodeAffinity);
+}
+
+/** The types a NodePool accepts, with the DaemonSet overhead its nodes carry. */
+function poolView(
+  pool: NodePool,
+  index: number,
+  types: readonly InstanceType[],
+  daemonSets: readonly DaemonSet[],
+): PoolView {
+  const out: PoolType[] = [];
+  const allZones = new Set<string>();
+  for (const type of types) {
+    const labels = { ...type.labels, ...pool.template.labels, "karpenter.sh/nodepool": pool.name };
+    const zonePrice = new Map<string, number>();
+    for (const o of type.offerings) {
+      if (!o.available) continue;
+      const full = { ...labels, [ZONE]: o.zone, "karpenter.sh/capacity-type": o.capacityType };
+      if (!pool.template.requirements.every((r) => matchesNodeSelectorRequirement(full, r))) continue;
+      zonePrice.set(o.zone, Math.min(zonePrice.get(o.zone) ?? Number.POSITIVE_INFINITY, o.pricePerHour));
+    }
+    if (zonePrice.size === 0) continue;
+    const alloc: Record<string, number> = { ...type.allocatable };
+    for (const ds of daemonSets)
+      if (tolerates(ds.tolerations, pool.template.taints) && matchesNode(ds, labels))
+        for (const [k, v] of Object.entries(ds.requests)) alloc[k] = (alloc[k] ?? 0) - v;
+    if (Object.values(alloc).some((v) => v < 0)) continue;
+    for (const z of zonePrice.keys()) allZones.add(z);
+    out.push({ type, alloc, zonePrice, labels });
+  }
+  return { pool, index, types: out, zones: [...allZones].sort() };
+}
+
+function podCompat(pod: Pod, view: PoolView): PodCompat {
+  if (!tolerates(pod.tolerations, view.pool.template.taints)) return view.types.map(() => null);
+  return view.types.map((pt) => {
+    const zones = new Set<string>();
+    for (const z of pt.zonePrice.keys()) if (matchesNode(pod, { ...pt.labels, [ZONE]: z })) zones.add(z);
+    return zones.size > 0 ? zones : null;
+  });
+}
+
+function topology(pod: Pod): Topology {
+  const t: Topology = { spreadZone: [], affinityZone: [], spreadHost: [], antiHost: [] };
+  for (const c of pod.topologySpreadConstraints) {
+    if (c.whenUnsatisfiable !== "DoNotSchedule" || c.labelSelector === undefined) continue;
+    const entry = { key: labelSelectorKey(c.labelSelector), selector: c.labelSelector, maxSkew: c.maxSkew };
+    if (c.topologyKey === ZONE) t.spreadZone.push(entry);
+    else if (c.topologyKey === HOSTNAME) t.spreadHost.push(entry);
+  }
+  for (const term of pod.podAffinity.required)
+    if (term.topologyKey === ZONE && term.labelSelector !== undefined)
+      t.affinityZone.push({ key: labelSelectorKey(term.labelSelector), selector: term.labelSelector });
+  for (const term of pod.podAntiAffinity.required)
+    if (term.topologyKey === HOSTNAME && term.labelSelector !== undefined)
+      t.antiHost.push({ key: labelSelectorKey(term.labelSelector), selector: term.labelSelector });
+  return t;
 }
 
 function addTo(a: ResourceVector, b: ResourceVector): Record<string, number> {
@@ -76,22 +361,18 @@ function fits(used: ResourceVector, allocatable: ResourceVector): boolean {
   return true;
 }
 
-function headroom(
-  used: ResourceVector,
-  options: number[],
-  types: readonly InstanceType[],
-): Record<string, number> {
+function headroom(used: ResourceVector, options: number[], view: PoolView): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of Object.keys(used)) {
     let max = 0;
     for (const i of options)
-      max = Math.max(max, ((types[i] as InstanceType).allocatable[k] ?? 0) - (used[k] ?? 0));
+      max = Math.max(max, ((view.types[i] as PoolType).alloc[k] ?? 0) - (used[k] ?? 0));
     out[k] = max;
   }
   return out;
 }
 
-function withinHeadroom(claim: Claim, r: ResourceVector): boolean {
-  for (const [k, v] of Object.entries(r)) if (v > (claim.headroom[k] ?? 0)) return false;
+function withinHeadroom(claim: Claim, requested: readonly [string, number][]): boolean {
+  for (const [k, v] of requested) if (v > (claim.headroom[k] ?? 0)) return false;
   return true;
 }

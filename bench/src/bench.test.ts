@@ -1,27 +1,57 @@
+import { NodePoolSchema } from "@nodeplan/core";
 import { describe, expect, test } from "vitest";
 import { karpenterBaseline } from "./baseline-karpenter.ts";
-import { catalog } from "./catalogs.ts";
-import { runScenario } from "./main.ts";
+import { catalog, catalogSubset } from "./catalogs.ts";
+import { renderChart } from "./chart.ts";
+import { consolidationCluster } from "./cluster.ts";
+import { benchmarksTable, runScenario } from "./main.ts";
 import { mulberry32, pick } from "./random.ts";
 import { scenarios } from "./scenarios.ts";
-import { genericPods } from "./workloads.ts";
+import { diversePods, genericPods, mixedWorkload } from "./workloads.ts";
 
-/** The smoke pass `npm test` runs: every scenario once at small N (the full run is `npm run bench`). */
+/**
+ * The smoke pass `npm test` runs: every scenario once at small N (the full run is `npm run bench`).
+ * Rows that differ only in N are the same input at smoke size, so each runs once.
+ */
+const smokeScenarios = scenarios.filter(
+  (s, i) => scenarios.findIndex((t) => t.id.replace(/-\d+:/, ":") === s.id.replace(/-\d+:/, ":")) === i,
+);
+
 describe("bench smoke pass", () => {
-  for (const s of scenarios) {
-    test(`${s.id} runs at small N and its plan validates`, async () => {
+  for (const s of smokeScenarios) {
+    test(`${s.id} runs at small N and its plan validates`, { timeout: 120_000 }, async () => {
       const row = await runScenario(s, { smoke: true, timeMs: 0 });
       expect(row.id).toBe(s.id);
       expect(row.pods).toBeGreaterThan(0);
       expect(row.scheduledPods).toBe(row.pods);
       expect(row.medianMs).toBeGreaterThan(0);
-      if (row.lowerBoundPerHour !== null) {
+      if (row.exactStatus !== undefined) {
+        // HiGHS' interval [dual bound, best found] holds the optimum; nodeplan's plan was its start, and
+        // core's bound is a bound on the same optimum.
+        const best = row.exactBestPerHour as number;
+        expect(best).toBeLessThanOrEqual((row.costPerHour as number) * (1 + 1e-6));
+        expect(best).toBeGreaterThanOrEqual((row.lowerBoundPerHour as number) * (1 - 1e-6));
+        expect(row.exactDualBoundPerHour as number).toBeLessThanOrEqual(best * (1 + 1e-6));
+        if (row.exactStatus === "Optimal") expect(row.optimumPerHour).toBeCloseTo(best, 9);
+      }
+      if (row.currentCostPerHour !== undefined) {
+        // Consolidation never raises cost, on either side.
+        expect(row.costPerHour as number).toBeLessThanOrEqual((row.currentCostPerHour as number) + 1e-9);
+        expect(row.baselineCostPerHour as number).toBeLessThanOrEqual(
+          (row.currentCostPerHour as number) + 1e-9,
+        );
+        expect(row.errors).toBe(0);
+      } else if (row.lowerBoundPerHour !== null) {
+        expect(row.violations).toEqual([]);
         expect(row.valid).toBe(true);
         expect(row.costPerHour as number).toBeGreaterThanOrEqual(
           (row.lowerBoundPerHour as number) * (1 - 1e-9),
         );
-        // A comparison counts only when both sides schedule the same pods.
-        if (row.baselineScheduledPods === row.scheduledPods) {
+        // A comparison counts only when both sides schedule the same pods, under the same rules. On
+        // diverse rows they differ: the baseline checks spread for the incoming constrained pod only (as
+        // kube-scheduler does), while core's plan and validator hold the final state to maxSkew,
+        // counting matching pods without the constraint too. The row still reports both costs.
+        if (row.baselineScheduledPods === row.scheduledPods && !row.id.startsWith("diverse-")) {
           expect(row.costPerHour as number).toBeLessThanOrEqual(
             (row.baselineCostPerHour as number) * (1 + 1e-9),
           );
@@ -69,8 +99,173 @@ describe("scenario generation", () => {
 
   test("the Karpenter baseline keeps every fitting type and pays the cheapest at the end", () => {
     const types = catalog("fake-400").slice(0, 4);
-    const r = karpenterBaseline(genericPods(5), types);
+    const r = karpenterBaseline({
+      pods: genericPods(5),
+      nodePools: [NodePoolSchema.parse({ name: "d" })],
+      instanceTypes: types,
+    });
     expect(r.scheduledPods).toBe(5);
     expect(r.nodes).toBeGreaterThan(0);
+  });
+
+  test("diverse-N: five groups of floor(N/5) in Karpenter's order, the remainder generic, draws pod by pod", () => {
+    const pods = diversePods(12);
+    expect(pods.map((p) => p.name)).toEqual([
+      "generic-0",
+      "generic-1",
+      "zone-spread-0",
+      "zone-spread-1",
+      "hostname-spread-0",
+      "hostname-spread-1",
+      "zone-affinity-0",
+      "zone-affinity-1",
+      "hostname-anti-affinity-0",
+      "hostname-anti-affinity-1",
+      "generic-2",
+      "generic-3",
+    ]);
+    // Replay the draws: two generic pods (cpu, memory, label), then the first zone-spread pod.
+    const rand = mulberry32(42);
+    for (let i = 0; i < 6; i++) rand();
+    const cpu = pick(rand, [100, 250, 500, 1000, 1500]);
+    const mem = pick(rand, [100, 256, 512, 1024, 2048, 4096]);
+    const label = pick(rand, ["a", "b", "c", "d", "e", "f", "g"]);
+    const selector = pick(rand, ["a", "b", "c", "d", "e", "f", "g"]);
+    const spread = pods[2];
+    expect(spread?.requests).toEqual({ cpuMillis: cpu, memoryBytes: mem * 2 ** 20, pods: 1 });
+    expect(spread?.labels).toEqual({ "my-label": label });
+    expect(spread?.topologySpreadConstraints).toMatchObject([
+      {
+        maxSkew: 1,
+        topologyKey: "topology.kubernetes.io/zone",
+        whenUnsatisfiable: "DoNotSchedule",
+        labelSelector: { matchLabels: { "my-label": selector } },
+      },
+    ]);
+    expect(pods[4]?.topologySpreadConstraints[0]?.topologyKey).toBe("kubernetes.io/hostname");
+    const affinity = pods[6];
+    expect(affinity?.podAffinity.required[0]?.labelSelector?.matchLabels).toEqual(affinity?.labels);
+    expect(Object.keys(affinity?.labels ?? {})).toEqual(["my-affininity"]);
+    expect(pods[8]?.labels).toEqual({ app: "nginx" });
+    expect(pods[8]?.podAntiAffinity.required[0]).toMatchObject({
+      topologyKey: "kubernetes.io/hostname",
+      labelSelector: { matchLabels: { app: "nginx" } },
+    });
+  });
+
+  test("mixed-N: the documented kinds and proportions, two NodePools, one DaemonSet", () => {
+    const w = mixedWorkload(1000);
+    const kinds = new Map<string, number>();
+    for (const p of w.pods)
+      kinds.set(p.name.replace(/-\d+$/, ""), (kinds.get(p.name.replace(/-\d+$/, "")) ?? 0) + 1);
+    expect(Object.fromEntries(kinds)).toEqual({ web: 350, cache: 200, batch: 200, "api-arm": 200, gpu: 50 });
+    expect(w.nodePools.map((p) => p.name)).toEqual(["general", "gpu"]);
+    expect(w.daemonSets).toHaveLength(1);
+    for (const p of w.pods) {
+      if (p.name.startsWith("api-arm")) expect(p.nodeSelector).toEqual({ "kubernetes.io/arch": "arm64" });
+      if (p.name.startsWith("gpu")) expect(p.requests["nvidia.com/gpu"]).toBe(1);
+      if (p.name.startsWith("cache")) expect(p.requests.memoryBytes).toBeGreaterThanOrEqual(4 * 2 ** 30);
+      if (p.name.startsWith("batch")) expect(p.requests.cpuMillis).toBeGreaterThanOrEqual(2000);
+    }
+  });
+
+  test("consolidate-N: the scenario's nodes, pods filled to each node's target, ReplicaSets of 50 with PDBs", () => {
+    const c = consolidationCluster(30);
+    expect(c.nodes).toHaveLength(30);
+    // The first node's draws: family, size, zone, target.
+    const rand = mulberry32(42);
+    const family = pick(rand, ["m5", "m6i", "c6i", "r6i", "m6g", "c7g"]);
+    const size = pick(rand, ["large", "xlarge", "2xlarge", "4xlarge"]);
+    const zone = pick(rand, ["a", "b", "c"]);
+    const target = 0.2 + 0.7 * rand();
+    expect(c.nodes[0]?.instanceType).toBe(`${family}.${size}`);
+    expect(c.nodes[0]?.zone).toBe(`us-east-1${zone}`);
+    for (const n of c.nodes) {
+      const on = c.pods.filter((p) => p.nodeName === n.name);
+      const cpu = on.reduce((s, p) => s + (p.requests.cpuMillis ?? 0), 0);
+      const mem = on.reduce((s, p) => s + (p.requests.memoryBytes ?? 0), 0);
+      expect(cpu).toBeLessThanOrEqual(0.9 * (n.allocatable.cpuMillis ?? 0));
+      expect(mem).toBeLessThanOrEqual(n.allocatable.memoryBytes ?? 0);
+      expect(n.pricePerHour).toBeGreaterThan(0);
+    }
+    const first = c.pods.filter((p) => p.nodeName === "node-0");
+    const firstCpu = first.reduce((s, p) => s + (p.requests.cpuMillis ?? 0), 0);
+    expect(firstCpu).toBeLessThanOrEqual(target * (c.nodes[0]?.allocatable.cpuMillis ?? 0));
+    expect(c.pdbs).toHaveLength(Math.ceil(c.pods.length / 50));
+    expect(c.pdbs.every((p) => p.maxUnavailable === 1)).toBe(true);
+    expect(c.pods.filter((p) => p.owner?.name === "rs-0")).toHaveLength(Math.min(50, c.pods.length));
+    expect(c.pods[0]?.labels.app).toBe("rs-0");
+    expect(c.nodePools[0]?.disruption).toEqual({
+      consolidationPolicy: "WhenEmptyOrUnderutilized",
+      consolidateAfter: "0s",
+      budgets: [{ nodes: "10%" }],
+    });
+  });
+
+  test("the exact-row catalogs have about 30 types", () => {
+    expect(catalogSubset("fake-400/30")).toHaveLength(30);
+    expect(catalogSubset("kwok-linear/30")).toHaveLength(30);
+    expect(catalogSubset("aws-us-east-1/30")).toHaveLength(29);
+  });
+});
+
+describe("BENCHMARKS.md and the chart", () => {
+  const rows = [
+    {
+      id: "generic-1000:fake-400",
+      pods: 1000,
+      podsPerSec: 5e4,
+      costPerHour: 10,
+      lowerBoundPerHour: 9,
+      baselineCostPerHour: 12,
+      medianMs: 20,
+      p95Ms: 25,
+      samples: 5,
+    },
+    {
+      id: "generic-10000:fake-400",
+      pods: 10000,
+      podsPerSec: 1e5,
+      costPerHour: 100,
+      lowerBoundPerHour: 99,
+      baselineCostPerHour: 140,
+      medianMs: 100,
+      p95Ms: 120,
+      samples: 5,
+    },
+    {
+      id: "exact-generic-20:kwok-linear/30",
+      pods: 20,
+      podsPerSec: 1e3,
+      costPerHour: 0.27,
+      lowerBoundPerHour: 0.24,
+      optimumPerHour: null,
+      exactStatus: "Time limit reached",
+      exactBestPerHour: 0.25,
+      exactDualBoundPerHour: 0.245,
+      exactSolveMs: 30000,
+      instanceTypes: 30,
+      medianMs: 2,
+      p95Ms: 3,
+      samples: 5,
+    },
+  ];
+
+  test("the chart draws one line per workload and catalog and one bar pair per row with a bound", () => {
+    const svg = renderChart(rows);
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.trim().endsWith("</svg>")).toBe(true);
+    expect(svg.match(/<polyline/g)).toHaveLength(1);
+    expect(svg.match(/fill="#1f4e79"/g)).toHaveLength(3);
+    expect(svg).toContain("generic:fake-400");
+  });
+
+  test("the exact table shows HiGHS' proven interval when the time limit stopped it", () => {
+    const md = benchmarksTable(rows, "test machine", "2026-12-01");
+    expect(md).toContain(
+      "| exact-generic-20:kwok-linear/30 | 20 | 30 | 0.2700 | 0.2400 | [0.2450, 0.2500] | Time limit reached |",
+    );
+    expect(md).toContain("bench/results/chart.svg");
+    expect(md.startsWith("<!-- table:start -->")).toBe(true);
   });
 });

@@ -89,3 +89,22 @@ export function catalog(id: CatalogId): InstanceType[] {
   return c;
 }
 const cache = new Map<CatalogId, InstanceType[]>();
+
+/** The ~30-type catalogs of the exact-optimum rows (small enough for a MIP solver). */
+export type SubsetId = "fake-400/30" | "aws-us-east-1/30" | "kwok-linear/30";
+
+const AWS_FAMILIES = ["t3a", "t4g", "m6i", "m6g", "c6i", "c6g", "r6i", "r6g"];
+const AWS_SIZES = ["medium", "large", "xlarge", "2xlarge"];
+
+/**
+ * fake-400/30: fake-it-0..29. aws-us-east-1/30: the general-purpose, compute and memory families
+ * t3a, t4g, m6i, m6g, c6i, c6g, r6i, r6g in sizes medium to 2xlarge (29 types). kwok-linear/30: the
+ * types with at most 16 cpus (30 types).
+ */
+export function catalogSubset(id: SubsetId): InstanceType[] {
+  if (id === "fake-400/30") return catalog("fake-400").slice(0, 30);
+  if (id === "kwok-linear/30")
+    return catalog("kwok-linear").filter((t) => (t.allocatable.cpuMillis ?? 0) <= 16_000);
+  const wanted = new Set(AWS_FAMILIES.flatMap((f) => AWS_SIZES.map((s) => `${f}.${s}`)));
+  return catalog("aws-us-east-1").filter((t) => wanted.has(t.name));
+}

@@ -3,6 +3,7 @@ import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { createSolver } from "@nodeplan/core";
 import { Bench } from "tinybench";
+import { renderChart } from "./chart.ts";
 import { type Scenario, scenarios } from "./scenarios.ts";
 
 /**
@@ -52,7 +53,7 @@ export async function runScenario(
     p95Ms = samples[Math.min(samples.length - 1, Math.floor(samples.length * 0.95))] as number;
     samplesCount = samples.length;
   }
-  const report = prepared.report();
+  const report = await prepared.report();
   return {
     id: s.id,
     pods: prepared.pods,
@@ -66,18 +67,50 @@ export async function runScenario(
 
 const fmt = (x: unknown, digits = 2) => (typeof x === "number" ? x.toFixed(digits) : "–");
 
-/** Rewrites the generated table of BENCHMARKS.md (between its markers), keeping the hand-written reading. */
-function writeBenchmarksTable(rows: BenchRowOut[], machine: string): void {
-  const url = new URL("../../BENCHMARKS.md", import.meta.url);
+const cell = (x: unknown) => (x === null || x === undefined ? "–" : String(x));
+
+/** The generated part of BENCHMARKS.md: the main table, then exact optima, consolidation and the kernel. */
+export function benchmarksTable(rows: readonly BenchRowOut[], machine: string, date: string): string {
+  const main = rows.filter((r) => r.kernelWasmSimdMs === undefined && !r.id.startsWith("exact-"));
   const head =
-    "| id | pods | new nodes | scheduled | median ms | p95 ms | pods/s | cost $/h | bound $/h | cost/bound | baseline $/h | baseline scheduled | valid |\n" +
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
-  const body = rows
+    "| id | pods | nodes | scheduled | median ms | p95 ms | pods/s | cost $/h | bound $/h | cost/bound | baseline $/h | baseline scheduled | warnings | valid |\n" +
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
+  const body = main
     .map(
       (r) =>
-        `| ${r.id} | ${r.pods} | ${r.nodes} | ${r.scheduledPods} | ${fmt(r.medianMs, 1)} | ${fmt(r.p95Ms, 1)} | ${r.podsPerSec} | ${fmt(r.costPerHour, 3)} | ${fmt(r.lowerBoundPerHour, 3)} | ${fmt(r.costRatio, 4)} | ${fmt(r.baselineCostPerHour, 3)} | ${r.baselineScheduledPods ?? "–"} | ${r.valid === null || r.valid === undefined ? "–" : r.valid} |`,
+        `| ${r.id} | ${r.pods} | ${r.nodes} | ${r.scheduledPods} | ${fmt(r.medianMs, 1)} | ${fmt(r.p95Ms, 1)} | ${r.podsPerSec} | ${fmt(r.costPerHour, 3)} | ${fmt(r.lowerBoundPerHour, 3)} | ${fmt(r.costRatio, 4)} | ${fmt(r.baselineCostPerHour, 3)} | ${cell(r.baselineScheduledPods)} | ${cell(r.warnings)} | ${cell(r.valid)} |`,
     )
     .join("\n");
+  const exact = rows.filter((r) => r.id.startsWith("exact-"));
+  const exactTable =
+    exact.length === 0
+      ? ""
+      : "\n\nExact optima (HiGHS MIP, bench/src/exact.ts; started from nodeplan's plan; time limit per row). " +
+        "When the limit stops the search, `optimum` shows HiGHS' proven interval [bound, best found].\n\n" +
+        "| id | pods | types | nodeplan $/h | core bound $/h | optimum $/h | status | nodeplan / optimum | bound / optimum | baseline $/h | MIP s |\n" +
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n" +
+        exact
+          .map((r) => {
+            const opt =
+              r.optimumPerHour !== null && r.optimumPerHour !== undefined
+                ? fmt(r.optimumPerHour, 4)
+                : `[${fmt(r.exactDualBoundPerHour, 4)}, ${fmt(r.exactBestPerHour, 4)}]`;
+            return `| ${r.id} | ${r.pods} | ${r.instanceTypes} | ${fmt(r.costPerHour, 4)} | ${fmt(r.lowerBoundPerHour, 4)} | ${opt} | ${r.exactStatus} | ${fmt(r.costOverOptimum, 4)} | ${fmt(r.boundOverOptimum, 4)} | ${fmt(r.baselineCostPerHour, 4)} | ${fmt((r.exactSolveMs as number) / 1000, 1)} |`;
+          })
+          .join("\n");
+  const consolidate = rows.filter((r) => r.currentCostPerHour !== undefined);
+  const consolidateTable =
+    consolidate.length === 0
+      ? ""
+      : "\n\nConsolidation (to the fixed point; `cost` is the cluster after the plan, the baseline is core's `karpenter` strategy).\n\n" +
+        "| id | nodes before | nodes after | baseline nodes after | pods | current $/h | nodeplan after $/h | bound $/h | karpenter after $/h | commands | baseline commands | median ms |\n" +
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n" +
+        consolidate
+          .map(
+            (r) =>
+              `| ${r.id} | ${cell(r.currentNodes)} | ${r.nodes} | ${cell(r.baselineNodes)} | ${r.pods} | ${fmt(r.currentCostPerHour, 3)} | ${fmt(r.costPerHour, 3)} | ${fmt(r.lowerBoundPerHour, 3)} | ${fmt(r.baselineCostPerHour, 3)} | ${cell(r.commands)} | ${cell(r.baselineCommands)} | ${fmt(r.medianMs, 1)} |`,
+          )
+          .join("\n");
   const kernel = rows
     .filter((r) => r.kernelWasmSimdMs !== undefined)
     .map(
@@ -85,7 +118,14 @@ function writeBenchmarksTable(rows: BenchRowOut[], machine: string): void {
         `\n\nKernel alone (${r.id}, median of 15): WASM SIMD ${fmt(r.kernelWasmSimdMs)} ms, WASM scalar ${fmt(r.kernelWasmScalarMs)} ms, TS reference ${fmt(r.kernelTsMs)} ms.`,
     )
     .join("");
-  const table = `<!-- table:start -->\nMachine: ${machine}. Generated by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.\n\n${head}${body}${kernel}\n<!-- table:end -->`;
+  const chart = "\n\n![pods/s against pods, and cost / lower bound per row](bench/results/chart.svg)";
+  return `<!-- table:start -->\nMachine: ${machine}. Generated by \`npm run bench\` on ${date}.\n\n${head}${body}${exactTable}${consolidateTable}${kernel}${chart}\n<!-- table:end -->`;
+}
+
+/** Rewrites the generated table of BENCHMARKS.md (between its markers), keeping the hand-written reading. */
+function writeBenchmarksTable(rows: BenchRowOut[], machine: string): void {
+  const url = new URL("../../BENCHMARKS.md", import.meta.url);
+  const table = benchmarksTable(rows, machine, new Date().toISOString().slice(0, 10));
   let text = "";
   try {
     text = readFileSync(url, "utf8");
@@ -93,6 +133,7 @@ function writeBenchmarksTable(rows: BenchRowOut[], machine: string): void {
     text = "# Benchmarks\n\n<!-- table:start -->\n<!-- table:end -->\n";
   }
   writeFileSync(url, text.replace(/<!-- table:start -->[\s\S]*<!-- table:end -->/, table));
+  writeFileSync(new URL("../results/chart.svg", import.meta.url), renderChart(rows));
 }
 
 function round(x: number): number {
@@ -132,7 +173,7 @@ async function main(): Promise<void> {
       `${JSON.stringify(results, null, 2)}\n`,
     );
     writeBenchmarksTable(rows, machine);
-    process.stderr.write("wrote bench/results/latest.json and BENCHMARKS.md\n");
+    process.stderr.write("wrote bench/results/latest.json, bench/results/chart.svg and BENCHMARKS.md\n");
   }
 }
 
