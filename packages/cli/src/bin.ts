@@ -1,42 +1,266 @@
 #!/usr/bin/env node
-import { Command, Option } from "commander";
-import { describeFailure, type PlanOptions, renderPlan, runPlan } from "./plan-command.ts";
+import type { DisruptionPlan } from "@nodeplan/core";
+import { Command, CommanderError, Option } from "commander";
+import type { CatalogShowOptions } from "./catalog-command.ts";
+import type { InputOptions, LoadedInputs } from "./inputs.ts";
+import type { PlanOptions } from "./plan-command.ts";
+import { paintFor, progress } from "./terminal.ts";
+
+// Commands import their modules when they run, so --help and command-line errors answer at once.
+const strategies = ["nodeplan", "karpenter"] as const;
 
 /**
- * `nodeplan`: plan new capacity for Kubernetes manifests. Exit codes: 0 ok; 1 with
- * --fail-on-unschedulable when some pod is unschedulable; 2 when the input cannot be used.
+ * `nodeplan`: plan new capacity, consolidation and explanations for Kubernetes manifests. Exit codes:
+ * 0 ok; 1 with --fail-on-unschedulable when some pod is unschedulable; 2 when the input (or part of
+ * it) cannot be used or the command line is wrong. Errors go to stderr, never with a stack trace.
  */
+
+const out = (text: string) => process.stdout.write(text);
+const err = (text: string) => process.stderr.write(`nodeplan: ${text}\n`);
+
+/** Notes on stderr; every rejected input on stderr and exit code 2 (the rest was still used). */
+function finish(inputs: { notes?: string[]; errors: readonly { message: string }[] }): void {
+  for (const n of inputs.notes ?? []) err(`note: ${n}`);
+  for (const e of inputs.errors) err(`error: ${e.message}`);
+  if (inputs.errors.length > 0) process.exitCode = 2;
+}
+
+const inputOptions = (command: Command, timeFlag = "--now <time>") =>
+  command
+    .option(
+      "--catalog <source>",
+      "instance catalog: embedded (offline AWS table), aws (live: ambient credentials and region) or a catalog JSON file",
+      "embedded",
+    )
+    .option(
+      "--zones <zones>",
+      "comma-separated zones to offer (default: the catalog's, us-east-1a,b,c offline)",
+    )
+    .option("--capacity-types <types>", "comma-separated capacity types to offer (default on-demand,spot)")
+    .option(timeFlag, "the time to plan at (RFC 3339); default the current time")
+    .option("--max-replicas-from-hpa", "plan workloads with an HPA at its maxReplicas");
+
+/** Loads inputs with a progress indicator that is cleared before anything is printed. */
+async function withInputs<T>(
+  paths: string[],
+  options: InputOptions,
+  work: (inputs: LoadedInputs, p: ReturnType<typeof progress>) => Promise<T>,
+): Promise<[LoadedInputs, T]> {
+  const p = progress();
+  try {
+    const { loadInputs } = await import("./inputs.ts");
+    const inputs = await loadInputs(paths, options, p);
+    return [inputs, await work(inputs, p)];
+  } finally {
+    p.done();
+  }
+}
+
 const program = new Command()
   .name("nodeplan")
   .description(
-    "Kubernetes node provisioning planner: which nodes to launch, at what cost, against a proven lower bound",
+    "Kubernetes node provisioning and consolidation planner: which nodes to launch or remove, at what cost, against a proven lower bound",
   )
+  .exitOverride()
   .showHelpAfterError();
 
-program
-  .command("plan")
-  .description("plan nodes for the pending pods in manifests (files, directories, or - for stdin)")
-  .argument("<paths...>", "manifest files or directories (YAML or JSON, kubectl List dumps too)")
-  .option("--catalog <source>", "instance catalog: embedded (default) or a catalog JSON file", "embedded")
-  .option("--zones <zones>", "comma-separated zones to offer (default us-east-1a,b,c)")
-  .option("--capacity-types <types>", "comma-separated capacity types to offer (default on-demand,spot)")
-  .option("--now <time>", "the time to plan at (RFC 3339); default the current time")
-  .option("--max-replicas-from-hpa", "plan workloads with an HPA at its maxReplicas")
-  .option("--fail-on-unschedulable", "exit 1 when any pod is unschedulable")
+inputOptions(
+  program
+    .command("plan")
+    .description("plan new nodes for the pending pods in manifests (files, directories, or - for stdin)")
+    .argument("<paths...>", "manifest files or directories (YAML or JSON, kubectl List dumps too)"),
+)
   .addOption(
-    new Option("-o, --output <format>", "output format")
+    new Option(
+      "-o, --output <format>",
+      "output format: the report, the Plan as json/yaml, or NodeClaim manifests",
+    )
       .choices(["text", "json", "yaml", "nodeclaims"])
       .default("text"),
   )
+  .option("--fail-on-unschedulable", "exit 1 when any pod is unschedulable")
   .action(async (paths: string[], options: PlanOptions) => {
-    const run = await runPlan(paths, options);
-    process.stdout.write(renderPlan(run, options.output));
-    if (options.failOnUnschedulable && run.plan.unschedulable.length > 0) process.exitCode = 1;
+    const { planFor, renderPlan } = await import("./plan-command.ts");
+    const [inputs, plan] = await withInputs(paths, options, (i, p) => planFor(i, p));
+    out(
+      renderPlan(
+        { plan, inputs, cluster: inputs.cluster },
+        options.output,
+        paintFor(process.stdout, options.output === "text"),
+      ),
+    );
+    finish(inputs);
+    if (options.failOnUnschedulable && plan.unschedulable.length > 0 && process.exitCode !== 2)
+      process.exitCode = 1;
+  });
+
+inputOptions(
+  program
+    .command("consolidate")
+    .description(
+      "plan disruption: which nodes to remove or replace, in waves within budgets, and why others stay",
+    )
+    .argument("<paths...>", "manifest files or directories of the cluster (nodes, pods, NodePools, PDBs)"),
+  "--at <time>",
+)
+  .addOption(
+    new Option("--strategy <strategy>", "consolidation algorithm").choices(strategies).default("nodeplan"),
+  )
+  .addOption(
+    new Option("-o, --output <format>", "output format").choices(["text", "json", "yaml"]).default("text"),
+  )
+  .action(
+    async (
+      paths: string[],
+      options: InputOptions & {
+        at?: string;
+        strategy: (typeof strategies)[number];
+        output: "text" | "json" | "yaml";
+      },
+    ) => {
+      const input = {
+        ...options,
+        timeFlag: "--at",
+        ...(options.at === undefined ? {} : { now: options.at }),
+      };
+      const { disruptionFor, renderDisruption } = await import("./consolidate.ts");
+      const [inputs, plan] = await withInputs(paths, input, (i, p) => disruptionFor(i, options.strategy, p));
+      out(
+        renderDisruption(plan, inputs, options.output, paintFor(process.stdout, options.output === "text")),
+      );
+      finish(inputs);
+    },
+  );
+
+const explain = program
+  .command("explain")
+  .description("explain why a pod goes where it goes (or cannot), or why a node stays or goes");
+for (const what of ["pod", "node"] as const) {
+  inputOptions(
+    explain
+      .command(what)
+      .description(
+        what === "pod"
+          ? "where a pod goes: the node or NodeClaim, its options, and the constraints that narrowed them"
+          : "why a node stays or goes (consolidation), or what a planned NodeClaim holds",
+      )
+      .argument(
+        what === "pod" ? "<pod>" : "<node>",
+        what === "pod" ? "namespace/name" : "node or NodeClaim name",
+      )
+      .argument("<paths...>", "manifest files or directories"),
+  ).action(async (name: string, paths: string[], options: InputOptions) => {
+    const { planFor } = await import("./plan-command.ts");
+    const { disruptionFor } = await import("./consolidate.ts");
+    const { explainNode, explainPod } = await import("./explain.ts");
+    const [inputs, text] = await withInputs(paths, options, async (i, p) => {
+      const plan = await planFor(i, p);
+      // Explaining a pod does not need the disruption plan; a failure there must not hide the rest.
+      let disruption: DisruptionPlan | undefined;
+      try {
+        disruption = await disruptionFor(i, "nodeplan", p);
+      } catch (e) {
+        i.notes.push(`disruption could not be evaluated: ${(e as Error).message}`);
+      }
+      return what === "pod" ? explainPod(i, plan, name, disruption) : explainNode(i, plan, name, disruption);
+    });
+    out(text);
+    finish(inputs);
+  });
+}
+
+const catalog = program.command("catalog").description("show or refresh the instance catalog");
+catalog
+  .command("show")
+  .description(
+    "list instance types with allocatable cpu, memory, pods and the price per zone and capacity type",
+  )
+  .option("--catalog <source>", "embedded (default), aws (live) or a catalog JSON file", "embedded")
+  .option("--filter <substring>", "only instance types whose name contains this")
+  .option("--zones <zones>", "comma-separated zones to offer")
+  .option("--capacity-types <types>", "comma-separated capacity types to offer (default on-demand,spot)")
+  .addOption(
+    new Option("-o, --output <format>", "output format (json: a catalog file)")
+      .choices(["text", "json"])
+      .default("text"),
+  )
+  .action(async (options: CatalogShowOptions) => {
+    const { catalogShow } = await import("./catalog-command.ts");
+    const { text, warnings, errors } = await catalogShow(
+      options,
+      paintFor(process.stdout, options.output === "text"),
+    );
+    out(text);
+    for (const w of warnings) err(`warning: ${w.message}`);
+    finish({ errors });
+  });
+catalog
+  .command("refresh")
+  .description(
+    "read the live catalog from AWS (EC2 and the Price List API, ambient credentials) into a catalog file",
+  )
+  .option("--region <region>", "AWS region (default the ambient one: AWS_REGION or the profile's)")
+  .requiredOption("-o, --output <file>", "catalog JSON file to write")
+  .option("--zones <zones>", "comma-separated zones to offer (default every zone EC2 reports)")
+  .option("--capacity-types <types>", "comma-separated capacity types to offer (default on-demand,spot)")
+  .action(async (options: { region?: string; output: string; zones?: string; capacityTypes?: string }) => {
+    const p = progress();
+    p.step("reading EC2 instance types and prices");
+    try {
+      const { catalogRefresh } = await import("./catalog-command.ts");
+      const { summary, issues } = await catalogRefresh(options);
+      for (const i of issues) err(`warning: ${i}`);
+      process.stderr.write(`${summary}\n`);
+    } finally {
+      p.done();
+    }
+  });
+
+program
+  .command("controller")
+  .description(
+    "run in a cluster: watch pods, nodes and NodePools, then publish (advisory) or carry out (acting) the plans",
+  )
+  .addOption(
+    new Option(
+      "--mode <mode>",
+      "advisory: Events, status ConfigMap and metrics only; acting: launch and disrupt",
+    )
+      .choices(["advisory", "acting"])
+      .default("advisory"),
+  )
+  .addOption(
+    new Option("--catalog <source>", "instance catalog").choices(["embedded", "aws"]).default("embedded"),
+  )
+  .option("--leader-elect <bool>", "elect a leader through a coordination.k8s.io Lease", "true")
+  .option("--leader-election-namespace <ns>", "namespace of the Lease and the status ConfigMap")
+  .option("--leader-election-lease <name>", "Lease name", "nodeplan-controller")
+  .option("--lease-duration <d>", "Lease duration", "15s")
+  .option("--renew-deadline <d>", "how long the leader keeps trying to renew", "10s")
+  .option("--retry-period <d>", "Lease retry period", "2s")
+  .option("--batch-idle-duration <d>", "solve after this long without a new pending pod", "1s")
+  .option("--batch-max-duration <d>", "solve at most this long after the first pending pod", "10s")
+  .option("--metrics-port <port>", "port of /metrics, /healthz and /readyz", "8080")
+  .option("--cluster-name <name>", "EKS cluster name (acting mode: node bootstrap and tags)")
+  .option("--cluster-endpoint <url>", "API server endpoint nodes join (acting mode)")
+  .option("--cluster-ca-bundle <base64>", "cluster CA, base64 PEM (acting mode)")
+  .option("--service-cidr <cidr>", "Kubernetes service CIDR (AL2023 nodeadm)")
+  .option("--kubernetes-version <minor>", "Kubernetes minor version for AMI aliases, e.g. 1.32 (acting mode)")
+  .option("--interruption-queue <url>", "SQS queue URL of EC2 interruption events (EventBridge)")
+  .action(async (options: import("./controller-command.ts").ControllerCommandOptions) => {
+    const { runControllerCommand } = await import("./controller-command.ts");
+    await runControllerCommand(options);
   });
 
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  process.stderr.write(`nodeplan: ${describeFailure(e)}\n`);
-  process.exitCode = 2;
+  if (e instanceof CommanderError) {
+    // Commander has printed the message (or the help); a wrong command line is unusable input.
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else {
+    const { describeFailure } = await import("./inputs.ts");
+    err(describeFailure(e));
+    process.exitCode = 2;
+  }
 }

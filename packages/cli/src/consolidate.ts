@@ -1,0 +1,93 @@
+import { type DisruptionPlan, renderKept } from "@nodeplan/core";
+import { toYaml } from "@nodeplan/k8s-adapter";
+import { money, table } from "./plan-command.ts";
+import type { LoadedInputs } from "./prepare.ts";
+import type { Paint } from "./terminal.ts";
+
+export { disruptionFor, type Strategy } from "./prepare.ts";
+
+const list = (xs: readonly string[], n = 3) =>
+  xs.length === 0 ? "-" : xs.slice(0, n).join(", ") + (xs.length > n ? ` +${xs.length - n} more` : "");
+
+/** `2x m6g.large on-demand, 1x m6g.8xlarge on-demand`. */
+const counted = (xs: readonly string[]) => {
+  const counts = new Map<string, number>();
+  for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
+  return xs.length === 0 ? "-" : [...counts].map(([x, n]) => `${n}x ${x}`).join(", ");
+};
+
+const short = (s: string, n = 72) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** The human report of a disruption plan. */
+export function renderDisruptionReport(plan: DisruptionPlan, inputs: LoadedInputs, paint: Paint): string {
+  const lines = [
+    paint.bold(
+      `nodeplan consolidate at ${inputs.now}: ${inputs.cluster.nodes.length} nodes, ${plan.commands.length} commands, ${plan.kept.length} nodes kept`,
+    ),
+  ];
+  const waves = [...new Set(plan.commands.map((c) => c.wave))].sort((a, b) => a - b);
+  for (const wave of waves) {
+    const commands = plan.commands.filter((c) => c.wave === wave);
+    const saving = commands.reduce((s, c) => s + c.savingsPerHour, 0);
+    lines.push(
+      "",
+      paint.bold(
+        `wave ${wave}${wave === 1 ? " (may start now)" : ` (after wave ${wave - 1} completes)`}: saves ${money(saving)}`,
+      ),
+    );
+    const rows = [
+      ["method", "candidates", "replacements", "evictions", "saves $/h", "reason"],
+      ...commands.map((c) => [
+        c.method,
+        list(c.candidates),
+        counted(c.replacements.map((r) => `${r.instanceType} ${r.capacityType}`)),
+        String(c.evictions.length),
+        c.savingsPerHour.toFixed(4),
+        short(c.reason),
+      ]),
+    ];
+    const [head, ...body] = table(rows);
+    lines.push(`  ${paint.dim(head ?? "")}`, ...body.map((l) => `  ${l}`));
+  }
+  if (plan.kept.length > 0) {
+    lines.push("", paint.bold(`kept: ${plan.kept.length}`));
+    // One line per node, at most 3 per reason code: a fleet blocked by one PDB reads as one block.
+    const byCode = new Map<string, DisruptionPlan["kept"]>();
+    for (const k of plan.kept) byCode.set(k.reason.code, [...(byCode.get(k.reason.code) ?? []), k]);
+    for (const [code, kept] of byCode) {
+      for (const k of kept.slice(0, 3)) lines.push(`  ${k.node}: ${renderKept(k.reason)} [${code}]`);
+      if (kept.length > 3) lines.push(paint.dim(`  ... and ${kept.length - 3} more nodes [${code}]`));
+    }
+  }
+  const c = plan.cost;
+  const saved = c.currentPerHour - c.afterPerHour;
+  lines.push(
+    "",
+    paint.bold("cost per hour"),
+    `  now:          ${money(c.currentPerHour)}`,
+    `  after:        ${money(c.afterPerHour)}  (${
+      Math.abs(saved) < 5e-5
+        ? "no change"
+        : `${saved > 0 ? "-" : "+"}${money(Math.abs(saved))}${c.currentPerHour > 0 ? `, ${((100 * saved) / c.currentPerHour).toFixed(1)}%` : ""}`
+    })`,
+    `  lower bound:  ${money(c.lowerBoundPerHour)}`,
+  );
+  for (const w of plan.warnings) lines.push(paint.yellow(`warning: ${w.message}`));
+  if (plan.errors.length > 0)
+    lines.push(
+      paint.red(`input errors: ${plan.errors.length} (listed on stderr; the rest of the input was planned)`),
+    );
+  return `${lines.join("\n")}\n`;
+}
+
+/** Renders the chosen output format. */
+export function renderDisruption(
+  plan: DisruptionPlan,
+  inputs: LoadedInputs,
+  output: "text" | "json" | "yaml" | undefined,
+  paint: Paint,
+): string {
+  if (output === "json") return `${JSON.stringify(plan, null, 2)}\n`;
+  if (output === "yaml") return toYaml([plan as unknown as Record<string, unknown>]);
+  return renderDisruptionReport(plan, inputs, paint);
+}
