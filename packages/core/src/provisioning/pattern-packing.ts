@@ -5,7 +5,9 @@ import type { PatternSolution } from "./patterns.ts";
 /**
  * Packs the pods the kernel put on new nodes again, guided by the pattern LP: each pattern in the LP
  * solution, rounded down, becomes that many nodes holding exactly its pods (full by construction); the
- * kernel packs what is left. Returns a kernel-shaped result (existing-node placements unchanged) or
+ * kernel packs what is left. With `integral`, the patterns are the solution's integer cover (small
+ * instances, where every LP count is a fraction); copies beyond the pods left are clipped and shrink
+ * to the cheapest offering that holds them. Returns a kernel-shaped result (existing-node placements unchanged) or
  * undefined when the guided packing does not apply or leaves a pod unplaced. The caller keeps whichever
  * plan is cheaper, so this can only lower the cost.
  *
@@ -19,6 +21,7 @@ export function packByPatterns(
   onNew: Int32Array,
   solution: PatternSolution,
   solve: (kernel: Kernel, problem: EncodedProblem) => KernelResult,
+  integral = false,
 ): KernelResult | undefined {
   const p = enc.problem;
   const R = p.resources;
@@ -34,7 +37,9 @@ export function packByPatterns(
 
   const left = Int32Array.from(onNew);
   // Bins to open: whole copies of each pattern, clipped to the pods left (the last copies may be lighter).
-  const patterns = [...solution.patterns].sort((a, b) => b.x - a.x || a.offering - b.offering);
+  const chosen = integral ? solution.integral : solution.patterns;
+  if (chosen === undefined) return undefined;
+  const patterns = [...chosen].sort((a, b) => b.x - a.x || a.offering - b.offering);
   const bins: { load: Int32Array; options: Uint32Array; copies: number }[] = [];
   const optionsByLoad = new Map<string, Uint32Array>();
   for (const pattern of patterns) {

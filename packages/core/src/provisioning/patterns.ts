@@ -59,9 +59,14 @@ export interface PatternSolution {
   /** Shapes (representative offering -> the offerings it stands for, dominated ones included). */
   shapeOf: Int32Array;
   patterns: Pattern[];
+  /** On small instances, an integer cover of the demand by the generated patterns (x = node count). */
+  integral?: Pattern[];
 }
 
 const DEFAULTS = { iterations: 40, searchNodes: 1500, maxGroups: 160, workBudget: 500_000 };
+/** Integer covers are searched up to this many pods, within this many search nodes. */
+const INTEGER_COVER_PODS = 200;
+const INTEGER_COVER_NODES = 20_000;
 /** Shapes that fit at most this many pods of any one group are searched exactly every round. */
 const SMALL_SHAPE_PODS = 12;
 /** Column generation stops once the bound is this close (relative) to the LP objective. */
@@ -211,7 +216,37 @@ export function solvePatternLP(
     });
     patterns.push({ offering: col.offering, counts: full, x });
   });
-  return { bound, lpObjective, values: fullValues, scale, upperBounds, shapeOf, patterns };
+  // Small instances: every pattern's count is a fraction, so rounding down leaves everything to the
+  // kernel. An integer cover over the generated columns (price-and-branch) is cheap there and often
+  // optimal.
+  let integral: Pattern[] | undefined;
+  let pods = 0;
+  for (let i = 0; i < A; i++) pods += demand[i] as number;
+  if (pods <= INTEGER_COVER_PODS) {
+    const price = new Map(shapes.map((sh) => [sh.t, sh.price]));
+    const x = integerCover(columns, price, demand, values, INTEGER_COVER_NODES);
+    if (x !== undefined) {
+      integral = [];
+      columns.forEach((col, j) => {
+        if ((x[j] as number) === 0) return;
+        const full = new Int32Array(G);
+        active.forEach((g, i) => {
+          full[g] = col.counts[i] as number;
+        });
+        integral?.push({ offering: col.offering, counts: full, x: x[j] as number });
+      });
+    }
+  }
+  return {
+    bound,
+    lpObjective,
+    values: fullValues,
+    scale,
+    upperBounds,
+    shapeOf,
+    patterns,
+    ...(integral === undefined ? {} : { integral }),
+  };
 }
 
 /** Keeps the restricted master small: its basis and the columns nearest to entering it. */
@@ -607,4 +642,74 @@ export function relaxedBound(
     }
   }
   return dualBound * (1 + 1e-9);
+}
+
+/**
+ * The cheapest integer combination of columns covering the demand, by depth-first search: branch on
+ * the uncovered group with the fewest covering columns, try its columns cheapest per covered pod
+ * first, prune with the master's duals (a lower bound on covering what is left). Undefined when the
+ * columns cannot cover the demand.
+ */
+function integerCover(
+  columns: readonly Pattern[],
+  price: Map<number, number>,
+  demand: Float64Array,
+  values: Float64Array,
+  budget: number,
+): Int32Array | undefined {
+  const n = columns.length;
+  const m = demand.length;
+  const cost = columns.map((c) => price.get(c.offering) as number);
+  const rem = Float64Array.from(demand);
+  const x = new Int32Array(n);
+  let best: Int32Array | undefined;
+  let bestCost = Number.POSITIVE_INFINITY;
+  let nodes = 0;
+  const rest = () => {
+    let v = 0;
+    for (let i = 0; i < m; i++) v += (values[i] as number) * Math.max(0, rem[i] as number);
+    return v;
+  };
+  const walk = (spent: number) => {
+    if (++nodes > budget) return;
+    let row = -1;
+    let fewest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < m; i++) {
+      if ((rem[i] as number) <= 0) continue;
+      let k = 0;
+      for (const c of columns) if ((c.counts[i] as number) > 0) k++;
+      if (k < fewest) {
+        fewest = k;
+        row = i;
+      }
+    }
+    if (row < 0) {
+      if (spent < bestCost - 1e-12) {
+        bestCost = spent;
+        best = Int32Array.from(x);
+      }
+      return;
+    }
+    if (spent + rest() >= bestCost - 1e-12) return;
+    const useful = (j: number) => {
+      let covered = 0;
+      const c = columns[j] as Pattern;
+      for (let i = 0; i < m; i++) covered += Math.min(c.counts[i] as number, Math.max(0, rem[i] as number));
+      return covered;
+    };
+    const order: number[] = [];
+    for (let j = 0; j < n; j++) if (((columns[j] as Pattern).counts[row] as number) > 0) order.push(j);
+    order.sort((a, b) => (cost[a] as number) / useful(a) - (cost[b] as number) / useful(b) || a - b);
+    for (const j of order) {
+      const c = columns[j] as Pattern;
+      x[j] = (x[j] as number) + 1;
+      for (let i = 0; i < m; i++) rem[i] = (rem[i] as number) - (c.counts[i] as number);
+      walk(spent + (cost[j] as number));
+      for (let i = 0; i < m; i++) rem[i] = (rem[i] as number) + (c.counts[i] as number);
+      x[j] = (x[j] as number) - 1;
+      if (nodes > budget) return;
+    }
+  };
+  walk(0);
+  return best;
 }

@@ -91,9 +91,19 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
       const prices = enc.offerings.map((o) => o.offering.pricePerHour);
       const patterns = solvePatternLP(enc.problem, onNewKernel, {}, prices);
       if (patterns !== undefined) {
-        const guided = packByPatterns(kernel, enc, result, onNewKernel, patterns, solveWithCapacity);
-        if (guided !== undefined && newBinsCost(enc.problem, guided) < newBinsCost(enc.problem, result))
-          result = guided;
+        for (const roundUp of [false, true]) {
+          const guided = packByPatterns(
+            kernel,
+            enc,
+            result,
+            onNewKernel,
+            patterns,
+            solveWithCapacity,
+            roundUp,
+          );
+          if (guided !== undefined && newBinsCost(enc.problem, guided) < newBinsCost(enc.problem, result))
+            result = guided;
+        }
         // Topology pins pods to domains the solver chose, not ones their constraints force: a bound over
         // pinned groups would bound this assignment only, so it is not claimed then.
         const proven = topo === undefined ? patternBound(enc, onNewKernel, patterns) : undefined;
