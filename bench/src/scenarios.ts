@@ -314,7 +314,8 @@ export function kernelProblem(G: number): EncodedProblem {
       counts,
       compat,
       existingCompat: new Uint32Array(0),
-      classId: new Int32Array(G).fill(-1),
+      classStart: new Int32Array(G + 1),
+      classList: new Int32Array(0),
       value: new Float64Array(G),
     },
     offerings: {

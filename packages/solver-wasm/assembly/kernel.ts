@@ -4,7 +4,7 @@
 // solve(header). Scratch memory comes from the stub runtime's bump allocator, reset per call.
 // Built twice: with SIMD (v128 in bitset and fit loops) and without.
 
-const ABI_VERSION: i32 = 1;
+const ABI_VERSION: i32 = 2;
 const ERROR_ABI_MISMATCH: i32 = -1;
 const ERROR_BAD_HEADER: i32 = -2;
 const ERROR_TOO_MANY_BINS: i32 = -3;
@@ -21,11 +21,11 @@ const INF: f64 = Infinity;
 // Header word indexes (src/wasm.ts H).
 const H_ABI = 0; const H_R = 1; const H_G = 2; const H_T = 3; const H_E = 4; const H_P = 5; const H_C = 6;
 const H_MAXBINS = 7; const H_MAXPL = 8; const H_CAND = 9; const H_IMPROVE = 10;
-const H_REQ = 11; const H_COUNTS = 12; const H_COMPAT = 13; const H_EXCOMPAT = 14; const H_CLASS = 15; const H_VALUE = 16;
-const H_ALLOC = 17; const H_CAP = 18; const H_PRICE = 19; const H_POOL = 20; const H_SHAPE = 21;
-const H_LIMITS = 22; const H_USED = 23; const H_EXREM = 24; const H_EXCLASS = 25; const H_CLASSCAP = 26;
-const H_OUT_OFF = 27; const H_OUT_OPT = 28; const H_OUT_POOL = 29; const H_OUT_PL = 30; const H_OUT_UNPL = 31;
-const H_OUT_REASON = 32; const H_OUT_NB = 33; const H_OUT_NPL = 34;
+const H_REQ = 11; const H_COUNTS = 12; const H_COMPAT = 13; const H_EXCOMPAT = 14; const H_CSTART = 15; const H_CLIST = 16;
+const H_VALUE = 17; const H_ALLOC = 18; const H_CAP = 19; const H_PRICE = 20; const H_POOL = 21; const H_SHAPE = 22;
+const H_LIMITS = 23; const H_USED = 24; const H_EXREM = 25; const H_EXCLASS = 26; const H_CLASSCAP = 27;
+const H_OUT_OFF = 28; const H_OUT_OPT = 29; const H_OUT_POOL = 30; const H_OUT_PL = 31; const H_OUT_UNPL = 32;
+const H_OUT_REASON = 33; const H_OUT_NB = 34; const H_OUT_NPL = 35;
 
 export function abiVersion(): i32 { return ABI_VERSION; }
 export function reset(): void { heap.reset(); }
@@ -66,7 +66,7 @@ function scratch(bytes: i32): usize {
 // Problem dimensions and regions.
 let R: i32 = 0; let R1: i32 = 0; let G: i32 = 0; let T: i32 = 0; let E: i32 = 0; let P: i32 = 0; let C: i32 = 0;
 let W: i32 = 0; let WE: i32 = 0; let maxBins: i32 = 0; let maxPl: i32 = 0;
-let req: usize = 0; let compat: usize = 0; let exCompat: usize = 0; let classId: usize = 0; let value: usize = 0;
+let req: usize = 0; let compat: usize = 0; let exCompat: usize = 0; let cStart: usize = 0; let cList: usize = 0; let value: usize = 0;
 let alloc_: usize = 0; let capacity: usize = 0; let price: usize = 0; let poolOf: usize = 0; let shape: usize = 0;
 let limits: usize = 0; let cap: usize = 0;
 // State.
@@ -128,6 +128,25 @@ function fitCount(space: usize, g: i32): i32 {
   return k < 0 ? 0 : <i32>k;
 }
 
+/** k capped by the room each class of group g has left in a bin: cap - counts[base + c] - more[base + c] (more = 0: none). */
+function classRoom(g: i32, k: i32, counts: usize, base: i32, more: usize): i32 {
+  for (let i = n(cStart, g); i < n(cStart, g + 1); i++) {
+    const c = n(cList, i);
+    let room = n(cap, c) - n(counts, base + c);
+    if (more != 0) room -= n(more, base + c);
+    if (room < k) k = room;
+  }
+  return k;
+}
+
+/** Counts k more pods of group g in each of its classes at counts[base + c]. */
+function addClasses(g: i32, k: i32, counts: usize, base: i32): void {
+  for (let i = n(cStart, g); i < n(cStart, g + 1); i++) {
+    const j = base + n(cList, i);
+    setn(counts, j, n(counts, j) + k);
+  }
+}
+
 function fitsOne(t: i32, g: i32): bool {
   for (let r = 0; r < R; r++) if (f(req, g * R + r) > f(alloc_, t * R + r)) return false;
   return true;
@@ -186,7 +205,7 @@ export function solve(header: usize): i32 {
   if (R < 1 || G < 0 || T < 0 || E < 0 || P < 0 || C < 0 || maxBins < 0 || maxPl < 0) return ERROR_BAD_HEADER;
   W = (T + 31) >>> 5; WE = (E + 31) >>> 5;
   req = <usize>n(header, H_REQ); compat = <usize>n(header, H_COMPAT); exCompat = <usize>n(header, H_EXCOMPAT);
-  classId = <usize>n(header, H_CLASS); value = <usize>n(header, H_VALUE); alloc_ = <usize>n(header, H_ALLOC);
+  cStart = <usize>n(header, H_CSTART); cList = <usize>n(header, H_CLIST); value = <usize>n(header, H_VALUE); alloc_ = <usize>n(header, H_ALLOC);
   capacity = <usize>n(header, H_CAP); price = <usize>n(header, H_PRICE); poolOf = <usize>n(header, H_POOL);
   shape = <usize>n(header, H_SHAPE); limits = <usize>n(header, H_LIMITS); cap = <usize>n(header, H_CLASSCAP);
   const counts = <usize>n(header, H_COUNTS);
@@ -229,18 +248,14 @@ export function solve(header: usize): i32 {
   // 1. Existing bins.
   for (let g = 0; g < G; g++) {
     if (n(rem, g) == 0) continue;
-    const cls = n(classId, g);
     for (let e = 0; e < E; e++) {
       if (!bit(exCompat, g * WE, e)) continue;
       let k = fitCount(exRem + (<usize>(e * R) << 3), g);
       if (k > n(rem, g)) k = n(rem, g);
-      if (cls >= 0) {
-        const room = n(cap, cls) - n(exClass, e * C + cls);
-        if (room < k) k = room;
-      }
+      k = classRoom(g, k, exClass, e * C, 0);
       if (k <= 0) continue;
       for (let r = 0; r < R; r++) setf(exRem, e * R + r, f(exRem, e * R + r) - <f64>k * f(req, g * R + r));
-      if (cls >= 0) setn(exClass, e * C + cls, n(exClass, e * C + cls) + k);
+      addClasses(g, k, exClass, e * C);
       take(g, k);
       if (!addPlacement(g, e, k)) return ERROR_TOO_MANY_PLACEMENTS;
       if (n(rem, g) == 0) break;
@@ -264,11 +279,12 @@ export function solve(header: usize): i32 {
   let anchor = find(0);
   while (anchor < G) {
     const g0 = anchor;
-    const cls0 = n(classId, g0);
+    let capped = false;
+    for (let i = n(cStart, g0); i < n(cStart, g0 + 1); i++) if (n(cap, n(cList, i)) == 0) capped = true;
     let pool = P;
     let anyCompat = false;
     let anyFit = false;
-    if (cls0 < 0 || n(cap, cls0) > 0) {
+    if (!capped) {
       for (let t = 0; t < T; t++) {
         if (!bit(compat, g0 * W, t)) continue;
         anyCompat = true;
@@ -281,7 +297,7 @@ export function solve(header: usize): i32 {
       }
     }
     if (pool == P) {
-      setn(reason, g0, cls0 >= 0 && n(cap, cls0) == 0 ? REASON_CLASS_CAP : !anyCompat ? REASON_NO_COMPATIBLE_OFFERING : !anyFit ? REASON_TOO_LARGE : REASON_POOL_LIMIT);
+      setn(reason, g0, capped ? REASON_CLASS_CAP : !anyCompat ? REASON_NO_COMPATIBLE_OFFERING : !anyFit ? REASON_TOO_LARGE : REASON_POOL_LIMIT);
       setn(unplaced, g0, n(unplaced, g0) + n(rem, g0));
       take(g0, n(rem, g0));
       anchor = find(anchor);
@@ -362,14 +378,10 @@ export function solve(header: usize): i32 {
             if (share < 1 && h == g0) share = 1;
             if (<f64>k > share) k = <i32>share;
           }
-          const cls = n(classId, h);
-          if (cls >= 0) {
-            const room = n(cap, cls) - n(patClass, cls);
-            if (room < k) k = room;
-          }
+          k = classRoom(h, k, patClass, 0, 0);
           if (k <= 0) continue;
           for (let r = 0; r < R; r++) setf(space, r, f(space, r) - <f64>k * f(req, h * R + r));
-          if (cls >= 0) setn(patClass, cls, n(patClass, cls) + k);
+          addClasses(h, k, patClass, 0);
           pv += <f64>k * f(value, h);
           if (n(patN, h) == 0) setn(patG, len++, h);
           setn(patN, h, n(patN, h) + k);
@@ -455,8 +467,7 @@ export function solve(header: usize): i32 {
         const h = n(bestG, i);
         const k = n(bestN, i);
         v += <f64>k * f(value, h);
-        const cls = n(classId, h);
-        if (cls >= 0) setn(bClass, b * C + cls, n(bClass, b * C + cls) + k);
+        addClasses(h, k, bClass, b * C);
         if (!addPlacement(h, E + b, k)) return ERROR_TOO_MANY_PLACEMENTS;
       }
       setf(bValue, b, v);
@@ -669,7 +680,6 @@ function improve(): void {
     for (let e = n(bHead, b); ok && e >= 0; e = n(plNext, e)) {
       const h = n(plG, e);
       let left = n(plN, e);
-      const cls = n(classId, h);
       for (let i = 0; left > 0 && i < nr; i++) {
         const b2 = n(recv, i);
         if (b2 == b || b8(bAlive, b2) == 0 || n(bPool, b2) != n(bPool, b)) continue;
@@ -685,16 +695,13 @@ function improve(): void {
         }
         let ki = <i32>k;
         if (k > <f64>left) ki = left;
-        if (cls >= 0) {
-          const room = n(cap, cls) - n(bClass, b2 * C + cls) - n(extraClass, b2 * C + cls);
-          if (room < ki) ki = room;
-        }
+        ki = classRoom(h, ki, bClass, b2 * C, extraClass);
         if (ki <= 0) continue;
         let seen = false;
         for (let i = 0; i < nt; i++) if (n(touched, i) == b2) seen = true;
         if (!seen) setn(touched, nt++, b2);
         for (let r = 0; r < R; r++) setf(extra, b2 * R + r, f(extra, b2 * R + r) + <f64>ki * f(req, h * R + r));
-        if (cls >= 0) setn(extraClass, b2 * C + cls, n(extraClass, b2 * C + cls) + ki);
+        addClasses(h, ki, extraClass, b2 * C);
         // More moves than placement room left: the attempt fails (and the move lists stay in bounds).
         if (np + nm >= maxPl) {
           ok = false;
@@ -716,8 +723,7 @@ function improve(): void {
         const b2 = n(mvB, i);
         const k = n(mvN, i);
         for (let r = 0; r < R; r++) setf(bLoad, b2 * R + r, f(bLoad, b2 * R + r) + <f64>k * f(req, h * R + r));
-        const cls = n(classId, h);
-        if (cls >= 0) setn(bClass, b2 * C + cls, n(bClass, b2 * C + cls) + k);
+        addClasses(h, k, bClass, b2 * C);
         setf(bValue, b2, f(bValue, b2) + <f64>k * f(value, h));
         andWords(bCompat + (<usize>(b2 * W) << 2), bCompat + (<usize>(b2 * W) << 2), compat + (<usize>(h * W) << 2));
         addPlacement(h, E + b2, k);

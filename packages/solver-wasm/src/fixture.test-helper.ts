@@ -6,14 +6,16 @@ import { defaultGroupValues, type EncodedProblem, wordsFor } from "./problem.ts"
  * the package's public surface.
  */
 export interface FixtureSpec {
-  /** Per group: request vector, pod count, compatible offerings / existing bins (default: all), class. */
-  groups: { req: number[]; count: number; compat?: number[]; existing?: number[]; cls?: number }[];
+  /** Per group: request vector, pod count, compatible offerings / existing bins (default: all), cap classes (default none). */
+  groups: { req: number[]; count: number; compat?: number[]; existing?: number[]; classes?: number[] }[];
   /** Per offering: allocatable, micro-dollars per hour, pool (default 0), capacity (default allocatable). */
   offerings: { alloc: number[]; price: number; pool?: number; capacity?: number[] }[];
   /** Per pool: limits (R+1, nodes last; null = no limit) and usage already counted. Default: one pool. */
   pools?: { limits?: (number | null)[]; used?: number[] }[];
   /** Per existing bin: free allocatable. */
   existing?: number[][];
+  /** Per existing bin, per class: pods of the class already there (default 0). */
+  existingClassCount?: number[][];
   /** Per class: at most this many pods of the class in one bin. */
   classes?: number[];
   maxBins?: number;
@@ -74,6 +76,7 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
       used[i * (R + 1) + r] = v;
     });
   });
+  let classCount = 0;
   const problem: EncodedProblem = {
     resources: R,
     groups: {
@@ -82,7 +85,8 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
       counts: Int32Array.from(spec.groups.map((g) => g.count)),
       compat,
       existingCompat,
-      classId: Int32Array.from(spec.groups.map((g) => g.cls ?? -1)),
+      classStart: Int32Array.from([0, ...spec.groups.map((g) => (classCount += g.classes?.length ?? 0))]),
+      classList: Int32Array.from(spec.groups.flatMap((g) => g.classes ?? [])),
       value: new Float64Array(G),
     },
     offerings: {
@@ -97,7 +101,9 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
     existing: {
       count: E,
       remaining: Float64Array.from((spec.existing ?? []).flat()),
-      classCount: new Int32Array(E * C),
+      classCount: spec.existingClassCount
+        ? Int32Array.from(spec.existingClassCount.flat())
+        : new Int32Array(E * C),
     },
     classes: { count: C, capPerBin: Int32Array.from(spec.classes ?? []) },
     options: {

@@ -36,8 +36,8 @@ function checkInvariants(p: EncodedProblem, r: KernelResult): void {
     expect(n).toBeGreaterThan(0);
     placed[g]! += n;
     for (let d = 0; d < R; d++) load[bin * R + d]! += n * p.groups.requests[g * R + d]!;
-    const c = p.groups.classId[g]!;
-    if (c >= 0) classCount[bin * p.classes.count + c]! += n;
+    for (let i = p.groups.classStart[g]!; i < p.groups.classStart[g + 1]!; i++)
+      classCount[bin * p.classes.count + p.groups.classList[i]!]! += n;
     if (bin < E) {
       expect((p.groups.existingCompat[g * WE + (bin >>> 5)]! >>> (bin & 31)) & 1).toBe(1);
     } else {
@@ -127,7 +127,7 @@ describe("kernel differential", () => {
       zones: fc.integer({ min: 1, max: 3 }),
       E: fc.integer({ min: 0, max: 20 }),
       P: fc.integer({ min: 1, max: 3 }),
-      C: fc.integer({ min: 0, max: 3 }),
+      C: fc.integer({ min: 0, max: 4 }),
       seed: fc.integer(),
       maxBins: fc.constantFrom(2, 50, 5000),
       maxPlacements: fc.constantFrom(3, 40, 100_000),
@@ -183,7 +183,8 @@ describe("kernel differential", () => {
           count: int(0, 30),
           compat: compatibleOfferings(),
           existing: Array.from({ length: E }, (_, e) => e).filter(() => rand() < 0.7),
-          cls: C > 0 && rand() < 0.4 ? int(0, C - 1) : -1,
+          // No class, one, or several (each class with probability 0.3).
+          classes: Array.from({ length: C }, (_, c) => c).filter(() => rand() < 0.3),
         }));
         const existing = Array.from({ length: E }, () =>
           Array.from({ length: R }, (_, d) => (d === 0 ? int(0, 8) * 1000 : int(0, 20))),
@@ -198,10 +199,12 @@ describe("kernel differential", () => {
             : {},
         );
         const classes = Array.from({ length: C }, () => int(0, 5));
+        const existingClassCount = existing.map(() => classes.map((cap) => int(0, cap)));
         return {
           groups,
           offerings,
           existing,
+          existingClassCount,
           pools,
           classes,
           maxBins,

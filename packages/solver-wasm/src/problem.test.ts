@@ -45,6 +45,31 @@ describe("validateEncodedProblem", () => {
     ]);
   });
 
+  test("class lists are checked: offsets, class indexes and duplicates", () => {
+    const p = encodeFixture({
+      groups: [
+        { req: [100, 1], count: 1, classes: [0, 1] },
+        { req: [100, 1], count: 1, classes: [1] },
+      ],
+      offerings: [{ alloc: [1000, 10], price: 5 }],
+      classes: [1, 2],
+    });
+    expect(validateEncodedProblem(p)).toEqual([]);
+    p.groups.classList.set([1, 1, 2]);
+    expect(validateEncodedProblem(p)).toEqual([
+      "groups.classList[1]: class 1 listed twice for group 0",
+      "groups.classList[2] must be a class index",
+    ]);
+    p.groups.classList.set([0, 1, 1]);
+    p.groups.classStart.set([0, 4, 3]);
+    expect(validateEncodedProblem(p)).toEqual([
+      "groups.classStart[1] must be between groups.classStart[0] and classList's length",
+      "groups.classStart[2] must be between groups.classStart[1] and classList's length",
+    ]);
+    p.groups.classStart = new Int32Array(2);
+    expect(validateEncodedProblem(p)).toEqual(["groups.classStart has 2 entries, expected 3"]);
+  });
+
   test("sizes that cannot fit the kernel's 32-bit memory are refused", () => {
     const p = valid();
     p.options.maxBins = 200_000_000;

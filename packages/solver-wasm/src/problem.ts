@@ -4,7 +4,7 @@
  */
 
 /** Bumped whenever the header layout or a region's meaning changes. */
-export const KERNEL_ABI_VERSION = 1;
+export const KERNEL_ABI_VERSION = 2;
 
 /** `solve` error: the header's ABI version is not the kernel's. */
 export const ERROR_ABI_MISMATCH = -1;
@@ -23,7 +23,7 @@ export const REASON_NO_COMPATIBLE_OFFERING = 1;
 export const REASON_TOO_LARGE = 2;
 /** Unplaced reason: it would fit, but every pool whose offerings fit is at its limits. */
 export const REASON_POOL_LIMIT = 3;
-/** Unplaced reason: the group's class cap is 0, or every candidate was blocked by class caps. */
+/** Unplaced reason: one of the group's class caps is 0, or every candidate was blocked by class caps. */
 export const REASON_CLASS_CAP = 4;
 
 /**
@@ -48,26 +48,27 @@ export const HEADER = {
   groupCounts: 12,
   groupCompat: 13,
   groupExistingCompat: 14,
-  groupClass: 15,
-  groupValue: 16,
-  offerAllocatable: 17,
-  offerCapacity: 18,
-  offerPrice: 19,
-  offerPool: 20,
-  offerShape: 21,
-  poolLimits: 22,
-  poolUsed: 23,
-  existingRemaining: 24,
-  existingClass: 25,
-  classCap: 26,
-  outBinOffering: 27,
-  outBinOptions: 28,
-  outBinPool: 29,
-  outPlacements: 30,
-  outUnplaced: 31,
-  outUnplacedReason: 32,
-  outNewBins: 33,
-  outPlacementCount: 34,
+  groupClassStart: 15,
+  groupClassList: 16,
+  groupValue: 17,
+  offerAllocatable: 18,
+  offerCapacity: 19,
+  offerPrice: 20,
+  offerPool: 21,
+  offerShape: 22,
+  poolLimits: 23,
+  poolUsed: 24,
+  existingRemaining: 25,
+  existingClass: 26,
+  classCap: 27,
+  outBinOffering: 28,
+  outBinOptions: 29,
+  outBinPool: 30,
+  outPlacements: 31,
+  outUnplaced: 32,
+  outUnplacedReason: 33,
+  outNewBins: 34,
+  outPlacementCount: 35,
   /** Header size in i32 words. */
   words: 36,
 } as const;
@@ -90,8 +91,13 @@ export interface EncodedProblem {
     compat: Uint32Array;
     /** G*WE, WE = ceil(E/32): bit e set => the group may run on existing bin e. */
     existingCompat: Uint32Array;
-    /** G: cap class or -1. */
-    classId: Int32Array;
+    /**
+     * G+1 offsets into `classList`: group g belongs to the cap classes classList[classStart[g] ..
+     * classStart[g+1]) (none when equal; classStart[0] = 0). A placement must respect every one.
+     */
+    classStart: Int32Array;
+    /** classStart[G] class indexes, distinct within a group. */
+    classList: Int32Array;
     /** G: value of one placed pod (> 0), used to score offerings (micro-dollars per hour). */
     value: Float64Array;
   };
@@ -194,7 +200,8 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
   size("groups.counts", p.groups.counts, G);
   size("groups.compat", p.groups.compat, G * W);
   size("groups.existingCompat", p.groups.existingCompat, G * WE);
-  size("groups.classId", p.groups.classId, G);
+  size("groups.classStart", p.groups.classStart, G + 1);
+  if (errors.length === 0) size("groups.classList", p.groups.classList, p.groups.classStart[G]!);
   size("groups.value", p.groups.value, G);
   size("offerings.allocatable", p.offerings.allocatable, T * R);
   size("offerings.capacity", p.offerings.capacity, T * R);
@@ -226,9 +233,22 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
     if (p.groups.counts[g]! < 0) errors.push(`groups.counts[${g}] must be >= 0`);
     if (!(p.groups.value[g]! > 0) || !Number.isFinite(p.groups.value[g]!))
       errors.push(`groups.value[${g}] must be a positive finite number`);
-    const c = p.groups.classId[g]!;
-    if (c < -1 || c >= C) errors.push(`groups.classId[${g}] must be -1 or a class index`);
+    const from = p.groups.classStart[g]!;
+    const to = p.groups.classStart[g + 1]!;
+    if (!(from >= 0 && from <= to && to <= p.groups.classList.length)) {
+      errors.push(
+        `groups.classStart[${g + 1}] must be between groups.classStart[${g}] and classList's length`,
+      );
+      continue;
+    }
+    for (let i = from; i < to; i++) {
+      const c = p.groups.classList[i]!;
+      if (!(c >= 0 && c < C)) errors.push(`groups.classList[${i}] must be a class index`);
+      else if (p.groups.classList.subarray(from, i).includes(c))
+        errors.push(`groups.classList[${i}]: class ${c} listed twice for group ${g}`);
+    }
   }
+  if (p.groups.classStart[0] !== 0) errors.push("groups.classStart[0] must be 0");
   for (let t = 0; t < T; t++) {
     const price = p.offerings.priceMicros[t]!;
     if (!Number.isInteger(price) || price < 0)

@@ -44,7 +44,8 @@ export function solveReference(p: EncodedProblem): KernelResult {
   const maxPl = p.options.maxPlacements;
   const req = p.groups.requests;
   const compat = p.groups.compat;
-  const classId = p.groups.classId;
+  const cStart = p.groups.classStart;
+  const cList = p.groups.classList;
   const value = p.groups.value;
   const alloc = p.offerings.allocatable;
   const capacity = p.offerings.capacity;
@@ -142,6 +143,22 @@ export function solveReference(p: EncodedProblem): KernelResult {
     return true;
   };
 
+  /** k capped by the room each class of group g has left in a bin: cap - counts[base + c] - more[base + c]. */
+  const classRoom = (g: number, k: number, counts: Int32Array, base: number, more?: Int32Array): number => {
+    for (let i = cStart[g]!; i < cStart[g + 1]!; i++) {
+      const c = cList[i]!;
+      const room = cap[c]! - counts[base + c]! - (more ? more[base + c]! : 0);
+      if (room < k) k = room;
+    }
+    return k;
+  };
+
+  /** Counts k more pods of group g in each of its classes at counts[base + c]. */
+  const addClasses = (g: number, k: number, counts: Int32Array, base: number): void => {
+    for (let i = cStart[g]!; i < cStart[g + 1]!; i++)
+      counts[base + cList[i]!] = counts[base + cList[i]!]! + k;
+  };
+
   /** Does one node of offering t fit the pool's limit room? */
   const limitOk = (t: number): boolean => {
     if (poolLimited[poolOf[t]!] === 0) return true;
@@ -183,18 +200,14 @@ export function solveReference(p: EncodedProblem): KernelResult {
   // 1. Existing bins.
   for (let g = 0; g < G; g++) {
     if (rem[g] === 0) continue;
-    const cls = classId[g]!;
     for (let e = 0; e < E; e++) {
       if (!bit(p.groups.existingCompat, g * WE, e)) continue;
       let k = fitCount(exRem, e * R, g);
       if (k > rem[g]!) k = rem[g]!;
-      if (cls >= 0) {
-        const room = cap[cls]! - exClass[e * C + cls]!;
-        if (room < k) k = room;
-      }
+      k = classRoom(g, k, exClass, e * C);
       if (k <= 0) continue;
       for (let r = 0; r < R; r++) exRem[e * R + r] = exRem[e * R + r]! - k * req[g * R + r]!;
-      if (cls >= 0) exClass[e * C + cls] = exClass[e * C + cls]! + k;
+      addClasses(g, k, exClass, e * C);
       take(g, k);
       if (!addPlacement(g, e, k)) return fail(ERROR_TOO_MANY_PLACEMENTS);
       if (rem[g] === 0) break;
@@ -220,11 +233,12 @@ export function solveReference(p: EncodedProblem): KernelResult {
   let anchor = find(0);
   while (anchor < G) {
     const g0 = anchor;
-    const cls0 = classId[g0]!;
+    let capped = false;
+    for (let i = cStart[g0]!; i < cStart[g0 + 1]!; i++) if (cap[cList[i]!] === 0) capped = true;
     let pool = P;
     let anyCompat = false;
     let anyFit = false;
-    if (cls0 < 0 || cap[cls0]! > 0) {
+    if (!capped) {
       for (let t = 0; t < T; t++) {
         if (!bit(compat, g0 * W, t)) continue;
         anyCompat = true;
@@ -237,14 +251,13 @@ export function solveReference(p: EncodedProblem): KernelResult {
       }
     }
     if (pool === P) {
-      reason[g0] =
-        cls0 >= 0 && cap[cls0] === 0
-          ? REASON_CLASS_CAP
-          : !anyCompat
-            ? REASON_NO_COMPATIBLE_OFFERING
-            : !anyFit
-              ? REASON_TOO_LARGE
-              : REASON_POOL_LIMIT;
+      reason[g0] = capped
+        ? REASON_CLASS_CAP
+        : !anyCompat
+          ? REASON_NO_COMPATIBLE_OFFERING
+          : !anyFit
+            ? REASON_TOO_LARGE
+            : REASON_POOL_LIMIT;
       unplaced[g0] = unplaced[g0]! + rem[g0]!;
       take(g0, rem[g0]!);
       anchor = find(anchor);
@@ -333,14 +346,10 @@ export function solveReference(p: EncodedProblem): KernelResult {
             if (share < 1 && h === g0) share = 1;
             if (k > share) k = share;
           }
-          const cls = classId[h]!;
-          if (cls >= 0) {
-            const room = cap[cls]! - patClass[cls]!;
-            if (room < k) k = room;
-          }
+          k = classRoom(h, k, patClass, 0);
           if (k <= 0) continue;
           for (let r = 0; r < R; r++) space[r] = space[r]! - k * req[h * R + r]!;
-          if (cls >= 0) patClass[cls] = patClass[cls]! + k;
+          addClasses(h, k, patClass, 0);
           pv += k * value[h]!;
           if (patN[h] === 0) patG[len++] = h;
           patN[h] = patN[h]! + k;
@@ -434,8 +443,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
         const h = bestG[i]!;
         const n = bestN[i]!;
         v += n * value[h]!;
-        const cls = classId[h]!;
-        if (cls >= 0) bClass[b * C + cls] = bClass[b * C + cls]! + n;
+        addClasses(h, n, bClass, b * C);
         if (!addPlacement(h, E + b, n)) return fail(ERROR_TOO_MANY_PLACEMENTS);
       }
       bValue[b] = v;
@@ -591,7 +599,6 @@ export function solveReference(p: EncodedProblem): KernelResult {
       for (let e = bHead[b]!; ok && e >= 0; e = plNext[e]!) {
         const h = plG[e]!;
         let left = plN[e]!;
-        const cls = classId[h]!;
         for (let i = 0; left > 0 && i < nr; i++) {
           const b2 = recv[i]!;
           if (b2 === b || bAlive[b2] === 0 || bPool[b2] !== bPool[b]) continue;
@@ -606,16 +613,13 @@ export function solveReference(p: EncodedProblem): KernelResult {
             }
           }
           if (k > left) k = left;
-          if (cls >= 0) {
-            const room = cap[cls]! - bClass[b2 * C + cls]! - extraClass[b2 * C + cls]!;
-            if (room < k) k = room;
-          }
+          k = classRoom(h, k, bClass, b2 * C, extraClass);
           if (k <= 0) continue;
           let seen = false;
           for (let i = 0; i < nt; i++) if (touched[i] === b2) seen = true;
           if (!seen) touched[nt++] = b2;
           for (let r = 0; r < R; r++) extra[b2 * R + r] = extra[b2 * R + r]! + k * req[h * R + r]!;
-          if (cls >= 0) extraClass[b2 * C + cls] = extraClass[b2 * C + cls]! + k;
+          addClasses(h, k, extraClass, b2 * C);
           // More moves than placement room left: the attempt fails (and the move lists stay in bounds).
           if (np + nm >= maxPl) {
             ok = false;
@@ -637,8 +641,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
           const b2 = mvB[i]!;
           const n = mvN[i]!;
           for (let r = 0; r < R; r++) bLoad[b2 * R + r] = bLoad[b2 * R + r]! + n * req[h * R + r]!;
-          const cls = classId[h]!;
-          if (cls >= 0) bClass[b2 * C + cls] = bClass[b2 * C + cls]! + n;
+          addClasses(h, n, bClass, b2 * C);
           bValue[b2] = bValue[b2]! + n * value[h]!;
           for (let w = 0; w < W; w++) bCompat[b2 * W + w] = (bCompat[b2 * W + w]! & compat[h * W + w]!) >>> 0;
           addPlacement(h, E + b2, n);

@@ -92,8 +92,10 @@ export function solvePatternLP(
   for (let g = 0; g < G; g++) if ((counts[g] as number) > 0) active.push(g);
   if (active.length === 0 || active.length > maxGroups) return undefined;
   for (const g of active) {
-    const c = problem.groups.classId[g] as number;
-    if (c >= 0 && (problem.classes.capPerBin[c] as number) < (counts[g] as number)) return undefined;
+    const { classStart, classList } = problem.groups;
+    for (let i = classStart[g] as number; i < (classStart[g + 1] as number); i++)
+      if ((problem.classes.capPerBin[classList[i] as number] as number) < (counts[g] as number))
+        return undefined;
   }
   const A = active.length;
   const req = new Float64Array(A * R);

@@ -351,16 +351,25 @@ function lowerBoundFor(
   const classIndex = new Map<string, number>();
   const classes: (BoundClass & { demand: Record<string, number> })[] = [];
   const groupClass = new Int32Array(enc.groups.length).fill(-1);
+  // Topology's subgroups share their group's requests and constraint class: test offerings once per pair.
+  const seen = new Map<ResourceVector, Map<number, { compatible: number[]; k: string }>>();
   enc.groups.forEach((group, g) => {
     const n = podsPerGroup[g] as number;
     if (n === 0) return;
-    const row = enc.classOfferings[group.constraintClass] as Uint8Array;
-    const compatible: number[] = [];
-    for (let t = 0; t < row.length; t++) {
-      if (row[t] === 1 && fitsAlone(group.requests, (enc.offerings[t] as EncodedOffering).allocatable))
-        compatible.push(t);
+    const byClass = seen.get(group.requests) ?? new Map<number, { compatible: number[]; k: string }>();
+    seen.set(group.requests, byClass);
+    let known = byClass.get(group.constraintClass);
+    if (known === undefined) {
+      const row = enc.classOfferings[group.constraintClass] as Uint8Array;
+      const compatible: number[] = [];
+      for (let t = 0; t < row.length; t++) {
+        if (row[t] === 1 && fitsAlone(group.requests, (enc.offerings[t] as EncodedOffering).allocatable))
+          compatible.push(t);
+      }
+      known = { compatible, k: compatible.join(",") };
+      byClass.set(group.constraintClass, known);
     }
-    const k = compatible.join(",");
+    const { compatible, k } = known;
     let c = classIndex.get(k);
     if (c === undefined) {
       c = classes.length;

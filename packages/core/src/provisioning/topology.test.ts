@@ -191,6 +191,47 @@ describe("topology, affinity and host ports", () => {
   });
 });
 
+describe("a group in several node-level cap classes", () => {
+  test("keeps every cap, not the smallest over the union", () => {
+    // 2 pods binding port 80 (1 per node) and 4 carrying a hostname spread of maxSkew 3 over all
+    // 6 (app=web): 3 per node with at most one port user, so 2 nodes (merged caps gave 1 per node: 6).
+    const pod = (i: number, extra: object) =>
+      PodSchema.parse({
+        namespace: "default",
+        name: `p${i}`,
+        uid: `u${i}`,
+        creationTimestamp: NOW,
+        labels: { app: "web" },
+        requests: { cpuMillis: 500, memoryBytes: GiB, pods: 1 },
+        ...extra,
+      });
+    const spread = [
+      {
+        maxSkew: 3,
+        topologyKey: HOST,
+        whenUnsatisfiable: "DoNotSchedule",
+        labelSelector: { matchLabels: { app: "web" } },
+      },
+    ];
+    const input: ProvisioningInput = {
+      pods: [
+        ...[0, 1].map((i) => pod(i, { hostPorts: [{ port: 80 }] })),
+        ...[2, 3, 4, 5].map((i) => pod(i, { topologySpreadConstraints: spread })),
+      ],
+      nodes: [],
+      nodePools: [NodePoolSchema.parse({ name: "default" })],
+      instanceTypes: [type("big", 8, 0.4, ["zone-a"])],
+      now: NOW,
+    };
+    for (const kernel of [createKernel({ flavor: "auto" }), createKernel({ flavor: "reference" })]) {
+      const plan = provision(kernel, input);
+      expect(validatePlan(input, plan).violations).toEqual([]);
+      expect(plan.unschedulable).toEqual([]);
+      expect(plan.nodeClaims.map((c) => c.pods.length)).toEqual([3, 3]);
+    }
+  });
+});
+
 describe("the validator catches broken topology", () => {
   const kernel = createKernel({ flavor: "reference" });
   const types = [type("big", 8, 0.4, ZONES)];

@@ -25,7 +25,8 @@ import { originalPod } from "./preferences.ts";
  * - per node (hostname key, host ports) a cap class: at most maxSkew pods matching a hostname spread,
  *   one pod among an anti-affinity term's owners and matches, one pod per host port; existing pods
  *   count against the cap and existing pods' anti-affinity removes their nodes.
- * Caps over groups that share a class are merged conservatively (the smallest cap, over the union).
+ * A group counted by several node-level constraints is in each of their classes: the kernel keeps
+ * every cap.
  */
 
 export const HOSTNAME = "kubernetes.io/hostname";
@@ -144,7 +145,7 @@ interface AffinityRule {
   self: boolean;
 }
 
-/** One node-level cap class before merging. */
+/** One node-level cap class. */
 interface RawClass {
   cap: number;
   /** Per existing node (encoding order): pods already counting against the cap. */
@@ -513,95 +514,80 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
     }
   });
 
-  // Merge cap classes that share a group member (union-find), smallest cap over the union.
-  const classList = [...rawClasses.values()];
-  const parent = classList.map((_, i) => i);
-  const find = (i: number): number => {
-    while (parent[i] !== i) i = parent[i] = parent[parent[i] as number] as number;
-    return i;
-  };
+  const rawList = [...rawClasses.values()];
   const podClasses = new Map<Pod, number[]>();
-  classList.forEach((rc, i) => {
+  rawList.forEach((rc, i) => {
     for (const p of rc.members) podClasses.set(p, [...(podClasses.get(p) ?? []), i]);
   });
-  for (const list of podClasses.values())
-    for (const i of list.slice(1)) parent[find(i)] = find(list[0] as number);
+  // Kernel classes: the raw classes some refined group is in, numbered in order of first use.
+  const kernelClass = new Map<number, number>();
 
   // Subgroups: equal pins, classes and node exclusions.
   const groups: PodGroup[] = [];
   const origin: TopologyResult["origin"] = [];
   const rowOf: Uint8Array[] = [];
   const exOf: boolean[][] = [];
-  const rootOf: number[] = [];
+  const classesOf: number[][] = [];
   const W = Math.ceil(T / 32);
   const WE = Math.ceil(E / 32);
   const oldCompat = enc.problem.groups.compat;
   const oldEx = enc.problem.groups.existingCompat;
   enc.groups.forEach((group, g) => {
     const index = new Map<string, number>();
+    // Subgroups that differ only in classes share their offering row and existing-node column.
+    const places = new Map<string, { row: Uint8Array; ex: boolean[] }>();
     for (const pod of group.pods) {
       if (failed.has(pod)) continue;
       const pins = [...(pinsOf.get(pod) ?? new Map<string, string>())].sort((a, b) => (a[0] < b[0] ? -1 : 1));
-      const roots = [...new Set((podClasses.get(pod) ?? []).map(find))];
+      const raw = podClasses.get(pod) ?? [];
       const excluded = nodeRepels.filter((r) => r.repels(pod)).map((r) => r.node);
       const affine = hostAffinity.get(pod);
-      const k = JSON.stringify([pins, roots, excluded, affine === undefined ? null : [...affine]]);
+      const where = JSON.stringify([pins, excluded, affine === undefined ? null : [...affine]]);
+      const k = `${where}|${raw.join(",")}`;
       let s = index.get(k);
       if (s === undefined) {
         s = groups.length;
         index.set(k, s);
         groups.push({ pods: [], requests: group.requests, constraintClass: group.constraintClass });
         origin.push({ group: g, pins: pins.map(([key, d]) => `${key}=${d}`) });
-        const row = new Uint8Array(T);
-        for (let t = 0; t < T; t++) {
-          const on = ((oldCompat[g * W + (t >>> 5)] as number) >>> (t & 31)) & 1;
-          row[t] = on === 1 && !affine && pins.every(([key, d]) => valuesOf(key)[t] === d) ? 1 : 0;
+        let place = places.get(where);
+        if (place === undefined) {
+          const row = new Uint8Array(T);
+          for (let t = 0; t < T; t++) {
+            const on = ((oldCompat[g * W + (t >>> 5)] as number) >>> (t & 31)) & 1;
+            row[t] = on === 1 && !affine && pins.every(([key, d]) => valuesOf(key)[t] === d) ? 1 : 0;
+          }
+          const ex: boolean[] = [];
+          for (let e = 0; e < E; e++) {
+            const on = ((oldEx[g * WE + (e >>> 5)] as number) >>> (e & 31)) & 1;
+            const node = enc.existing[e] as Node;
+            ex.push(
+              on === 1 &&
+                !excluded.includes(e) &&
+                (affine === undefined || affine.has(e)) &&
+                pins.every(([key, d]) => node.labels[key] === d),
+            );
+          }
+          place = { row, ex };
+          places.set(where, place);
         }
-        const ex: boolean[] = [];
-        for (let e = 0; e < E; e++) {
-          const on = ((oldEx[g * WE + (e >>> 5)] as number) >>> (e & 31)) & 1;
-          const node = enc.existing[e] as Node;
-          ex.push(
-            on === 1 &&
-              !excluded.includes(e) &&
-              (affine === undefined || affine.has(e)) &&
-              pins.every(([key, d]) => node.labels[key] === d),
-          );
-        }
-        rowOf.push(row);
-        exOf.push(ex);
-        rootOf.push(roots.length === 0 ? -1 : Math.min(...roots));
-        if (roots.length > 1) for (const r of roots.slice(1)) parent[find(r)] = find(roots[0] as number);
+        rowOf.push(place.row);
+        exOf.push(place.ex);
+        classesOf.push(raw);
+        for (const i of raw) if (!kernelClass.has(i)) kernelClass.set(i, kernelClass.size);
       }
       groups[s]?.pods.push(pod);
     }
   });
 
-  // Final classes: one per root.
-  const rootIndex = new Map<number, number>();
-  const capList: number[] = [];
-  const capReasons: (UnschedulableReason | undefined)[] = [];
-  const classRooms: Int32Array[] = [];
-  classList.forEach((rc, i) => {
-    const r = find(i);
-    let c = rootIndex.get(r);
-    if (c === undefined) {
-      c = capList.length;
-      rootIndex.set(r, c);
-      capList.push(rc.cap);
-      classRooms.push(Int32Array.from(rc.existing, (x) => rc.cap - x));
-      return;
-    }
-    capList[c] = Math.min(capList[c] as number, rc.cap);
-    const rooms = classRooms[c] as Int32Array;
-    for (let e = 0; e < E; e++) rooms[e] = Math.min(rooms[e] as number, rc.cap - (rc.existing[e] as number));
-  });
-  const C = capList.length;
+  const C = kernelClass.size;
+  const capPerBin = new Int32Array(C);
   const classCount = new Int32Array(E * C);
-  classRooms.forEach((rooms, c) => {
-    for (let e = 0; e < E; e++)
-      classCount[e * C + c] = (capList[c] as number) - Math.max(0, rooms[e] as number);
-  });
+  for (const [i, c] of kernelClass) {
+    const rc = rawList[i] as RawClass;
+    capPerBin[c] = rc.cap;
+    for (let e = 0; e < E; e++) classCount[e * C + c] = rc.existing[e] as number;
+  }
 
   const G = groups.length;
   const R = enc.problem.resources;
@@ -609,7 +595,9 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   const counts = new Int32Array(G);
   const compat = new Uint32Array(G * W);
   const existingCompat = new Uint32Array(G * WE);
-  const classId = new Int32Array(G).fill(-1);
+  const classStart = new Int32Array(G + 1);
+  const classList: number[] = [];
+  const capReasons: (UnschedulableReason | undefined)[] = [];
   groups.forEach((sg, s) => {
     const g = origin[s]?.group as number;
     requests.set(enc.problem.groups.requests.subarray(g * R, g * R + R), s * R);
@@ -621,19 +609,23 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
     for (let e = 0; e < E; e++)
       if (ex[e])
         existingCompat[s * WE + (e >>> 5)] = (existingCompat[s * WE + (e >>> 5)] as number) | (1 << (e & 31));
-    const root = rootOf[s] as number;
-    if (root >= 0) {
-      const c = rootIndex.get(find(root)) as number;
-      classId[s] = c;
-      capReasons[s] = classList[root]?.reason;
+    // The reason given when the kernel stops the group on a cap: its tightest class's (first on ties).
+    let tightest: RawClass | undefined;
+    for (const i of classesOf[s] as number[]) {
+      const rc = rawList[i] as RawClass;
+      classList.push(kernelClass.get(i) as number);
+      if (tightest === undefined || rc.cap < tightest.cap) tightest = rc;
     }
+    classStart[s + 1] = classList.length;
+    capReasons[s] = tightest?.reason;
   });
   // Offering shapes: equal before, and equal in every refined group's compatibility.
   const shape = new Int32Array(T);
   const shapeOf = new Map<string, number>();
+  const distinctRows = new Set(rowOf);
   for (let t = 0; t < T; t++) {
     let column = `${enc.problem.offerings.shape[t]}|`;
-    for (const row of rowOf) column += row[t] === 1 ? "1" : "0";
+    for (const row of distinctRows) column += row[t] === 1 ? "1" : "0";
     const rep = shapeOf.get(column);
     if (rep === undefined) shapeOf.set(column, t);
     shape[t] = rep ?? t;
@@ -644,10 +636,19 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
       groups,
       problem: {
         ...enc.problem,
-        groups: { count: G, requests, counts, compat, existingCompat, classId, value: new Float64Array(G) },
+        groups: {
+          count: G,
+          requests,
+          counts,
+          compat,
+          existingCompat,
+          classStart,
+          classList: Int32Array.from(classList),
+          value: new Float64Array(G),
+        },
         offerings: { ...enc.problem.offerings, shape },
         existing: { ...enc.problem.existing, classCount },
-        classes: { count: C, capPerBin: Int32Array.from(capList) },
+        classes: { count: C, capPerBin },
       },
     },
     failures,
