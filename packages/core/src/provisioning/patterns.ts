@@ -108,6 +108,7 @@ export function solvePatternLP(
   // Offering shapes some active group may use, with their compatible active groups.
   const { shapes, shapeOf } = candidateShapes(problem, active, req, W, prices);
   if (shapes.length === 0) return undefined;
+  const priceOf = new Map(shapes.map((s) => [s.t, s.price]));
 
   // Seed columns: for every shape and compatible group, as many pods of that group alone as fit.
   const columns: Pattern[] = [];
@@ -136,12 +137,12 @@ export function solvePatternLP(
   // the columns the shallow search missed or proves the shapes' bounds exact.
   let deep = false;
   for (let it = 0; it < iterations; it++) {
-    const lp = master(columns, shapes, demand);
+    const lp = master(columns, priceOf, demand);
     if (lp === undefined) return undefined;
     values = lp.dual;
     lpObjective = lp.objective;
-    primal = lp.primal;
-    primal = pruneColumns(columns, shapes, values, primal, A);
+    primal = pruneColumns(columns, priceOf, values, lp.primal, A);
+    const known = new Set(columns.map(columnKey));
     let ratio = 0;
     const ubs = new Map<number, ShapeBound>();
     const candidates: { col: Pattern; gain: number }[] = [];
@@ -151,7 +152,6 @@ export function solvePatternLP(
       const lambda = new Float64Array(R);
       let ub = relaxedBound(req, R, s, values, demand, y, lambda);
       let exact = false;
-      // The deep round searches only the shapes that hold the bound down.
       // Small shapes (a few pods) are searched exactly; larger ones round their relaxation, which is
       // near-exact there. The deep round searches only the shapes that hold the bound down.
       if (ub > s.price * (1 + 1e-9)) {
@@ -183,7 +183,8 @@ export function solvePatternLP(
     for (const { col } of candidates) {
       if (added >= 2 * A) break;
       const key = columnKey(col);
-      if (columns.some((c) => columnKey(c) === key)) continue;
+      if (known.has(key)) continue;
+      known.add(key);
       columns.push(col);
       added++;
     }
@@ -208,15 +209,18 @@ export function solvePatternLP(
   active.forEach((g, i) => {
     fullValues[g] = boundValues[i] as number;
   });
-  const patterns: Pattern[] = [];
-  columns.slice(0, solved).forEach((col, j) => {
-    const x = primal[j] as number;
-    if (x <= 1e-9) return;
+  // Columns count pods per active group; callers index by group.
+  const expand = (col: Pattern, x: number): Pattern => {
     const full = new Int32Array(G);
     active.forEach((g, i) => {
       full[g] = col.counts[i] as number;
     });
-    patterns.push({ offering: col.offering, counts: full, x });
+    return { offering: col.offering, counts: full, x };
+  };
+  const patterns: Pattern[] = [];
+  columns.slice(0, solved).forEach((col, j) => {
+    const x = primal[j] as number;
+    if (x > 1e-9) patterns.push(expand(col, x));
   });
   // Small instances: every pattern's count is a fraction, so rounding down leaves everything to the
   // kernel. An integer cover over the generated columns (price-and-branch) is cheap there and often
@@ -225,19 +229,9 @@ export function solvePatternLP(
   let pods = 0;
   for (let i = 0; i < A; i++) pods += demand[i] as number;
   if (pods <= INTEGER_COVER_PODS) {
-    const price = new Map(shapes.map((sh) => [sh.t, sh.price]));
-    const x = integerCover(columns, price, demand, values, INTEGER_COVER_NODES);
-    if (x !== undefined) {
-      integral = [];
-      columns.forEach((col, j) => {
-        if ((x[j] as number) === 0) return;
-        const full = new Int32Array(G);
-        active.forEach((g, i) => {
-          full[g] = col.counts[i] as number;
-        });
-        integral?.push({ offering: col.offering, counts: full, x: x[j] as number });
-      });
-    }
+    const x = integerCover(columns, priceOf, demand, values, INTEGER_COVER_NODES);
+    if (x !== undefined)
+      integral = columns.flatMap((col, j) => ((x[j] as number) > 0 ? [expand(col, x[j] as number)] : []));
   }
   return {
     bound,
@@ -254,13 +248,12 @@ export function solvePatternLP(
 /** Keeps the restricted master small: its basis and the columns nearest to entering it. */
 function pruneColumns(
   columns: Pattern[],
-  shapes: readonly Shape[],
+  price: ReadonlyMap<number, number>,
   values: Float64Array,
   primal: Float64Array,
   A: number,
 ): Float64Array {
   if (columns.length <= 4 * A) return primal;
-  const price = new Map(shapes.map((s) => [s.t, s.price]));
   const reduced = columns.map((c, j) => {
     let rc = price.get(c.offering) as number;
     for (let i = 0; i < A; i++) rc -= (c.counts[i] as number) * (values[i] as number);
@@ -407,8 +400,7 @@ function columnKey(c: Pattern): string {
 }
 
 /** The restricted master LP over the columns so far. */
-function master(columns: readonly Pattern[], shapes: readonly Shape[], demand: Float64Array) {
-  const price = new Map(shapes.map((s) => [s.t, s.price]));
+function master(columns: readonly Pattern[], price: ReadonlyMap<number, number>, demand: Float64Array) {
   const n = columns.length;
   const m = demand.length;
   const cost = new Float64Array(n);
@@ -450,18 +442,15 @@ function knapsack(
   };
   items.sort((a, b) => density(b) - density(a) || a - b);
   const n = items.length;
-  // suffixRatio[k*R + r]: max value per unit of resource r among items k..n-1; suffixValue[k]: their total value.
-  const suffixRatio = new Float64Array((n + 1) * R);
+  // suffixValue[k]: the total value of items k..n-1; lastFree[r]: the last item needing none of resource
+  // r (a node at k with such an item ahead has no bound from r).
   const suffixValue = new Float64Array(n + 1);
+  const lastFree = new Int32Array(R).fill(-1);
   for (let k = n - 1; k >= 0; k--) {
     const i = items[k] as number;
-    const v = values[i] as number;
-    suffixValue[k] = (suffixValue[k + 1] as number) + v * (demand[i] as number);
-    for (let r = 0; r < R; r++) {
-      const q = req[i * R + r] as number;
-      const ratio = q > 0 ? v / q : Number.POSITIVE_INFINITY;
-      suffixRatio[k * R + r] = Math.max(suffixRatio[(k + 1) * R + r] as number, ratio);
-    }
+    suffixValue[k] = (suffixValue[k + 1] as number) + (values[i] as number) * (demand[i] as number);
+    for (let r = 0; r < R; r++)
+      if ((req[i * R + r] as number) <= 0 && (lastFree[r] as number) < 0) lastFree[r] = k;
   }
   const left = Float64Array.from(cap);
   const take = new Int32Array(n);
@@ -483,7 +472,7 @@ function knapsack(
   const bound = (k: number) => {
     let b = suffixValue[k] as number;
     for (let r = 0; r < R; r++) {
-      if (!Number.isFinite(suffixRatio[k * R + r] as number)) continue;
+      if ((lastFree[r] as number) >= k) continue;
       let room = left[r] as number;
       let v = 0;
       for (const j of byRatio[r] as Int32Array) {

@@ -87,11 +87,12 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
     }
     const all = enc.groups.every((g, i) => onNewKernel[i] === g.pods.length);
     resourceBound = all ? upfront.bound : lowerBoundFor(enc, Array.from(onNewKernel)).bound;
-    if (newBinsCost(enc.problem, result) / 1e6 > resourceBound.lowerBoundPerHour * (1 + PATTERN_TRIGGER)) {
+    let cost = newBinsCost(enc.problem, result);
+    if (cost / 1e6 > resourceBound.lowerBoundPerHour * (1 + PATTERN_TRIGGER)) {
       const prices = enc.offerings.map((o) => o.offering.pricePerHour);
       const patterns = solvePatternLP(enc.problem, onNewKernel, {}, prices);
       if (patterns !== undefined) {
-        for (const roundUp of [false, true]) {
+        for (const integral of [false, true]) {
           const guided = packByPatterns(
             kernel,
             enc,
@@ -99,10 +100,14 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
             onNewKernel,
             patterns,
             solveWithCapacity,
-            roundUp,
+            integral,
           );
-          if (guided !== undefined && newBinsCost(enc.problem, guided) < newBinsCost(enc.problem, result))
+          const guidedCost =
+            guided === undefined ? Number.POSITIVE_INFINITY : newBinsCost(enc.problem, guided);
+          if (guided !== undefined && guidedCost < cost) {
             result = guided;
+            cost = guidedCost;
+          }
         }
         // Topology pins pods to domains the solver chose, not ones their constraints force: a bound over
         // pinned groups would bound this assignment only, so it is not claimed then.
