@@ -1,42 +1,19 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, test } from "vitest";
-import { type InstanceType, NodePoolSchema, type Pod, PodSchema } from "../model.ts";
+import { type InstanceType, NodePoolSchema, type Pod } from "../model.ts";
 import { createSolver, type Solver } from "../solver.ts";
 import { validatePlan } from "../validate/validate-plan.ts";
 import { verifyPatternBound } from "../validate/verify-pattern-bound.ts";
 import { encode } from "./encode.ts";
+import { instanceType, NOW, pod } from "./fixtures.test-helper.ts";
 import type { ProvisioningInput } from "./input.ts";
 import { relaxedBound, solvePatternLP } from "./patterns.ts";
 
-const GiB = 1024 ** 3;
-const NOW = "2026-11-01T00:00:00Z";
+const pods = (prefix: string, n: number, cpuMillis: number, memoryGiB: number): Pod[] =>
+  Array.from({ length: n }, (_, i) => pod(`${prefix}-${i}`, cpuMillis, memoryGiB));
 
-function pods(prefix: string, n: number, cpuMillis: number, memoryGiB: number): Pod[] {
-  return Array.from({ length: n }, (_, i) =>
-    PodSchema.parse({
-      namespace: "default",
-      name: `${prefix}-${i}`,
-      uid: `uid-${prefix}-${i}`,
-      creationTimestamp: NOW,
-      requests: { cpuMillis, memoryBytes: Math.round(memoryGiB * GiB), pods: 1 },
-    }),
-  );
-}
-
-function type(name: string, cpu: number, memoryGiB: number, price: number, maxPods = 110): InstanceType {
-  const resources = { cpuMillis: cpu * 1000, memoryBytes: Math.round(memoryGiB * GiB), pods: maxPods };
-  return {
-    name,
-    labels: {
-      "kubernetes.io/arch": "amd64",
-      "kubernetes.io/os": "linux",
-      "node.kubernetes.io/instance-type": name,
-    },
-    capacity: resources,
-    allocatable: resources,
-    offerings: [{ zone: "zone-a", capacityType: "on-demand", pricePerHour: price, available: true }],
-  };
-}
+const type = (name: string, cpu: number, memoryGiB: number, price: number, maxPods = 110): InstanceType =>
+  instanceType(name, cpu, memoryGiB, price, { maxPods, zones: ["zone-a"] });
 
 const input = (p: Pod[], types: InstanceType[]): ProvisioningInput => ({
   pods: p,

@@ -1,58 +1,12 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, test } from "vitest";
-import {
-  type InstanceType,
-  type Node,
-  type NodePool,
-  NodePoolSchema,
-  type Pod,
-  type PodInput,
-  PodSchema,
-} from "../model.ts";
+import { type InstanceType, type Node, type NodePool, NodePoolSchema, type Pod } from "../model.ts";
 import { createSolver, type Solver } from "../solver.ts";
 import { validatePlan } from "../validate/validate-plan.ts";
+import { GiB, instanceType, NOW, pod } from "./fixtures.test-helper.ts";
 import type { ProvisioningInput } from "./input.ts";
 
-const GiB = 1024 ** 3;
-const NOW = "2026-11-01T00:00:00Z";
-
-function pod(name: string, cpuMillis: number, memoryGiB: number, extra: Partial<PodInput> = {}): Pod {
-  return PodSchema.parse({
-    namespace: "default",
-    name,
-    uid: `uid-${name}`,
-    creationTimestamp: NOW,
-    requests: { cpuMillis, memoryBytes: memoryGiB * GiB, pods: 1 },
-    ...extra,
-  });
-}
-
-function type(
-  name: string,
-  cpu: number,
-  memoryGiB: number,
-  price: number,
-  extra: Partial<InstanceType> = {},
-): InstanceType {
-  const resources = { cpuMillis: cpu * 1000, memoryBytes: memoryGiB * GiB, pods: 110 };
-  return {
-    name,
-    labels: {
-      "kubernetes.io/arch": "amd64",
-      "kubernetes.io/os": "linux",
-      "node.kubernetes.io/instance-type": name,
-    },
-    capacity: resources,
-    allocatable: resources,
-    offerings: ["zone-a", "zone-b"].map((zone) => ({
-      zone,
-      capacityType: "on-demand" as const,
-      pricePerHour: price,
-      available: true,
-    })),
-    ...extra,
-  };
-}
+const type = instanceType;
 
 const pool = (name: string, extra: Record<string, unknown> = {}): NodePool =>
   NodePoolSchema.parse({ name, ...extra });
