@@ -81,8 +81,14 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
   for (const key of seen.keys()) {
     violations.push({ rule: "pod_accounting", pod: key, message: "plan places a pod that is not pending" });
   }
+  const placedOn = new Map<string, string[]>();
+  for (const p of plan.placements) {
+    const list = placedOn.get(p.node);
+    if (list === undefined) placedOn.set(p.node, [p.pod]);
+    else list.push(p.pod);
+  }
   for (const claim of plan.nodeClaims) {
-    const placed = plan.placements.filter((p) => p.node === claim.name).map((p) => p.pod);
+    const placed = placedOn.get(claim.name) ?? [];
     if (placed.sort().join("\n") !== [...claim.pods].sort().join("\n")) {
       violations.push({
         rule: "pod_accounting",
@@ -146,6 +152,10 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
     limitUse.set(node.nodePool, sum([limitUse.get(node.nodePool) ?? {}, node.capacity, { nodes: 1 }]));
   }
   let newCost = 0;
+  // Claims of one option set (NodePool, instance types, zones, capacity types) share every check that
+  // does not depend on their pods: analysed once per set. Pods with the same node constraints share
+  // their requirement checks against a set.
+  const optionSets = new Map<string, OptionSet>();
   for (const claim of plan.nodeClaims) {
     newCost += claim.pricePerHour;
     const pool = pools.get(claim.nodePool);
@@ -157,14 +167,14 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
       });
       continue;
     }
-    const types = typesFor(input, pool.name);
-    const claimPods = claim.pods.map((k) => podsByKey.get(k)).filter((p): p is Pod => p !== undefined);
-    const podDemand = sum(claimPods.map((p) => p.requests));
     const zones = allowedValues(claim.requirements, "topology.kubernetes.io/zone");
     const capacityTypes = allowedValues(claim.requirements, "karpenter.sh/capacity-type");
-    let cheapest = Number.POSITIVE_INFINITY;
-    let worst = 0;
-    const maxCapacity: Record<string, number> = {};
+    const setKey = JSON.stringify([pool.name, zones, capacityTypes, claim.instanceTypeOptions]);
+    let set = optionSets.get(setKey);
+    if (set === undefined) {
+      set = analyseOptionSet(input, pool, claim.instanceTypeOptions, zones, capacityTypes, daemonSets);
+      optionSets.set(setKey, set);
+    }
     if (claim.instanceTypeOptions.length === 0 || !claim.instanceTypeOptions.includes(claim.instanceType)) {
       violations.push({
         rule: "offering",
@@ -172,64 +182,51 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
         message: "chosen instance type is not among the options",
       });
     }
-    for (const name of claim.instanceTypeOptions) {
-      const it = types.find((t) => t.name === name);
-      if (it === undefined) {
-        violations.push({
-          rule: "offering",
-          node: claim.name,
-          message: `option ${name} is not in the NodePool's catalog`,
-        });
-        continue;
-      }
-      const offerings = it.offerings.filter(
-        (o) =>
-          o.available &&
-          (zones === undefined || zones.includes(o.zone)) &&
-          (capacityTypes === undefined || capacityTypes.includes(o.capacityType)),
-      );
-      if (offerings.length === 0) {
-        violations.push({
-          rule: "offering",
-          node: claim.name,
-          message: `option ${name} has no available offering in the claim's zones and capacity types`,
-        });
-        continue;
-      }
-      for (const o of offerings) {
-        cheapest = Math.min(cheapest, o.pricePerHour);
-        worst = Math.max(worst, o.pricePerHour);
-        const labels = nodeLabels(pool, it, o.zone, o.capacityType);
-        const poolProblem = requirementsProblem(pool.template.requirements, labels, true);
-        if (poolProblem !== undefined) {
-          violations.push({
-            rule: "requirement",
-            node: claim.name,
-            message: `option ${name} in ${o.zone}: NodePool ${poolProblem}`,
-          });
+    for (const message of set.problems) violations.push({ rule: "offering", node: claim.name, message });
+    for (const message of set.poolProblems)
+      violations.push({ rule: "requirement", node: claim.name, message });
+    const claimPods = claim.pods.map((k) => podsByKey.get(k)).filter((p): p is Pod => p !== undefined);
+    // Labels the claim's own single-valued requirements give the node stand in for missing ones.
+    const claimLabels = claim.requirements
+      .filter((r) => r.operator === "In" && r.values.length === 1)
+      .map((r) => [r.key, r.values[0]]);
+    for (const pod of claimPods) {
+      const podKey = JSON.stringify([
+        pod.nodeSelector,
+        pod.requiredNodeAffinity,
+        pod.volumeRequirements,
+        claimLabels,
+      ]);
+      let problems = set.podProblems.get(podKey);
+      if (problems === undefined) {
+        problems = [];
+        for (const opt of set.offerings) {
+          const problem = podRequirementProblem(pod, opt.labels, claim.requirements);
+          if (problem !== undefined) problems.push(`${opt.name} in ${opt.zone}: ${problem}`);
         }
-        for (const pod of claimPods) {
-          const problem = podRequirementProblem(pod, labels, claim.requirements);
-          if (problem !== undefined) {
-            violations.push({
-              rule: "requirement",
-              pod: `${pod.namespace}/${pod.name}`,
-              node: claim.name,
-              message: `${name} in ${o.zone}: ${problem}`,
-            });
-          }
-        }
-        const overhead = daemonSetOverhead(daemonSets, pool, labels);
-        const over = overflow(sum([podDemand, overhead]), it.allocatable);
-        if (over !== undefined) {
+        set.podProblems.set(podKey, problems);
+      }
+      for (const message of problems)
+        violations.push({
+          rule: "requirement",
+          pod: `${pod.namespace}/${pod.name}`,
+          node: claim.name,
+          message,
+        });
+    }
+    // Every option must hold the pods: against the smallest allocatable first, each option only when
+    // that fails.
+    const podDemand = sum(claimPods.map((p) => p.requests));
+    if (shortfall(podDemand, set.minAllocatable) !== undefined) {
+      for (const opt of set.offerings) {
+        const over = shortfall(podDemand, opt.allocatable);
+        if (over !== undefined)
           violations.push({
             rule: "fit",
             node: claim.name,
-            message: `pods + DaemonSets exceed ${name} allocatable on ${over}`,
+            message: `pods + DaemonSets exceed ${opt.name} allocatable on ${over}`,
           });
-        }
       }
-      for (const [k, v] of Object.entries(it.capacity)) maxCapacity[k] = Math.max(maxCapacity[k] ?? 0, v);
     }
     for (const pod of claimPods) {
       const taint = untolerated(pool.template.taints, pod.tolerations);
@@ -242,47 +239,25 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
         });
       }
     }
-    if (Number.isFinite(cheapest) && Math.abs(cheapest - claim.pricePerHour) > TOLERANCE) {
+    if (Number.isFinite(set.cheapest) && Math.abs(set.cheapest - claim.pricePerHour) > TOLERANCE) {
       violations.push({
         rule: "price",
         node: claim.name,
-        message: `pricePerHour ${claim.pricePerHour} but cheapest option costs ${cheapest}`,
+        message: `pricePerHour ${claim.pricePerHour} but cheapest option costs ${set.cheapest}`,
       });
     }
-    if (Number.isFinite(cheapest) && Math.abs(worst - claim.worstPricePerHour) > TOLERANCE) {
+    if (Number.isFinite(set.cheapest) && Math.abs(set.worst - claim.worstPricePerHour) > TOLERANCE) {
       violations.push({
         rule: "price",
         node: claim.name,
-        message: `worstPricePerHour ${claim.worstPricePerHour} but dearest option costs ${worst}`,
+        message: `worstPricePerHour ${claim.worstPricePerHour} but dearest option costs ${set.worst}`,
       });
     }
     // minValues: distinct admitted values among the options, unless the claim says it relaxed them.
-    if (claim.annotations?.["karpenter.sh/nodeclaim-min-values-relaxed"] !== "true") {
-      for (const r of pool.template.requirements) {
-        if (r.minValues === undefined) continue;
-        const seen = new Set<string>();
-        for (const name of claim.instanceTypeOptions) {
-          const it = types.find((t) => t.name === name);
-          for (const o of it?.offerings ?? []) {
-            if (!o.available || (zones !== undefined && !zones.includes(o.zone))) continue;
-            if (capacityTypes !== undefined && !capacityTypes.includes(o.capacityType)) continue;
-            const v = nodeLabels(pool, it as InstanceType, o.zone, o.capacityType)[r.key];
-            if (
-              v !== undefined &&
-              requirementsProblem([{ ...r, minValues: undefined }], { [r.key]: v }, false) === undefined
-            )
-              seen.add(v);
-          }
-        }
-        if (seen.size < r.minValues)
-          violations.push({
-            rule: "min_values",
-            node: claim.name,
-            message: `${r.key} has ${seen.size} distinct values among the options, minValues ${r.minValues}`,
-          });
-      }
-    }
-    limitUse.set(pool.name, sum([limitUse.get(pool.name) ?? {}, maxCapacity, { nodes: 1 }]));
+    if (claim.annotations?.["karpenter.sh/nodeclaim-min-values-relaxed"] !== "true")
+      for (const message of set.minValuesProblems)
+        violations.push({ rule: "min_values", node: claim.name, message });
+    limitUse.set(pool.name, sum([limitUse.get(pool.name) ?? {}, set.maxCapacity, { nodes: 1 }]));
   }
   for (const pool of input.nodePools) {
     const used = limitUse.get(pool.name) ?? {};
@@ -359,6 +334,100 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
     });
   }
   return { valid: violations.length === 0, violations, verifiedLowerBoundPerHour: verified ?? 0 };
+}
+
+/** What a claim's option set allows, checked once for every claim that has it. */
+interface OptionSet {
+  offerings: { name: string; zone: string; labels: Record<string, string>; allocatable: ResourceVector }[];
+  /** Per resource, the least any option offers: demand within it fits every option. */
+  minAllocatable: ResourceVector;
+  cheapest: number;
+  worst: number;
+  maxCapacity: Record<string, number>;
+  problems: string[];
+  poolProblems: string[];
+  minValuesProblems: string[];
+  /** Requirement problems by pod constraints. */
+  podProblems: Map<string, string[]>;
+}
+
+function analyseOptionSet(
+  input: ProvisioningInput,
+  pool: NodePool,
+  options: readonly string[],
+  zones: readonly string[] | undefined,
+  capacityTypes: readonly string[] | undefined,
+  daemonSets: readonly DaemonSet[],
+): OptionSet {
+  const types = new Map(typesFor(input, pool.name).map((t) => [t.name, t]));
+  const set: OptionSet = {
+    offerings: [],
+    minAllocatable: {},
+    cheapest: Number.POSITIVE_INFINITY,
+    worst: 0,
+    maxCapacity: {},
+    problems: [],
+    poolProblems: [],
+    minValuesProblems: [],
+    podProblems: new Map(),
+  };
+  const resources = new Set<string>();
+  for (const name of options) {
+    const it = types.get(name);
+    if (it === undefined) {
+      set.problems.push(`option ${name} is not in the NodePool's catalog`);
+      continue;
+    }
+    const offerings = it.offerings.filter(
+      (o) =>
+        o.available &&
+        (zones === undefined || zones.includes(o.zone)) &&
+        (capacityTypes === undefined || capacityTypes.includes(o.capacityType)),
+    );
+    if (offerings.length === 0) {
+      set.problems.push(`option ${name} has no available offering in the claim's zones and capacity types`);
+      continue;
+    }
+    for (const o of offerings) {
+      set.cheapest = Math.min(set.cheapest, o.pricePerHour);
+      set.worst = Math.max(set.worst, o.pricePerHour);
+      const labels = nodeLabels(pool, it, o.zone, o.capacityType);
+      const poolProblem = requirementsProblem(pool.template.requirements, labels, true);
+      if (poolProblem !== undefined)
+        set.poolProblems.push(`option ${name} in ${o.zone}: NodePool ${poolProblem}`);
+      const overhead = daemonSetOverhead(daemonSets, pool, labels);
+      const allocatable: Record<string, number> = {};
+      for (const [k, v] of Object.entries(it.allocatable)) allocatable[k] = v - (overhead[k] ?? 0);
+      for (const k of Object.keys(overhead)) {
+        allocatable[k] ??= -(overhead[k] as number);
+        resources.add(k);
+      }
+      for (const k of Object.keys(allocatable)) resources.add(k);
+      set.offerings.push({ name, zone: o.zone, labels, allocatable });
+    }
+    for (const [k, v] of Object.entries(it.capacity))
+      set.maxCapacity[k] = Math.max(set.maxCapacity[k] ?? 0, v);
+  }
+  // A resource some option lacks counts as 0 there.
+  for (const k of resources)
+    set.minAllocatable[k] = Math.min(...set.offerings.map((o) => o.allocatable[k] ?? 0));
+  for (const r of pool.template.requirements) {
+    if (r.minValues === undefined) continue;
+    const seen = new Set<string>();
+    for (const { labels } of set.offerings) {
+      const v = labels[r.key];
+      if (
+        v !== undefined &&
+        requirementsProblem([{ ...r, minValues: undefined }], { [r.key]: v }, false) === undefined
+      )
+        seen.add(v);
+    }
+    if (seen.size < r.minValues)
+      set.minValuesProblems.push(
+        `${r.key} has ${seen.size} distinct values among the options, minValues ${r.minValues}`,
+      );
+  }
+  return set;
 }
 
 /** Offerings (by certificate key) a pod could run on as a new node, with their allocatable net of DaemonSets. */
@@ -523,6 +592,12 @@ function sum(vectors: readonly ResourceVector[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const v of vectors) for (const [k, x] of Object.entries(v)) out[k] = (out[k] ?? 0) + x;
   return out;
+}
+
+/** The resource `demand` exceeds in net allocatable (negative where DaemonSets alone overflow), or undefined. */
+function shortfall(demand: ResourceVector, net: ResourceVector): string | undefined {
+  for (const [k, v] of Object.entries(net)) if (v < 0) return k;
+  return overflow(demand, net);
 }
 
 function overflow(used: ResourceVector, allocatable: ResourceVector): string | undefined {
