@@ -23,6 +23,7 @@ export {
   amiFamilyTraits,
   isWindowsFamily,
 } from "./ami-family.ts";
+export { CapacityReservationAvailability } from "./capacity-reservations.ts";
 export {
   type CatalogFileInstanceType,
   type InstanceCatalogFile,

@@ -109,6 +109,7 @@ export function resolveInstanceType(
         context.isUnavailable?.(zone.zone, "reserved") !== true,
       reservationCapacity: reservation.availableInstanceCount,
       reservationId: reservation.id,
+      ...(reservation.reservationType === undefined ? {} : { reservationType: reservation.reservationType }),
     });
   }
   return {

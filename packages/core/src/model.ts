@@ -196,6 +196,8 @@ export const OfferingSchema = z.object({
   /** Reserved capacity: how many instances the reservation still has. */
   reservationCapacity: z.number().int().min(0).optional(),
   reservationId: z.string().optional(),
+  /** Reserved capacity: the reservation's type (AWS: `default` or `capacity-block`). */
+  reservationType: z.string().optional(),
 });
 export type Offering = z.infer<typeof OfferingSchema>;
 

@@ -33,6 +33,8 @@ export interface LaunchedInstance {
   imageID?: string;
   /** Annotations the provider stamps on the NodeClaim (AWS: the EC2NodeClass hash and its version). */
   annotations?: Record<string, string>;
+  /** Labels the provider stamps on the NodeClaim (AWS: the capacity reservation id and type). */
+  labels?: Record<string, string>;
 }
 
 /** Creates and deletes the instance behind a NodeClaim. */

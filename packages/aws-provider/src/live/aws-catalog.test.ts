@@ -5,6 +5,7 @@ import type { InstanceTypeInfo, InstanceTypeOffering } from "@aws-sdk/client-ec2
 import { OfferingSchema, parseCatalog } from "@nodeplan/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CapacityReservationAvailability } from "../capacity-reservations.ts";
 import { loadEc2Fixture, loadPublishedCatalog } from "../shared-data.test-helper.ts";
 import { AwsCatalog } from "./aws-catalog.ts";
 import { pricingApiRegion } from "./clients.ts";
@@ -204,6 +205,89 @@ describe("requests sent to AWS", () => {
         reservationId: "cr-1",
       },
     ]);
+  });
+  it("capacity this process launched into is not offered until DescribeCapacityReservations reflects it; terminations give it back", async () => {
+    mockFixture();
+    let clock = NOW;
+    let ec2Count = 2;
+    const reservations = new CapacityReservationAvailability({ now: () => clock });
+    ec2Mock.on(DescribeCapacityReservationsCommand).callsFake(async () => {
+      // An answer read while a launch happens still counts that instance as available.
+      clock += 1;
+      return {
+        CapacityReservations: [
+          {
+            CapacityReservationId: "cr-1",
+            InstanceType: "m5.large",
+            AvailabilityZone: "test-zone-1b",
+            AvailableInstanceCount: ec2Count,
+            ReservationType: "capacity-block",
+          },
+        ],
+      };
+    });
+    const catalog = new AwsCatalog({
+      region: "us-east-1",
+      ec2,
+      pricing,
+      now: () => clock,
+      retry: noSleep,
+      capacityReservations: true,
+      reservationAvailability: reservations,
+      ttlMillis: { reservations: 60_000 },
+    });
+    const reserved = async () =>
+      (await catalog.allInstanceTypes())
+        .find((t) => t.name === "m5.large")
+        ?.offerings.filter((o) => o.capacityType === "reserved")
+        .map((o) => [o.reservationId, o.reservationType, o.reservationCapacity, o.available]);
+    expect(await reserved()).toEqual([["cr-1", "capacity-block", 2, true]]);
+    reservations.markLaunched("cr-1");
+    reservations.markLaunched("cr-1");
+    // Within the TTL the catalog has not asked EC2 again: the tracked count says no capacity is left.
+    expect(await reserved()).toEqual([["cr-1", "capacity-block", 0, false]]);
+    reservations.markTerminated("cr-1");
+    expect(await reserved()).toEqual([["cr-1", "capacity-block", 1, true]]);
+    // EC2 has caught up with the two launches and the termination.
+    clock += 60_000;
+    ec2Count = 1;
+    expect(await reserved()).toEqual([["cr-1", "capacity-block", 1, true]]);
+    expect(ec2Mock.commandCalls(DescribeCapacityReservationsCommand)).toHaveLength(2);
+  });
+  it("a launch made while DescribeCapacityReservations is in flight stays counted", async () => {
+    mockFixture();
+    let clock = NOW;
+    const reservations = new CapacityReservationAvailability({ now: () => clock });
+    reservations.sync([{ id: "cr-1", availableInstanceCount: 1 }], clock - 1);
+    ec2Mock.on(DescribeCapacityReservationsCommand).callsFake(async () => {
+      clock += 1;
+      reservations.markLaunched("cr-1");
+      return {
+        CapacityReservations: [
+          {
+            CapacityReservationId: "cr-1",
+            InstanceType: "m5.large",
+            AvailabilityZone: "test-zone-1b",
+            AvailableInstanceCount: 1,
+          },
+        ],
+      };
+    });
+    const catalog = new AwsCatalog({
+      region: "us-east-1",
+      ec2,
+      pricing,
+      now: () => clock,
+      retry: noSleep,
+      capacityReservations: true,
+      reservationAvailability: reservations,
+    });
+    const m5 = (await catalog.allInstanceTypes()).find((t) => t.name === "m5.large");
+    expect(m5?.offerings.find((o) => o.capacityType === "reserved")).toMatchObject({
+      reservationId: "cr-1",
+      reservationCapacity: 0,
+      available: false,
+    });
   });
   it("the Pricing endpoint region is chosen as Karpenter chooses", () => {
     expect(pricingApiRegion("us-west-2")).toBe("us-east-1");

@@ -7,6 +7,7 @@ import type {
   UnavailableOffering,
   Warning,
 } from "@nodeplan/core";
+import { CapacityReservationAvailability } from "../capacity-reservations.ts";
 import { spotPriceUnknownWarning } from "../catalog-file.ts";
 import { type EC2NodeClass, instanceMathOptions, type OperatorSettings } from "../ec2nodeclass.ts";
 import { type CapacityReservationInfo, resolveInstanceType, type ZoneInfo } from "../instance-type.ts";
@@ -40,6 +41,11 @@ export interface AwsCatalogOptions {
   capacityTypes?: readonly CapacityType[];
   /** Read capacity reservations (all active ones, or these ids) for reserved offerings. */
   capacityReservations?: boolean | readonly string[];
+  /**
+   * Reservation counts kept between DescribeCapacityReservations calls; share it with the launcher
+   * (`reservationAvailability`) so capacity it launched into or released counts at once. Default a new one.
+   */
+  reservationAvailability?: CapacityReservationAvailability;
   /** Offerings the launcher found unavailable; they are offered as unavailable. */
   unavailableOfferings?: () => readonly UnavailableOffering[];
   operator?: OperatorSettings;
@@ -63,6 +69,7 @@ const HOUR = 3_600_000;
 /** The live catalog of one region. */
 export class AwsCatalog implements CatalogSource<EC2NodeClass> {
   readonly region: string;
+  readonly reservationAvailability: CapacityReservationAvailability;
   private readonly options: AwsCatalogOptions;
   private readonly instanceTypesCache: TtlCache<InstanceTypeInfo[]>;
   private readonly zonesCache: TtlCache<Map<string, Set<string>>>;
@@ -101,8 +108,15 @@ export class AwsCatalog implements CatalogSource<EC2NodeClass> {
     const ids = Array.isArray(options.capacityReservations)
       ? (options.capacityReservations as readonly string[])
       : undefined;
+    this.reservationAvailability =
+      options.reservationAvailability ?? new CapacityReservationAvailability({ now });
     this.reservationsCache = new TtlCache(
-      () => describeCapacityReservations(options.ec2, ids, retry),
+      async () => {
+        const startedAt = now();
+        const reservations = await describeCapacityReservations(options.ec2, ids, retry);
+        this.reservationAvailability.sync(reservations, startedAt);
+        return reservations;
+      },
       ttl.reservations ?? 5 * 60_000,
       now,
     );
@@ -175,7 +189,14 @@ export class AwsCatalog implements CatalogSource<EC2NodeClass> {
     const offered = this.zonesCache.peek()?.value ?? new Map<string, Set<string>>();
     const onDemand = this.onDemandCache.peek()?.value.prices ?? new Map<string, number>();
     const spot = this.spotCache.peek()?.value;
-    const reservations = this.wantsReservations() ? (this.reservationsCache.peek()?.value ?? []) : [];
+    // The tracked count: EC2's last answer less this process's launches it may not reflect yet.
+    const reservations = this.wantsReservations()
+      ? (this.reservationsCache.peek()?.value ?? []).map((r) => ({
+          ...r,
+          availableInstanceCount:
+            this.reservationAvailability.availableCount(r.id) ?? r.availableInstanceCount,
+        }))
+      : [];
     const zones = this.zoneList(offered);
     const unavailable = new Set(
       (this.options.unavailableOfferings?.() ?? []).map(

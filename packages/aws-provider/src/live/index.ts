@@ -1,6 +1,10 @@
 /**
  * @nodeplan/aws-provider/live (Node only): the catalog read from AWS (EC2 and the Price List API),
- * cached, retried on throttling, and written as a catalog file.
+ * cached, retried on throttling, and written as a catalog file; launches with CreateFleet (reserved
+ * capacity targeted per reservation, spot, on-demand; an idempotent client token per NodeClaim),
+ * drift and the interruption queue. Share one UnavailableOfferings and one
+ * CapacityReservationAvailability between AwsCatalog and AwsLauncher so launch failures and
+ * reservation use show in the catalog at once.
  */
 export { AwsCatalog, type AwsCatalogOptions, type CatalogIssue } from "./aws-catalog.ts";
 export { type CachedValue, TtlCache } from "./cache.ts";
@@ -47,8 +51,10 @@ export {
 export {
   AwsLauncher,
   type AwsLauncherOptions,
+  fleetClientToken,
   InsufficientCapacityError,
   instanceIdOf,
+  type LaunchClaim,
   MAX_INSTANCE_TYPES,
   UNFULFILLABLE_CAPACITY_CODES,
 } from "./launcher.ts";

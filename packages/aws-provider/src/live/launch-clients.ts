@@ -7,6 +7,8 @@ import type {
   DeleteLaunchTemplateCommandOutput,
   DescribeImagesCommand,
   DescribeImagesCommandOutput,
+  DescribeInstancesCommand,
+  DescribeInstancesCommandOutput,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplatesCommandOutput,
   DescribeSecurityGroupsCommand,
@@ -52,6 +54,7 @@ export interface Ec2LaunchApi extends Ec2ResolveApi, Ec2LaunchTemplateApi {
   send(command: CreateLaunchTemplateCommand): Promise<CreateLaunchTemplateCommandOutput>;
   send(command: DeleteLaunchTemplateCommand): Promise<DeleteLaunchTemplateCommandOutput>;
   send(command: CreateFleetCommand): Promise<CreateFleetCommandOutput>;
+  send(command: DescribeInstancesCommand): Promise<DescribeInstancesCommandOutput>;
   send(command: TerminateInstancesCommand): Promise<TerminateInstancesCommandOutput>;
 }
 

@@ -5,6 +5,7 @@ import {
   CreateLaunchTemplateCommand,
   DeleteLaunchTemplateCommand,
   DescribeImagesCommand,
+  DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -18,13 +19,17 @@ import {
   type NodePool,
   NodePoolSchema,
   NodeSchema,
+  type Offering,
   type PlannedNodeClaim,
 } from "@nodeplan/core";
 import { mockClient } from "aws-sdk-client-mock";
+import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
+import { CapacityReservationAvailability } from "../capacity-reservations.ts";
 import type { EC2NodeClass } from "../ec2nodeclass.ts";
 import { offlineInstanceTypes } from "../offline-catalog.ts";
 import { UnavailableOfferings } from "../unavailable-offerings.ts";
+import { AwsCatalog } from "./aws-catalog.ts";
 import { AwsDriftDetector, ec2NodeClassHash } from "./drift.ts";
 import {
   cluster,
@@ -36,7 +41,7 @@ import {
   ssm,
   subnets,
 } from "./launch-fixtures.test-helper.ts";
-import { AwsLauncher, InsufficientCapacityError, instanceIdOf } from "./launcher.ts";
+import { AwsLauncher, fleetClientToken, InsufficientCapacityError, instanceIdOf } from "./launcher.ts";
 import { userData } from "./user-data.ts";
 
 const ec2Mock = mockClient(EC2Client);
@@ -215,6 +220,7 @@ describe("CreateFleet", () => {
     expect(fleetInputs()).toEqual([
       {
         Type: "instant",
+        ClientToken: fleetClientToken("demo", { name: "default-x7k2p" }),
         LaunchTemplateConfigs: [
           {
             LaunchTemplateSpecification: { LaunchTemplateName: names[0], Version: "$Latest" },
@@ -273,6 +279,8 @@ describe("CreateFleet", () => {
           HttpTokens: "required",
         },
         Monitoring: { Enabled: false },
+        // Spot and on-demand stay out of open capacity reservations (Karpenter's targeted launch mode).
+        CapacityReservationSpecification: { CapacityReservationPreference: "none" },
         SecurityGroupIds: ["sg-cluster", "sg-node"],
         UserData: Buffer.from(text).toString("base64"),
       },
@@ -605,7 +613,7 @@ describe("fleet errors and the unavailable-offerings cache", () => {
     mockAws();
     const c = { ...claim(), instanceTypeOptions: ["x9.nope"] };
     await expect(launcher().create(c, nodePool, nodeClass())).rejects.toThrow(
-      "NodeClaim default-x7k2p: no instance launched: no available spot or on-demand offering",
+      "NodeClaim default-x7k2p: no instance launched: no available reserved, spot or on-demand offering",
     );
     expect(fleetInputs()).toEqual([]);
     await expect(launcher().create(claim(), nodePool, undefined)).rejects.toThrow(
@@ -655,6 +663,453 @@ describe("TerminateInstances", () => {
     expect(instanceIdOf("aws:///us-east-1a/i-0abc")).toBe("i-0abc");
     expect(() => instanceIdOf("kind://docker/n1")).toThrow(
       'providerID "kind://docker/n1" is not aws:///<zone>/<instance-id>',
+    );
+  });
+});
+
+const reservedOffering = (
+  zone: string,
+  reservationId: string,
+  reservationCapacity: number,
+  pricePerHour: number,
+  reservationType?: string,
+): Offering => ({
+  zone,
+  capacityType: "reserved",
+  pricePerHour,
+  available: true,
+  reservationId,
+  reservationCapacity,
+  ...(reservationType === undefined ? {} : { reservationType }),
+});
+const withOfferings = (name: string, ...offerings: Offering[]): InstanceType => {
+  const t = catalogTypes.find((c) => c.name === name) as InstanceType;
+  return { ...t, offerings: [...t.offerings, ...offerings] };
+};
+/** m5.large: two reservations in us-east-1a and one in us-east-1b; c5.large: one; r5.large: a capacity block. */
+const reservedTypes = (blockPrice = 0.0000126): InstanceType[] => [
+  withOfferings(
+    "m5.large",
+    reservedOffering("us-east-1a", "cr-m5-small", 1, 0.0000096),
+    reservedOffering("us-east-1a", "cr-m5-big", 4, 0.0000096, "default"),
+    reservedOffering("us-east-1b", "cr-m5-b", 2, 0.0000096),
+  ),
+  withOfferings("m6g.large"),
+  withOfferings("c5.large", reservedOffering("us-east-1a", "cr-c5", 1, 0.0000085)),
+  withOfferings("r5.large", reservedOffering("us-east-1a", "cr-blk", 1, blockPrice, "capacity-block")),
+];
+const ALL = ["reserved", "spot", "on-demand"];
+const reservedClaim = (capacityTypes = ALL, name = "default-r1"): PlannedNodeClaim => ({
+  ...claim(capacityTypes),
+  name,
+  instanceTypeOptions: ["m6g.large", "m5.large", "c5.large", "r5.large"],
+});
+const reservedLauncher = (types: InstanceType[], reservations = new CapacityReservationAvailability()) =>
+  new AwsLauncher({
+    ec2,
+    ssm,
+    catalog: { instanceTypes: async () => types },
+    cluster,
+    kubernetesVersion: "1.32",
+    retry: noSleep,
+    now: () => clock,
+    reservationAvailability: reservations,
+  });
+const overrides = (i: number) =>
+  fleetInputs()[i]?.LaunchTemplateConfigs?.map((c) =>
+    c.Overrides?.map((o) => `${o.InstanceType}@${o.SubnetId}`).join(","),
+  );
+const decodedUserData = (i: number) =>
+  Buffer.from(templateCreates()[i]?.LaunchTemplateData?.UserData ?? "", "base64").toString("utf8");
+
+describe("reserved capacity", () => {
+  it("reserved first: one template per reservation targeting it, one reservation per type and zone, the cheapest reservation type", async () => {
+    mockAws();
+    ec2Mock.on(CreateFleetCommand).resolves(launchedAs("i-r1", "c5.large"));
+    const reservations = new CapacityReservationAvailability({ now: () => clock });
+    reservations.sync(
+      [
+        { id: "cr-c5", availableInstanceCount: 1 },
+        { id: "cr-m5-big", availableInstanceCount: 4 },
+        { id: "cr-m5-small", availableInstanceCount: 1 },
+        { id: "cr-m5-b", availableInstanceCount: 2 },
+      ],
+      clock,
+    );
+    const l = reservedLauncher(reservedTypes(), reservations);
+    const nc = nodeClass();
+    const launched = await l.create(reservedClaim(), nodePool, nc);
+    expect(launched).toEqual({
+      providerID: "aws:///us-east-1a/i-r1",
+      instanceType: "c5.large",
+      zone: "us-east-1a",
+      capacityType: "reserved",
+      imageID: "ami-amd64new",
+      annotations: {
+        "karpenter.k8s.aws/ec2nodeclass-hash": ec2NodeClassHash(nc),
+        "karpenter.k8s.aws/ec2nodeclass-hash-version": "nodeplan-v1",
+      },
+      labels: {
+        "karpenter.k8s.aws/capacity-reservation-id": "cr-c5",
+        "karpenter.k8s.aws/capacity-reservation-type": "default",
+      },
+    });
+    const names = templateCreates().map((c) => c.LaunchTemplateName);
+    expect(fleetInputs()).toEqual([
+      {
+        Type: "instant",
+        ClientToken: fleetClientToken("demo", { name: "default-r1" }),
+        LaunchTemplateConfigs: [
+          {
+            LaunchTemplateSpecification: { LaunchTemplateName: names[0], Version: "$Latest" },
+            Overrides: [{ InstanceType: "c5.large", SubnetId: "subnet-a2" }],
+          },
+          {
+            LaunchTemplateSpecification: { LaunchTemplateName: names[1], Version: "$Latest" },
+            Overrides: [{ InstanceType: "m5.large", SubnetId: "subnet-a2" }],
+          },
+          {
+            LaunchTemplateSpecification: { LaunchTemplateName: names[2], Version: "$Latest" },
+            Overrides: [{ InstanceType: "m5.large", SubnetId: "subnet-b1" }],
+          },
+        ],
+        TargetCapacitySpecification: { DefaultTargetCapacityType: "on-demand", TotalTargetCapacity: 1 },
+        OnDemandOptions: { AllocationStrategy: "lowest-price" },
+        TagSpecifications: (["instance", "volume", "fleet"] as const).map((ResourceType) => ({
+          ResourceType,
+          Tags: expectedTags
+            .filter((t) => t.Key !== "owner")
+            .map((t) => (t.Value === "default-x7k2p" ? { ...t, Value: "default-r1" } : t)),
+        })),
+      },
+    ]);
+    expect(templateCreates().map((t) => t.LaunchTemplateData?.CapacityReservationSpecification)).toEqual(
+      ["cr-c5", "cr-m5-big", "cr-m5-b"].map((CapacityReservationId) => ({
+        CapacityReservationPreference: "capacity-reservations-only",
+        CapacityReservationTarget: { CapacityReservationId },
+      })),
+    );
+    expect(templateCreates().map((t) => t.LaunchTemplateData?.InstanceMarketOptions)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    const text = decodedUserData(0);
+    expect(text).toContain("karpenter.k8s.aws/capacity-reservation-id=cr-c5");
+    expect(text).toContain("karpenter.k8s.aws/capacity-reservation-type=default");
+    expect(text).toContain("karpenter.sh/capacity-type=reserved");
+    // The launch used the reservation's last instance: the next claim is not offered it.
+    expect(reservations.availableCount("cr-c5")).toBe(0);
+    await l.create(reservedClaim(ALL, "default-r2"), nodePool, nc);
+    expect(overrides(1)).toEqual(["m5.large@subnet-a2", "m5.large@subnet-b1"]);
+  });
+
+  it("a capacity block cheaper than every default reservation: capacity-block market, no allocation strategy", async () => {
+    mockAws();
+    ec2Mock.on(CreateFleetCommand).resolves(launchedAs("i-r2", "r5.large"));
+    const launched = await reservedLauncher(reservedTypes(0.000001)).create(
+      reservedClaim(),
+      nodePool,
+      nodeClass(),
+    );
+    expect(launched.capacityType).toBe("reserved");
+    expect(launched.labels).toEqual({
+      "karpenter.k8s.aws/capacity-reservation-id": "cr-blk",
+      "karpenter.k8s.aws/capacity-reservation-type": "capacity-block",
+    });
+    const input = fleetInputs()[0];
+    expect(input?.TargetCapacitySpecification).toEqual({
+      DefaultTargetCapacityType: "capacity-block",
+      TotalTargetCapacity: 1,
+    });
+    expect(input?.OnDemandOptions).toBeUndefined();
+    expect(input?.SpotOptions).toBeUndefined();
+    expect(overrides(0)).toEqual(["r5.large@subnet-a2"]);
+    const data = templateCreates()[0]?.LaunchTemplateData;
+    expect(data?.InstanceMarketOptions).toEqual({ MarketType: "capacity-block" });
+    expect(data?.CapacityReservationSpecification).toEqual({
+      CapacityReservationPreference: "capacity-reservations-only",
+      CapacityReservationTarget: { CapacityReservationId: "cr-blk" },
+    });
+  });
+
+  it("a claim that does not allow reserved launches spot even with reservations; a reservation requirement picks that reservation", async () => {
+    mockAws();
+    ec2Mock.on(CreateFleetCommand).resolves(launchedAs("i-r3", "m5.large"));
+    const l = reservedLauncher(reservedTypes());
+    const spot = await l.create(reservedClaim(["spot", "on-demand"]), nodePool, nodeClass());
+    expect(spot.capacityType).toBe("spot");
+    expect(spot.labels).toBeUndefined();
+    expect(fleetInputs()[0]?.TargetCapacitySpecification?.DefaultTargetCapacityType).toBe("spot");
+    const pinned = reservedClaim(ALL, "default-r4");
+    pinned.requirements.push({
+      key: "karpenter.k8s.aws/capacity-reservation-id",
+      operator: "In",
+      values: ["cr-m5-small"],
+    });
+    const launched = await l.create(pinned, nodePool, nodeClass());
+    expect(launched.labels?.["karpenter.k8s.aws/capacity-reservation-id"]).toBe("cr-m5-small");
+    expect(overrides(1)).toEqual(["m5.large@subnet-a2"]);
+    expect(templateCreates().at(-1)?.LaunchTemplateData?.CapacityReservationSpecification).toEqual({
+      CapacityReservationPreference: "capacity-reservations-only",
+      CapacityReservationTarget: { CapacityReservationId: "cr-m5-small" },
+    });
+  });
+
+  it("reservation-capacity errors mark the reservation empty (not the offering cache); the next claim falls back only as its requirements allow", async () => {
+    mockAws();
+    ec2Mock
+      .on(CreateFleetCommand)
+      .resolvesOnce({
+        Instances: [],
+        Errors: [
+          {
+            ErrorCode: "ReservationCapacityExceeded",
+            ErrorMessage: "Insufficient capacity in the capacity reservation cr-c5.",
+            LaunchTemplateAndOverrides: { Overrides: { InstanceType: "c5.large", SubnetId: "subnet-a2" } },
+          },
+          {
+            ErrorCode: "InsufficientInstanceCapacity",
+            ErrorMessage: "Insufficient capacity.",
+            LaunchTemplateAndOverrides: {
+              Overrides: { InstanceType: "m5.large", SubnetId: "subnet-b1", AvailabilityZone: "us-east-1b" },
+            },
+          },
+        ],
+      })
+      .resolves(launchedAs("i-r5", "m5.large"));
+    const reservations = new CapacityReservationAvailability({ now: () => clock });
+    reservations.sync([{ id: "cr-m5-big", availableInstanceCount: 4 }], clock);
+    const l = reservedLauncher(reservedTypes(), reservations);
+    const failure = await l.create(reservedClaim(), nodePool, nodeClass()).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(InsufficientCapacityError);
+    expect((failure as Error).message).toBe(
+      "NodeClaim default-r1: no instance launched (ReservationCapacityExceeded, InsufficientInstanceCapacity)",
+    );
+    expect(reservations.availableCount("cr-c5")).toBe(0);
+    expect(reservations.availableCount("cr-m5-b")).toBe(0);
+    expect(reservations.availableCount("cr-m5-big")).toBe(4);
+    expect(l.unavailableOfferings()).toEqual([]);
+    // Another reservation is left: still reserved.
+    await l.create(reservedClaim(ALL, "default-r2"), nodePool, nodeClass());
+    expect(overrides(1)).toEqual(["m5.large@subnet-a2"]);
+
+    // Only c5.large's reservation, now empty: spot when allowed, nothing when only reserved is.
+    const onlyC5 = [withOfferings("c5.large", reservedOffering("us-east-1a", "cr-c5", 1, 0.0000085))];
+    const l2 = reservedLauncher(onlyC5, reservations);
+    const fallback = await l2.create(
+      reservedClaim(["reserved", "spot"], "default-r3"),
+      nodePool,
+      nodeClass(),
+    );
+    expect(fallback.capacityType).toBe("spot");
+    expect(fleetInputs()[2]?.TargetCapacitySpecification?.DefaultTargetCapacityType).toBe("spot");
+    await expect(l2.create(reservedClaim(["reserved"], "default-r4"), nodePool, nodeClass())).rejects.toThrow(
+      "NodeClaim default-r4: no instance launched: no available reserved, spot or on-demand offering",
+    );
+    expect(fleetInputs()).toHaveLength(3);
+    // DescribeCapacityReservations reports capacity again: offered again.
+    reservations.sync([{ id: "cr-c5", availableInstanceCount: 1 }], clock);
+    await l2.create(reservedClaim(["reserved"], "default-r5"), nodePool, nodeClass());
+    expect(fleetInputs()[3]?.TargetCapacitySpecification?.DefaultTargetCapacityType).toBe("on-demand");
+  });
+
+  it("an AwsCatalog as the catalog shares its reservation counts with the launcher by default", () => {
+    const awsCatalog = new AwsCatalog({ region: "us-east-1", ec2, pricing: {} as never });
+    const l = new AwsLauncher({ ec2, ssm, catalog: awsCatalog, cluster, kubernetesVersion: "1.32" });
+    expect(l.reservations).toBe(awsCatalog.reservationAvailability);
+    expect(launcher().reservations).not.toBe(awsCatalog.reservationAvailability);
+  });
+
+  it("terminating an instance in a reservation gives its capacity back once (launched here, or labelled)", async () => {
+    mockAws();
+    ec2Mock.on(CreateFleetCommand).resolves(launchedAs("i-r6", "c5.large"));
+    ec2Mock.on(TerminateInstancesCommand).resolves({});
+    const reservations = new CapacityReservationAvailability({ now: () => clock });
+    reservations.sync([{ id: "cr-c5", availableInstanceCount: 1 }], clock);
+    const l = reservedLauncher(reservedTypes(), reservations);
+    const launched = await l.create(reservedClaim(), nodePool, nodeClass());
+    expect(reservations.availableCount("cr-c5")).toBe(0);
+    await l.delete({ name: "n1", providerID: launched.providerID });
+    expect(reservations.availableCount("cr-c5")).toBe(1);
+    await l.delete({ name: "n1", providerID: launched.providerID });
+    expect(reservations.availableCount("cr-c5")).toBe(1);
+    // An instance launched before a restart: its labels name the reservation.
+    reservations.sync([{ id: "cr-m5-b", availableInstanceCount: 0 }], clock);
+    const restarted = reservedLauncher(reservedTypes(), reservations);
+    ec2Mock.on(TerminateInstancesCommand).rejects(awsError("InvalidInstanceID.NotFound"));
+    await restarted.delete({
+      name: "n2",
+      providerID: "aws:///us-east-1b/i-0old",
+      labels: { "karpenter.k8s.aws/capacity-reservation-id": "cr-m5-b" },
+    });
+    expect(reservations.availableCount("cr-m5-b")).toBe(1);
+    await restarted.delete({ name: "n3", providerID: "aws:///us-east-1a/i-0spot" });
+    expect(ec2Mock.commandCalls(TerminateInstancesCommand)).toHaveLength(4);
+  });
+});
+
+describe("reserved capacity: invariants", () => {
+  it("property: reserved when a reservation has instances left; one reservation type, one reservation per type and zone (the fullest), each template targeting its pool's", async () => {
+    mockAws();
+    const subnetOfZone: Record<string, string> = { "us-east-1a": "subnet-a2", "us-east-1b": "subnet-b1" };
+    const reservation = fc.record({
+      type: fc.constantFrom("m5.large", "c5.large", "r5.large"),
+      zone: fc.constantFrom("us-east-1a", "us-east-1b"),
+      id: fc.constantFrom("cr-1", "cr-2", "cr-3", "cr-4", "cr-5", "cr-6"),
+      capacity: fc.nat(3),
+      kind: fc.constantFrom("default", "capacity-block"),
+      price: fc.integer({ min: 1, max: 20 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(reservation, { selector: (r) => r.id, maxLength: 6 }), async (rs) => {
+        const types = ["m5.large", "c5.large", "r5.large"].map((name) =>
+          withOfferings(
+            name,
+            ...rs
+              .filter((r) => r.type === name)
+              .map((r) => reservedOffering(r.zone, r.id, r.capacity, r.price / 1e7, r.kind)),
+          ),
+        );
+        const l = reservedLauncher(types);
+        const nc = nodeClass();
+        const { input, capacityType } = await l.fleetRequest(
+          reservedClaim(),
+          nodePool,
+          nc,
+          await l.resolve(nc),
+        );
+        const usable = rs.filter((r) => r.capacity > 0);
+        expect(capacityType).toBe(usable.length > 0 ? "reserved" : "spot");
+        if (usable.length === 0) return;
+        const data = new Map(
+          templateCreates().map((t) => [t.LaunchTemplateName, t.LaunchTemplateData] as const),
+        );
+        const pools = new Set<string>();
+        const kinds = new Set<string>();
+        for (const config of input.LaunchTemplateConfigs ?? []) {
+          const target = data.get(config.LaunchTemplateSpecification?.LaunchTemplateName)
+            ?.CapacityReservationSpecification?.CapacityReservationTarget?.CapacityReservationId;
+          const r = usable.find((u) => u.id === target);
+          expect(r).toBeDefined();
+          if (r === undefined) continue;
+          kinds.add(r.kind);
+          expect(config.Overrides).toEqual([{ InstanceType: r.type, SubnetId: subnetOfZone[r.zone] }]);
+          expect(pools.has(`${r.type}/${r.zone}`)).toBe(false);
+          pools.add(`${r.type}/${r.zone}`);
+          const fullest = Math.max(
+            ...usable
+              .filter((u) => u.type === r.type && u.zone === r.zone && u.kind === r.kind)
+              .map((u) => u.capacity),
+          );
+          expect(r.capacity).toBe(fullest);
+        }
+        expect(kinds.size).toBe(1);
+        const [kind] = kinds;
+        // The chosen type has the cheapest usable reservation (default first on a tie).
+        const cheapest = Math.min(...usable.map((u) => u.price));
+        const cheapestKinds = new Set(usable.filter((u) => u.price === cheapest).map((u) => u.kind));
+        expect(kind).toBe(cheapestKinds.has("default") ? "default" : "capacity-block");
+        expect(input.TargetCapacitySpecification?.DefaultTargetCapacityType).toBe(
+          kind === "capacity-block" ? "capacity-block" : "on-demand",
+        );
+        // Every pool of that type with instances left is in the request.
+        expect(pools).toEqual(
+          new Set(usable.filter((u) => u.kind === kind).map((u) => `${u.type}/${u.zone}`)),
+        );
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe("idempotent CreateFleet", () => {
+  it("every launch of one claim sends the same client token (also after a restart); other claims, uids and clusters others", async () => {
+    mockAws();
+    ec2Mock.on(CreateFleetCommand).resolves(launchedAs("i-t1", "m6g.large"));
+    await launcher().create(claim(), nodePool, nodeClass());
+    await launcher().create(claim(), nodePool, nodeClass());
+    await launcher().create({ ...claim(), name: "default-other" }, nodePool, nodeClass());
+    await launcher().create(
+      { ...claim(), uid: "7d3c6b1e-0000-4000-8000-000000000001" },
+      nodePool,
+      nodeClass(),
+    );
+    const tokens = fleetInputs().map((i) => i.ClientToken);
+    expect(tokens[0]).toMatch(/^nodeplan-[0-9a-f]{48}$/);
+    expect(tokens[0]).toBe(tokens[1]);
+    expect(new Set(tokens).size).toBe(3);
+    expect(tokens[0]).toBe(fleetClientToken("demo", { name: "default-x7k2p" }));
+    expect(fleetClientToken("other", { name: "default-x7k2p" })).not.toBe(tokens[0]);
+    // A request retried after a throttle keeps its token.
+    ec2Mock.reset();
+    mockAws();
+    ec2Mock
+      .on(CreateFleetCommand)
+      .rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "RequestLimitExceeded" }))
+      .resolves(launchedAs("i-t2", "m6g.large"));
+    await launcher().create(claim(), nodePool, nodeClass());
+    expect(fleetInputs().map((i) => i.ClientToken)).toEqual([tokens[0], tokens[0]]);
+  });
+
+  it("a token already used by a different request of the claim: its earlier instance is the launch", async () => {
+    mockAws();
+    ec2Mock.on(CreateFleetCommand).rejects(awsError("IdempotentParameterMismatch"));
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            {
+              InstanceId: "i-0older",
+              InstanceType: "m5.large",
+              LaunchTime: new Date(NOW - 60_000),
+              Placement: { AvailabilityZone: "us-east-1b" },
+              ImageId: "ami-amd64new",
+            },
+            {
+              InstanceId: "i-0earlier",
+              InstanceType: "c5.large",
+              LaunchTime: new Date(NOW - 5_000),
+              Placement: { AvailabilityZone: "us-east-1a" },
+              ImageId: "ami-amd64new",
+              CapacityReservationId: "cr-c5",
+              CapacityReservationSpecification: {
+                CapacityReservationPreference: "capacity-reservations-only",
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const nc = nodeClass();
+    const launched = await launcher().create(claim(), nodePool, nc);
+    expect(launched).toEqual({
+      providerID: "aws:///us-east-1a/i-0earlier",
+      instanceType: "c5.large",
+      zone: "us-east-1a",
+      capacityType: "reserved",
+      imageID: "ami-amd64new",
+      annotations: {
+        "karpenter.k8s.aws/ec2nodeclass-hash": ec2NodeClassHash(nc),
+        "karpenter.k8s.aws/ec2nodeclass-hash-version": "nodeplan-v1",
+      },
+      labels: {
+        "karpenter.k8s.aws/capacity-reservation-id": "cr-c5",
+        "karpenter.k8s.aws/capacity-reservation-type": "default",
+      },
+    });
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        Filters: [
+          { Name: "tag:karpenter.sh/nodeclaim", Values: ["default-x7k2p"] },
+          { Name: "tag:eks:eks-cluster-name", Values: ["demo"] },
+          { Name: "instance-state-name", Values: ["pending", "running"] },
+        ],
+      },
+    ]);
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    await expect(launcher().create(claim(), nodePool, nc)).rejects.toThrow(
+      `NodeClaim default-x7k2p: EC2 refused CreateFleet (IdempotentParameterMismatch): client token ${fleetClientToken("demo", { name: "default-x7k2p" })} was used by an earlier, different request of this claim`,
     );
   });
 });
