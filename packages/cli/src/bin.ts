@@ -247,6 +247,10 @@ program
   .option("--service-cidr <cidr>", "Kubernetes service CIDR (AL2023 nodeadm)")
   .option("--kubernetes-version <minor>", "Kubernetes minor version for AMI aliases, e.g. 1.32 (acting mode)")
   .option("--interruption-queue <url>", "SQS queue URL of EC2 interruption events (EventBridge)")
+  .option(
+    "--capacity-reservations <ids>",
+    "offer EC2 capacity reservations as reserved capacity (--catalog aws): all, or a comma-separated list of ids",
+  )
   .action(async (options: import("./controller-command.ts").ControllerCommandOptions) => {
     const { runControllerCommand } = await import("./controller-command.ts");
     await runControllerCommand(options);

@@ -278,3 +278,13 @@ describe("progress indicator", () => {
     expect(piped.written).toEqual([]);
   });
 });
+
+describe("--capacity-reservations", () => {
+  it("all, or a list of reservation ids; anything else names the flag", async () => {
+    const { reservationIds } = await import("./controller-command.ts");
+    expect(reservationIds("all")).toBe(true);
+    expect(reservationIds("cr-0abc, cr-1def")).toEqual(["cr-0abc", "cr-1def"]);
+    expect(() => reservationIds("m5.large")).toThrow(/--capacity-reservations: "m5.large"/);
+    expect(() => reservationIds(" , ")).toThrow(/--capacity-reservations/);
+  });
+});

@@ -31,6 +31,23 @@ export interface ControllerCommandOptions {
   serviceCidr?: string;
   kubernetesVersion?: string;
   interruptionQueue?: string;
+  /** `all` or comma-separated capacity reservation ids. */
+  capacityReservations?: string;
+}
+
+/** `--capacity-reservations`: `all` (every active reservation) or the listed ids. */
+export function reservationIds(text: string): true | string[] {
+  if (text.trim() === "all") return true;
+  const ids = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  const bad = ids.find((id) => !/^cr-[0-9a-f]+$/.test(id));
+  if (ids.length === 0 || bad !== undefined)
+    throw new UsageError(
+      `--capacity-reservations: "${bad ?? text}" is not "all" or a capacity reservation id (cr-...)`,
+    );
+  return ids;
 }
 
 /** `1s`, `1500ms`, `2m`, or a bare number of seconds, in milliseconds. */
@@ -73,6 +90,9 @@ export async function runControllerCommand(options: ControllerCommandOptions): P
           ec2: aws.ec2,
           pricing: aws.pricing,
           unavailableOfferings: () => unavailable.list(),
+          ...(options.capacityReservations === undefined
+            ? {}
+            : { capacityReservations: reservationIds(options.capacityReservations) }),
         })
       : offlineCatalogSource({ unavailableOfferings: () => unavailable.list() });
 

@@ -39,12 +39,18 @@ export interface LaunchedInstance {
 
 /** Creates and deletes the instance behind a NodeClaim. */
 export interface Launcher<NodeClass = unknown> {
+  /** `uid` is the NodeClaim object's, when one exists: with the name it makes the launch idempotent. */
   create(
-    claim: PlannedNodeClaim,
+    claim: PlannedNodeClaim & { uid?: string },
     nodePool: NodePool,
     nodeClass: NodeClass | undefined,
   ): Promise<LaunchedInstance>;
-  delete(node: { name: string; providerID: string }): Promise<void>;
+  /** `labels` are the node's (AWS: the capacity reservation to give an instance back to). */
+  delete(node: {
+    name: string;
+    providerID: string;
+    labels?: Readonly<Record<string, string>>;
+  }): Promise<void>;
   /** Offerings recently found unavailable; a catalog source honours them. */
   unavailableOfferings(): UnavailableOffering[];
 }

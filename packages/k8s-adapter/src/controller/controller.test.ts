@@ -89,6 +89,8 @@ describe("controller through @kubernetes/client-node against the fake apiserver"
       expect(claim.metadata.labels?.["app.kubernetes.io/managed-by"]).toBe("nodeplan");
       expect((claim.status as { providerID: string }).providerID).toMatch(/^aws:\/\/\/us-east-1[abc]\/i-/);
       expect(claim.metadata.labels?.["node.kubernetes.io/instance-type"]).toBeDefined();
+      // The launch got the NodeClaim's uid (idempotency token) and the provider's labels reached the claim.
+      expect(claim.metadata.labels?.["example.com/claim-uid"]).toBe(claim.metadata.uid);
     }
     expect(launcher.created).toHaveLength(made.length);
     // Nothing changed: solving again plans onto the in-flight claims.

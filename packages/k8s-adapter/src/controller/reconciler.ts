@@ -393,7 +393,10 @@ export class Reconciler {
       return;
     let launched: Awaited<ReturnType<Launcher["create"]>>;
     try {
-      launched = await guarded(o, () => launcher.create(claim, pool, nodeClass));
+      const uid = (live.metadata as { uid?: string } | undefined)?.uid;
+      launched = await guarded(o, () =>
+        launcher.create(uid === undefined ? claim : { ...claim, uid }, pool, nodeClass),
+      );
     } catch (err) {
       if (err instanceof NotLeaderError) throw err;
       o.log(`launch of ${claim.name} failed: ${describe(err)}; deleting the claim and solving again`);
@@ -415,6 +418,7 @@ export class Reconciler {
         "node.kubernetes.io/instance-type": launched.instanceType,
         "topology.kubernetes.io/zone": launched.zone,
         "karpenter.sh/capacity-type": launched.capacityType,
+        ...launched.labels,
       },
       {
         providerID: launched.providerID,
@@ -514,7 +518,11 @@ export class Reconciler {
       const launcher = o.launcher as Launcher;
       if (node.providerID !== undefined)
         await guarded(o, () =>
-          launcher.delete({ name: node.nodeClaim ?? node.name, providerID: node.providerID as string }),
+          launcher.delete({
+            name: node.nodeClaim ?? node.name,
+            providerID: node.providerID as string,
+            labels: node.labels,
+          }),
         );
       if (node.nodeClaim !== undefined) await o.writer.deleteNodeClaim(node.nodeClaim);
       await o.writer.deleteNode(node.name);

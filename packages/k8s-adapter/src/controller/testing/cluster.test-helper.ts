@@ -59,13 +59,15 @@ export class FakeLauncher implements Launcher {
       zone: claim.zone,
       capacityType: claim.capacityType,
       imageID: "ami-0123456789abcdef0",
+      // What a provider stamps (AWS: the capacity reservation); the uid shows the claim object was read.
+      labels: { "example.com/claim-uid": (claim as { uid?: string }).uid ?? "none" },
     };
     this.created.push({ claim, nodePool: nodePool.name, instance });
     return instance;
   }
 
   async delete(node: { name: string; providerID: string }): Promise<void> {
-    this.deleted.push(node);
+    this.deleted.push({ name: node.name, providerID: node.providerID });
   }
 
   unavailableOfferings(): UnavailableOffering[] {
