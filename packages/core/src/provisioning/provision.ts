@@ -29,6 +29,8 @@ import { applyTopology, type DomainCaps, needsTopology, type TopologyResult } fr
 const DEFAULT_MAX_INSTANCE_TYPES = 600;
 /** The pattern stage runs when the kernel's plan is more than this far above the resource bound. */
 const PATTERN_TRIGGER = 0.01;
+/** Solve rounds after which no more preferences are relaxed. */
+const MAX_RELAX_ROUNDS = 12;
 
 /** Plans new capacity for the pending pods of `input` with `kernel` (see `createSolver`). */
 export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
@@ -65,11 +67,13 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
     );
     setGroupValues(enc, upfront);
     result = solveWithCapacity(kernel, enc.problem);
-    if (round >= 12) break;
     // Pods pinned to a domain that could not take them all: cap that domain at what it took and pin
-    // again, so the spread is recomputed over what really fits.
+    // again, so the spread is recomputed over what really fits. Always run to its fixed point (caps
+    // only fall, so it ends): a pinned pod left unplaced was counted in its domain when the others
+    // were pinned, and a plan stopped there breaks their skew.
     if (topo !== undefined && tightenCaps(topo, result, caps)) continue;
-    if (!preferring || !relax(enc, topo, result, levels, steps)) break;
+    // Relaxing re-pins from scratch (caps cleared): bounded, as relaxing and capping can alternate.
+    if (round >= MAX_RELAX_ROUNDS || !preferring || !relax(enc, topo, result, levels, steps)) break;
     caps.clear();
   }
   const E = enc.existing.length;
@@ -130,7 +134,7 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
     const group = enc.groups[g] as PodGroup;
     const start = next[g] as number;
     next[g] = start + count;
-    for (const pod of group.pods.slice(start, start + count)) {
+    for (const pod of unbundle(topo, group.pods.slice(start, start + count))) {
       if (bin < E) existingPods.push({ pod, node: (enc.existing[bin] as { name: string }).name });
       else binPods[bin - E]?.push(pod);
     }
@@ -170,7 +174,7 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
     const kernelReason = result.unplacedReason[g] as number;
     const capReason = kernelReason === REASON_CLASS_CAP ? topo?.capReasons[g] : undefined;
     const reason: UnschedulableReason = capReason ?? diagnoseUnplaced(enc, group, kernelReason, input, usage);
-    for (const pod of group.pods.slice(group.pods.length - left)) {
+    for (const pod of unbundle(topo, group.pods.slice(group.pods.length - left))) {
       unschedulable.push({ pod: key(pod), reason, message: renderUnschedulable(reason) });
     }
   });
@@ -230,16 +234,23 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
   };
 }
 
+/** The pods a topology bundle (a hostname self-affinity set packed as one pod) stands for. */
+function unbundle(topo: TopologyResult | undefined, pods: readonly Pod[]): Pod[] {
+  return topo === undefined || topo.bundles.size === 0
+    ? [...pods]
+    : pods.flatMap((p) => topo.bundles.get(p) ?? [p]);
+}
+
 /**
- * Constraints the solver does not enforce are reported, never silently dropped: required hostname pod
- * affinity of pods that would have to bootstrap a node of their own.
+ * Constraints the solver does not enforce are reported, never silently dropped: a hostname self-affinity
+ * set packed as one pod counts once against a hostname topology spread it has several pods in.
  */
 function unenforcedConstraints(count: number): Plan["warnings"] {
   if (count === 0) return [];
   return [
     {
       code: "constraint_not_enforced",
-      message: `${count} pending pods with required hostname pod affinity and no node to join: the plan does not keep them on one node`,
+      message: `${count} pending pods kept on one node by required hostname pod affinity count once against a hostname topology spread they share: that node may exceed its maxSkew`,
     },
   ];
 }
@@ -293,7 +304,7 @@ function relax(
   const failed: Pod[] = [...(topo?.failures.map((f) => f.pod) ?? [])];
   enc.groups.forEach((group, g) => {
     const left = result.unplaced[g] as number;
-    if (left > 0) failed.push(...group.pods.slice(group.pods.length - left));
+    if (left > 0) failed.push(...unbundle(topo, group.pods.slice(group.pods.length - left)));
   });
   let changed = false;
   for (const pod of failed) {

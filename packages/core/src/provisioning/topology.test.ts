@@ -40,7 +40,8 @@ const app = fc.record({
   hostSpread: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
   antiHost: fc.constantFrom("none", "required", "preferred"),
   antiZone: fc.boolean(),
-  affinityZone: fc.boolean(),
+  affinityZone: fc.constantFrom("none", "required", "preferred"),
+  affinityHost: fc.boolean(),
   hostPort: fc.option(fc.constantFrom(80, 443), { nil: undefined }),
   zone: fc.option(fc.constantFrom(...ZONES), { nil: undefined }),
   preferZone: fc.option(fc.constantFrom(...ZONES), { nil: undefined }),
@@ -118,7 +119,16 @@ const arbitraryInput = fc
               ? [{ weight: 100, term: { topologyKey: HOST, labelSelector: sel } }]
               : [],
         },
-        podAffinity: { required: a.affinityZone ? [{ topologyKey: ZONE, labelSelector: sel }] : [] },
+        podAffinity: {
+          required: [
+            ...(a.affinityZone === "required" ? [{ topologyKey: ZONE, labelSelector: sel }] : []),
+            ...(a.affinityHost ? [{ topologyKey: HOST, labelSelector: sel }] : []),
+          ],
+          preferred:
+            a.affinityZone === "preferred"
+              ? [{ weight: 80, term: { topologyKey: ZONE, labelSelector: sel } }]
+              : [],
+        },
         hostPorts: a.hostPort === undefined ? [] : [{ port: a.hostPort }],
         ...extra,
       });
@@ -171,11 +181,16 @@ describe("topology, affinity and host ports", () => {
       fc.property(arbitraryInput, (input) => {
         const plan = provision(wasm, input);
         expect(validatePlan(input, plan).violations).toEqual([]);
-        expect(plan.warnings.filter((w) => w.code === "constraint_not_enforced")).toEqual([]);
+        // A self-affine set counts once in a hostname spread it shares (the one case still warned).
+        const warned = plan.warnings.filter((w) => w.code === "constraint_not_enforced");
+        if (
+          !input.pods.some((p) => p.podAffinity.required.length > 0 && p.topologySpreadConstraints.length > 0)
+        )
+          expect(warned).toEqual([]);
         const pending = input.pods.filter((p) => p.nodeName === undefined).length;
         expect(plan.placements.length + plan.unschedulable.length).toBe(pending);
       }),
-      { numRuns: 200, seed: 20261201 },
+      { numRuns: 200 },
     );
   });
 
@@ -186,8 +201,68 @@ describe("topology, affinity and host ports", () => {
         expect(JSON.stringify(provision(wasm, { ...input, pods: [...input.pods].reverse() }))).toBe(a);
         expect(JSON.stringify(provision(reference, input))).toBe(a);
       }),
-      { numRuns: 60, seed: 20261201 },
+      { numRuns: 60 },
     );
+  });
+});
+
+describe("relaxed preferences and a zone spread", () => {
+  test("a pod pinned to a zone but left unplaced does not count toward its spread", () => {
+    // Shrunk from a property counterexample: preferred zone node affinity, preferred hostname
+    // anti-affinity, a zone spread and a node limit. Relaxing re-pinned pods from scratch while a
+    // pinned pod (zone-c) stayed unplaced at the node limit; the round limit stopped before caps were
+    // tightened again, so zone-b took 3 against a zone-c of 0 (maxSkew 2).
+    const app = (name: string, label: string, maxSkew: number, prefer: string) =>
+      PodSchema.parse({
+        namespace: "default",
+        name,
+        uid: `uid-${name}`,
+        creationTimestamp: NOW,
+        labels: { app: label },
+        requests: { cpuMillis: 250, memoryBytes: GiB, pods: 1 },
+        preferredNodeAffinity: [
+          { weight: 50, preference: { matchExpressions: [{ key: ZONE, operator: "In", values: [prefer] }] } },
+        ],
+        podAntiAffinity: {
+          preferred: [
+            { weight: 100, term: { topologyKey: HOST, labelSelector: { matchLabels: { app: label } } } },
+          ],
+        },
+        topologySpreadConstraints: [
+          {
+            maxSkew,
+            topologyKey: ZONE,
+            whenUnsatisfiable: "DoNotSchedule",
+            labelSelector: { matchLabels: { app: label } },
+          },
+        ],
+      });
+    const size = { cpuMillis: 4000, memoryBytes: 16 * GiB, pods: 110 };
+    const input: ProvisioningInput = {
+      pods: [
+        ...[0, 1, 2, 3, 4, 5].map((i) => app(`app0-${i}`, "app0", 2, "zone-a")),
+        ...[0, 1, 2].map((i) => app(`app1-${i}`, "app1", 1, "zone-c")),
+      ],
+      nodes: [
+        NodeSchema.parse({
+          name: "node-0",
+          createdAt: NOW,
+          labels: { [ZONE]: "zone-a", [HOST]: "node-0" },
+          capacity: size,
+          allocatable: size,
+          nodePool: "default",
+          pricePerHour: 0.2,
+        }),
+      ],
+      nodePools: [NodePoolSchema.parse({ name: "default", limits: { nodes: 4 } })],
+      instanceTypes: [type("t0", 2, 0.05, ["zone-b", "zone-c"]), type("t1", 2, 0.05, ["zone-c"])],
+      now: NOW,
+    };
+    for (const kernel of [createKernel({ flavor: "auto" }), createKernel({ flavor: "reference" })]) {
+      const plan = provision(kernel, input);
+      expect(validatePlan(input, plan).violations).toEqual([]);
+      expect(plan.placements.length + plan.unschedulable.length).toBe(9);
+    }
   });
 });
 
@@ -285,6 +360,32 @@ describe("the validator catches broken topology", () => {
       { maxSkew: 1, topologyKey: ZONE, whenUnsatisfiable: "DoNotSchedule", labelSelector: sel },
     ];
     expect(rules(make({ topologySpreadConstraints: spread }))).toContain("topology_spread");
+  });
+  test("a hostname self-affinity set split across two new nodes", () => {
+    const input = make({ podAffinity: { required: [{ topologyKey: HOST, labelSelector: sel }] } }, 4);
+    const plan = provision(kernel, input);
+    // Bootstrapping: the set goes anywhere, all on one node; a lone such pod is accepted too.
+    expect(validatePlan(input, plan).violations).toEqual([]);
+    expect(plan.nodeClaims.map((c) => c.pods.length)).toEqual([4]);
+    expect(plan.warnings).toEqual([]);
+    const single = { ...input, pods: input.pods.slice(0, 1) };
+    expect(validatePlan(single, provision(kernel, single)).violations).toEqual([]);
+    const claim = plan.nodeClaims[0] as (typeof plan.nodeClaims)[number];
+    for (const moved of [1, 2]) {
+      const [stay, go] = [claim.pods.slice(moved), claim.pods.slice(0, moved)];
+      const split = {
+        ...plan,
+        nodeClaims: [
+          { ...claim, pods: stay },
+          { ...claim, name: "extra", pods: go },
+        ],
+        placements: [
+          ...stay.map((pod) => ({ pod, node: claim.name })),
+          ...go.map((pod) => ({ pod, node: "extra" })),
+        ],
+      };
+      expect(new Set(validatePlan(input, split).violations.map((v) => v.rule))).toContain("pod_affinity");
+    }
   });
   test("two pods binding one host port on a node", () => {
     expect(rules(make({ hostPorts: [{ port: 8080 }] }, 2))).toContain("host_port");

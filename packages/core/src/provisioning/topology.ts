@@ -1,4 +1,11 @@
-import type { LabelSelector, Node, Pod, PodAffinityTerm, TopologySpreadConstraint } from "../model.ts";
+import type {
+  LabelSelector,
+  Node,
+  Pod,
+  PodAffinityTerm,
+  ResourceVector,
+  TopologySpreadConstraint,
+} from "../model.ts";
 import type { UnschedulableReason } from "../reasons.ts";
 import { labelSelectorKey, matchesLabelSelector } from "../selectors.ts";
 import {
@@ -9,7 +16,7 @@ import {
   requirementConflict,
   untoleratedTaint,
 } from "./compat.ts";
-import type { EncodedOffering, Encoding, PodGroup } from "./encode.ts";
+import { comparePods, type EncodedOffering, type Encoding, type PodGroup } from "./encode.ts";
 import type { ProvisioningInput } from "./input.ts";
 import { originalPod } from "./preferences.ts";
 
@@ -27,6 +34,10 @@ import { originalPod } from "./preferences.ts";
  *   count against the cap and existing pods' anti-affinity removes their nodes.
  * A group counted by several node-level constraints is in each of their classes: the kernel keeps
  * every cap.
+ * Required hostname self-affinity with no matching pod on any node bootstraps (Karpenter: the first pod
+ * goes anywhere, every later one joins a node holding a matching pod): the set ends on one node, so it
+ * is packed as one bundle, a group of one pod requesting the sum (the largest prefix in queue order that
+ * fits one node; the rest fail with pod_affinity_unsatisfiable), expanded into its members when decoded.
  */
 
 export const HOSTNAME = "kubernetes.io/hostname";
@@ -48,8 +59,10 @@ export interface TopologyResult {
   capReasons: (UnschedulableReason | undefined)[];
   /** Per refined group: its original group and its pins (`key=domain`). */
   origin: { group: number; pins: string[] }[];
-  /** Constraints seen but not enforced (hostname pod affinity without a node to join). */
+  /** Pending pods whose constraints are seen but not fully enforced (a bundle counted once in a spread). */
   unenforced: number;
+  /** Per bundle pod (the only pod of its refined group): the member pods it stands for. */
+  bundles: Map<Pod, Pod[]>;
 }
 
 /** Does any pod here need the topology pass at all? */
@@ -152,6 +165,8 @@ interface RawClass {
   existing: Int32Array;
   reason: UnschedulableReason;
   members: Set<Pod>;
+  /** Anti-affinity classes: the pods whose term it is (the rest are only selected by one). */
+  owners?: Set<Pod>;
 }
 
 /** Refines `enc` for the topology constraints of its pods. `caps` narrows domains after a solve. */
@@ -276,6 +291,9 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
     return rc;
   };
   const hostAffinity = new Map<Pod, Set<number>>();
+  const bundleMembers = new Map<Pod, Pod[]>();
+  // Hostname self-affinity terms that bootstrap, per carrier (a term id, as for cap classes).
+  const selfAffine: { pod: Pod; id: string; selector: string }[] = [];
 
   // Pass 1: rules per pod (pods of a group share node constraints, not labels or namespaces).
   const rulesOf = new Map<Pod, { spread: SpreadRule[]; affinity: AffinityRule[]; anti: AffinityRule[] }>();
@@ -339,15 +357,22 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
                 topologyKey: HOSTNAME,
               });
               rc.members.add(pod);
+              rc.owners ??= new Set();
+              rc.owners.add(pod);
             } else {
-              // Join a node that already runs a matching pod; a node of its own is not modelled.
+              // Join a node that already runs a matching pod; with none anywhere, a self-selecting pod
+              // bootstraps (its set is bundled onto one node below).
               const at = new Set<number>();
+              let anywhere = false;
               for (const b of bound) {
+                if (!matches(b.pod)) continue;
+                anywhere = true;
                 const e = existingIndex.get(b.node.name);
-                if (e !== undefined && matches(b.pod)) at.add(e);
+                if (e !== undefined) at.add(e);
               }
               if (at.size > 0) hostAffinity.set(pod, at);
-              else if (matches(pod)) unenforced++;
+              else if (!anywhere && matches(pod))
+                selfAffine.push({ pod, id, selector: labelSelectorKey(sel) });
               else
                 failures.push({
                   pod,
@@ -528,57 +553,199 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   const rowOf: Uint8Array[] = [];
   const exOf: boolean[][] = [];
   const classesOf: number[][] = [];
+  /** Per refined group: its encoded requests when not its original group's (a bundle's sum). */
+  const requestsOf: (Float64Array | undefined)[] = [];
   const W = Math.ceil(T / 32);
   const WE = Math.ceil(E / 32);
+  const R = enc.problem.resources;
   const oldCompat = enc.problem.groups.compat;
   const oldEx = enc.problem.groups.existingCompat;
+  // Where a pod may run: its pins, node exclusions and nodes to join. Pods of a group with equal
+  // places (differing only in classes) share one offering row and existing-node column.
+  const places = new Map<string, { row: Uint8Array; ex: boolean[] }>();
+  const placeOf = (g: number, pod: Pod) => {
+    const pins = [...(pinsOf.get(pod) ?? new Map<string, string>())].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const excluded = nodeRepels.filter((r) => r.repels(pod)).map((r) => r.node);
+    const affine = hostAffinity.get(pod);
+    const where = JSON.stringify([pins, excluded, affine === undefined ? null : [...affine]]);
+    let place = places.get(`${g}|${where}`);
+    if (place === undefined) {
+      const row = new Uint8Array(T);
+      for (let t = 0; t < T; t++) {
+        const on = ((oldCompat[g * W + (t >>> 5)] as number) >>> (t & 31)) & 1;
+        row[t] = on === 1 && !affine && pins.every(([key, d]) => valuesOf(key)[t] === d) ? 1 : 0;
+      }
+      const ex: boolean[] = [];
+      for (let e = 0; e < E; e++) {
+        const on = ((oldEx[g * WE + (e >>> 5)] as number) >>> (e & 31)) & 1;
+        const node = enc.existing[e] as Node;
+        ex.push(
+          on === 1 &&
+            !excluded.includes(e) &&
+            (affine === undefined || affine.has(e)) &&
+            pins.every(([key, d]) => node.labels[key] === d),
+        );
+      }
+      place = { row, ex };
+      places.set(`${g}|${where}`, place);
+    }
+    return { where, pins, ...place };
+  };
+  const addGroup = (
+    g: number,
+    pods: Pod[],
+    pins: [string, string][],
+    place: { row: Uint8Array; ex: boolean[] },
+    raw: number[],
+    bundle?: { requests: Float64Array; vector: ResourceVector },
+  ) => {
+    const group = enc.groups[g] as PodGroup;
+    groups.push({ pods, requests: bundle?.vector ?? group.requests, constraintClass: group.constraintClass });
+    origin.push({ group: g, pins: pins.map(([key, d]) => `${key}=${d}`) });
+    rowOf.push(place.row);
+    exOf.push(place.ex);
+    classesOf.push(raw);
+    requestsOf.push(bundle?.requests);
+    for (const i of raw) if (!kernelClass.has(i)) kernelClass.set(i, kernelClass.size);
+  };
+  const bundles = bundleSelfAffinity();
   enc.groups.forEach((group, g) => {
     const index = new Map<string, number>();
-    // Subgroups that differ only in classes share their offering row and existing-node column.
-    const places = new Map<string, { row: Uint8Array; ex: boolean[] }>();
     for (const pod of group.pods) {
-      if (failed.has(pod)) continue;
-      const pins = [...(pinsOf.get(pod) ?? new Map<string, string>())].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      if (failed.has(pod) || bundles.bundled.has(pod)) continue;
       const raw = podClasses.get(pod) ?? [];
-      const excluded = nodeRepels.filter((r) => r.repels(pod)).map((r) => r.node);
-      const affine = hostAffinity.get(pod);
-      const where = JSON.stringify([pins, excluded, affine === undefined ? null : [...affine]]);
-      const k = `${where}|${raw.join(",")}`;
+      const place = placeOf(g, pod);
+      const k = `${place.where}|${raw.join(",")}`;
       let s = index.get(k);
       if (s === undefined) {
         s = groups.length;
         index.set(k, s);
-        groups.push({ pods: [], requests: group.requests, constraintClass: group.constraintClass });
-        origin.push({ group: g, pins: pins.map(([key, d]) => `${key}=${d}`) });
-        let place = places.get(where);
-        if (place === undefined) {
-          const row = new Uint8Array(T);
-          for (let t = 0; t < T; t++) {
-            const on = ((oldCompat[g * W + (t >>> 5)] as number) >>> (t & 31)) & 1;
-            row[t] = on === 1 && !affine && pins.every(([key, d]) => valuesOf(key)[t] === d) ? 1 : 0;
-          }
-          const ex: boolean[] = [];
-          for (let e = 0; e < E; e++) {
-            const on = ((oldEx[g * WE + (e >>> 5)] as number) >>> (e & 31)) & 1;
-            const node = enc.existing[e] as Node;
-            ex.push(
-              on === 1 &&
-                !excluded.includes(e) &&
-                (affine === undefined || affine.has(e)) &&
-                pins.every(([key, d]) => node.labels[key] === d),
-            );
-          }
-          place = { row, ex };
-          places.set(where, place);
-        }
-        rowOf.push(place.row);
-        exOf.push(place.ex);
-        classesOf.push(raw);
-        for (const i of raw) if (!kernelClass.has(i)) kernelClass.set(i, kernelClass.size);
+        addGroup(g, [], place.pins, place, raw);
       }
       groups[s]?.pods.push(pod);
     }
   });
+  for (const b of bundles.list)
+    addGroup(b.g, [b.pod], b.pins, b, b.raw, { requests: b.requests, vector: b.pod.requests });
+
+  /**
+   * Bootstrapping hostname self-affinity sets (carriers sharing a term, transitively), each packed as
+   * one bundle pod: the largest prefix of its members in queue order that one node takes (an offering
+   * or existing node both admit and hold, within every cap class); the rest fail. A member no node
+   * takes alone is left to the kernel, which names why.
+   */
+  function bundleSelfAffinity() {
+    const groupOf = new Map<Pod, number>();
+    enc.groups.forEach((group, g) => {
+      for (const pod of group.pods) groupOf.set(pod, g);
+    });
+    const parent = new Map<string, string>();
+    const root = (x: string): string => {
+      const p = parent.get(x) ?? x;
+      return p === x ? x : root(p);
+    };
+    for (const { id } of selfAffine) parent.set(id, parent.get(id) ?? id);
+    const firstId = new Map<Pod, string>();
+    for (const { pod, id } of selfAffine) {
+      const prev = firstId.get(pod);
+      if (prev === undefined) firstId.set(pod, id);
+      else if (root(prev) !== root(id)) parent.set(root(id), root(prev));
+    }
+    const sets = new Map<string, { members: Pod[]; selector: string }>();
+    for (const { pod, id, selector } of selfAffine) {
+      if (failed.has(pod) || firstId.get(pod) !== id) continue;
+      const r = root(id);
+      const set = sets.get(r) ?? { members: [], selector };
+      set.members.push(pod);
+      sets.set(r, set);
+    }
+    const bundled = new Set<Pod>();
+    const list: {
+      g: number;
+      pod: Pod;
+      pins: [string, string][];
+      row: Uint8Array;
+      ex: boolean[];
+      raw: number[];
+      requests: Float64Array;
+    }[] = [];
+    const { allocatable } = enc.problem.offerings;
+    const { remaining } = enc.problem.existing;
+    for (const { members, selector } of sets.values()) {
+      if (members.length < 2) continue;
+      members.sort(comparePods);
+      const sum = new Float64Array(R);
+      const inClass = new Map<number, Pod[]>();
+      let row: Uint8Array | undefined;
+      let ex: boolean[] | undefined;
+      const taken: Pod[] = [];
+      const rest: Pod[] = [];
+      for (const pod of members) {
+        const g = groupOf.get(pod) as number;
+        const place = placeOf(g, pod);
+        const req = enc.problem.groups.requests.subarray(g * R, g * R + R);
+        const fits = (r: Uint8Array, x: boolean[], add: boolean) => {
+          const need = (i: number) => (add ? (sum[i] as number) : 0) + (req[i] as number);
+          const holds = (cap: Float64Array, at: number) => {
+            for (let i = 0; i < R; i++) if (need(i) > (cap[at * R + i] as number)) return false;
+            return true;
+          };
+          for (let t = 0; t < T; t++) if (r[t] === 1 && holds(allocatable, t)) return true;
+          for (let e = 0; e < E; e++) if (x[e] && holds(remaining, e)) return true;
+          return false;
+        };
+        if (!fits(place.row, place.ex, false)) continue;
+        const nextRow = row === undefined ? place.row : row.map((v, t) => v & (place.row[t] as number));
+        const nextEx = ex === undefined ? place.ex : ex.map((v, e) => v && (place.ex[e] as boolean));
+        const classes = podClasses.get(pod) ?? [];
+        const capped = classes.some((i) => {
+          const rc = rawList[i] as RawClass;
+          const there = [...(inClass.get(i) ?? []), pod];
+          return rc.owners === undefined
+            ? there.length > rc.cap
+            : there.length > 1 && there.some((p) => rc.owners?.has(p));
+        });
+        if (rest.length > 0 || capped || !fits(nextRow, nextEx, taken.length > 0)) {
+          rest.push(pod);
+          continue;
+        }
+        row = nextRow;
+        ex = nextEx;
+        for (let i = 0; i < R; i++) sum[i] = (sum[i] as number) + (req[i] as number);
+        for (const i of classes) inClass.set(i, [...(inClass.get(i) ?? []), pod]);
+        taken.push(pod);
+      }
+      for (const pod of rest) {
+        failed.add(pod);
+        failures.push({
+          pod,
+          reason: { code: "pod_affinity_unsatisfiable", topologyKey: HOSTNAME, selector },
+        });
+      }
+      const [first] = taken;
+      if (first === undefined || row === undefined || ex === undefined || taken.length < 2) continue;
+      for (const pod of taken) bundled.add(pod);
+      // Counted once in each cap class: exact for anti-affinity (the bundle shares its node with no
+      // other member of the class), an undercount in a hostname spread it has several pods in (warned).
+      for (const [i, pods] of inClass)
+        if ((rawList[i] as RawClass).owners === undefined && pods.length > 1) unenforced += taken.length;
+      const requests: Record<string, number> = {};
+      for (const pod of taken)
+        for (const [k, v] of Object.entries(pod.requests)) requests[k] = (requests[k] ?? 0) + v;
+      const g = groupOf.get(first) as number;
+      list.push({
+        g,
+        pod: { ...first, name: `${first.name}+${taken.length - 1}`, requests },
+        pins: placeOf(g, first).pins,
+        row,
+        ex,
+        raw: [...inClass.keys()],
+        requests: sum,
+      });
+      bundleMembers.set(list.at(-1)?.pod as Pod, taken);
+    }
+    return { bundled, list };
+  }
 
   const C = kernelClass.size;
   const capPerBin = new Int32Array(C);
@@ -590,7 +757,6 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   }
 
   const G = groups.length;
-  const R = enc.problem.resources;
   const requests = new Float64Array(G * R);
   const counts = new Int32Array(G);
   const compat = new Uint32Array(G * W);
@@ -600,7 +766,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   const capReasons: (UnschedulableReason | undefined)[] = [];
   groups.forEach((sg, s) => {
     const g = origin[s]?.group as number;
-    requests.set(enc.problem.groups.requests.subarray(g * R, g * R + R), s * R);
+    requests.set(requestsOf[s] ?? enc.problem.groups.requests.subarray(g * R, g * R + R), s * R);
     counts[s] = sg.pods.length;
     const row = rowOf[s] as Uint8Array;
     for (let t = 0; t < T; t++)
@@ -655,5 +821,6 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
     capReasons,
     origin,
     unenforced,
+    bundles: bundleMembers,
   };
 }

@@ -726,6 +726,10 @@ function topologyViolations(
     return list;
   };
   const id = (p: Pod) => `${p.namespace}/${p.name}`;
+  // Per namespace, labels and term (equal for a deployment's pods): what the affinity check derives.
+  const anchoredMemo = new Map<string, boolean>();
+  const bootstrapMemo = new Map<string, boolean>();
+  const strayMemo = new Map<string, Pod | undefined>();
 
   for (const pod of newPods) {
     const node = where.get(pod) as string;
@@ -792,40 +796,68 @@ function topologyViolations(
         });
     }
     for (const term of pod.podAffinity.required) {
-      const d = domainOf(node, term.topologyKey);
-      const partners = d === null || d === undefined ? [] : podsIn(term.topologyKey, d);
-      const ok = partners.some((q) => q !== pod && termSelects(input, pod, term, q));
-      const bootstrapping =
-        termSelects(input, pod, term, pod) &&
-        !placed.some((x) => !newPods.has(x.pod) && termSelects(input, pod, term, x.pod));
+      const key = term.topologyKey;
+      const d = domainOf(node, key);
+      // A partner that could have been there first: a bound pod, or a new one not in this pod's
+      // self-affinity set (pods selecting each other and themselves on this key found only one domain).
+      const selected = (q: Pod) => q !== pod && termSelects(input, pod, term, q);
+      const anchors = (q: Pod) =>
+        !newPods.has(q) ||
+        !q.podAffinity.required.some(
+          (t) => t.topologyKey === key && termSelects(input, q, t, q) && termSelects(input, q, t, pod),
+        );
+      const memoKey = JSON.stringify([pod.namespace, pod.labels, term]);
+      const anchored = (domain: string) => {
+        const k = `${memoKey}\n${domain}`;
+        let v = anchoredMemo.get(k);
+        if (v === undefined) {
+          v = podsIn(key, domain).some((q) => selected(q) && anchors(q));
+          anchoredMemo.set(k, v);
+        }
+        return v;
+      };
+      const ok = d !== null && d !== undefined && anchored(d);
+      let bootstrapping = bootstrapMemo.get(memoKey);
+      if (bootstrapping === undefined) {
+        bootstrapping =
+          termSelects(input, pod, term, pod) &&
+          !placed.some((x) => !newPods.has(x.pod) && termSelects(input, pod, term, x.pod));
+        bootstrapMemo.set(memoKey, bootstrapping);
+      }
       if (!ok && !bootstrapping) {
         out.push({
           rule: "pod_affinity",
           pod: id(pod),
           node,
-          message: `no pod matching its ${term.topologyKey} affinity in the same domain`,
+          message: `no pod matching its ${key} affinity in the same domain`,
         });
-      } else if (bootstrapping && (d === null || d === undefined)) {
+      } else if (!ok && (d === null || d === undefined)) {
         out.push({
           rule: "pod_affinity",
           pod: id(pod),
           node,
-          message: `node has no single ${term.topologyKey} value`,
+          message: `node has no single ${key} value`,
         });
-      } else if (bootstrapping) {
-        // Self-affinity with no pod to join: every new pod the term selects shares one domain.
-        const stray = [...newPods].find(
-          (q) =>
-            q !== pod &&
-            termSelects(input, pod, term, q) &&
-            domainOf(where.get(q) as string, term.topologyKey) !== d,
-        );
-        if (stray !== undefined && stray.podAffinity.required.length > 0)
+      } else if (!ok) {
+        // Self-affinity with no pod to join: the first pod goes anywhere, every later one joins a
+        // matching pod, so the new pods the term selects that need a partner share one domain (others
+        // may sit where a pod they can follow is).
+        const strayKey = `${memoKey}\n${d}`;
+        let stray = strayMemo.get(strayKey);
+        if (!strayMemo.has(strayKey)) {
+          stray = [...newPods].find((q) => {
+            if (!selected(q) || !q.podAffinity.required.some((t) => t.topologyKey === key)) return false;
+            const there = domainOf(where.get(q) as string, key);
+            return there !== d && (there === null || there === undefined || !anchored(there));
+          });
+          strayMemo.set(strayKey, stray);
+        }
+        if (stray !== undefined)
           out.push({
             rule: "pod_affinity",
             pod: id(pod),
             node,
-            message: `self-affinity on ${term.topologyKey} split across domains (${id(stray)})`,
+            message: `self-affinity on ${key} split across domains (${id(stray)})`,
           });
       }
     }
