@@ -1,3 +1,4 @@
+import { CLASS_ACTIVATES, CLASS_COUNTED } from "@nodeplan/solver-wasm";
 import type { LabelSelector, Node, Pod, PodAffinityTerm, TopologySpreadConstraint } from "../model.ts";
 import type { UnschedulableReason } from "../reasons.ts";
 import { labelSelectorKey, matchesLabelSelector } from "../selectors.ts";
@@ -22,9 +23,12 @@ import { originalPod } from "./preferences.ts";
  *   matchLabelKeys; affinity into a domain holding matching pods, bootstrapping self-affinity into the
  *   cheapest domain; anti-affinity away from them, both ways). Pods with equal pins form subgroups whose
  *   offerings and existing nodes are cut to their domains;
- * - per node (hostname key, host ports) a cap class: at most maxSkew pods matching a hostname spread,
- *   one pod among an anti-affinity term's owners and matches, one pod per host port; existing pods
- *   count against the cap and existing pods' anti-affinity removes their nodes.
+ * - per node (hostname key, host ports) a cap class: one pod per host port on every node; and
+ *   conditional classes, binding only the nodes that hold a pod carrying the constraint: there at most
+ *   maxSkew pods matching a hostname spread, and at most one pod matching an anti-affinity term (the
+ *   owner itself, when it matches its own term; none when it does not). Existing pods count against
+ *   the cap (existing nodes start unbound: the rule is the new pods') and existing pods' anti-affinity
+ *   removes their nodes.
  * A group counted by several node-level constraints is in each of their classes: the kernel keeps
  * every cap.
  */
@@ -151,7 +155,10 @@ interface RawClass {
   /** Per existing node (encoding order): pods already counting against the cap. */
   existing: Int32Array;
   reason: UnschedulableReason;
-  members: Set<Pod>;
+  /** Binds only nodes holding a pod that carries the constraint (else every node). */
+  conditional: boolean;
+  /** Pending pods in the class: CLASS_COUNTED if they count, CLASS_ACTIVATES if they carry it. */
+  members: Map<Pod, number>;
 }
 
 /** Refines `enc` for the topology constraints of its pods. `caps` narrows domains after a solve. */
@@ -261,7 +268,15 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   // Node-level cap classes.
   const rawClasses = new Map<string, RawClass>();
   const podClassTests: { rc: RawClass; test: (p: Pod) => boolean }[] = [];
-  const rawClass = (id: string, cap: number, count: (p: Pod) => boolean, reason: UnschedulableReason) => {
+  /** The class `id`, with `carrier` in it as one pod carrying the constraint. */
+  const rawClass = (
+    id: string,
+    cap: number,
+    count: (p: Pod) => boolean,
+    reason: UnschedulableReason,
+    conditional: boolean,
+    carrier: Pod,
+  ) => {
     let rc = rawClasses.get(id);
     if (rc === undefined) {
       const existing = new Int32Array(E);
@@ -269,11 +284,11 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         const e = existingIndex.get(node.name);
         if (e !== undefined && count(pod)) existing[e] = (existing[e] as number) + 1;
       }
-      rc = { cap, existing, reason, members: new Set() };
+      rc = { cap, existing, reason, conditional, members: new Map() };
       rawClasses.set(id, rc);
       podClassTests.push({ rc, test: count });
     }
-    return rc;
+    rc.members.set(carrier, (rc.members.get(carrier) ?? 0) | CLASS_ACTIVATES);
   };
   const hostAffinity = new Map<Pod, Set<number>>();
 
@@ -291,12 +306,13 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         const matches = (p: Pod) => p.namespace === ns && matchesLabelSelector(sel, p.labels);
         const id = JSON.stringify([ns, labelSelectorKey(sel)]);
         if (c.topologyKey === HOSTNAME) {
-          const rc = rawClass(`spread|${id}|${c.maxSkew}`, c.maxSkew, matches, {
+          // The hostname minimum is 0 (a new node): a node with a carrier holds at most maxSkew matches.
+          const reason = {
             code: "topology_spread_unsatisfiable",
             topologyKey: HOSTNAME,
             maxSkew: c.maxSkew,
-          });
-          rc.members.add(pod);
+          } as const;
+          rawClass(`spread|${id}|${c.maxSkew}`, c.maxSkew, matches, reason, true, pod);
           continue;
         }
         const policy = { affinity: c.nodeAffinityPolicy === "Honor", taints: c.nodeTaintsPolicy === "Honor" };
@@ -334,11 +350,10 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
           ]);
           if (term.topologyKey === HOSTNAME) {
             if (kind === "anti") {
-              const rc = rawClass(id, 1, matches, {
-                code: "pod_anti_affinity_conflict",
-                topologyKey: HOSTNAME,
-              });
-              rc.members.add(pod);
+              // No other matching pod on the owner's node: one match (itself) if it matches, else none.
+              const reason = { code: "pod_anti_affinity_conflict", topologyKey: HOSTNAME } as const;
+              const self = matches(pod);
+              rawClass(`${id}|${self ? "self" : "other"}`, self ? 1 : 0, matches, reason, true, pod);
             } else {
               // Join a node that already runs a matching pod; a node of its own is not modelled.
               const at = new Set<number>();
@@ -368,12 +383,8 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
       // Host ports: one pod per port and protocol on a node (any host IP, conservatively).
       for (const hp of pod.hostPorts) {
         const uses = (p: Pod) => p.hostPorts.some((x) => x.port === hp.port && x.protocol === hp.protocol);
-        const rc = rawClass(`port|${hp.port}|${hp.protocol}`, 1, uses, {
-          code: "host_port_conflict",
-          port: hp.port,
-          protocol: hp.protocol,
-        });
-        rc.members.add(pod);
+        const reason = { code: "host_port_conflict", port: hp.port, protocol: hp.protocol } as const;
+        rawClass(`port|${hp.port}|${hp.protocol}`, 1, uses, reason, false, pod);
       }
       if (spread.length + affinity.length + anti.length > 0) rulesOf.set(pod, { spread, affinity, anti });
     }
@@ -383,7 +394,8 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   if (podClassTests.length > 0)
     for (const group of enc.groups)
       for (const pod of group.pods)
-        for (const { rc, test } of podClassTests) if (test(pod)) rc.members.add(pod);
+        for (const { rc, test } of podClassTests)
+          if (test(pod)) rc.members.set(pod, (rc.members.get(pod) ?? 0) | CLASS_COUNTED);
 
   // Pass 2: pin domain keys, pod by pod in queue order.
   const allCounters = [...counters.values()];
@@ -515,9 +527,13 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   });
 
   const rawList = [...rawClasses.values()];
-  const podClasses = new Map<Pod, number[]>();
+  // Per pod: its raw classes with its flags in each (both for an unconditional class).
+  const podClasses = new Map<Pod, { i: number; flags: number }[]>();
   rawList.forEach((rc, i) => {
-    for (const p of rc.members) podClasses.set(p, [...(podClasses.get(p) ?? []), i]);
+    for (const [p, f] of rc.members) {
+      const flags = rc.conditional ? f : CLASS_COUNTED | CLASS_ACTIVATES;
+      podClasses.set(p, [...(podClasses.get(p) ?? []), { i, flags }]);
+    }
   });
   // Kernel classes: the raw classes some refined group is in, numbered in order of first use.
   const kernelClass = new Map<number, number>();
@@ -527,7 +543,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   const origin: TopologyResult["origin"] = [];
   const rowOf: Uint8Array[] = [];
   const exOf: boolean[][] = [];
-  const classesOf: number[][] = [];
+  const classesOf: { i: number; flags: number }[][] = [];
   const W = Math.ceil(T / 32);
   const WE = Math.ceil(E / 32);
   const oldCompat = enc.problem.groups.compat;
@@ -543,7 +559,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
       const excluded = nodeRepels.filter((r) => r.repels(pod)).map((r) => r.node);
       const affine = hostAffinity.get(pod);
       const where = JSON.stringify([pins, excluded, affine === undefined ? null : [...affine]]);
-      const k = `${where}|${raw.join(",")}`;
+      const k = `${where}|${raw.map((x) => `${x.i}:${x.flags}`).join(",")}`;
       let s = index.get(k);
       if (s === undefined) {
         s = groups.length;
@@ -574,7 +590,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         rowOf.push(place.row);
         exOf.push(place.ex);
         classesOf.push(raw);
-        for (const i of raw) if (!kernelClass.has(i)) kernelClass.set(i, kernelClass.size);
+        for (const { i } of raw) if (!kernelClass.has(i)) kernelClass.set(i, kernelClass.size);
       }
       groups[s]?.pods.push(pod);
     }
@@ -582,10 +598,12 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
 
   const C = kernelClass.size;
   const capPerBin = new Int32Array(C);
+  const conditional = new Uint8Array(C);
   const classCount = new Int32Array(E * C);
   for (const [i, c] of kernelClass) {
     const rc = rawList[i] as RawClass;
     capPerBin[c] = rc.cap;
+    conditional[c] = rc.conditional ? 1 : 0;
     for (let e = 0; e < E; e++) classCount[e * C + c] = rc.existing[e] as number;
   }
 
@@ -597,6 +615,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   const existingCompat = new Uint32Array(G * WE);
   const classStart = new Int32Array(G + 1);
   const classList: number[] = [];
+  const classFlags: number[] = [];
   const capReasons: (UnschedulableReason | undefined)[] = [];
   groups.forEach((sg, s) => {
     const g = origin[s]?.group as number;
@@ -609,12 +628,15 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
     for (let e = 0; e < E; e++)
       if (ex[e])
         existingCompat[s * WE + (e >>> 5)] = (existingCompat[s * WE + (e >>> 5)] as number) | (1 << (e & 31));
-    // The reason given when the kernel stops the group on a cap: its tightest class's (first on ties).
+    // The reason given when the kernel stops the group on a cap: the tightest class that binds the
+    // group's own nodes (it is counted and carries it; first on ties).
     let tightest: RawClass | undefined;
-    for (const i of classesOf[s] as number[]) {
+    for (const { i, flags } of classesOf[s] as { i: number; flags: number }[]) {
       const rc = rawList[i] as RawClass;
       classList.push(kernelClass.get(i) as number);
-      if (tightest === undefined || rc.cap < tightest.cap) tightest = rc;
+      classFlags.push(flags);
+      const binds = flags === (CLASS_COUNTED | CLASS_ACTIVATES);
+      if (binds && (tightest === undefined || rc.cap < tightest.cap)) tightest = rc;
     }
     classStart[s + 1] = classList.length;
     capReasons[s] = tightest?.reason;
@@ -644,11 +666,12 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
           existingCompat,
           classStart,
           classList: Int32Array.from(classList),
+          classFlags: Int32Array.from(classFlags),
           value: new Float64Array(G),
         },
         offerings: { ...enc.problem.offerings, shape },
         existing: { ...enc.problem.existing, classCount },
-        classes: { count: C, capPerBin },
+        classes: { count: C, capPerBin, conditional },
       },
     },
     failures,
