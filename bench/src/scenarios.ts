@@ -316,6 +316,7 @@ export function kernelProblem(G: number): EncodedProblem {
       existingCompat: new Uint32Array(0),
       classStart: new Int32Array(G + 1),
       classList: new Int32Array(0),
+      classFlags: new Int32Array(0),
       value: new Float64Array(G),
     },
     offerings: {
@@ -332,7 +333,7 @@ export function kernelProblem(G: number): EncodedProblem {
       used: new Float64Array(R + 1),
     },
     existing: { count: 0, remaining: new Float64Array(0), classCount: new Int32Array(0) },
-    classes: { count: 0, capPerBin: new Int32Array(0) },
+    classes: { count: 0, capPerBin: new Int32Array(0), conditional: new Uint8Array(0) },
     options: { maxBins: 40_000, maxPlacements: 200_000, candidateShapes: 24, improve: true },
   };
   problem.groups.value.set(defaultGroupValues(problem));

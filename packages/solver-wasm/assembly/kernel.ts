@@ -4,7 +4,7 @@
 // solve(header). Scratch memory comes from the stub runtime's bump allocator, reset per call.
 // Built twice: with SIMD (v128 in bitset and fit loops) and without.
 
-const ABI_VERSION: i32 = 2;
+const ABI_VERSION: i32 = 3;
 const ERROR_ABI_MISMATCH: i32 = -1;
 const ERROR_BAD_HEADER: i32 = -2;
 const ERROR_TOO_MANY_BINS: i32 = -3;
@@ -25,7 +25,7 @@ const H_REQ = 11; const H_COUNTS = 12; const H_COMPAT = 13; const H_EXCOMPAT = 1
 const H_VALUE = 17; const H_ALLOC = 18; const H_CAP = 19; const H_PRICE = 20; const H_POOL = 21; const H_SHAPE = 22;
 const H_LIMITS = 23; const H_USED = 24; const H_EXREM = 25; const H_EXCLASS = 26; const H_CLASSCAP = 27;
 const H_OUT_OFF = 28; const H_OUT_OPT = 29; const H_OUT_POOL = 30; const H_OUT_PL = 31; const H_OUT_UNPL = 32;
-const H_OUT_REASON = 33; const H_OUT_NB = 34; const H_OUT_NPL = 35;
+const H_OUT_REASON = 33; const H_OUT_NB = 34; const H_OUT_NPL = 35; const H_CFLAGS = 36; const H_CCOND = 37;
 
 export function abiVersion(): i32 { return ABI_VERSION; }
 export function reset(): void { heap.reset(); }
@@ -68,7 +68,7 @@ let R: i32 = 0; let R1: i32 = 0; let G: i32 = 0; let T: i32 = 0; let E: i32 = 0;
 let W: i32 = 0; let WE: i32 = 0; let maxBins: i32 = 0; let maxPl: i32 = 0;
 let req: usize = 0; let compat: usize = 0; let exCompat: usize = 0; let cStart: usize = 0; let cList: usize = 0; let value: usize = 0;
 let alloc_: usize = 0; let capacity: usize = 0; let price: usize = 0; let poolOf: usize = 0; let shape: usize = 0;
-let limits: usize = 0; let cap: usize = 0;
+let limits: usize = 0; let cap: usize = 0; let cFlag: usize = 0; let C2: i32 = 0;
 // State.
 let rem: usize = 0; let unplaced: usize = 0; let reason: usize = 0; let exRem: usize = 0; let exClass: usize = 0;
 let used: usize = 0; let skip: usize = 0;
@@ -128,22 +128,37 @@ function fitCount(space: usize, g: i32): i32 {
   return k < 0 ? 0 : <i32>k;
 }
 
-/** k capped by the room each class of group g has left in a bin: cap - counts[base + c] - more[base + c] (more = 0: none). */
+// Class state per bin: counts[base + 2c] pods counted, counts[base + 2c + 1] activating pods (> 0:
+// the bin is active). Entry flags (cFlag, 1 counted, 2 activates) are 3 for an unconditional class.
+
+/**
+ * k capped so that k more pods of group g keep every class of the bin at counts[base..] (plus
+ * more[base..] unless more = 0) within its cap wherever the bin is, or becomes, active.
+ */
 function classRoom(g: i32, k: i32, counts: usize, base: i32, more: usize): i32 {
   for (let i = n(cStart, g); i < n(cStart, g + 1); i++) {
-    const c = n(cList, i);
-    let room = n(cap, c) - n(counts, base + c);
-    if (more != 0) room -= n(more, base + c);
-    if (room < k) k = room;
+    const j = base + (n(cList, i) << 1);
+    const fl = n(cFlag, i);
+    let room = n(cap, n(cList, i)) - n(counts, j);
+    let act = n(counts, j + 1);
+    if (more != 0) {
+      room -= n(more, j);
+      act += n(more, j + 1);
+    }
+    if ((fl & 1) != 0) {
+      if (((fl & 2) != 0 || act > 0) && room < k) k = room;
+    } else if ((fl & 2) != 0 && room < 0) k = 0;
   }
   return k;
 }
 
-/** Counts k more pods of group g in each of its classes at counts[base + c]. */
+/** Adds k pods of group g to the class state at counts[base..]. */
 function addClasses(g: i32, k: i32, counts: usize, base: i32): void {
   for (let i = n(cStart, g); i < n(cStart, g + 1); i++) {
-    const j = base + n(cList, i);
-    setn(counts, j, n(counts, j) + k);
+    const j = base + (n(cList, i) << 1);
+    const fl = n(cFlag, i);
+    if ((fl & 1) != 0) setn(counts, j, n(counts, j) + k);
+    if ((fl & 2) != 0) setn(counts, j + 1, n(counts, j + 1) + k);
   }
 }
 
@@ -201,7 +216,7 @@ function andWords(dst: usize, a: usize, b: usize): void {
 export function solve(header: usize): i32 {
   if (n(header, H_ABI) != ABI_VERSION) return ERROR_ABI_MISMATCH;
   R = n(header, H_R); R1 = R + 1; G = n(header, H_G); T = n(header, H_T); E = n(header, H_E);
-  P = n(header, H_P); C = n(header, H_C); maxBins = n(header, H_MAXBINS); maxPl = n(header, H_MAXPL);
+  P = n(header, H_P); C = n(header, H_C); C2 = C << 1; maxBins = n(header, H_MAXBINS); maxPl = n(header, H_MAXPL);
   if (R < 1 || G < 0 || T < 0 || E < 0 || P < 0 || C < 0 || maxBins < 0 || maxPl < 0) return ERROR_BAD_HEADER;
   W = (T + 31) >>> 5; WE = (E + 31) >>> 5;
   req = <usize>n(header, H_REQ); compat = <usize>n(header, H_COMPAT); exCompat = <usize>n(header, H_EXCOMPAT);
@@ -217,7 +232,12 @@ export function solve(header: usize): i32 {
 
   rem = scratch(G << 2); memory.copy(rem, counts, <usize>G << 2);
   exRem = scratch(E * R << 3); memory.copy(exRem, <usize>n(header, H_EXREM), <usize>(E * R) << 3);
-  exClass = scratch(E * C << 2); memory.copy(exClass, <usize>n(header, H_EXCLASS), <usize>(E * C) << 2);
+  exClass = scratch(E * C2 << 2);
+  for (let i = 0; i < E * C; i++) setn(exClass, i << 1, n(<usize>n(header, H_EXCLASS), i));
+  const nEntries = n(cStart, G);
+  cFlag = scratch(nEntries << 2);
+  const cond = <usize>n(header, H_CCOND);
+  for (let i = 0; i < nEntries; i++) setn(cFlag, i, b8(cond, n(cList, i)) != 0 ? n(<usize>n(header, H_CFLAGS), i) : 3);
   used = scratch(P * R1 << 3); memory.copy(used, <usize>n(header, H_USED), <usize>(P * R1) << 3);
   skip = scratch((G + 1) << 2);
   for (let g = 0; g <= G; g++) setn(skip, g, g + 1);
@@ -226,7 +246,7 @@ export function solve(header: usize): i32 {
   // Per-bin state: every field of bin b is written when b is created, before any read.
   bLoad = region(maxBins * R << 3); bSet = region(maxBins * W << 2); bCompat = region(maxBins * W << 2);
   bPool = region(maxBins << 2); bOff = region(maxBins << 2); bValue = region(maxBins << 3);
-  bRes = region(maxBins * R1 << 3); bClass = region(maxBins * C << 2); bAlive = region(maxBins);
+  bRes = region(maxBins * R1 << 3); bClass = region(maxBins * C2 << 2); bAlive = region(maxBins);
   bHead = region(maxBins << 2);
   nb = 0;
   poolLimited = scratch(P);
@@ -252,10 +272,10 @@ export function solve(header: usize): i32 {
       if (!bit(exCompat, g * WE, e)) continue;
       let k = fitCount(exRem + (<usize>(e * R) << 3), g);
       if (k > n(rem, g)) k = n(rem, g);
-      k = classRoom(g, k, exClass, e * C, 0);
+      k = classRoom(g, k, exClass, e * C2, 0);
       if (k <= 0) continue;
       for (let r = 0; r < R; r++) setf(exRem, e * R + r, f(exRem, e * R + r) - <f64>k * f(req, g * R + r));
-      addClasses(g, k, exClass, e * C);
+      addClasses(g, k, exClass, e * C2);
       take(g, k);
       if (!addPlacement(g, e, k)) return ERROR_TOO_MANY_PLACEMENTS;
       if (n(rem, g) == 0) break;
@@ -272,7 +292,7 @@ export function solve(header: usize): i32 {
   const minReq = scratch(R << 3);
   const patG = scratch(G << 2); const patN = scratch(G << 2);
   const bestG = scratch(G << 2); const bestN = scratch(G << 2);
-  const patClass = scratch(C << 2);
+  const patClass = scratch(C2 << 2);
   const load_ = scratch(R << 3);
   const mask = scratch(W << 2);
 
@@ -280,7 +300,7 @@ export function solve(header: usize): i32 {
   while (anchor < G) {
     const g0 = anchor;
     let capped = false;
-    for (let i = n(cStart, g0); i < n(cStart, g0 + 1); i++) if (n(cap, n(cList, i)) == 0) capped = true;
+    for (let i = n(cStart, g0); i < n(cStart, g0 + 1); i++) if (n(cap, n(cList, i)) == 0 && n(cFlag, i) == 3) capped = true;
     let pool = P;
     let anyCompat = false;
     let anyFit = false;
@@ -358,7 +378,7 @@ export function solve(header: usize): i32 {
     for (let c = 0; c < nc; c++) {
       const t = n(candT, c);
       for (let r = 0; r < R; r++) setf(space, r, f(alloc_, t * R + r));
-      if (C > 0) memory.fill(patClass, 0, <usize>C << 2);
+      if (C > 0) memory.fill(patClass, 0, <usize>C2 << 2);
       let bins: f64 = 1;
       for (let r = 0; r < R; r++) {
         const a = f(alloc_, t * R + r);
@@ -457,7 +477,7 @@ export function solve(header: usize): i32 {
       memory.copy(bCompat + (<usize>(b * W) << 2), mask, <usize>W << 2);
       memory.copy(bLoad + (<usize>(b * R) << 3), load_, <usize>R << 3);
       memory.copy(bRes + (<usize>(b * R1) << 3), reserve, <usize>R1 << 3);
-      if (C > 0) memory.fill(bClass + (<usize>(b * C) << 2), 0, <usize>C << 2);
+      if (C > 0) memory.fill(bClass + (<usize>(b * C2) << 2), 0, <usize>C2 << 2);
       setn(bPool, b, pool);
       setn(bOff, b, cheapest);
       setb8(bAlive, b, 1);
@@ -467,7 +487,7 @@ export function solve(header: usize): i32 {
         const h = n(bestG, i);
         const k = n(bestN, i);
         v += <f64>k * f(value, h);
-        addClasses(h, k, bClass, b * C);
+        addClasses(h, k, bClass, b * C2);
         if (!addPlacement(h, E + b, k)) return ERROR_TOO_MANY_PLACEMENTS;
       }
       setf(bValue, b, v);
@@ -651,7 +671,7 @@ function improve(): void {
   sel = scratch(TAIL_REPAIR_BINS << 2);
   selU = scratch(TAIL_REPAIR_BINS << 3);
   const extra = scratch(nb * R << 3);
-  const extraClass = scratch(nb * C << 2);
+  const extraClass = scratch(nb * C2 << 2);
   const touched = region(nb << 2);
   const mvG = region(maxPl << 2); const mvB = region(maxPl << 2); const mvN = region(maxPl << 2);
 
@@ -695,13 +715,13 @@ function improve(): void {
         }
         let ki = <i32>k;
         if (k > <f64>left) ki = left;
-        ki = classRoom(h, ki, bClass, b2 * C, extraClass);
+        ki = classRoom(h, ki, bClass, b2 * C2, extraClass);
         if (ki <= 0) continue;
         let seen = false;
         for (let i = 0; i < nt; i++) if (n(touched, i) == b2) seen = true;
         if (!seen) setn(touched, nt++, b2);
         for (let r = 0; r < R; r++) setf(extra, b2 * R + r, f(extra, b2 * R + r) + <f64>ki * f(req, h * R + r));
-        addClasses(h, ki, extraClass, b2 * C);
+        addClasses(h, ki, extraClass, b2 * C2);
         // More moves than placement room left: the attempt fails (and the move lists stay in bounds).
         if (np + nm >= maxPl) {
           ok = false;
@@ -723,7 +743,7 @@ function improve(): void {
         const b2 = n(mvB, i);
         const k = n(mvN, i);
         for (let r = 0; r < R; r++) setf(bLoad, b2 * R + r, f(bLoad, b2 * R + r) + <f64>k * f(req, h * R + r));
-        addClasses(h, k, bClass, b2 * C);
+        addClasses(h, k, bClass, b2 * C2);
         setf(bValue, b2, f(bValue, b2) + <f64>k * f(value, h));
         andWords(bCompat + (<usize>(b2 * W) << 2), bCompat + (<usize>(b2 * W) << 2), compat + (<usize>(h * W) << 2));
         addPlacement(h, E + b2, k);
@@ -739,7 +759,7 @@ function improve(): void {
     for (let i = 0; i < nt; i++) {
       const b2 = n(touched, i);
       for (let r = 0; r < R; r++) setf(extra, b2 * R + r, 0);
-      for (let k = 0; k < C; k++) setn(extraClass, b2 * C + k, 0);
+      for (let k = 0; k < C2; k++) setn(extraClass, b2 * C2 + k, 0);
     }
   }
 
@@ -751,7 +771,12 @@ function improve(): void {
       const b = n(sel, j);
       if (b8(bAlive, a) == 0 || b8(bAlive, b) == 0 || n(bPool, a) != n(bPool, b)) continue;
       let ok = true;
-      for (let k = 0; ok && k < C; k++) if (n(bClass, a * C + k) + n(bClass, b * C + k) > n(cap, k)) ok = false;
+      // The joint bin is active for a class if either is; then its joint count must be within the cap.
+      for (let k = 0; ok && k < C; k++) {
+        const j = a * C2 + (k << 1);
+        const l = b * C2 + (k << 1);
+        if (n(bClass, j + 1) + n(bClass, l + 1) > 0 && n(bClass, j) + n(bClass, l) > n(cap, k)) ok = false;
+      }
       if (!ok) continue;
       const pool = n(bPool, a);
       const pbase = pool * R1;
@@ -780,7 +805,7 @@ function improve(): void {
       if (cheapest < 0) continue;
       if (np + 1 > maxPl) continue;
       for (let r = 0; r < R; r++) setf(bLoad, a * R + r, f(bLoad, a * R + r) + f(bLoad, b * R + r));
-      for (let k = 0; k < C; k++) setn(bClass, a * C + k, n(bClass, a * C + k) + n(bClass, b * C + k));
+      for (let k = 0; k < C2; k++) setn(bClass, a * C2 + k, n(bClass, a * C2 + k) + n(bClass, b * C2 + k));
       setf(bValue, a, f(bValue, a) + f(bValue, b));
       andWords(bCompat + (<usize>(a * W) << 2), bCompat + (<usize>(a * W) << 2), bCompat + (<usize>(b * W) << 2));
       memory.copy(bSet + (<usize>(a * W) << 2), bCompat + (<usize>(a * W) << 2), <usize>W << 2);

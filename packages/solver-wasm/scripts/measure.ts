@@ -90,6 +90,7 @@ function problem(G: number, count: (rand: () => number) => number): EncodedProbl
       existingCompat: new Uint32Array(0),
       classStart: new Int32Array(G + 1),
       classList: new Int32Array(0),
+      classFlags: new Int32Array(0),
       value: new Float64Array(G),
     },
     offerings: {
@@ -106,7 +107,7 @@ function problem(G: number, count: (rand: () => number) => number): EncodedProbl
       used: new Float64Array(R + 1),
     },
     existing: { count: 0, remaining: new Float64Array(0), classCount: new Int32Array(0) },
-    classes: { count: 0, capPerBin: new Int32Array(0) },
+    classes: { count: 0, capPerBin: new Int32Array(0), conditional: new Uint8Array(0) },
     options: { maxBins: 60_000, maxPlacements: 400_000, candidateShapes: 16, improve: true },
   };
   p.groups.value.set(defaultGroupValues(p));

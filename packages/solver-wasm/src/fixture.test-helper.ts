@@ -6,8 +6,18 @@ import { defaultGroupValues, type EncodedProblem, wordsFor } from "./problem.ts"
  * the package's public surface.
  */
 export interface FixtureSpec {
-  /** Per group: request vector, pod count, compatible offerings / existing bins (default: all), cap classes (default none). */
-  groups: { req: number[]; count: number; compat?: number[]; existing?: number[]; classes?: number[] }[];
+  /**
+   * Per group: request vector, pod count, compatible offerings / existing bins (default: all), cap
+   * classes (default none) and per listed class its CLASS_COUNTED | CLASS_ACTIVATES flags (default both).
+   */
+  groups: {
+    req: number[];
+    count: number;
+    compat?: number[];
+    existing?: number[];
+    classes?: number[];
+    classFlags?: number[];
+  }[];
   /** Per offering: allocatable, micro-dollars per hour, pool (default 0), capacity (default allocatable). */
   offerings: { alloc: number[]; price: number; pool?: number; capacity?: number[] }[];
   /** Per pool: limits (R+1, nodes last; null = no limit) and usage already counted. Default: one pool. */
@@ -18,6 +28,8 @@ export interface FixtureSpec {
   existingClassCount?: number[][];
   /** Per class: at most this many pods of the class in one bin. */
   classes?: number[];
+  /** Per class: does it bind only bins it activates (default false: every bin)? */
+  conditional?: boolean[];
   maxBins?: number;
   maxPlacements?: number;
   candidateShapes?: number;
@@ -87,6 +99,9 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
       existingCompat,
       classStart: Int32Array.from([0, ...spec.groups.map((g) => (classCount += g.classes?.length ?? 0))]),
       classList: Int32Array.from(spec.groups.flatMap((g) => g.classes ?? [])),
+      classFlags: Int32Array.from(
+        spec.groups.flatMap((g) => (g.classes ?? []).map((_, i) => g.classFlags?.[i] ?? 3)),
+      ),
       value: new Float64Array(G),
     },
     offerings: {
@@ -105,7 +120,11 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
         ? Int32Array.from(spec.existingClassCount.flat())
         : new Int32Array(E * C),
     },
-    classes: { count: C, capPerBin: Int32Array.from(spec.classes ?? []) },
+    classes: {
+      count: C,
+      capPerBin: Int32Array.from(spec.classes ?? []),
+      conditional: Uint8Array.from({ length: C }, (_, c) => (spec.conditional?.[c] ? 1 : 0)),
+    },
     options: {
       maxBins: spec.maxBins ?? 10_000,
       maxPlacements: spec.maxPlacements ?? 100_000,

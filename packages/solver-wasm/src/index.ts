@@ -6,6 +6,8 @@
 export { kernelScalarBase64, kernelSimdBase64 } from "./generated/kernel-wasm.ts";
 export { createKernel, type Kernel, type KernelFlavor, type KernelOptions } from "./kernel.ts";
 export {
+  CLASS_ACTIVATES,
+  CLASS_COUNTED,
   defaultGroupValues,
   type EncodedProblem,
   ERROR_ABI_MISMATCH,

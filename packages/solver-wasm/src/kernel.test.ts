@@ -3,7 +3,14 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { encodeFixture, type Fixture, type FixtureSpec, podsPerBin } from "./fixture.test-helper.ts";
 import { createKernel } from "./kernel.ts";
-import { type EncodedProblem, type KernelResult, validateEncodedProblem, wordsFor } from "./problem.ts";
+import {
+  CLASS_ACTIVATES,
+  CLASS_COUNTED,
+  type EncodedProblem,
+  type KernelResult,
+  validateEncodedProblem,
+  wordsFor,
+} from "./problem.ts";
 
 const kernels = {
   simd: createKernel({ flavor: "simd" }),
@@ -30,14 +37,20 @@ function checkInvariants(p: EncodedProblem, r: KernelResult): void {
   if (r.status < 0) return;
   const placed = new Int32Array(p.groups.count);
   const load = new Float64Array((E + r.newBins) * R);
-  const classCount = new Int32Array((E + r.newBins) * p.classes.count);
+  const C = p.classes.count;
+  const classCount = new Int32Array((E + r.newBins) * C);
+  const active = new Uint8Array((E + r.newBins) * C);
   for (let i = 0; i < r.placements.length; i += 3) {
     const [g, bin, n] = [r.placements[i]!, r.placements[i + 1]!, r.placements[i + 2]!];
     expect(n).toBeGreaterThan(0);
     placed[g]! += n;
     for (let d = 0; d < R; d++) load[bin * R + d]! += n * p.groups.requests[g * R + d]!;
-    for (let i = p.groups.classStart[g]!; i < p.groups.classStart[g + 1]!; i++)
-      classCount[bin * p.classes.count + p.groups.classList[i]!]! += n;
+    for (let i = p.groups.classStart[g]!; i < p.groups.classStart[g + 1]!; i++) {
+      const c = p.groups.classList[i]!;
+      const flags = p.classes.conditional[c] ? p.groups.classFlags[i]! : CLASS_COUNTED | CLASS_ACTIVATES;
+      if (flags & CLASS_COUNTED) classCount[bin * C + c]! += n;
+      if (flags & CLASS_ACTIVATES) active[bin * C + c] = 1;
+    }
     if (bin < E) {
       expect((p.groups.existingCompat[g * WE + (bin >>> 5)]! >>> (bin & 31)) & 1).toBe(1);
     } else {
@@ -80,9 +93,11 @@ function checkInvariants(p: EncodedProblem, r: KernelResult): void {
   }
   for (let i = 0; i < usedByPool.length; i++) expect(usedByPool[i]!).toBeLessThanOrEqual(p.pools.limits[i]!);
   for (let bin = 0; bin < E + r.newBins; bin++) {
-    for (let c = 0; c < p.classes.count; c++) {
-      const existing = bin < E ? p.existing.classCount[bin * p.classes.count + c]! : 0;
-      expect(classCount[bin * p.classes.count + c]! + existing).toBeLessThanOrEqual(p.classes.capPerBin[c]!);
+    for (let c = 0; c < C; c++) {
+      // An unconditional class binds every bin; a conditional one the bins a placed pod activates.
+      if (p.classes.conditional[c] && !active[bin * C + c]) continue;
+      const existing = bin < E ? p.existing.classCount[bin * C + c]! : 0;
+      expect(classCount[bin * C + c]! + existing).toBeLessThanOrEqual(p.classes.capPerBin[c]!);
     }
   }
 }
@@ -115,6 +130,61 @@ describe("kernel fixtures (src/fixtures/*.json, expectations worked out by hand)
     if (want.unplacedReason !== undefined) expect(Array.from(r.unplacedReason)).toEqual(want.unplacedReason);
     if (want.podsPerBin !== undefined)
       expect(podsPerBin(r.placements, p.existing.count + Math.max(0, r.newBins))).toEqual(want.podsPerBin);
+  });
+});
+
+describe("conditional classes", () => {
+  const small = { req: [100, 1] };
+  const offerings = [{ alloc: [4000, 110], price: 10 }];
+
+  test("pods only counted crowd a bin no activating pod is in; activating pods keep the cap", () => {
+    const spec: FixtureSpec = {
+      groups: [
+        { ...small, count: 10, classes: [0], classFlags: [CLASS_COUNTED] },
+        { ...small, count: 2, classes: [0], classFlags: [CLASS_COUNTED | CLASS_ACTIVATES] },
+      ],
+      offerings,
+      classes: [1],
+      conditional: [true],
+    };
+    const r = solveAll(encodeFixture(spec));
+    expect(podsPerBin(r.placements, r.newBins)).toEqual([10, 1, 1]);
+    // The same class unconditional: every bin takes one pod of it.
+    expect(solveAll(encodeFixture({ ...spec, conditional: [false] })).newBins).toBe(12);
+  });
+
+  test("a cap-0 class activated by a pod that is not counted keeps every counted pod off its bin", () => {
+    const r = solveAll(
+      encodeFixture({
+        groups: [
+          { ...small, count: 2, classes: [0], classFlags: [CLASS_ACTIVATES] },
+          { ...small, count: 5, classes: [0], classFlags: [CLASS_COUNTED] },
+        ],
+        offerings,
+        classes: [0],
+        conditional: [true],
+      }),
+    );
+    // The two owners share a bin (neither is counted); the matching pods take another.
+    expect(podsPerBin(r.placements, r.newBins)).toEqual([2, 5]);
+    expect(Array.from(r.unplaced)).toEqual([0, 0]);
+  });
+
+  test("an existing bin starts inactive: counted pods may join it over the cap, activating pods may not", () => {
+    const r = solveAll(
+      encodeFixture({
+        groups: [
+          { ...small, count: 1, classes: [0], classFlags: [CLASS_ACTIVATES] },
+          { ...small, count: 3, classes: [0], classFlags: [CLASS_COUNTED] },
+        ],
+        offerings,
+        existing: [[4000, 110]],
+        existingClassCount: [[2]],
+        classes: [1],
+        conditional: [true],
+      }),
+    );
+    expect(podsPerBin(r.placements, 1 + r.newBins)).toEqual([3, 1]);
   });
 });
 
@@ -176,6 +246,7 @@ describe("kernel differential", () => {
           }
           return out;
         };
+        const conditional = Array.from({ length: C }, () => rand() < 0.5);
         const groups = Array.from({ length: G }, () => ({
           req: Array.from({ length: R }, (_, d) =>
             d === 0 ? int(1, 40) * 100 : int(0, 2) === 0 ? 0 : int(1, 6),
@@ -185,6 +256,8 @@ describe("kernel differential", () => {
           existing: Array.from({ length: E }, (_, e) => e).filter(() => rand() < 0.7),
           // No class, one, or several (each class with probability 0.3).
           classes: Array.from({ length: C }, (_, c) => c).filter(() => rand() < 0.3),
+          // Counted, activating or both (read for conditional classes only); rarely neither.
+          classFlags: Array.from({ length: C }, () => [1, 2, 3, 3, 0][int(0, 4)]!),
         }));
         const existing = Array.from({ length: E }, () =>
           Array.from({ length: R }, (_, d) => (d === 0 ? int(0, 8) * 1000 : int(0, 20))),
@@ -199,7 +272,10 @@ describe("kernel differential", () => {
             : {},
         );
         const classes = Array.from({ length: C }, () => int(0, 5));
-        const existingClassCount = existing.map(() => classes.map((cap) => int(0, cap)));
+        // An inactive existing bin may hold more than a conditional class's cap.
+        const existingClassCount = existing.map(() =>
+          classes.map((cap, c) => int(0, cap + (conditional[c] ? 2 : 0))),
+        );
         return {
           groups,
           offerings,
@@ -207,6 +283,7 @@ describe("kernel differential", () => {
           existingClassCount,
           pools,
           classes,
+          conditional,
           maxBins,
           maxPlacements,
           candidateShapes,

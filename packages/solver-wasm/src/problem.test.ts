@@ -70,6 +70,29 @@ describe("validateEncodedProblem", () => {
     expect(validateEncodedProblem(p)).toEqual(["groups.classStart has 2 entries, expected 3"]);
   });
 
+  test("conditional classes: flags per class entry and a 0/1 flag per class", () => {
+    const p = encodeFixture({
+      groups: [{ req: [100, 1], count: 1, classes: [0, 1], classFlags: [1, 2] }],
+      offerings: [{ alloc: [1000, 10], price: 5 }],
+      classes: [1, 0],
+      conditional: [true, false],
+    });
+    expect(validateEncodedProblem(p)).toEqual([]);
+    p.groups.classFlags.set([4, -1]);
+    p.classes.conditional[1] = 2;
+    expect(validateEncodedProblem(p)).toEqual([
+      "classes.conditional[1] must be 0 or 1",
+      "groups.classFlags[0] must be a combination of CLASS_COUNTED and CLASS_ACTIVATES",
+      "groups.classFlags[1] must be a combination of CLASS_COUNTED and CLASS_ACTIVATES",
+    ]);
+    p.groups.classFlags = new Int32Array(1);
+    p.classes.conditional = new Uint8Array(0);
+    expect(validateEncodedProblem(p)).toEqual([
+      "groups.classFlags has 1 entries, expected 2",
+      "classes.conditional has 0 entries, expected 2",
+    ]);
+  });
+
   test("sizes that cannot fit the kernel's 32-bit memory are refused", () => {
     const p = valid();
     p.options.maxBins = 200_000_000;

@@ -4,7 +4,7 @@
  */
 
 /** Bumped whenever the header layout or a region's meaning changes. */
-export const KERNEL_ABI_VERSION = 2;
+export const KERNEL_ABI_VERSION = 3;
 
 /** `solve` error: the header's ABI version is not the kernel's. */
 export const ERROR_ABI_MISMATCH = -1;
@@ -25,6 +25,11 @@ export const REASON_TOO_LARGE = 2;
 export const REASON_POOL_LIMIT = 3;
 /** Unplaced reason: one of the group's class caps is 0, or every candidate was blocked by class caps. */
 export const REASON_CLASS_CAP = 4;
+
+/** `groups.classFlags` bit: the group's pods count toward the class (a conditional class's count). */
+export const CLASS_COUNTED = 1;
+/** `groups.classFlags` bit: the group's pods carry the constraint (they activate a conditional class's bin). */
+export const CLASS_ACTIVATES = 2;
 
 /**
  * Word indexes of the i32 header `solve(headerPtr)` reads (assembly/kernel.ts has the same numbers).
@@ -69,8 +74,10 @@ export const HEADER = {
   outUnplacedReason: 33,
   outNewBins: 34,
   outPlacementCount: 35,
+  groupClassFlags: 36,
+  classConditional: 37,
   /** Header size in i32 words. */
-  words: 36,
+  words: 38,
 } as const;
 
 /** The most bytes the kernel's memory can address (a 32-bit WebAssembly memory, less headroom). */
@@ -98,6 +105,11 @@ export interface EncodedProblem {
     classStart: Int32Array;
     /** classStart[G] class indexes, distinct within a group. */
     classList: Int32Array;
+    /**
+     * classStart[G], per classList entry: CLASS_COUNTED | CLASS_ACTIVATES bits, read for conditional
+     * classes only (an unconditional class counts every entry).
+     */
+    classFlags: Int32Array;
     /** G: value of one placed pod (> 0), used to score offerings (micro-dollars per hour). */
     value: Float64Array;
   };
@@ -131,8 +143,13 @@ export interface EncodedProblem {
     /** E*C pods of each class already there. */
     classCount: Int32Array;
   };
-  /** C classes: at most capPerBin[c] pods of class c in one bin. */
-  classes: { count: number; capPerBin: Int32Array };
+  /**
+   * C classes: at most capPerBin[c] pods of class c in one bin. A conditional class binds only an
+   * active bin, one holding a pod of a group with CLASS_ACTIVATES for it (existing bins start
+   * inactive), and counts only groups with CLASS_COUNTED: pods of a counted group may crowd an
+   * inactive bin, and an activating pod may join a bin only if its count is within the cap.
+   */
+  classes: { count: number; capPerBin: Int32Array; conditional: Uint8Array };
   options: {
     /** Capacity of the new-bin outputs. */
     maxBins: number;
@@ -201,7 +218,10 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
   size("groups.compat", p.groups.compat, G * W);
   size("groups.existingCompat", p.groups.existingCompat, G * WE);
   size("groups.classStart", p.groups.classStart, G + 1);
-  if (errors.length === 0) size("groups.classList", p.groups.classList, p.groups.classStart[G]!);
+  if (errors.length === 0) {
+    size("groups.classList", p.groups.classList, p.groups.classStart[G]!);
+    size("groups.classFlags", p.groups.classFlags, p.groups.classStart[G]!);
+  }
   size("groups.value", p.groups.value, G);
   size("offerings.allocatable", p.offerings.allocatable, T * R);
   size("offerings.capacity", p.offerings.capacity, T * R);
@@ -213,6 +233,7 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
   size("existing.remaining", p.existing.remaining, E * R);
   size("existing.classCount", p.existing.classCount, E * C);
   size("classes.capPerBin", p.classes.capPerBin, C);
+  size("classes.conditional", p.classes.conditional, C);
   if (errors.length > 0) return errors;
   const finiteNonNegative = (name: string, array: Float64Array) => {
     for (let i = 0; i < array.length; i++) {
@@ -261,8 +282,15 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
     else if (!sameShape(p, s, t))
       errors.push(`offerings.shape[${t}]: offering ${s} differs in pool, price or allocatable`);
   }
-  for (let c = 0; c < C; c++)
+  for (let c = 0; c < C; c++) {
     if (p.classes.capPerBin[c]! < 0) errors.push(`classes.capPerBin[${c}] must be >= 0`);
+    if (p.classes.conditional[c]! > 1) errors.push(`classes.conditional[${c}] must be 0 or 1`);
+  }
+  for (let i = 0; i < p.groups.classFlags.length; i++) {
+    const flags = p.groups.classFlags[i]!;
+    if (!(flags >= 0 && flags <= (CLASS_COUNTED | CLASS_ACTIVATES)))
+      errors.push(`groups.classFlags[${i}] must be a combination of CLASS_COUNTED and CLASS_ACTIVATES`);
+  }
   if (!Number.isInteger(p.options.maxBins) || p.options.maxBins < 0)
     errors.push("options.maxBins must be a non-negative integer");
   if (!Number.isInteger(p.options.maxPlacements) || p.options.maxPlacements < 0)
@@ -273,7 +301,7 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
   // 32-bit memory: refuse sizes that cannot fit rather than fail inside it.
   const bytes =
     2 * (p.groups.requests.byteLength + p.offerings.allocatable.byteLength) +
-    4 * p.options.maxBins * (W * 4 + (R + 1) * 16 + C * 4 + 24) +
+    4 * p.options.maxBins * (W * 4 + (R + 1) * 16 + C * 8 + 24) +
     3 * p.options.maxPlacements * 16 +
     p.groups.compat.byteLength;
   if (bytes >= MAX_KERNEL_BYTES)

@@ -38,6 +38,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
   const E = p.existing.count;
   const P = p.pools.count;
   const C = p.classes.count;
+  const C2 = 2 * C;
   const W = wordsFor(T);
   const WE = wordsFor(E);
   const maxBins = p.options.maxBins;
@@ -54,12 +55,16 @@ export function solveReference(p: EncodedProblem): KernelResult {
   const shape = p.offerings.shape;
   const limits = p.pools.limits;
   const cap = p.classes.capPerBin;
+  // Class state per bin: [base + 2c] pods counted, [base + 2c + 1] activating pods (> 0: the bin is
+  // active). Entry flags (1 counted, 2 activates) are 3 for an unconditional class.
+  const cFlag = Int32Array.from(cList, (c, i) => (p.classes.conditional[c] ? p.groups.classFlags[i]! : 3));
 
   const rem = Int32Array.from(p.groups.counts);
   const unplaced = new Int32Array(G);
   const reason = new Int32Array(G);
   const exRem = Float64Array.from(p.existing.remaining);
-  const exClass = Int32Array.from(p.existing.classCount);
+  const exClass = new Int32Array(E * C2);
+  for (let i = 0; i < E * C; i++) exClass[2 * i] = p.existing.classCount[i]!;
   const used = Float64Array.from(p.pools.used);
   const skip = new Int32Array(G + 1);
   for (let g = 0; g <= G; g++) skip[g] = g + 1;
@@ -77,7 +82,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
   const bOff = new Int32Array(maxBins);
   const bValue = new Float64Array(maxBins);
   const bRes = new Float64Array(maxBins * R1);
-  const bClass = new Int32Array(maxBins * C);
+  const bClass = new Int32Array(maxBins * C2);
   const bAlive = new Uint8Array(maxBins);
   const bHead = new Int32Array(maxBins).fill(-1);
   let nb = 0;
@@ -143,20 +148,30 @@ export function solveReference(p: EncodedProblem): KernelResult {
     return true;
   };
 
-  /** k capped by the room each class of group g has left in a bin: cap - counts[base + c] - more[base + c]. */
+  /**
+   * k capped so that k more pods of group g keep every class of the bin at counts[base..] (plus
+   * more[base..]) within its cap wherever the bin is, or becomes, active.
+   */
   const classRoom = (g: number, k: number, counts: Int32Array, base: number, more?: Int32Array): number => {
     for (let i = cStart[g]!; i < cStart[g + 1]!; i++) {
-      const c = cList[i]!;
-      const room = cap[c]! - counts[base + c]! - (more ? more[base + c]! : 0);
-      if (room < k) k = room;
+      const j = base + 2 * cList[i]!;
+      const fl = cFlag[i]!;
+      const room = cap[cList[i]!]! - counts[j]! - (more ? more[j]! : 0);
+      const act = counts[j + 1]! + (more ? more[j + 1]! : 0);
+      if ((fl & 1) !== 0) {
+        if (((fl & 2) !== 0 || act > 0) && room < k) k = room;
+      } else if ((fl & 2) !== 0 && room < 0) k = 0;
     }
     return k;
   };
 
-  /** Counts k more pods of group g in each of its classes at counts[base + c]. */
+  /** Adds k pods of group g to the class state at counts[base..]. */
   const addClasses = (g: number, k: number, counts: Int32Array, base: number): void => {
-    for (let i = cStart[g]!; i < cStart[g + 1]!; i++)
-      counts[base + cList[i]!] = counts[base + cList[i]!]! + k;
+    for (let i = cStart[g]!; i < cStart[g + 1]!; i++) {
+      const j = base + 2 * cList[i]!;
+      if ((cFlag[i]! & 1) !== 0) counts[j] = counts[j]! + k;
+      if ((cFlag[i]! & 2) !== 0) counts[j + 1] = counts[j + 1]! + k;
+    }
   };
 
   /** Does one node of offering t fit the pool's limit room? */
@@ -204,10 +219,10 @@ export function solveReference(p: EncodedProblem): KernelResult {
       if (!bit(p.groups.existingCompat, g * WE, e)) continue;
       let k = fitCount(exRem, e * R, g);
       if (k > rem[g]!) k = rem[g]!;
-      k = classRoom(g, k, exClass, e * C);
+      k = classRoom(g, k, exClass, e * C2);
       if (k <= 0) continue;
       for (let r = 0; r < R; r++) exRem[e * R + r] = exRem[e * R + r]! - k * req[g * R + r]!;
-      addClasses(g, k, exClass, e * C);
+      addClasses(g, k, exClass, e * C2);
       take(g, k);
       if (!addPlacement(g, e, k)) return fail(ERROR_TOO_MANY_PLACEMENTS);
       if (rem[g] === 0) break;
@@ -225,7 +240,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
   const patN = new Int32Array(G);
   const bestG = new Int32Array(G);
   const bestN = new Int32Array(G);
-  const patClass = new Int32Array(C);
+  const patClass = new Int32Array(C2);
   const load = new Float64Array(R);
   const reserve = new Float64Array(R1);
   const mask = new Uint32Array(W);
@@ -234,7 +249,8 @@ export function solveReference(p: EncodedProblem): KernelResult {
   while (anchor < G) {
     const g0 = anchor;
     let capped = false;
-    for (let i = cStart[g0]!; i < cStart[g0 + 1]!; i++) if (cap[cList[i]!] === 0) capped = true;
+    for (let i = cStart[g0]!; i < cStart[g0 + 1]!; i++)
+      if (cap[cList[i]!] === 0 && cFlag[i] === 3) capped = true;
     let pool = P;
     let anyCompat = false;
     let anyFit = false;
@@ -323,7 +339,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
     for (let c = 0; c < nc; c++) {
       const t = candT[c]!;
       for (let r = 0; r < R; r++) space[r] = alloc[t * R + r]!;
-      for (let k = 0; k < C; k++) patClass[k] = 0;
+      patClass.fill(0);
       // How many bins of this shape the remaining demand needs: each bin first takes that share of
       // every group (a balanced mix, as the LP relaxation would), then tops up greedily.
       let bins = 1;
@@ -433,7 +449,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
       }
       for (let r = 0; r < R; r++) bLoad[b * R + r] = load[r]!;
       for (let r = 0; r <= R; r++) bRes[b * R1 + r] = reserve[r]!;
-      for (let k = 0; k < C; k++) bClass[b * C + k] = 0;
+      bClass.fill(0, b * C2, b * C2 + C2);
       bPool[b] = pool;
       bOff[b] = cheapest;
       bAlive[b] = 1;
@@ -443,7 +459,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
         const h = bestG[i]!;
         const n = bestN[i]!;
         v += n * value[h]!;
-        addClasses(h, n, bClass, b * C);
+        addClasses(h, n, bClass, b * C2);
         if (!addPlacement(h, E + b, n)) return fail(ERROR_TOO_MANY_PLACEMENTS);
       }
       bValue[b] = v;
@@ -504,7 +520,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
     repStart[P] = nrep;
     const stale = new Uint8Array(nb);
     const extra = new Float64Array(nb * R);
-    const extraClass = new Int32Array(nb * C);
+    const extraClass = new Int32Array(nb * C2);
     const touched = new Int32Array(nb);
     const mvG = new Int32Array(maxPl);
     const mvB = new Int32Array(maxPl);
@@ -613,13 +629,13 @@ export function solveReference(p: EncodedProblem): KernelResult {
             }
           }
           if (k > left) k = left;
-          k = classRoom(h, k, bClass, b2 * C, extraClass);
+          k = classRoom(h, k, bClass, b2 * C2, extraClass);
           if (k <= 0) continue;
           let seen = false;
           for (let i = 0; i < nt; i++) if (touched[i] === b2) seen = true;
           if (!seen) touched[nt++] = b2;
           for (let r = 0; r < R; r++) extra[b2 * R + r] = extra[b2 * R + r]! + k * req[h * R + r]!;
-          addClasses(h, k, extraClass, b2 * C);
+          addClasses(h, k, extraClass, b2 * C2);
           // More moves than placement room left: the attempt fails (and the move lists stay in bounds).
           if (np + nm >= maxPl) {
             ok = false;
@@ -641,7 +657,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
           const b2 = mvB[i]!;
           const n = mvN[i]!;
           for (let r = 0; r < R; r++) bLoad[b2 * R + r] = bLoad[b2 * R + r]! + n * req[h * R + r]!;
-          addClasses(h, n, bClass, b2 * C);
+          addClasses(h, n, bClass, b2 * C2);
           bValue[b2] = bValue[b2]! + n * value[h]!;
           for (let w = 0; w < W; w++) bCompat[b2 * W + w] = (bCompat[b2 * W + w]! & compat[h * W + w]!) >>> 0;
           addPlacement(h, E + b2, n);
@@ -657,7 +673,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
       for (let i = 0; i < nt; i++) {
         const b2 = touched[i]!;
         for (let r = 0; r < R; r++) extra[b2 * R + r] = 0;
-        for (let k = 0; k < C; k++) extraClass[b2 * C + k] = 0;
+        extraClass.fill(0, b2 * C2, b2 * C2 + C2);
       }
     }
 
@@ -669,7 +685,12 @@ export function solveReference(p: EncodedProblem): KernelResult {
         const b = sel[j]!;
         if (bAlive[a] === 0 || bAlive[b] === 0 || bPool[a] !== bPool[b]) continue;
         let ok = true;
-        for (let k = 0; ok && k < C; k++) if (bClass[a * C + k]! + bClass[b * C + k]! > cap[k]!) ok = false;
+        // The joint bin is active for a class if either is; then its joint count must be within the cap.
+        for (let k = 0; ok && k < C; k++) {
+          const j = a * C2 + 2 * k;
+          const l = b * C2 + 2 * k;
+          if (bClass[j + 1]! + bClass[l + 1]! > 0 && bClass[j]! + bClass[l]! > cap[k]!) ok = false;
+        }
         if (!ok) continue;
         const pool = bPool[a]!;
         const pbase = pool * R1;
@@ -703,7 +724,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
         if (np + 1 > maxPl) continue;
         // Merge b into a: a's set becomes the joint compat mask, re-filtered by the joint load.
         for (let r = 0; r < R; r++) bLoad[a * R + r] = bLoad[a * R + r]! + bLoad[b * R + r]!;
-        for (let k = 0; k < C; k++) bClass[a * C + k] = bClass[a * C + k]! + bClass[b * C + k]!;
+        for (let k = 0; k < C2; k++) bClass[a * C2 + k] = bClass[a * C2 + k]! + bClass[b * C2 + k]!;
         bValue[a] = bValue[a]! + bValue[b]!;
         for (let w = 0; w < W; w++) {
           const m = (bCompat[a * W + w]! & bCompat[b * W + w]!) >>> 0;

@@ -85,6 +85,8 @@ function solveWasm(k: KernelExports, p: EncodedProblem): KernelResult {
     [H.existingRemaining, p.existing.remaining],
     [H.existingClass, p.existing.classCount],
     [H.classCap, p.classes.capPerBin],
+    [H.groupClassFlags, p.groups.classFlags],
+    [H.classConditional, p.classes.conditional],
   ];
   const header = k.alloc(H.words * 4);
   const pointers = inputs.map(([, a]) => k.alloc(Math.max(8, a.byteLength)));

@@ -243,33 +243,53 @@ function shuffle<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
-describe("constraints not modelled", () => {
-  test("a self-affine hostname set counted once in a hostname spread is reported as a warning, never silently dropped", async () => {
+describe("self-affine hostname sets and hostname spread", () => {
+  const hostname = "kubernetes.io/hostname";
+  const together = (name: string, app: string, extra = {}) =>
+    pod(name, 100, 1, {
+      labels: { app, tier: "x" },
+      podAffinity: { required: [{ topologyKey: hostname, labelSelector: { matchLabels: { app } } }] },
+      ...extra,
+    });
+  const spread = (maxSkew: number) => ({
+    topologySpreadConstraints: [
+      {
+        maxSkew,
+        topologyKey: hostname,
+        whenUnsatisfiable: "DoNotSchedule" as const,
+        labelSelector: { matchLabels: { tier: "x" } },
+      },
+    ],
+  });
+
+  test("a set counted by a spread keeps its node within maxSkew, with no warning", async () => {
     const s = await createSolver();
-    const hostname = "kubernetes.io/hostname";
-    const together = (name: string, extra = {}) =>
-      pod(name, 100, 1, {
-        labels: { app: "t" },
-        podAffinity: { required: [{ topologyKey: hostname, labelSelector: { matchLabels: { app: "t" } } }] },
-        ...extra,
-      });
     // Bootstrapping self-affinity is enforced (the set is packed on one node): nothing to warn.
-    expect(s.provision(input([together("t"), pod("plain", 100, 1)])).warnings).toEqual([]);
-    const spread = {
-      topologySpreadConstraints: [
-        {
-          maxSkew: 3,
-          topologyKey: hostname,
-          whenUnsatisfiable: "DoNotSchedule" as const,
-          labelSelector: { matchLabels: { app: "t" } },
-        },
-      ],
-    };
-    const plan = s.provision(input([0, 1, 2].map((i) => together(`t${i}`, spread))));
+    expect(s.provision(input([together("t", "t"), pod("plain", 100, 1)])).warnings).toEqual([]);
+    // Three of the set carry maxSkew 3 and count themselves: their node takes no other tier=x pod.
+    const carriers = [0, 1, 2].map((i) => together(`t${i}`, "t", spread(3)));
+    const others = [0, 1, 2].map((i) => pod(`o${i}`, 100, 1, { labels: { tier: "x" } }));
+    const plan = s.provision(input([...carriers, ...others]));
+    expect(plan.warnings).toEqual([]);
+    expect(validatePlan(input([...carriers, ...others]), plan).violations).toEqual([]);
+    const home = plan.nodeClaims.find((c) => c.pods.includes("default/t0"));
+    expect(home?.pods.sort()).toEqual(["default/t0", "default/t1", "default/t2"]);
+  });
+
+  test("two sets counted by one spread are reported as not enforced, never silently dropped", async () => {
+    const s = await createSolver();
+    const pods = [
+      together("a0", "a"),
+      together("a1", "a"),
+      together("b0", "b"),
+      together("b1", "b"),
+      pod("c", 100, 1, { labels: { app: "c" }, ...spread(3) }),
+    ];
+    const plan = s.provision(input(pods));
     expect(plan.warnings).toEqual([
       {
         code: "constraint_not_enforced",
-        message: expect.stringContaining("3 pending pods kept on one node"),
+        message: expect.stringContaining("share a hostname topology spread with another such set"),
       },
     ]);
   });

@@ -235,22 +235,23 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
 }
 
 /** The pods a topology bundle (a hostname self-affinity set packed as one pod) stands for. */
-function unbundle(topo: TopologyResult | undefined, pods: readonly Pod[]): Pod[] {
+function unbundle(topo: TopologyResult | undefined, pods: readonly Pod[]): readonly Pod[] {
   return topo === undefined || topo.bundles.size === 0
-    ? [...pods]
+    ? pods
     : pods.flatMap((p) => topo.bundles.get(p) ?? [p]);
 }
 
 /**
- * Constraints the solver does not enforce are reported, never silently dropped: a hostname self-affinity
- * set packed as one pod counts once against a hostname topology spread it has several pods in.
+ * Constraints the solver does not enforce are reported, never silently dropped: hostname self-affinity
+ * sets (each packed as one pod) of which two or more have several pods counted by one hostname topology
+ * spread.
  */
 function unenforcedConstraints(count: number): Plan["warnings"] {
   if (count === 0) return [];
   return [
     {
       code: "constraint_not_enforced",
-      message: `${count} pending pods kept on one node by required hostname pod affinity count once against a hostname topology spread they share: that node may exceed its maxSkew`,
+      message: `${count} pending pods kept on one node by required hostname pod affinity share a hostname topology spread with another such set: their nodes may exceed its maxSkew`,
     },
   ];
 }

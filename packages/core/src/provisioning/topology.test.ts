@@ -38,6 +38,8 @@ const app = fc.record({
     { nil: undefined },
   ),
   hostSpread: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+  // The hostname spread and anti-affinity select this app's pods (default: the app's own).
+  hostTarget: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
   antiHost: fc.constantFrom("none", "required", "preferred"),
   antiZone: fc.boolean(),
   affinityZone: fc.constantFrom("none", "required", "preferred"),
@@ -65,8 +67,10 @@ const arbitraryInput = fc
   })
   .map(({ apps, types, existing, nodeLimit }): ProvisioningInput => {
     const pods: Pod[] = [];
+    const labelOf = (i: number) => (i % 2 === 1 ? `app${i - 1}-other` : `app${i}`);
     const podOf = (name: string, a: (typeof apps)[number], label: string, extra: object = {}) => {
       const sel = { matchLabels: { app: label } };
+      const hostSel = a.hostTarget === undefined ? sel : { matchLabels: { app: labelOf(a.hostTarget) } };
       return PodSchema.parse({
         namespace: "default",
         name,
@@ -103,13 +107,13 @@ const arbitraryInput = fc
                   maxSkew: a.hostSpread,
                   topologyKey: HOST,
                   whenUnsatisfiable: "DoNotSchedule",
-                  labelSelector: sel,
+                  labelSelector: hostSel,
                 },
               ]),
         ],
         podAntiAffinity: {
           required: [
-            ...(a.antiHost === "required" ? [{ topologyKey: HOST, labelSelector: sel }] : []),
+            ...(a.antiHost === "required" ? [{ topologyKey: HOST, labelSelector: hostSel }] : []),
             ...(a.antiZone
               ? [{ topologyKey: ZONE, labelSelector: { matchLabels: { app: `${label}-other` } } }]
               : []),
@@ -134,8 +138,7 @@ const arbitraryInput = fc
       });
     };
     apps.forEach((a, i) => {
-      for (let r = 0; r < a.replicas; r++)
-        pods.push(podOf(`app${i}-${r}`, a, i % 2 === 1 ? `app${i - 1}-other` : `app${i}`));
+      for (let r = 0; r < a.replicas; r++) pods.push(podOf(`app${i}-${r}`, a, labelOf(i)));
     });
     const nodes = existing.map((e, i) =>
       NodeSchema.parse({
@@ -151,7 +154,7 @@ const arbitraryInput = fc
     existing.forEach((e, i) => {
       const a = apps[e.app % apps.length] as (typeof apps)[number];
       pods.push(
-        podOf(`bound-${i}`, a, `app${e.app % apps.length}`, {
+        podOf(`bound-${i}`, a, labelOf(e.app % apps.length), {
           nodeName: `node-${i}`,
           phase: "Running",
           provisionable: false,
@@ -304,6 +307,82 @@ describe("a group in several node-level cap classes", () => {
       expect(plan.unschedulable).toEqual([]);
       expect(plan.nodeClaims.map((c) => c.pods.length)).toEqual([3, 3]);
     }
+  });
+});
+
+describe("node-level rules bind only nodes that hold a pod carrying them", () => {
+  const kernels = [createKernel({ flavor: "auto" }), createKernel({ flavor: "reference" })];
+  const pod = (name: string, app: string, extra: object = {}) =>
+    PodSchema.parse({
+      namespace: "default",
+      name,
+      uid: `u-${name}`,
+      creationTimestamp: NOW,
+      labels: { app },
+      requests: { cpuMillis: 500, memoryBytes: GiB, pods: 1 },
+      ...extra,
+    });
+  const plan = (pods: Pod[], check: (p: ReturnType<typeof provision>) => void) => {
+    const input: ProvisioningInput = {
+      pods,
+      nodes: [],
+      nodePools: [NodePoolSchema.parse({ name: "default" })],
+      instanceTypes: [type("big", 4, 0.2, ["zone-a"])],
+      now: NOW,
+    };
+    for (const kernel of kernels) {
+      const p = provision(kernel, input);
+      expect(validatePlan(input, p).violations).toEqual([]);
+      expect(p.unschedulable).toEqual([]);
+      check(p);
+    }
+  };
+  const sizes = (p: ReturnType<typeof provision>) =>
+    p.nodeClaims.map((c) => c.pods.length).sort((a, b) => a - b);
+
+  test("pods a hostname spread only counts share nodes; its carriers keep maxSkew", () => {
+    // 14 web pods without the constraint and 2 carrying a hostname spread (maxSkew 1) over app=web:
+    // the 14 fill 2 nodes (8 fit one), each carrier needs a node with no other web pod: 4 nodes,
+    // where a cap on every node gave 16.
+    const spread = [
+      {
+        maxSkew: 1,
+        topologyKey: HOST,
+        whenUnsatisfiable: "DoNotSchedule",
+        labelSelector: { matchLabels: { app: "web" } },
+      },
+    ];
+    const pods = [
+      ...Array.from({ length: 14 }, (_, i) => pod(`w${i}`, "web")),
+      ...[0, 1].map((i) => pod(`s${i}`, "web", { topologySpreadConstraints: spread })),
+    ];
+    plan(pods, (p) => {
+      expect(sizes(p)).toHaveLength(4);
+      expect(sizes(p).slice(0, 2)).toEqual([1, 1]);
+    });
+  });
+
+  test("an anti-affinity owner that does not match its term keeps matching pods off its node only", () => {
+    // The owner (app=api) repels app=db; the 6 db pods share a node, the owner takes another.
+    const anti = { required: [{ topologyKey: HOST, labelSelector: { matchLabels: { app: "db" } } }] };
+    const pods = [
+      pod("owner", "api", { podAntiAffinity: anti }),
+      ...Array.from({ length: 6 }, (_, i) => pod(`d${i}`, "db")),
+    ];
+    plan(pods, (p) => {
+      expect(sizes(p)).toEqual([1, 6]);
+      const ownerNode = p.placements.find((x) => x.pod === "default/owner")?.node;
+      expect(p.placements.filter((x) => x.node === ownerNode)).toHaveLength(1);
+    });
+  });
+
+  test("a self-matching anti-affinity owner keeps one matching pod per node; plain matches crowd others", () => {
+    const anti = { required: [{ topologyKey: HOST, labelSelector: { matchLabels: { app: "db" } } }] };
+    const pods = [
+      ...[0, 1].map((i) => pod(`o${i}`, "db", { podAntiAffinity: anti })),
+      ...Array.from({ length: 5 }, (_, i) => pod(`d${i}`, "db")),
+    ];
+    plan(pods, (p) => expect(sizes(p)).toEqual([1, 1, 5]));
   });
 });
 

@@ -1,3 +1,4 @@
+import { CLASS_ACTIVATES, CLASS_COUNTED } from "@nodeplan/solver-wasm";
 import type {
   LabelSelector,
   Node,
@@ -29,9 +30,12 @@ import { originalPod } from "./preferences.ts";
  *   matchLabelKeys; affinity into a domain holding matching pods, bootstrapping self-affinity into the
  *   cheapest domain; anti-affinity away from them, both ways). Pods with equal pins form subgroups whose
  *   offerings and existing nodes are cut to their domains;
- * - per node (hostname key, host ports) a cap class: at most maxSkew pods matching a hostname spread,
- *   one pod among an anti-affinity term's owners and matches, one pod per host port; existing pods
- *   count against the cap and existing pods' anti-affinity removes their nodes.
+ * - per node (hostname key, host ports) a cap class: one pod per host port on every node; and
+ *   conditional classes, binding only the nodes that hold a pod carrying the constraint: there at most
+ *   maxSkew pods matching a hostname spread, and at most one pod matching an anti-affinity term (the
+ *   owner itself, when it matches its own term; none when it does not). Existing pods count against
+ *   the cap (existing nodes start unbound: the rule is the new pods') and existing pods' anti-affinity
+ *   removes their nodes.
  * A group counted by several node-level constraints is in each of their classes: the kernel keeps
  * every cap.
  * Required hostname self-affinity with no matching pod on any node bootstraps (Karpenter: the first pod
@@ -164,9 +168,10 @@ interface RawClass {
   /** Per existing node (encoding order): pods already counting against the cap. */
   existing: Int32Array;
   reason: UnschedulableReason;
-  members: Set<Pod>;
-  /** Anti-affinity classes: the pods whose term it is (the rest are only selected by one). */
-  owners?: Set<Pod>;
+  /** Binds only nodes holding a pod that carries the constraint (else every node). */
+  conditional: boolean;
+  /** Pending pods in the class: CLASS_COUNTED if they count, CLASS_ACTIVATES if they carry it. */
+  members: Map<Pod, number>;
 }
 
 /** Refines `enc` for the topology constraints of its pods. `caps` narrows domains after a solve. */
@@ -276,7 +281,15 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   // Node-level cap classes.
   const rawClasses = new Map<string, RawClass>();
   const podClassTests: { rc: RawClass; test: (p: Pod) => boolean }[] = [];
-  const rawClass = (id: string, cap: number, count: (p: Pod) => boolean, reason: UnschedulableReason) => {
+  /** The class `id`, with `carrier` in it as one pod carrying the constraint. */
+  const rawClass = (
+    id: string,
+    cap: number,
+    count: (p: Pod) => boolean,
+    reason: UnschedulableReason,
+    conditional: boolean,
+    carrier: Pod,
+  ) => {
     let rc = rawClasses.get(id);
     if (rc === undefined) {
       const existing = new Int32Array(E);
@@ -284,11 +297,11 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         const e = existingIndex.get(node.name);
         if (e !== undefined && count(pod)) existing[e] = (existing[e] as number) + 1;
       }
-      rc = { cap, existing, reason, members: new Set() };
+      rc = { cap, existing, reason, conditional, members: new Map() };
       rawClasses.set(id, rc);
       podClassTests.push({ rc, test: count });
     }
-    return rc;
+    rc.members.set(carrier, (rc.members.get(carrier) ?? 0) | CLASS_ACTIVATES);
   };
   const hostAffinity = new Map<Pod, Set<number>>();
   const bundleMembers = new Map<Pod, Pod[]>();
@@ -309,12 +322,13 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         const matches = (p: Pod) => p.namespace === ns && matchesLabelSelector(sel, p.labels);
         const id = JSON.stringify([ns, labelSelectorKey(sel)]);
         if (c.topologyKey === HOSTNAME) {
-          const rc = rawClass(`spread|${id}|${c.maxSkew}`, c.maxSkew, matches, {
+          // The hostname minimum is 0 (a new node): a node with a carrier holds at most maxSkew matches.
+          const reason = {
             code: "topology_spread_unsatisfiable",
             topologyKey: HOSTNAME,
             maxSkew: c.maxSkew,
-          });
-          rc.members.add(pod);
+          } as const;
+          rawClass(`spread|${id}|${c.maxSkew}`, c.maxSkew, matches, reason, true, pod);
           continue;
         }
         const policy = { affinity: c.nodeAffinityPolicy === "Honor", taints: c.nodeTaintsPolicy === "Honor" };
@@ -352,13 +366,10 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
           ]);
           if (term.topologyKey === HOSTNAME) {
             if (kind === "anti") {
-              const rc = rawClass(id, 1, matches, {
-                code: "pod_anti_affinity_conflict",
-                topologyKey: HOSTNAME,
-              });
-              rc.members.add(pod);
-              rc.owners ??= new Set();
-              rc.owners.add(pod);
+              // No other matching pod on the owner's node: one match (itself) if it matches, else none.
+              const reason = { code: "pod_anti_affinity_conflict", topologyKey: HOSTNAME } as const;
+              const self = matches(pod);
+              rawClass(`${id}|${self ? "self" : "other"}`, self ? 1 : 0, matches, reason, true, pod);
             } else {
               // Join a node that already runs a matching pod; with none anywhere, a self-selecting pod
               // bootstraps (its set is bundled onto one node below).
@@ -393,12 +404,8 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
       // Host ports: one pod per port and protocol on a node (any host IP, conservatively).
       for (const hp of pod.hostPorts) {
         const uses = (p: Pod) => p.hostPorts.some((x) => x.port === hp.port && x.protocol === hp.protocol);
-        const rc = rawClass(`port|${hp.port}|${hp.protocol}`, 1, uses, {
-          code: "host_port_conflict",
-          port: hp.port,
-          protocol: hp.protocol,
-        });
-        rc.members.add(pod);
+        const reason = { code: "host_port_conflict", port: hp.port, protocol: hp.protocol } as const;
+        rawClass(`port|${hp.port}|${hp.protocol}`, 1, uses, reason, false, pod);
       }
       if (spread.length + affinity.length + anti.length > 0) rulesOf.set(pod, { spread, affinity, anti });
     }
@@ -408,7 +415,8 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   if (podClassTests.length > 0)
     for (const group of enc.groups)
       for (const pod of group.pods)
-        for (const { rc, test } of podClassTests) if (test(pod)) rc.members.add(pod);
+        for (const { rc, test } of podClassTests)
+          if (test(pod)) rc.members.set(pod, (rc.members.get(pod) ?? 0) | CLASS_COUNTED);
 
   // Pass 2: pin domain keys, pod by pod in queue order.
   const allCounters = [...counters.values()];
@@ -540,9 +548,13 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   });
 
   const rawList = [...rawClasses.values()];
-  const podClasses = new Map<Pod, number[]>();
+  // Per pod: its raw classes with its flags in each (both for an unconditional class).
+  const podClasses = new Map<Pod, { i: number; flags: number }[]>();
   rawList.forEach((rc, i) => {
-    for (const p of rc.members) podClasses.set(p, [...(podClasses.get(p) ?? []), i]);
+    for (const [p, f] of rc.members) {
+      const flags = rc.conditional ? f : CLASS_COUNTED | CLASS_ACTIVATES;
+      podClasses.set(p, [...(podClasses.get(p) ?? []), { i, flags }]);
+    }
   });
   // Kernel classes: the raw classes some refined group is in, numbered in order of first use.
   const kernelClass = new Map<number, number>();
@@ -552,7 +564,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   const origin: TopologyResult["origin"] = [];
   const rowOf: Uint8Array[] = [];
   const exOf: boolean[][] = [];
-  const classesOf: number[][] = [];
+  const classesOf: { i: number; flags: number }[][] = [];
   /** Per refined group: its encoded requests when not its original group's (a bundle's sum). */
   const requestsOf: (Float64Array | undefined)[] = [];
   const W = Math.ceil(T / 32);
@@ -596,7 +608,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
     pods: Pod[],
     pins: [string, string][],
     place: { row: Uint8Array; ex: boolean[] },
-    raw: number[],
+    raw: { i: number; flags: number }[],
     bundle?: { requests: Float64Array; vector: ResourceVector },
   ) => {
     const group = enc.groups[g] as PodGroup;
@@ -606,7 +618,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
     exOf.push(place.ex);
     classesOf.push(raw);
     requestsOf.push(bundle?.requests);
-    for (const i of raw) if (!kernelClass.has(i)) kernelClass.set(i, kernelClass.size);
+    for (const { i } of raw) if (!kernelClass.has(i)) kernelClass.set(i, kernelClass.size);
   };
   const bundles = bundleSelfAffinity();
   enc.groups.forEach((group, g) => {
@@ -615,7 +627,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
       if (failed.has(pod) || bundles.bundled.has(pod)) continue;
       const raw = podClasses.get(pod) ?? [];
       const place = placeOf(g, pod);
-      const k = `${place.where}|${raw.join(",")}`;
+      const k = `${place.where}|${raw.map((x) => `${x.i}:${x.flags}`).join(",")}`;
       let s = index.get(k);
       if (s === undefined) {
         s = groups.length;
@@ -635,6 +647,9 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
    * takes alone is left to the kernel, which names why.
    */
   function bundleSelfAffinity() {
+    const baseClasses = rawList.length;
+    /** Raw classes a bundle counts several members in (given a class of its own). */
+    const multiCounted = new Set<number>();
     const groupOf = new Map<Pod, number>();
     enc.groups.forEach((group, g) => {
       for (const pod of group.pods) groupOf.set(pod, g);
@@ -666,7 +681,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
       pins: [string, string][];
       row: Uint8Array;
       ex: boolean[];
-      raw: number[];
+      raw: { i: number; flags: number }[];
       requests: Float64Array;
     }[] = [];
     const { allocatable } = enc.problem.offerings;
@@ -675,7 +690,8 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
       if (members.length < 2) continue;
       members.sort(comparePods);
       const sum = new Float64Array(R);
-      const inClass = new Map<number, Pod[]>();
+      /** Per raw class, the flags of each member taken so far. */
+      const inClass = new Map<number, number[]>();
       let row: Uint8Array | undefined;
       let ex: boolean[] | undefined;
       const taken: Pod[] = [];
@@ -698,12 +714,13 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         const nextRow = row === undefined ? place.row : row.map((v, t) => v & (place.row[t] as number));
         const nextEx = ex === undefined ? place.ex : ex.map((v, e) => v && (place.ex[e] as boolean));
         const classes = podClasses.get(pod) ?? [];
-        const capped = classes.some((i) => {
+        // The set shares one node: within each class, its counted members stay within the cap once
+        // one of them activates it (always, for an unconditional class).
+        const capped = classes.some(({ i, flags }) => {
           const rc = rawList[i] as RawClass;
-          const there = [...(inClass.get(i) ?? []), pod];
-          return rc.owners === undefined
-            ? there.length > rc.cap
-            : there.length > 1 && there.some((p) => rc.owners?.has(p));
+          const there = [...(inClass.get(i) ?? []), flags];
+          const counted = there.filter((f) => f & CLASS_COUNTED).length;
+          return there.some((f) => f & CLASS_ACTIVATES) && counted > rc.cap;
         });
         if (rest.length > 0 || capped || !fits(nextRow, nextEx, taken.length > 0)) {
           rest.push(pod);
@@ -712,7 +729,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         row = nextRow;
         ex = nextEx;
         for (let i = 0; i < R; i++) sum[i] = (sum[i] as number) + (req[i] as number);
-        for (const i of classes) inClass.set(i, [...(inClass.get(i) ?? []), pod]);
+        for (const { i, flags } of classes) inClass.set(i, [...(inClass.get(i) ?? []), flags]);
         taken.push(pod);
       }
       for (const pod of rest) {
@@ -725,10 +742,45 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
       const [first] = taken;
       if (first === undefined || row === undefined || ex === undefined || taken.length < 2) continue;
       for (const pod of taken) bundled.add(pod);
-      // Counted once in each cap class: exact for anti-affinity (the bundle shares its node with no
-      // other member of the class), an undercount in a hostname spread it has several pods in (warned).
-      for (const [i, pods] of inClass)
-        if ((rawList[i] as RawClass).owners === undefined && pods.length > 1) unenforced += taken.length;
+      const raw = [...inClass].map(([i, flags]) => ({ i, flags: flags.reduce((a, f) => a | f, 0) }));
+      // The bundle is one pod to the kernel: a class of cap m that counts k > 1 of its members needs
+      // more than a count of one (anti-affinity caps are 0 and 1, where any count already suffices).
+      // k > m: no pod carrying the constraint may share its node (a class of cap 0 counting the bundle,
+      // activated by the carriers); k <= m: its node takes at most m - k other counted pods (a class of
+      // cap m - k + 1 counting as the original does, activated by the bundle alone). A class two such
+      // bundles count in is not modelled exactly: warned.
+      const taking = new Set(taken);
+      for (const [i, flags] of inClass) {
+        const rc = rawList[i] as RawClass;
+        const k = flags.filter((f) => f & CLASS_COUNTED).length;
+        if (rc.reason.code === "pod_anti_affinity_conflict" || k < 2) continue;
+        if (i >= baseClasses || multiCounted.has(i)) {
+          unenforced += taken.length;
+          continue;
+        }
+        multiCounted.add(i);
+        const out = k > rc.cap;
+        const flagOf = (f: number) => (out ? f & CLASS_ACTIVATES : f & CLASS_COUNTED);
+        const members = new Map<Pod, number>();
+        for (const [p, f] of rc.members) if (!taking.has(p) && flagOf(f) !== 0) members.set(p, flagOf(f));
+        const existing = out ? new Int32Array(E) : rc.existing;
+        rawList.push({
+          cap: out ? 0 : rc.cap - k + 1,
+          existing,
+          reason: rc.reason,
+          conditional: true,
+          members,
+        });
+        const j = rawList.length - 1;
+        for (const [p, flag] of members)
+          podClasses.set(p, [...(podClasses.get(p) ?? []), { i: j, flags: flag }]);
+        // Bundles made before this one stand for their members.
+        for (const b of list) {
+          const flag = (bundleMembers.get(b.pod) ?? []).reduce((a, p) => a | (members.get(p) ?? 0), 0);
+          if (flag !== 0) b.raw.push({ i: j, flags: flag });
+        }
+        raw.push({ i: j, flags: out ? CLASS_COUNTED : CLASS_COUNTED | CLASS_ACTIVATES });
+      }
       const requests: Record<string, number> = {};
       for (const pod of taken)
         for (const [k, v] of Object.entries(pod.requests)) requests[k] = (requests[k] ?? 0) + v;
@@ -739,7 +791,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         pins: placeOf(g, first).pins,
         row,
         ex,
-        raw: [...inClass.keys()],
+        raw,
         requests: sum,
       });
       bundleMembers.set(list.at(-1)?.pod as Pod, taken);
@@ -749,10 +801,12 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
 
   const C = kernelClass.size;
   const capPerBin = new Int32Array(C);
+  const conditional = new Uint8Array(C);
   const classCount = new Int32Array(E * C);
   for (const [i, c] of kernelClass) {
     const rc = rawList[i] as RawClass;
     capPerBin[c] = rc.cap;
+    conditional[c] = rc.conditional ? 1 : 0;
     for (let e = 0; e < E; e++) classCount[e * C + c] = rc.existing[e] as number;
   }
 
@@ -763,6 +817,7 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   const existingCompat = new Uint32Array(G * WE);
   const classStart = new Int32Array(G + 1);
   const classList: number[] = [];
+  const classFlags: number[] = [];
   const capReasons: (UnschedulableReason | undefined)[] = [];
   groups.forEach((sg, s) => {
     const g = origin[s]?.group as number;
@@ -775,12 +830,15 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
     for (let e = 0; e < E; e++)
       if (ex[e])
         existingCompat[s * WE + (e >>> 5)] = (existingCompat[s * WE + (e >>> 5)] as number) | (1 << (e & 31));
-    // The reason given when the kernel stops the group on a cap: its tightest class's (first on ties).
+    // The reason given when the kernel stops the group on a cap: the tightest class that binds the
+    // group's own nodes (it is counted and carries it; first on ties).
     let tightest: RawClass | undefined;
-    for (const i of classesOf[s] as number[]) {
+    for (const { i, flags } of classesOf[s] as { i: number; flags: number }[]) {
       const rc = rawList[i] as RawClass;
       classList.push(kernelClass.get(i) as number);
-      if (tightest === undefined || rc.cap < tightest.cap) tightest = rc;
+      classFlags.push(flags);
+      const binds = flags === (CLASS_COUNTED | CLASS_ACTIVATES);
+      if (binds && (tightest === undefined || rc.cap < tightest.cap)) tightest = rc;
     }
     classStart[s + 1] = classList.length;
     capReasons[s] = tightest?.reason;
@@ -810,11 +868,12 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
           existingCompat,
           classStart,
           classList: Int32Array.from(classList),
+          classFlags: Int32Array.from(classFlags),
           value: new Float64Array(G),
         },
         offerings: { ...enc.problem.offerings, shape },
         existing: { ...enc.problem.existing, classCount },
-        classes: { count: C, capPerBin },
+        classes: { count: C, capPerBin, conditional },
       },
     },
     failures,
