@@ -16,7 +16,7 @@ export function truncateKeepingMinValues(
   fixed: readonly MinValuesCandidate[] = [],
 ): number[] | undefined {
   const withMin = [...requirements].filter((r) => r.minValues !== undefined);
-  const valueOf = (i: number, r: (typeof withMin)[number]) => {
+  const admitted = (i: number, r: (typeof withMin)[number]) => {
     const v = candidate(i).labels?.[r.key];
     return v !== undefined && r.has(v) ? v : undefined;
   };
@@ -26,7 +26,7 @@ export function truncateKeepingMinValues(
   const counts = withMin.map((r) => {
     const m = new Map<string, number>();
     for (const i of kept) {
-      const v = valueOf(i, r);
+      const v = admitted(i, r);
       if (v !== undefined) m.set(v, (m.get(v) ?? 0) + 1);
     }
     return m;
@@ -34,7 +34,7 @@ export function truncateKeepingMinValues(
   const add = (i: number) => {
     kept.add(i);
     withMin.forEach((r, k) => {
-      const v = valueOf(i, r);
+      const v = admitted(i, r);
       const m = counts[k] as Map<string, number>;
       if (v !== undefined) m.set(v, (m.get(v) ?? 0) + 1);
     });
@@ -42,7 +42,7 @@ export function truncateKeepingMinValues(
   withMin.forEach((r, k) => {
     const m = counts[k] as Map<string, number>;
     for (let i = max; i < count && m.size < (r.minValues as number); i++) {
-      const v = valueOf(i, r);
+      const v = admitted(i, r);
       if (v !== undefined && !m.has(v) && !kept.has(i)) add(i);
     }
   });
@@ -51,14 +51,14 @@ export function truncateKeepingMinValues(
   for (const i of order) {
     if (kept.size <= max) break;
     const spare = withMin.every((r, k) => {
-      const v = valueOf(i, r);
+      const v = admitted(i, r);
       const m = counts[k] as Map<string, number>;
       return v === undefined || (m.get(v) as number) > 1 || m.size > (r.minValues as number);
     });
     if (!spare) continue;
     kept.delete(i);
     withMin.forEach((r, k) => {
-      const v = valueOf(i, r);
+      const v = admitted(i, r);
       const m = counts[k] as Map<string, number>;
       if (v === undefined) return;
       const n = (m.get(v) as number) - 1;
