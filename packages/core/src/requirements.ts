@@ -463,9 +463,18 @@ export type RequirementsCheck = { ok: true } | { ok: false; reason: RequirementC
 
 const OK: RequirementsCheck = Object.freeze({ ok: true });
 
-function admitsAbsence(r: Requirement): boolean {
+/** Does the requirement let the label be absent (derived operator NotIn or DoesNotExist)? */
+export function admitsAbsence(r: Requirement): boolean {
   const op = r.operator();
   return op === "NotIn" || op === "DoesNotExist";
+}
+
+/**
+ * Karpenter's per-key rule inside Intersects: the two requirements on one key agree when they have a
+ * common value, or when both allow the label to be absent (NotIn or DoesNotExist). Symmetric.
+ */
+export function requirementsAgree(a: Requirement, b: Requirement): boolean {
+  return a.hasIntersection(b) || (admitsAbsence(a) && admitsAbsence(b));
 }
 
 /**
@@ -480,7 +489,7 @@ export function intersects(existing: Requirements, incoming: Requirements): Requ
   for (const key of small.keys()) {
     const a = small.find(key) as Requirement;
     const b = other.find(key);
-    if (b === undefined || a.hasIntersection(b) || (admitsAbsence(a) && admitsAbsence(b))) continue;
+    if (b === undefined || requirementsAgree(a, b)) continue;
     first = key;
     break;
   }

@@ -9,29 +9,30 @@ import type {
   Taint,
   Toleration,
 } from "../model.ts";
-import { valueSatisfiesRequirement } from "../requirements.ts";
+import { admitsAbsence, Requirement, Requirements, requirementsAgree } from "../requirements.ts";
+import { taintEffects, untoleratedTaints } from "../taints.ts";
+import { normalizeLabelKey, WELL_KNOWN_LABEL_SET } from "../well-known-labels.ts";
+import { PREFER_NO_SCHEDULE_TOLERATION } from "./preferences.ts";
 
 /**
  * Can pods with these constraints run on a node launched from this offering? Karpenter's rule
- * (scheduling/requirements.go Compatible + Intersects) applied to a concrete offering: every key the
- * node will carry has one value (instance type labels, zone, capacity type, NodePool, template labels)
- * except keys the NodePool constrains with a multi-valued requirement, which stay a set until the
- * claim is made. A pod requirement on a key the node will not define is allowed only for Karpenter's
- * well-known labels (undefined is allowed) or for NotIn / DoesNotExist.
+ * (scheduling/requirements.go Compatible + Intersects, through `requirementsAgree`) applied to a
+ * concrete offering: every key the node will carry has one value (instance type labels, zone, capacity
+ * type, NodePool, template labels) except keys the NodePool constrains with a multi-valued requirement,
+ * which stay a set until the claim is made, and the hostname, which a new claim holds as a placeholder.
+ * A pod requirement on a key the node will not define is allowed only for Karpenter's well-known labels
+ * (undefined is allowed) or when it admits absence (NotIn, DoesNotExist); provider labels an instance
+ * type lacks read as DoesNotExist (Karpenter's AWS provider), which comes to the same. Existing nodes
+ * are matched strictly on their labels (no well-known exception), as Karpenter's ExistingNode does.
+ * Taints of every effect repel, PreferNoSchedule included, as in Karpenter's simulation: the
+ * preference relaxation (preferences.ts) adds a PreferNoSchedule toleration as its last step.
  */
 
-/** Karpenter core's well-known labels: they may be undefined on the node side. */
-const WELL_KNOWN = new Set([
-  "topology.kubernetes.io/zone",
-  "topology.kubernetes.io/region",
-  "node.kubernetes.io/instance-type",
-  "kubernetes.io/arch",
-  "kubernetes.io/os",
-  "node.kubernetes.io/windows-build",
-  "karpenter.sh/capacity-type",
-  "karpenter.sh/nodepool",
-  "kubernetes.io/hostname",
-]);
+const ZONE = "topology.kubernetes.io/zone";
+const CAPACITY_TYPE = "karpenter.sh/capacity-type";
+const HOSTNAME = "kubernetes.io/hostname";
+/** A new claim's hostname (Karpenter: `hostname-placeholder-NNNN`): no pod can name it. */
+const HOSTNAME_PLACEHOLDER = "hostname-placeholder";
 
 /** A pod's scheduling constraints against nodes, with a key identifying equal constraints. */
 export interface PodConstraints {
@@ -59,41 +60,60 @@ export function constraintsOf(
   return { key: JSON.stringify([alternatives, tolerations]), alternatives, tolerations };
 }
 
-/** The first taint (NoSchedule or NoExecute) among `taints` that the tolerations do not tolerate. */
+/** Each alternative as Requirements (repeats of a key intersected), parsed once per constraints object. */
+const parsedAlternatives = new WeakMap<PodConstraints, Requirements[]>();
+
+function alternativesOf(c: PodConstraints): Requirements[] {
+  let parsed = parsedAlternatives.get(c);
+  if (parsed === undefined) {
+    parsed = c.alternatives.map((alt) => Requirements.fromNodeSelectorRequirements(alt));
+    parsedAlternatives.set(c, parsed);
+  }
+  return parsed;
+}
+
+/**
+ * The first NoSchedule or NoExecute taint among `taints` that the tolerations do not tolerate: the
+ * taints kube-scheduler's topology spread `nodeTaintsPolicy: Honor` looks at. Scheduling itself
+ * (`offeringAccepts`, `nodeAccepts`, `untoleratedPoolTaint`) also counts PreferNoSchedule.
+ */
 export function untoleratedTaint(
   taints: readonly Taint[],
   tolerations: readonly Toleration[],
 ): Taint | undefined {
-  return taints.find((t) => t.effect !== "PreferNoSchedule" && !tolerations.some((tol) => tolerates(tol, t)));
+  return untoleratedTaints(taints, tolerations)[0];
 }
 
-function tolerates(tol: Toleration, taint: Taint): boolean {
-  if (tol.effect !== undefined && tol.effect !== taint.effect) return false;
-  if ((tol.operator ?? "Equal") === "Exists")
-    return tol.key === undefined || tol.key === "" || tol.key === taint.key;
-  return tol.key === taint.key && (tol.value ?? "") === (taint.value ?? "");
+/** The first taint of any effect the tolerations do not tolerate (Karpenter's Taints.ToleratesPod). */
+function repellingTaint(taints: readonly Taint[], tolerations: readonly Toleration[]): Taint | undefined {
+  return taints.length === 0
+    ? undefined
+    : untoleratedTaints(taints, tolerations, { effects: taintEffects })[0];
 }
 
-/** The NodePool taint the constraints do not tolerate (startup taints do not count, as in Karpenter). */
+/**
+ * The NodePool taint the constraints do not tolerate, PreferNoSchedule included (startup taints do not
+ * count, as in Karpenter).
+ */
 export function untoleratedPoolTaint(c: PodConstraints, pool: NodePool): Taint | undefined {
-  return untoleratedTaint(pool.template.taints, c.tolerations);
+  return repellingTaint(pool.template.taints, c.tolerations);
 }
 
 /** Does the NodePool allow this instance type and offering at all (its requirements vs the type's labels)? */
 export function poolAccepts(pool: NodePool, it: InstanceType, o: Offering): boolean {
-  const view = offeringView(pool, it, o);
-  return pool.template.requirements.every((r) => {
-    const v = view.single.get(r.key);
-    return v === undefined
-      ? !isTypeKey(view, r.key) || valueSatisfiesRequirement(undefined, r)
-      : valueSatisfiesRequirement(v, r);
-  });
+  const view = typeView(pool, it);
+  for (const r of poolRequirements(pool)) {
+    const v = r.key === ZONE ? o.zone : r.key === CAPACITY_TYPE ? o.capacityType : view.single.get(r.key);
+    if (v !== undefined ? !r.has(v) : isTypeKey(view, r.key) && !admitsAbsence(r)) return false;
+  }
+  return true;
 }
 
 /** Can pods with constraints `c` run on a node from this offering of this NodePool? */
 export function offeringAccepts(c: PodConstraints, pool: NodePool, it: InstanceType, o: Offering): boolean {
   if (untoleratedPoolTaint(c, pool) !== undefined) return false;
-  return requirementConflict(c, pool, it, o) === undefined;
+  const view = typeView(pool, it);
+  return alternativesOf(c).some((alt) => firstConflict(alt, view, o) === undefined);
 }
 
 /** The first requirement conflict between the constraints and the offering, or undefined when compatible. */
@@ -103,22 +123,21 @@ export function requirementConflict(
   it: InstanceType,
   o: Offering,
 ): { key: string; podRequirement: string; nodePoolRequirement?: string } | undefined {
-  const view = offeringView(pool, it, o);
+  const view = typeView(pool, it);
   let first: { key: string; podRequirement: string; nodePoolRequirement?: string } | undefined;
-  for (const alternative of c.alternatives) {
-    const conflict = alternative.find((r) => !requirementAllowed(r, view));
-    if (conflict === undefined) return undefined;
-    if (first === undefined) {
-      const poolReq = view.sets.get(conflict.key);
-      const found: { key: string; podRequirement: string; nodePoolRequirement?: string } = {
-        key: conflict.key,
-        podRequirement: describe(conflict),
-      };
-      const single = view.single.get(conflict.key);
-      if (poolReq !== undefined) found.nodePoolRequirement = describe(poolReq);
-      else if (single !== undefined) found.nodePoolRequirement = `${conflict.key}=${single} on ${it.name}`;
-      first = found;
-    }
+  const parsed = alternativesOf(c);
+  for (let a = 0; a < parsed.length; a++) {
+    const key = firstConflict(parsed[a] as Requirements, view, o);
+    if (key === undefined) return undefined;
+    if (first !== undefined) continue;
+    const written = (c.alternatives[a] as NodeSelectorRequirement[]).filter((r) => sameKey(r.key, key));
+    first = { key, podRequirement: describeAll(written, parsed[a] as Requirements, key) };
+    const poolReqs = pool.template.requirements.filter((r) => sameKey(r.key, key));
+    const single = offeringValue(view, o, key);
+    if (poolReqs.length > 0 && view.sets.has(key))
+      first.nodePoolRequirement = poolReqs.map(describe).join(", ");
+    else if (key === HOSTNAME) first.nodePoolRequirement = `${key} of a new node (not known before launch)`;
+    else if (single !== undefined) first.nodePoolRequirement = `${key}=${single} on ${it.name}`;
   }
   return first;
 }
@@ -130,44 +149,84 @@ export function offeringLabel(
   o: Offering,
   key: string,
 ): string | undefined {
-  return offeringView(pool, it, o).single.get(key);
+  return offeringValue(typeView(pool, it), o, key);
 }
 
 /** Can pods with constraints `c` run on this existing node (its labels and taints as they are)? */
 export function nodeAccepts(c: PodConstraints, node: Node): boolean {
-  if (untoleratedTaint(node.taints, c.tolerations) !== undefined) return false;
-  return c.alternatives.some((alt) => alt.every((r) => valueSatisfiesRequirement(node.labels[r.key], r)));
+  if (repellingTaint(node.taints, c.tolerations) !== undefined) return false;
+  return alternativesOf(c).some((alt) => {
+    for (const r of alt) {
+      const v = node.labels[r.key];
+      if (v !== undefined ? !r.has(v) : !admitsAbsence(r)) return false;
+    }
+    return true;
+  });
 }
+
+const daemonSetConstraints = new WeakMap<DaemonSet, PodConstraints>();
 
 /** Does a DaemonSet's pod land on nodes of this offering (tolerations and node selection)? */
 export function daemonSetFits(ds: DaemonSet, pool: NodePool, it: InstanceType, o: Offering): boolean {
-  return offeringAccepts(constraintsOf({ ...ds, volumeRequirements: [] }), pool, it, o);
+  let c = daemonSetConstraints.get(ds);
+  if (c === undefined) {
+    c = constraintsOf({
+      ...ds,
+      // PreferNoSchedule taints never keep a DaemonSet's pods away (Karpenter's isDaemonPodCompatible).
+      tolerations: [...ds.tolerations, { ...PREFER_NO_SCHEDULE_TOLERATION }],
+      volumeRequirements: [],
+    });
+    daemonSetConstraints.set(ds, c);
+  }
+  return offeringAccepts(c, pool, it, o);
 }
 
-interface OfferingView {
-  /** Keys with one known value on the node. */
+/** What a node of one NodePool and instance type carries, before the offering's zone and capacity type. */
+interface TypeView {
+  /** Keys with one known value on the node (zone and capacity type come from the offering). */
   single: Map<string, string>;
-  /** Keys the NodePool constrains to a set. */
-  sets: Map<string, NodeSelectorRequirement>;
+  /** Keys the NodePool constrains to a set (repeats intersected), and the claim's hostname placeholder. */
+  sets: Map<string, Requirement>;
   /** Label keys instance types of this NodePool carry (absent on a type = the type does not have it). */
   typeKeys: Set<string>;
 }
 
 const typeKeysCache = new WeakMap<InstanceType, Set<string>>();
+const typeViews = new WeakMap<NodePool, WeakMap<InstanceType, TypeView>>();
+const poolRequirementsCache = new WeakMap<NodePool, Requirements>();
 
-function offeringView(pool: NodePool, it: InstanceType, o: Offering): OfferingView {
+function poolRequirements(pool: NodePool): Requirements {
+  let reqs = poolRequirementsCache.get(pool);
+  if (reqs === undefined) {
+    reqs = Requirements.fromNodeSelectorRequirements(pool.template.requirements);
+    poolRequirementsCache.set(pool, reqs);
+  }
+  return reqs;
+}
+
+function typeView(pool: NodePool, it: InstanceType): TypeView {
+  let byType = typeViews.get(pool);
+  if (byType === undefined) {
+    byType = new WeakMap();
+    typeViews.set(pool, byType);
+  }
+  let view = byType.get(it);
+  if (view !== undefined) return view;
   const single = new Map<string, string>(Object.entries(it.labels));
   for (const [k, v] of Object.entries(pool.template.labels)) single.set(k, v);
-  single.set("topology.kubernetes.io/zone", o.zone);
-  single.set("karpenter.sh/capacity-type", o.capacityType);
+  single.delete(ZONE);
+  single.delete(CAPACITY_TYPE);
   single.set("karpenter.sh/nodepool", pool.name);
   single.set("node.kubernetes.io/instance-type", it.name);
-  const sets = new Map<string, NodeSelectorRequirement>();
-  for (const r of pool.template.requirements) {
-    if (single.has(r.key)) continue;
-    if (r.operator === "In" && r.values.length === 1) single.set(r.key, r.values[0] as string);
+  const sets = new Map<string, Requirement>();
+  for (const r of poolRequirements(pool)) {
+    if (single.has(r.key) || r.key === ZONE || r.key === CAPACITY_TYPE) continue;
+    const values = r.values();
+    if (values?.length === 1) single.set(r.key, values[0] as string);
     else sets.set(r.key, r);
   }
+  if (!single.has(HOSTNAME) && !sets.has(HOSTNAME))
+    sets.set(HOSTNAME, Requirement.in(HOSTNAME, [HOSTNAME_PLACEHOLDER]));
   let typeKeys = typeKeysCache.get(it);
   if (typeKeys === undefined) {
     typeKeys = new Set(
@@ -177,57 +236,46 @@ function offeringView(pool: NodePool, it: InstanceType, o: Offering): OfferingVi
     );
     typeKeysCache.set(it, typeKeys);
   }
-  return { single, sets, typeKeys };
+  view = { single, sets, typeKeys };
+  byType.set(it, view);
+  return view;
 }
 
-function isTypeKey(view: OfferingView, key: string): boolean {
+function offeringValue(view: TypeView, o: Offering, key: string): string | undefined {
+  return key === ZONE ? o.zone : key === CAPACITY_TYPE ? o.capacityType : view.single.get(key);
+}
+
+function isTypeKey(view: TypeView, key: string): boolean {
   return view.typeKeys.has(key) || key.startsWith("karpenter.k8s.aws/");
 }
 
-/** Is the pod requirement satisfiable by the node this view describes? */
-function requirementAllowed(r: NodeSelectorRequirement, view: OfferingView): boolean {
-  const v = view.single.get(r.key);
-  if (v !== undefined) return valueSatisfiesRequirement(v, r);
-  const set = view.sets.get(r.key);
-  if (set !== undefined) return setsIntersect(r, set);
-  // Provider labels an instance type does not carry mean the type lacks the feature (Karpenter's AWS
-  // provider sets them to DoesNotExist); other undefined keys are allowed only when well known.
-  if (isTypeKey(view, r.key)) return valueSatisfiesRequirement(undefined, r);
-  return WELL_KNOWN.has(r.key) || r.operator === "NotIn" || r.operator === "DoesNotExist";
-}
-
-/** Do a pod requirement and a NodePool requirement on the same key admit a common value? */
-function setsIntersect(pod: NodeSelectorRequirement, pool: NodeSelectorRequirement): boolean {
-  // Finite side: check its values against the other requirement.
-  if (pool.operator === "In") return pool.values.some((v) => valueSatisfiesRequirement(v, pod));
-  if (pod.operator === "In") return pod.values.some((v) => valueSatisfiesRequirement(v, pool));
-  if (pool.operator === "DoesNotExist") return pod.operator === "NotIn" || pod.operator === "DoesNotExist";
-  if (pod.operator === "DoesNotExist") return pool.operator === "NotIn";
-  // Both infinite (NotIn, Exists, Gt, Lt...): look for an integer in the intersection of the bounds.
-  let lo = Math.max(lowerBound(pod), lowerBound(pool));
-  const hi = Math.min(upperBound(pod), upperBound(pool));
-  if (lo === Number.NEGATIVE_INFINITY && hi === Number.POSITIVE_INFINITY) return true;
-  if (lo === Number.NEGATIVE_INFINITY) lo = hi - 1000;
-  // NotIn lists are finite, so a thousand candidates past the bound always find a free value.
-  for (let x = lo; x <= hi && x <= lo + 1000; x++) {
-    const s = String(x);
-    if (valueSatisfiesRequirement(s, pod) && valueSatisfiesRequirement(s, pool)) return true;
+/** The first key (in key order) on which the pod's requirements and the offering's node disagree. */
+function firstConflict(pod: Requirements, view: TypeView, o: Offering): string | undefined {
+  for (const r of pod) {
+    const v = offeringValue(view, o, r.key);
+    if (v !== undefined) {
+      if (!r.has(v)) return r.key;
+      continue;
+    }
+    const set = view.sets.get(r.key);
+    if (set !== undefined) {
+      if (!requirementsAgree(set, r)) return r.key;
+      continue;
+    }
+    // Undefined on the node: well-known labels may be; anything else (provider labels a type lacks
+    // read as DoesNotExist included) only when the pod's requirement admits absence.
+    if (!WELL_KNOWN_LABEL_SET.has(r.key) && !admitsAbsence(r)) return r.key;
   }
-  return false;
+  return undefined;
 }
 
-function lowerBound(r: NodeSelectorRequirement): number {
-  const b = Number(r.values[0]);
-  if (r.operator === "Gt") return b + 1;
-  if (r.operator === "Gte") return b;
-  return Number.NEGATIVE_INFINITY;
+function sameKey(written: string, key: string): boolean {
+  return written === key || normalizeLabelKey(written) === key;
 }
 
-function upperBound(r: NodeSelectorRequirement): number {
-  const b = Number(r.values[0]);
-  if (r.operator === "Lt") return b - 1;
-  if (r.operator === "Lte") return b;
-  return Number.POSITIVE_INFINITY;
+function describeAll(written: NodeSelectorRequirement[], parsed: Requirements, key: string): string {
+  if (written.length > 0) return written.map(describe).join(", ");
+  return parsed.get(key).toNodeSelectorRequirements().map(describe).join(", ");
 }
 
 function describe(r: NodeSelectorRequirement): string {

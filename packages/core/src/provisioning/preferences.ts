@@ -1,4 +1,5 @@
-import type { Pod } from "../model.ts";
+import type { Node, NodePool, Pod, Taint, Toleration } from "../model.ts";
+import { toleratesAny } from "../taints.ts";
 
 /**
  * Karpenter's preference handling (scheduling/preferences.go): with `preferencePolicy: Respect` a pod
@@ -8,6 +9,12 @@ import type { Pod } from "../model.ts";
  * preferred anti-affinity term, the heaviest preferred node-affinity term (the next heaviest is then
  * tried as required), one ScheduleAnyway constraint. `Ignore` drops preferences from the start.
  * ORed required node-affinity terms need no relaxation step: every term is an alternative already.
+ *
+ * PreferNoSchedule taints repel like any taint while simulating (Karpenter's Taints.ToleratesPod); when
+ * some NodePool template carries one (Karpenter's NewScheduler), one more step follows the others and
+ * adds the toleration `{operator: Exists, effect: PreferNoSchedule}`. It is a relaxation, not a
+ * preference of the pod: under `Ignore` too it comes after the (no-op) preference steps, as
+ * Karpenter's Relax runs its whole list whatever the policy.
  */
 
 export type PreferencePolicy = "Respect" | "Ignore";
@@ -22,8 +29,25 @@ export function originalPod(pod: Pod): Pod | undefined {
   return originals.get(pod);
 }
 
-/** How many relaxation steps the pod has under `Respect`. */
-export function relaxationSteps(pod: Pod): number {
+/** The toleration Karpenter's last relaxation step adds (preferences.go toleratePreferNoScheduleTaints). */
+export const PREFER_NO_SCHEDULE_TOLERATION: Readonly<Toleration> = Object.freeze({
+  operator: "Exists",
+  effect: "PreferNoSchedule",
+});
+
+/**
+ * The PreferNoSchedule taints the last relaxation step is about: none unless some NodePool template has
+ * one (the step is off then, and such taints on existing nodes keep repelling); otherwise those of the
+ * NodePools and of the existing nodes.
+ */
+export function preferNoScheduleTaints(nodePools: readonly NodePool[], nodes: readonly Node[]): Taint[] {
+  const prefer = (t: Taint) => t.effect === "PreferNoSchedule";
+  if (!nodePools.some((p) => p.template.taints.some(prefer))) return [];
+  return [...nodePools.flatMap((p) => p.template.taints), ...nodes.flatMap((n) => n.taints)].filter(prefer);
+}
+
+/** Preference steps the pod has (the same under both policies; `Ignore` applies them all at once). */
+function preferenceSteps(pod: Pod): number {
   return (
     pod.podAffinity.preferred.length +
     pod.podAntiAffinity.preferred.length +
@@ -32,9 +56,37 @@ export function relaxationSteps(pod: Pod): number {
   );
 }
 
+/** Does the toleration step change anything for this pod (a taint of `preferNoSchedule` it does not tolerate)? */
+function toleratesLater(pod: Pod, preferNoSchedule: readonly Taint[]): boolean {
+  return preferNoSchedule.some((t) => !toleratesAny(pod.tolerations, t));
+}
+
+/**
+ * How many relaxation steps the pod has: its preferences, then the PreferNoSchedule toleration when
+ * `preferNoSchedule` (from `preferNoScheduleTaints`) holds a taint it does not tolerate.
+ */
+export function relaxationSteps(pod: Pod, preferNoSchedule: readonly Taint[] = []): number {
+  return preferenceSteps(pod) + (toleratesLater(pod, preferNoSchedule) ? 1 : 0);
+}
+
+/** The pod with the PreferNoSchedule toleration of the last relaxation step added. */
+export function withPreferNoScheduleToleration(pod: Pod): Pod {
+  return { ...pod, tolerations: [...pod.tolerations, { ...PREFER_NO_SCHEDULE_TOLERATION }] };
+}
+
 /** The pod as scheduled after `level` relaxation steps (the pod itself when it has no preferences). */
-export function withPreferences(pod: Pod, level: number, policy: PreferencePolicy): Pod {
-  const steps = relaxationSteps(pod);
+export function withPreferences(
+  pod: Pod,
+  level: number,
+  policy: PreferencePolicy,
+  preferNoSchedule: readonly Taint[] = [],
+): Pod {
+  const steps = preferenceSteps(pod);
+  if (level > steps && toleratesLater(pod, preferNoSchedule)) {
+    const derived = withPreferNoScheduleToleration(steps === 0 ? pod : withPreferences(pod, steps, policy));
+    originals.set(derived, pod);
+    return derived;
+  }
   if (steps === 0) return pod;
   let left = policy === "Ignore" ? steps : level;
   const take = <T>(xs: readonly T[]): T[] => {

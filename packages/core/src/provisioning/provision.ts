@@ -23,7 +23,12 @@ import {
 import { type ProvenBound, patternBound } from "./pattern-bound.ts";
 import { newBinsCost, packByPatterns } from "./pattern-packing.ts";
 import { solvePatternLP } from "./patterns.ts";
-import { relaxationSteps, withPreferences } from "./preferences.ts";
+import {
+  preferNoScheduleTaints,
+  relaxationSteps,
+  withPreferences,
+  withPreferNoScheduleToleration,
+} from "./preferences.ts";
 import { applyTopology, type DomainCaps, needsTopology, type TopologyResult } from "./topology.ts";
 
 const DEFAULT_MAX_INSTANCE_TYPES = 600;
@@ -37,8 +42,9 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
   const policy = input.options?.preferencePolicy ?? "Respect";
   const levels = new Map<string, number>();
   const pending = input.pods.filter(isProvisionable);
-  const preferring = pending.some((p) => relaxationSteps(p) > 0);
-  const steps = new Map(preferring ? pending.map((p) => [key(p), relaxationSteps(p)]) : []);
+  const preferNoSchedule = preferNoScheduleTaints(input.nodePools, input.nodes);
+  const preferring = pending.some((p) => relaxationSteps(p, preferNoSchedule) > 0);
+  const steps = new Map(preferring ? pending.map((p) => [key(p), relaxationSteps(p, preferNoSchedule)]) : []);
   const caps: DomainCaps = new Map();
   let topo: TopologyResult | undefined;
   let scheduled: ProvisioningInput = input;
@@ -52,7 +58,7 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
       scheduled = {
         ...input,
         pods: input.pods.map((p) =>
-          isProvisionable(p) ? withPreferences(p, levels.get(key(p)) ?? 0, policy) : p,
+          isProvisionable(p) ? withPreferences(p, levels.get(key(p)) ?? 0, policy, preferNoSchedule) : p,
         ),
       };
       base = encode(scheduled);
@@ -203,7 +209,7 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
   let bound: ProvenBound = same
     ? upfront.bound
     : preferring
-      ? boundOnOwnConstraints(input, onNewPods ?? new Set())
+      ? boundOnOwnConstraints(input, onNewPods ?? new Set(), preferNoSchedule.length > 0)
       : dropped.size === 0 && resourceBound !== undefined
         ? resourceBound
         : lowerBoundFor(enc, onNew).bound;
@@ -319,9 +325,24 @@ function relax(
   return changed;
 }
 
-/** The LP bound for the pods placed on new claims, under their own (unrelaxed) constraints. */
-function boundOnOwnConstraints(input: ProvisioningInput, onNew: ReadonlySet<string>): LowerBoundResult {
-  const own = encode(input);
+/**
+ * The LP bound for the pods placed on new claims, under their own constraints (no preference made a
+ * requirement) and, when the relaxation can add it, the PreferNoSchedule toleration: the loosest
+ * constraints a pod may end up scheduled with.
+ */
+function boundOnOwnConstraints(
+  input: ProvisioningInput,
+  onNew: ReadonlySet<string>,
+  toleratePreferNoSchedule: boolean,
+): LowerBoundResult {
+  const own = encode(
+    toleratePreferNoSchedule
+      ? {
+          ...input,
+          pods: input.pods.map((p) => (isProvisionable(p) ? withPreferNoScheduleToleration(p) : p)),
+        }
+      : input,
+  );
   return lowerBoundFor(
     own,
     own.groups.map((g) => g.pods.filter((p) => onNew.has(key(p))).length),
