@@ -32,7 +32,8 @@ export function problem() {
   return {
     resources: R,
     groups: { count: G, requests, counts, compat, existingCompat: new Uint32Array(0), classStart: new Int32Array(G + 1), classList: new Int32Array(0), value: new Float64Array(G) },
-    offerings: { count: T, allocatable, capacity: allocatable.slice(), priceMicros, pool: new Int32Array(T), shape },
+    offerings: { count: T, allocatable, capacity: allocatable.slice(), priceMicros, pool: new Int32Array(T), shape, capGroup: new Int32Array(T).fill(-1) },
+    capGroups: { count: 0, maxBins: new Int32Array(0) },
     pools: { count: 1, limits: new Float64Array(R + 1).fill(Infinity), used: new Float64Array(R + 1) },
     existing: { count: 0, remaining: new Float64Array(0), classCount: new Int32Array(0) },
     classes: { count: 0, capPerBin: new Int32Array(0) },

@@ -4,6 +4,7 @@ import type {
   Node,
   NodePool,
   NodeSelectorRequirement,
+  Offering,
   Pod,
   ResourceVector,
   Taint,
@@ -11,6 +12,7 @@ import type {
 } from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import type { ProvisioningInput } from "../provisioning/input.ts";
+import { LABEL_CAPACITY_RESERVATION_ID } from "../well-known-labels.ts";
 import { verifyLowerBound } from "./verify-bound.ts";
 import { verifyPatternBound } from "./verify-pattern-bound.ts";
 
@@ -38,7 +40,8 @@ export interface PlanViolation {
     | "pod_affinity"
     | "pod_anti_affinity"
     | "host_port"
-    | "min_values";
+    | "min_values"
+    | "reservation";
   message: string;
   pod?: string;
   node?: string;
@@ -146,6 +149,8 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
     limitUse.set(node.nodePool, sum([limitUse.get(node.nodePool) ?? {}, node.capacity, { nodes: 1 }]));
   }
   let newCost = 0;
+  // Launches per capacity reservation, and the instances each one has left.
+  const reserved = new Map<string, { launches: number; capacity: number }>();
   for (const claim of plan.nodeClaims) {
     newCost += claim.pricePerHour;
     const pool = pools.get(claim.nodePool);
@@ -162,6 +167,32 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
     const podDemand = sum(claimPods.map((p) => p.requests));
     const zones = allowedValues(claim.requirements, "topology.kubernetes.io/zone");
     const capacityTypes = allowedValues(claim.requirements, "karpenter.sh/capacity-type");
+    const reservationIds = allowedValues(claim.requirements, LABEL_CAPACITY_RESERVATION_ID);
+    // The offerings each option may launch as: available (a reservation with instances left), in the
+    // claim's zones, capacity types and reservations. With spot and on-demand both possible, spot
+    // priced above the claim's cheapest on-demand offering is not launched (Karpenter).
+    const launchable = new Map<string, Offering[]>();
+    let spotCeiling = Number.POSITIVE_INFINITY;
+    let anySpot = false;
+    for (const name of claim.instanceTypeOptions) {
+      const it = types.find((t) => t.name === name);
+      if (it === undefined) continue;
+      const offerings = it.offerings.filter(
+        (o) =>
+          o.available &&
+          o.reservationCapacity !== 0 &&
+          (zones === undefined || zones.includes(o.zone)) &&
+          (capacityTypes === undefined || capacityTypes.includes(o.capacityType)) &&
+          (reservationIds === undefined ||
+            (o.reservationId !== undefined && reservationIds.includes(o.reservationId))),
+      );
+      for (const o of offerings) {
+        if (o.capacityType === "spot") anySpot = true;
+        if (o.capacityType === "on-demand") spotCeiling = Math.min(spotCeiling, o.pricePerHour);
+      }
+      launchable.set(name, offerings);
+    }
+    if (!anySpot) spotCeiling = Number.POSITIVE_INFINITY;
     let cheapest = Number.POSITIVE_INFINITY;
     let worst = 0;
     const maxCapacity: Record<string, number> = {};
@@ -182,11 +213,8 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
         });
         continue;
       }
-      const offerings = it.offerings.filter(
-        (o) =>
-          o.available &&
-          (zones === undefined || zones.includes(o.zone)) &&
-          (capacityTypes === undefined || capacityTypes.includes(o.capacityType)),
+      const offerings = (launchable.get(name) ?? []).filter(
+        (o) => o.capacityType !== "spot" || o.pricePerHour <= spotCeiling,
       );
       if (offerings.length === 0) {
         violations.push({
@@ -230,6 +258,32 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
         }
       }
       for (const [k, v] of Object.entries(it.capacity)) maxCapacity[k] = Math.max(maxCapacity[k] ?? 0, v);
+    }
+    if (claim.capacityType === "reserved") {
+      // A reserved claim launches into an available reservation of its type and zone, which it names.
+      const o = types
+        .find((t) => t.name === claim.instanceType)
+        ?.offerings.find(
+          (o) =>
+            o.capacityType === "reserved" &&
+            o.zone === claim.zone &&
+            o.available &&
+            o.reservationCapacity !== 0 &&
+            (o.reservationId === undefined || reservationIds?.includes(o.reservationId) === true),
+        );
+      if (o === undefined) {
+        violations.push({
+          rule: "reservation",
+          node: claim.name,
+          message: `reserved claim: no available reservation of ${claim.instanceType} in ${claim.zone} it names`,
+        });
+      } else if (o.reservationCapacity !== undefined) {
+        const id = o.reservationId ?? `${claim.instanceType}/${claim.zone}`;
+        const r = reserved.get(id) ?? { launches: 0, capacity: o.reservationCapacity };
+        r.launches++;
+        r.capacity = Math.min(r.capacity, o.reservationCapacity);
+        reserved.set(id, r);
+      }
     }
     for (const pod of claimPods) {
       const taint = untolerated(pool.template.taints, pod.tolerations);
@@ -283,6 +337,13 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
       }
     }
     limitUse.set(pool.name, sum([limitUse.get(pool.name) ?? {}, maxCapacity, { nodes: 1 }]));
+  }
+  for (const [id, r] of reserved) {
+    if (r.launches > r.capacity)
+      violations.push({
+        rule: "reservation",
+        message: `reservation ${id} launched ${r.launches} times, ${r.capacity} instances left`,
+      });
   }
   for (const pool of input.nodePools) {
     const used = limitUse.get(pool.name) ?? {};
@@ -368,7 +429,7 @@ function compatibleOfferings(input: ProvisioningInput, pod: Pod) {
     if (untolerated(pool.template.taints, pod.tolerations) !== undefined) continue;
     for (const it of typesFor(input, pool.name)) {
       for (const o of it.offerings) {
-        if (!o.available) continue;
+        if (!o.available || o.reservationCapacity === 0) continue;
         const labels = nodeLabels(pool, it, o.zone, o.capacityType);
         if (requirementsProblem(pool.template.requirements, labels, true) !== undefined) continue;
         if (podRequirementProblem(pod, labels, []) !== undefined) continue;
@@ -379,7 +440,7 @@ function compatibleOfferings(input: ProvisioningInput, pod: Pod) {
         // A pod can only ever be served where it fits on its own.
         if (overflow(pod.requests, allocatable) !== undefined) continue;
         out.push({
-          key: `${pool.name}/${it.name}/${o.zone}/${o.capacityType}`,
+          key: `${pool.name}/${it.name}/${o.zone}/${o.capacityType}${o.reservationId === undefined ? "" : `/${o.reservationId}`}`,
           pricePerHour: o.pricePerHour,
           allocatable,
         });
