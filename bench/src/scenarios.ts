@@ -326,7 +326,9 @@ export function kernelProblem(G: number): EncodedProblem {
       priceMicros,
       pool: new Int32Array(T),
       shape,
+      capGroup: new Int32Array(T).fill(-1),
     },
+    capGroups: { count: 0, maxBins: new Int32Array(0) },
     pools: {
       count: 1,
       limits: new Float64Array(R + 1).fill(Number.POSITIVE_INFINITY),

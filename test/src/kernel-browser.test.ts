@@ -31,11 +31,12 @@ export function problem() {
   for (let t = 0; t < T; t++) { const size = 1 << (t % 6); allocatable[t * R] = size * 1930; allocatable[t * R + 1] = size * 3.5 * 2 ** 30 * (1 + (t % 3)); allocatable[t * R + 2] = 8 + size * 10; priceMicros[t] = size * 48000 * (1 + (t % 3)) + t; shape[t] = t; }
   return {
     resources: R,
-    groups: { count: G, requests, counts, compat, existingCompat: new Uint32Array(0), classStart: new Int32Array(G + 1), classList: new Int32Array(0), value: new Float64Array(G) },
-    offerings: { count: T, allocatable, capacity: allocatable.slice(), priceMicros, pool: new Int32Array(T), shape },
+    groups: { count: G, requests, counts, compat, existingCompat: new Uint32Array(0), classStart: new Int32Array(G + 1), classList: new Int32Array(0), classFlags: new Int32Array(0), value: new Float64Array(G) },
+    offerings: { count: T, allocatable, capacity: allocatable.slice(), priceMicros, pool: new Int32Array(T), shape, capGroup: new Int32Array(T).fill(-1) },
+    capGroups: { count: 0, maxBins: new Int32Array(0) },
     pools: { count: 1, limits: new Float64Array(R + 1).fill(Infinity), used: new Float64Array(R + 1) },
     existing: { count: 0, remaining: new Float64Array(0), classCount: new Int32Array(0) },
-    classes: { count: 0, capPerBin: new Int32Array(0) },
+    classes: { count: 0, capPerBin: new Int32Array(0), conditional: new Uint8Array(0) },
     options: { maxBins: 1000, maxPlacements: 10000, candidateShapes: 8, improve: true },
   };
 }

@@ -19,6 +19,11 @@ export const LABEL_OS = "kubernetes.io/os";
 export const LABEL_WINDOWS_BUILD = "node.kubernetes.io/windows-build";
 /** `karpenter.sh/capacity-type` (values `on-demand`, `spot`, `reserved`). */
 export const LABEL_CAPACITY_TYPE = "karpenter.sh/capacity-type";
+/**
+ * The capacity reservation a reserved node launches into. Karpenter core leaves the key to the provider
+ * (cloudprovider.ReservationIDLabel); the AWS provider's is this one.
+ */
+export const LABEL_CAPACITY_RESERVATION_ID = "karpenter.k8s.aws/capacity-reservation-id";
 /** `karpenter.sh/nodepool`: set by Karpenter on every node it launches. */
 export const LABEL_NODEPOOL = "karpenter.sh/nodepool";
 /** `kubernetes.io/hostname`: restricted in NodePools, not well known (a new claim has no hostname yet). */

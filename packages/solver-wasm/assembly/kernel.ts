@@ -4,7 +4,7 @@
 // solve(header). Scratch memory comes from the stub runtime's bump allocator, reset per call.
 // Built twice: with SIMD (v128 in bitset and fit loops) and without.
 
-const ABI_VERSION: i32 = 3;
+const ABI_VERSION: i32 = 4;
 const ERROR_ABI_MISMATCH: i32 = -1;
 const ERROR_BAD_HEADER: i32 = -2;
 const ERROR_TOO_MANY_BINS: i32 = -3;
@@ -13,6 +13,7 @@ const REASON_NO_COMPATIBLE_OFFERING: i32 = 1;
 const REASON_TOO_LARGE: i32 = 2;
 const REASON_POOL_LIMIT: i32 = 3;
 const REASON_CLASS_CAP: i32 = 4;
+const REASON_LAUNCH_CAP: i32 = 5;
 const INT_MAX: i32 = 2147483647;
 const TAIL_REPAIR_BINS: i32 = 256;
 const MERGE_BINS: i32 = 64;
@@ -26,6 +27,7 @@ const H_VALUE = 17; const H_ALLOC = 18; const H_CAP = 19; const H_PRICE = 20; co
 const H_LIMITS = 23; const H_USED = 24; const H_EXREM = 25; const H_EXCLASS = 26; const H_CLASSCAP = 27;
 const H_OUT_OFF = 28; const H_OUT_OPT = 29; const H_OUT_POOL = 30; const H_OUT_PL = 31; const H_OUT_UNPL = 32;
 const H_OUT_REASON = 33; const H_OUT_NB = 34; const H_OUT_NPL = 35; const H_CFLAGS = 36; const H_CCOND = 37;
+const H_K = 38; const H_CAPGROUP = 39; const H_CAPMAX = 40;
 
 export function abiVersion(): i32 { return ABI_VERSION; }
 export function reset(): void { heap.reset(); }
@@ -69,6 +71,7 @@ let W: i32 = 0; let WE: i32 = 0; let maxBins: i32 = 0; let maxPl: i32 = 0;
 let req: usize = 0; let compat: usize = 0; let exCompat: usize = 0; let cStart: usize = 0; let cList: usize = 0; let value: usize = 0;
 let alloc_: usize = 0; let capacity: usize = 0; let price: usize = 0; let poolOf: usize = 0; let shape: usize = 0;
 let limits: usize = 0; let cap: usize = 0; let cFlag: usize = 0; let C2: i32 = 0;
+let capGroup: usize = 0; let capLeft: usize = 0; let hasCaps: bool = false;
 // State.
 let rem: usize = 0; let unplaced: usize = 0; let reason: usize = 0; let exRem: usize = 0; let exClass: usize = 0;
 let used: usize = 0; let skip: usize = 0;
@@ -180,6 +183,13 @@ function limitOk(t: i32): bool {
   return nodeLim == INF || f(used, base + R) + 1 <= nodeLim;
 }
 
+// Launch caps: a bin holds one unit of its launched offering's cap group (src/reference.ts capOk/capTake).
+// Without cap groups the checks are one branch on a global, no memory read.
+// @ts-ignore: decorator
+@inline function capOk(t: i32): bool { if (!hasCaps) return true; const k = n(capGroup, t); return k < 0 || n(capLeft, k) > 0; }
+// @ts-ignore: decorator
+@inline function capTake(t: i32, k: i32): void { if (!hasCaps) return; const c = n(capGroup, t); if (c >= 0) setn(capLeft, c, n(capLeft, c) - k); }
+
 function addPlacement(g: i32, bin: i32, k: i32): bool {
   if (np >= maxPl) return false;
   setn(plG, np, g);
@@ -223,6 +233,11 @@ export function solve(header: usize): i32 {
   cStart = <usize>n(header, H_CSTART); cList = <usize>n(header, H_CLIST); value = <usize>n(header, H_VALUE); alloc_ = <usize>n(header, H_ALLOC);
   capacity = <usize>n(header, H_CAP); price = <usize>n(header, H_PRICE); poolOf = <usize>n(header, H_POOL);
   shape = <usize>n(header, H_SHAPE); limits = <usize>n(header, H_LIMITS); cap = <usize>n(header, H_CLASSCAP);
+  capGroup = <usize>n(header, H_CAPGROUP);
+  const K_ = n(header, H_K);
+  if (K_ < 0) return ERROR_BAD_HEADER;
+  hasCaps = K_ > 0;
+  capLeft = scratch(K_ << 2); memory.copy(capLeft, <usize>n(header, H_CAPMAX), <usize>K_ << 2);
   const counts = <usize>n(header, H_COUNTS);
   const outOff = <usize>n(header, H_OUT_OFF); const outOpt = <usize>n(header, H_OUT_OPT);
   const outPool = <usize>n(header, H_OUT_POOL); const outPl = <usize>n(header, H_OUT_PL);
@@ -304,6 +319,7 @@ export function solve(header: usize): i32 {
     let pool = P;
     let anyCompat = false;
     let anyFit = false;
+    let launchCapped = false;
     if (!capped) {
       for (let t = 0; t < T; t++) {
         if (!bit(compat, g0 * W, t)) continue;
@@ -311,13 +327,17 @@ export function solve(header: usize): i32 {
         if (!fitsOne(t, g0)) continue;
         anyFit = true;
         if (n(poolOf, t) < pool && limitOk(t)) {
+          if (!capOk(t)) {
+            launchCapped = true;
+            continue;
+          }
           pool = n(poolOf, t);
           if (pool == 0) break;
         }
       }
     }
     if (pool == P) {
-      setn(reason, g0, capped ? REASON_CLASS_CAP : !anyCompat ? REASON_NO_COMPATIBLE_OFFERING : !anyFit ? REASON_TOO_LARGE : REASON_POOL_LIMIT);
+      setn(reason, g0, capped ? REASON_CLASS_CAP : !anyCompat ? REASON_NO_COMPATIBLE_OFFERING : !anyFit ? REASON_TOO_LARGE : launchCapped ? REASON_LAUNCH_CAP : REASON_POOL_LIMIT);
       setn(unplaced, g0, n(unplaced, g0) + n(rem, g0));
       take(g0, n(rem, g0));
       anchor = find(anchor);
@@ -327,7 +347,7 @@ export function solve(header: usize): i32 {
     let nc = 0;
     const avgVal = totVal / totPods;
     for (let t = 0; t < T; t++) {
-      if (n(shape, t) != t || n(poolOf, t) != pool || !bit(compat, g0 * W, t) || !fitsOne(t, g0) || !limitOk(t)) continue;
+      if (n(shape, t) != t || n(poolOf, t) != pool || !bit(compat, g0 * W, t) || !fitsOne(t, g0) || !limitOk(t) || !capOk(t)) continue;
       let m: f64 = INF;
       for (let r = 0; r < R; r++) {
         if (f(totReq, r) > 0) {
@@ -452,7 +472,7 @@ export function solve(header: usize): i32 {
         const t = (w << 5) + <i32>ctz<u32>(m);
         const low = m & (~m + 1);
         m ^= low;
-        let ok = limitOk(t);
+        let ok = limitOk(t) && capOk(t);
         for (let r = 0; ok && r < R; r++) if (f(load_, r) > f(alloc_, t * R + r)) ok = false;
         if (!ok) continue;
         kept |= low;
@@ -470,7 +490,10 @@ export function solve(header: usize): i32 {
       }
     }
     if (copies < 1) copies = 1;
+    const k0 = hasCaps ? n(capGroup, cheapest) : -1;
+    if (k0 >= 0 && n(capLeft, k0) < copies) copies = n(capLeft, k0);
     if (copies > maxBins - nb) copies = maxBins - nb;
+    capTake(cheapest, copies);
     for (let c = 0; c < copies; c++) {
       const b = nb++;
       memory.copy(bSet + (<usize>(b * W) << 2), bSet + (<usize>setBase << 2), <usize>W << 2);
@@ -578,6 +601,7 @@ function refreshBin(b: i32): void {
   const binLoad = bLoad + (<usize>(b * R) << 3);
   stamp++;
   for (let r = 0; r <= R; r++) setf(used, pbase + r, f(used, pbase + r) - f(bRes, b * R1 + r));
+  capTake(n(bOff, b), -1);
   for (let r = 0; r <= R; r++) setf(reserve, r, 0);
   setf(reserve, R, 1);
   let cheapest = -1;
@@ -588,7 +612,7 @@ function refreshBin(b: i32): void {
       const t = (w << 5) + <i32>ctz<u32>(m);
       const low = m & (~m + 1);
       m ^= low;
-      let ok = loadFits(binLoad, t);
+      let ok = loadFits(binLoad, t) && capOk(t);
       for (let r = 0; ok && limited && r < R; r++) {
         const lim = f(limits, pbase + r);
         if (lim != INF && f(used, pbase + r) + f(capacity, t * R + r) > lim) ok = false;
@@ -601,6 +625,7 @@ function refreshBin(b: i32): void {
     setu(bSet, b * W + w, kept);
   }
   setn(bOff, b, cheapest);
+  capTake(cheapest, 1);
   for (let r = 0; r <= R; r++) {
     setf(bRes, b * R1 + r, f(reserve, r));
     setf(used, pbase + r, f(used, pbase + r) + f(reserve, r));
@@ -610,6 +635,7 @@ function refreshBin(b: i32): void {
 function kill(b: i32): void {
   const pbase = n(bPool, b) * R1;
   for (let r = 0; r <= R; r++) setf(used, pbase + r, f(used, pbase + r) - f(bRes, b * R1 + r));
+  capTake(n(bOff, b), -1);
   setb8(bAlive, b, 0);
   for (let e = n(bHead, b); e >= 0; e = n(plNext, e)) setn(plN, e, 0);
   setn(bHead, b, -1);
@@ -795,6 +821,8 @@ function improve(): void {
         const t = n(ord, i);
         if (!(f(price, t) < pairPrice)) break;
         if (!bit(bCompat, a * W, t) || !bit(bCompat, b * W, t)) continue;
+        const k = hasCaps ? n(capGroup, t) : -1;
+        if (k >= 0 && n(capLeft, k) + (n(capGroup, n(bOff, a)) == k ? 1 : 0) + (n(capGroup, n(bOff, b)) == k ? 1 : 0) <= 0) continue;
         let fits = loadFits(pairLoad, t);
         for (let r = 0; fits && limited && r < R; r++) {
           const lim = f(limits, pbase + r);
@@ -819,6 +847,7 @@ function improve(): void {
       setn(bHead, b, -1);
       const pb = n(bPool, b) * R1;
       for (let r = 0; r <= R; r++) setf(used, pb + r, f(used, pb + r) - f(bRes, b * R1 + r));
+      capTake(n(bOff, b), -1);
       setb8(bAlive, b, 0);
       refreshBin(a);
       setb8(stale, a, 0);

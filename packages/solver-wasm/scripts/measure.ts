@@ -100,7 +100,9 @@ function problem(G: number, count: (rand: () => number) => number): EncodedProbl
       priceMicros: Float64Array.from(o.priceMicros),
       pool: new Int32Array(T),
       shape,
+      capGroup: new Int32Array(T).fill(-1),
     },
+    capGroups: { count: 0, maxBins: new Int32Array(0) },
     pools: {
       count: 1,
       limits: new Float64Array(R + 1).fill(Number.POSITIVE_INFINITY),

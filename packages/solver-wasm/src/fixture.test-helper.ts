@@ -18,8 +18,10 @@ export interface FixtureSpec {
     classes?: number[];
     classFlags?: number[];
   }[];
-  /** Per offering: allocatable, micro-dollars per hour, pool (default 0), capacity (default allocatable). */
-  offerings: { alloc: number[]; price: number; pool?: number; capacity?: number[] }[];
+  /** Per offering: allocatable, micro-dollars per hour, pool (default 0), capacity (default allocatable), cap group (default none). */
+  offerings: { alloc: number[]; price: number; pool?: number; capacity?: number[]; capGroup?: number }[];
+  /** Per cap group: at most this many new bins launch as its offerings. */
+  capGroups?: number[];
   /** Per pool: limits (R+1, nodes last; null = no limit) and usage already counted. Default: one pool. */
   pools?: { limits?: (number | null)[]; used?: number[] }[];
   /** Per existing bin: free allocatable. */
@@ -53,7 +55,7 @@ export interface Fixture {
   };
 }
 
-/** Encodes a spec; shapes group offerings of equal pool, price, allocatable, capacity and compat column. */
+/** Encodes a spec; shapes group offerings of equal pool, price, allocatable, capacity, cap group and compat column. */
 export function encodeFixture(spec: FixtureSpec): EncodedProblem {
   const R = spec.offerings[0]?.alloc.length ?? spec.groups[0]?.req.length ?? 1;
   const G = spec.groups.length;
@@ -74,7 +76,7 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
   const seen = new Map<string, number>();
   spec.offerings.forEach((o, t) => {
     const column = spec.groups.map((_, g) => (compat[g * W + (t >>> 5)]! >>> (t & 31)) & 1).join("");
-    const key = `${o.pool ?? 0}|${o.price}|${o.alloc.join(",")}|${(o.capacity ?? o.alloc).join(",")}|${column}`;
+    const key = `${o.pool ?? 0}|${o.price}|${o.alloc.join(",")}|${(o.capacity ?? o.alloc).join(",")}|${o.capGroup ?? -1}|${column}`;
     shape[t] = seen.get(key) ?? t;
     if (!seen.has(key)) seen.set(key, t);
   });
@@ -111,7 +113,9 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
       priceMicros: Float64Array.from(spec.offerings.map((o) => o.price)),
       pool: Int32Array.from(spec.offerings.map((o) => o.pool ?? 0)),
       shape,
+      capGroup: Int32Array.from(spec.offerings.map((o) => o.capGroup ?? -1)),
     },
+    capGroups: { count: spec.capGroups?.length ?? 0, maxBins: Int32Array.from(spec.capGroups ?? []) },
     pools: { count: P, limits, used },
     existing: {
       count: E,

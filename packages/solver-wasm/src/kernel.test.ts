@@ -92,6 +92,14 @@ function checkInvariants(p: EncodedProblem, r: KernelResult): void {
     usedByPool[pool * (R + 1) + R]! += 1;
   }
   for (let i = 0; i < usedByPool.length; i++) expect(usedByPool[i]!).toBeLessThanOrEqual(p.pools.limits[i]!);
+  // No cap group launches more bins than it allows.
+  const launched = new Int32Array(p.capGroups.count);
+  for (let b = 0; b < r.newBins; b++) {
+    const k = p.offerings.capGroup[r.binOffering[b]!]!;
+    if (k >= 0) launched[k]! += 1;
+  }
+  for (let k = 0; k < p.capGroups.count; k++)
+    expect(launched[k]!).toBeLessThanOrEqual(p.capGroups.maxBins[k]!);
   for (let bin = 0; bin < E + r.newBins; bin++) {
     for (let c = 0; c < C; c++) {
       // An unconditional class binds every bin; a conditional one the bins a placed pod activates.
@@ -198,6 +206,7 @@ describe("kernel differential", () => {
       E: fc.integer({ min: 0, max: 20 }),
       P: fc.integer({ min: 1, max: 3 }),
       C: fc.integer({ min: 0, max: 4 }),
+      K: fc.integer({ min: 0, max: 3 }),
       seed: fc.integer(),
       maxBins: fc.constantFrom(2, 50, 5000),
       maxPlacements: fc.constantFrom(3, 40, 100_000),
@@ -213,6 +222,7 @@ describe("kernel differential", () => {
         E,
         P,
         C,
+        K,
         seed,
         maxBins,
         maxPlacements,
@@ -234,7 +244,14 @@ describe("kernel differential", () => {
           );
           return { alloc, price: size * int(50, 150), pool: int(0, P - 1) };
         });
-        const offerings = types.flatMap((type) => Array.from({ length: zones }, () => type));
+        const offerings: FixtureSpec["offerings"] = types.flatMap((type) =>
+          Array.from({ length: zones }, () => type),
+        );
+        // Capacity reservations: a near-free copy of some offerings, launches capped per reservation.
+        const capGroups = Array.from({ length: K }, () => int(0, 4));
+        if (K > 0)
+          for (const o of offerings.slice())
+            if (rand() < 0.25) offerings.push({ ...o, price: int(0, 2), capGroup: int(0, K - 1) });
         const T = offerings.length;
         // Per type yes or no (80% yes), then an occasional zone left out.
         const compatibleOfferings = () => {
@@ -284,6 +301,7 @@ describe("kernel differential", () => {
           pools,
           classes,
           conditional,
+          capGroups,
           maxBins,
           maxPlacements,
           candidateShapes,

@@ -45,6 +45,29 @@ describe("validateEncodedProblem", () => {
     ]);
   });
 
+  test("cap groups are checked: index range, counts, and shapes that mix cap groups", () => {
+    const p = encodeFixture({
+      groups: [{ req: [100, 1], count: 1 }],
+      offerings: [
+        { alloc: [1000, 10], price: 0, capGroup: 0 },
+        { alloc: [1000, 10], price: 0 },
+      ],
+      capGroups: [2],
+    });
+    expect(validateEncodedProblem(p)).toEqual([]);
+    expect(Array.from(p.offerings.shape)).toEqual([0, 1]);
+    p.offerings.shape[1] = 0;
+    p.offerings.capGroup[0] = 1;
+    p.capGroups.maxBins[0] = -1;
+    expect(validateEncodedProblem(p)).toEqual([
+      "offerings.capGroup[0] must be -1 or a cap group index",
+      "offerings.shape[1]: offering 0 differs in pool, price, allocatable or cap group",
+      "capGroups.maxBins[0] must be >= 0",
+    ]);
+    p.capGroups.maxBins = new Int32Array(0);
+    expect(validateEncodedProblem(p)).toEqual(["capGroups.maxBins has 0 entries, expected 1"]);
+  });
+
   test("class lists are checked: offsets, class indexes and duplicates", () => {
     const p = encodeFixture({
       groups: [

@@ -4,7 +4,7 @@
  */
 
 /** Bumped whenever the header layout or a region's meaning changes. */
-export const KERNEL_ABI_VERSION = 3;
+export const KERNEL_ABI_VERSION = 4;
 
 /** `solve` error: the header's ABI version is not the kernel's. */
 export const ERROR_ABI_MISMATCH = -1;
@@ -25,6 +25,8 @@ export const REASON_TOO_LARGE = 2;
 export const REASON_POOL_LIMIT = 3;
 /** Unplaced reason: one of the group's class caps is 0, or every candidate was blocked by class caps. */
 export const REASON_CLASS_CAP = 4;
+/** Unplaced reason: offerings that fit within pool limits exist, but their cap groups have no launch left. */
+export const REASON_LAUNCH_CAP = 5;
 
 /** `groups.classFlags` bit: the group's pods count toward the class (a conditional class's count). */
 export const CLASS_COUNTED = 1;
@@ -34,8 +36,8 @@ export const CLASS_ACTIVATES = 2;
 /**
  * Word indexes of the i32 header `solve(headerPtr)` reads (assembly/kernel.ts has the same numbers).
  * Counts and options first, then the byte offset of every input region, then of every output region,
- * then the two counts the kernel writes back (new bins and placement triples). f64 regions are
- * 16-byte aligned by the kernel's allocator.
+ * then the two counts the kernel writes back (new bins and placement triples), then (since ABI 3) the
+ * cap-group count and its two regions. f64 regions are 16-byte aligned by the kernel's allocator.
  */
 export const HEADER = {
   abi: 0,
@@ -76,8 +78,11 @@ export const HEADER = {
   outPlacementCount: 35,
   groupClassFlags: 36,
   classConditional: 37,
+  capGroups: 38,
+  offerCapGroup: 39,
+  capGroupMaxBins: 40,
   /** Header size in i32 words. */
-  words: 38,
+  words: 41,
 } as const;
 
 /** The most bytes the kernel's memory can address (a 32-bit WebAssembly memory, less headroom). */
@@ -124,9 +129,13 @@ export interface EncodedProblem {
     priceMicros: Float64Array;
     /** T: pool index; pool 0 has the highest priority. */
     pool: Int32Array;
-    /** T: the representative offering of t's equivalence class (same pool, allocatable, price, compat column); shape[t] <= t. */
+    /** T: the representative offering of t's equivalence class (same pool, allocatable, price, cap group, compat column); shape[t] <= t. */
     shape: Int32Array;
+    /** T: the launch cap group of t (-1: uncapped). A new bin launched as t uses one unit of it. */
+    capGroup: Int32Array;
   };
+  /** Launch caps shared by offerings (a capacity reservation): at most maxBins[k] new bins launch as an offering of group k. */
+  capGroups: { count: number; maxBins: Int32Array };
   pools: {
     /** P */
     count: number;
@@ -198,6 +207,7 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
   const E = p.existing.count;
   const P = p.pools.count;
   const C = p.classes.count;
+  const K = p.capGroups.count;
   const W = wordsFor(T);
   const WE = wordsFor(E);
   const size = (name: string, array: { length: number }, expected: number) => {
@@ -210,6 +220,7 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
     ["existing", E],
     ["pools", P],
     ["classes", C],
+    ["capGroups", K],
   ] as const) {
     if (!Number.isInteger(n) || n < 0) errors.push(`${name}.count must be a non-negative integer`);
   }
@@ -228,6 +239,8 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
   size("offerings.priceMicros", p.offerings.priceMicros, T);
   size("offerings.pool", p.offerings.pool, T);
   size("offerings.shape", p.offerings.shape, T);
+  size("offerings.capGroup", p.offerings.capGroup, T);
+  size("capGroups.maxBins", p.capGroups.maxBins, K);
   size("pools.limits", p.pools.limits, P * (R + 1));
   size("pools.used", p.pools.used, P * (R + 1));
   size("existing.remaining", p.existing.remaining, E * R);
@@ -280,8 +293,12 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
     if (s < 0 || s > t || p.offerings.shape[s] !== s)
       errors.push(`offerings.shape[${t}] must point at a representative at or before it`);
     else if (!sameShape(p, s, t))
-      errors.push(`offerings.shape[${t}]: offering ${s} differs in pool, price or allocatable`);
+      errors.push(`offerings.shape[${t}]: offering ${s} differs in pool, price, allocatable or cap group`);
+    const k = p.offerings.capGroup[t]!;
+    if (!(k >= -1 && k < K)) errors.push(`offerings.capGroup[${t}] must be -1 or a cap group index`);
   }
+  for (let k = 0; k < K; k++)
+    if (p.capGroups.maxBins[k]! < 0) errors.push(`capGroups.maxBins[${k}] must be >= 0`);
   for (let c = 0; c < C; c++) {
     if (p.classes.capPerBin[c]! < 0) errors.push(`classes.capPerBin[${c}] must be >= 0`);
     if (p.classes.conditional[c]! > 1) errors.push(`classes.conditional[${c}] must be 0 or 1`);
@@ -309,11 +326,12 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
   return errors.slice(0, 20);
 }
 
-/** Do offerings s and t share pool, price and allocatable, as members of one shape must? */
+/** Do offerings s and t share pool, price, cap group and allocatable, as members of one shape must? */
 function sameShape(p: EncodedProblem, s: number, t: number): boolean {
   const R = p.resources;
   if (p.offerings.pool[s] !== p.offerings.pool[t]) return false;
   if (p.offerings.priceMicros[s] !== p.offerings.priceMicros[t]) return false;
+  if (p.offerings.capGroup[s] !== p.offerings.capGroup[t]) return false;
   for (let r = 0; r < R; r++)
     if (p.offerings.allocatable[s * R + r] !== p.offerings.allocatable[t * R + r]) return false;
   return true;

@@ -4,6 +4,7 @@ import {
   ERROR_TOO_MANY_PLACEMENTS,
   type KernelResult,
   REASON_CLASS_CAP,
+  REASON_LAUNCH_CAP,
   REASON_NO_COMPATIBLE_OFFERING,
   REASON_POOL_LIMIT,
   REASON_TOO_LARGE,
@@ -20,7 +21,7 @@ import {
  *    with a compatible offering that fits and respects limits; the top K offering shapes (by an
  *    efficiency estimate on the remaining demand mix) are each filled greedily (anchor first, then the
  *    following groups); the pattern with the most pod value per dollar wins and is replicated as many
- *    times as the remaining counts allow.
+ *    times as the remaining counts allow (and as its launched offering's cap group allows).
  * 3. Improvement: empty the least-utilized bins into other bins' slack without raising their price,
  *    then merge pairs of weak bins when one offering serves both for less.
  */
@@ -58,6 +59,18 @@ export function solveReference(p: EncodedProblem): KernelResult {
   // Class state per bin: [base + 2c] pods counted, [base + 2c + 1] activating pods (> 0: the bin is
   // active). Entry flags (1 counted, 2 activates) are 3 for an unconditional class.
   const cFlag = Int32Array.from(cList, (c, i) => (p.classes.conditional[c] ? p.groups.classFlags[i]! : 3));
+  const capGroup = p.offerings.capGroup;
+  // Launch caps: a bin holds one unit of its launched offering's cap group, taken when it launches
+  // (or relaunches as another offering) and given back when it dies or changes offering.
+  const capLeft = Int32Array.from(p.capGroups.maxBins);
+  const capOk = (t: number): boolean => {
+    const k = capGroup[t]!;
+    return k < 0 || capLeft[k]! > 0;
+  };
+  const capTake = (t: number, n: number): void => {
+    const k = capGroup[t]!;
+    if (k >= 0) capLeft[k] = capLeft[k]! - n;
+  };
 
   const rem = Int32Array.from(p.groups.counts);
   const unplaced = new Int32Array(G);
@@ -254,6 +267,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
     let pool = P;
     let anyCompat = false;
     let anyFit = false;
+    let launchCapped = false;
     if (!capped) {
       for (let t = 0; t < T; t++) {
         if (!bit(compat, g0 * W, t)) continue;
@@ -261,6 +275,10 @@ export function solveReference(p: EncodedProblem): KernelResult {
         if (!fitsOne(t, g0)) continue;
         anyFit = true;
         if (poolOf[t]! < pool && limitOk(t)) {
+          if (!capOk(t)) {
+            launchCapped = true;
+            continue;
+          }
           pool = poolOf[t]!;
           if (pool === 0) break;
         }
@@ -273,7 +291,9 @@ export function solveReference(p: EncodedProblem): KernelResult {
           ? REASON_NO_COMPATIBLE_OFFERING
           : !anyFit
             ? REASON_TOO_LARGE
-            : REASON_POOL_LIMIT;
+            : launchCapped
+              ? REASON_LAUNCH_CAP
+              : REASON_POOL_LIMIT;
       unplaced[g0] = unplaced[g0]! + rem[g0]!;
       take(g0, rem[g0]!);
       anchor = find(anchor);
@@ -284,7 +304,14 @@ export function solveReference(p: EncodedProblem): KernelResult {
     let nc = 0;
     const avgVal = totVal / totPods;
     for (let t = 0; t < T; t++) {
-      if (shape[t] !== t || poolOf[t] !== pool || !bit(compat, g0 * W, t) || !fitsOne(t, g0) || !limitOk(t))
+      if (
+        shape[t] !== t ||
+        poolOf[t] !== pool ||
+        !bit(compat, g0 * W, t) ||
+        !fitsOne(t, g0) ||
+        !limitOk(t) ||
+        !capOk(t)
+      )
         continue;
       let n = Number.POSITIVE_INFINITY;
       for (let r = 0; r < R; r++) {
@@ -422,7 +449,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
         const low = m & -m;
         const t = (w << 5) + (31 - Math.clz32(low));
         m = (m ^ low) >>> 0;
-        let ok = limitOk(t);
+        let ok = limitOk(t) && capOk(t);
         for (let r = 0; ok && r < R; r++) if (load[r]! > alloc[t * R + r]!) ok = false;
         if (!ok) continue;
         kept |= low;
@@ -440,7 +467,10 @@ export function solveReference(p: EncodedProblem): KernelResult {
       }
     }
     if (copies < 1) copies = 1;
+    const k0 = capGroup[cheapest]!;
+    if (k0 >= 0 && capLeft[k0]! < copies) copies = capLeft[k0]!;
     if (copies > maxBins - nb) copies = maxBins - nb;
+    capTake(cheapest, copies);
     for (let c = 0; c < copies; c++) {
       const b = nb++;
       for (let w = 0; w < W; w++) {
@@ -550,6 +580,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
       const limited = poolLimited[pool] === 1;
       stamp++;
       for (let r = 0; r <= R; r++) used[pbase + r] = used[pbase + r]! - bRes[b * R1 + r]!;
+      capTake(bOff[b]!, -1);
       for (let r = 0; r <= R; r++) reserve[r] = 0;
       reserve[R] = 1;
       let cheapest = -1;
@@ -560,7 +591,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
           const low = m & -m;
           const t = (w << 5) + (31 - Math.clz32(low));
           m = (m ^ low) >>> 0;
-          let ok = loadFits(bLoad, b * R, t);
+          let ok = loadFits(bLoad, b * R, t) && capOk(t);
           for (let r = 0; ok && limited && r < R; r++) {
             const lim = limits[pbase + r]!;
             if (lim !== Number.POSITIVE_INFINITY && used[pbase + r]! + capacity[t * R + r]! > lim) ok = false;
@@ -574,6 +605,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
         bSet[b * W + w] = kept >>> 0;
       }
       bOff[b] = cheapest;
+      capTake(cheapest, 1);
       for (let r = 0; r <= R; r++) {
         bRes[b * R1 + r] = reserve[r]!;
         used[pbase + r] = used[pbase + r]! + reserve[r]!;
@@ -583,6 +615,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
     const kill = (b: number): void => {
       const pbase = bPool[b]! * R1;
       for (let r = 0; r <= R; r++) used[pbase + r] = used[pbase + r]! - bRes[b * R1 + r]!;
+      capTake(bOff[b]!, -1);
       bAlive[b] = 0;
       for (let e = bHead[b]!; e >= 0; e = plNext[e]!) plN[e] = 0;
       bHead[b] = -1;
@@ -709,6 +742,13 @@ export function solveReference(p: EncodedProblem): KernelResult {
           const t = ord[i]!;
           if (!(price[t]! < pairPrice)) break;
           if (!bit(bCompat, a * W, t) || !bit(bCompat, b * W, t)) continue;
+          // A capped offering needs a unit left once the pair gives back its own.
+          const k = capGroup[t]!;
+          if (
+            k >= 0 &&
+            capLeft[k]! + (capGroup[bOff[a]!] === k ? 1 : 0) + (capGroup[bOff[b]!] === k ? 1 : 0) <= 0
+          )
+            continue;
           let fits = loadFits(pairLoad, 0, t);
           for (let r = 0; fits && limited && r < R; r++) {
             const lim = limits[pbase + r]!;
@@ -741,6 +781,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
         bHead[b] = -1;
         const pb = bPool[b]! * R1;
         for (let r = 0; r <= R; r++) used[pb + r] = used[pb + r]! - bRes[b * R1 + r]!;
+        capTake(bOff[b]!, -1);
         bAlive[b] = 0;
         refreshBin(a);
         stale[a] = 0;

@@ -87,6 +87,8 @@ function solveWasm(k: KernelExports, p: EncodedProblem): KernelResult {
     [H.classCap, p.classes.capPerBin],
     [H.groupClassFlags, p.groups.classFlags],
     [H.classConditional, p.classes.conditional],
+    [H.offerCapGroup, p.offerings.capGroup],
+    [H.capGroupMaxBins, p.capGroups.maxBins],
   ];
   const header = k.alloc(H.words * 4);
   const pointers = inputs.map(([, a]) => k.alloc(Math.max(8, a.byteLength)));
@@ -108,6 +110,7 @@ function solveWasm(k: KernelExports, p: EncodedProblem): KernelResult {
   h[H.E] = E;
   h[H.P] = p.pools.count;
   h[H.C] = p.classes.count;
+  h[H.capGroups] = p.capGroups.count;
   h[H.maxBins] = maxBins;
   h[H.maxPlacements] = maxPl;
   h[H.candidateShapes] = p.options.candidateShapes;

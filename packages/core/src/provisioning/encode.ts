@@ -105,15 +105,17 @@ export function encode(
     groups[g]?.pods.push(pod);
   }
 
-  // Offerings per NodePool in priority order, cheapest first within a pool (ties by name) so that
-  // the kernel's "lowest index wins" tie-break is the cheapest, then alphabetical.
+  // Offerings per NodePool in priority order, cheapest first within a pool, ties by Karpenter's launch
+  // precedence (reserved > spot > on-demand) then names, so that the kernel's "lowest index wins"
+  // tie-break is the cheapest, then the preferred capacity type. A reservation with no instance left
+  // is not an offering.
   const offerings: EncodedOffering[] = [];
   const daemonSets = input.daemonSets ?? [];
   pools.forEach((pool) => {
     const poolOfferings: EncodedOffering[] = [];
     for (const it of instanceTypesFor(input, pool.name)) {
       for (const o of it.offerings) {
-        if (!o.available || !poolAccepts(pool, it, o)) continue;
+        if (!o.available || o.reservationCapacity === 0 || !poolAccepts(pool, it, o)) continue;
         const overhead = daemonSetOverhead(daemonSets, pool, it, o);
         const allocatable: Record<string, number> = {};
         let negative = false;
@@ -128,49 +130,50 @@ export function encode(
           offering: o,
           overhead,
           allocatable,
-          key: `${pool.name}/${it.name}/${o.zone}/${o.capacityType}`,
+          key: `${pool.name}/${it.name}/${o.zone}/${o.capacityType}${o.reservationId === undefined ? "" : `/${o.reservationId}`}`,
         });
       }
     }
     poolOfferings.sort(
       (a, b) =>
         a.offering.pricePerHour - b.offering.pricePerHour ||
+        LAUNCH_PRECEDENCE[a.offering.capacityType] - LAUNCH_PRECEDENCE[b.offering.capacityType] ||
         cmp(a.instanceType.name, b.instanceType.name) ||
         cmp(a.offering.zone, b.offering.zone) ||
-        cmp(a.offering.capacityType, b.offering.capacityType),
+        cmp(a.offering.reservationId ?? "", b.offering.reservationId ?? ""),
     );
     offerings.push(...poolOfferings);
   });
   const T = offerings.length;
   const W = Math.ceil(T / 32);
 
-  // Which offerings each constraint class may use. Where a class may use both capacity types, a spot
-  // offering priced above the on-demand offering of the same type and zone is dropped (Karpenter
-  // prefers spot only while it is cheaper).
-  const onDemandTwin = new Int32Array(T).fill(-1);
-  const twinKey = (o: EncodedOffering, ct: string) =>
-    `${o.nodePool.name}/${o.instanceType.name}/${o.offering.zone}/${ct}`;
-  const byKey = new Map(offerings.map((o, t) => [o.key, t]));
-  offerings.forEach((o, t) => {
-    if (o.offering.capacityType !== "spot") return;
-    const od = byKey.get(twinKey(o, "on-demand"));
-    if (
-      od !== undefined &&
-      (offerings[od] as EncodedOffering).offering.pricePerHour < o.offering.pricePerHour
-    )
-      onDemandTwin[t] = od;
-  });
+  // Which offerings each constraint class may use. (Spot priced above on-demand is Karpenter's
+  // launch-time rule over a whole claim: decoding applies it to each claim's options.)
   const classOfferings = constraintClasses.map((c) => {
     const row = new Uint8Array(T);
     for (let t = 0; t < T; t++) {
       const o = offerings[t] as EncodedOffering;
       row[t] = offeringAccepts(c, o.nodePool, o.instanceType, o.offering) ? 1 : 0;
     }
-    for (let t = 0; t < T; t++) {
-      const od = onDemandTwin[t] as number;
-      if (od >= 0 && row[od] === 1) row[t] = 0;
-    }
     return row;
+  });
+
+  // Capacity reservations: one launch cap per reservation id, shared by every NodePool that offers it.
+  // A reserved offering without a known count is left uncapped.
+  const capGroup = new Int32Array(T).fill(-1);
+  const capMax: number[] = [];
+  const groupOf = new Map<string, number>();
+  offerings.forEach(({ offering: o, instanceType: it }, t) => {
+    if (o.capacityType !== "reserved" || o.reservationCapacity === undefined) return;
+    const id = o.reservationId ?? `${it.name}/${o.zone}`;
+    let k = groupOf.get(id);
+    if (k === undefined) {
+      k = capMax.length;
+      groupOf.set(id, k);
+      capMax.push(o.reservationCapacity);
+    }
+    capMax[k] = Math.min(capMax[k] as number, o.reservationCapacity);
+    capGroup[t] = k;
   });
 
   // Existing nodes and in-flight claims that can take pods.
@@ -225,7 +228,7 @@ export function encode(
     pool[t] = pools.indexOf(o.nodePool);
     let column = "";
     for (const row of classOfferings) column += row[t] === 1 ? "1" : "0";
-    const key = `${pool[t]}|${priceMicros[t]}|${Array.from(allocatable.subarray(t * R, t * R + R)).join(",")}|${Array.from(capacity.subarray(t * R, t * R + R)).join(",")}|${column}`;
+    const key = `${pool[t]}|${priceMicros[t]}|${Array.from(allocatable.subarray(t * R, t * R + R)).join(",")}|${Array.from(capacity.subarray(t * R, t * R + R)).join(",")}|${capGroup[t]}|${column}`;
     const rep = shapeOf.get(key);
     if (rep === undefined) shapeOf.set(key, t);
     shape[t] = rep ?? t;
@@ -271,7 +274,8 @@ export function encode(
       classFlags: new Int32Array(0),
       value,
     },
-    offerings: { count: T, allocatable, capacity, priceMicros, pool, shape },
+    offerings: { count: T, allocatable, capacity, priceMicros, pool, shape, capGroup },
+    capGroups: { count: capMax.length, maxBins: Int32Array.from(capMax) },
     pools: { count: P, limits, used },
     existing: { count: E, remaining, classCount: new Int32Array(0) },
     classes: { count: 0, capPerBin: new Int32Array(0), conditional: new Uint8Array(0) },
@@ -298,6 +302,13 @@ function daemonSetOverhead(
   }
   return out;
 }
+
+/** Karpenter's launch precedence between capacity types at one price: reserved, then spot, then on-demand. */
+const LAUNCH_PRECEDENCE: Readonly<Record<Offering["capacityType"], number>> = {
+  reserved: 0,
+  spot: 1,
+  "on-demand": 2,
+};
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -12,7 +12,8 @@ import { provision } from "./provision.ts";
 /**
  * Golden provisioning cases in readable YAML (golden/*.yaml). Inputs go through the model's zod
  * schemas; shorthands: an instance type's `cpu`/`memoryGiB`/`price`/`zones`/`capacityTypes` expand to
- * capacity and offerings, a pod's `cpu` (millis), `memoryGiB` and `replicas` to requests and copies.
+ * capacity and offerings (`reservations` add reserved offerings at on-demand / 10^7, as the AWS provider
+ * prices them), a pod's `cpu` (millis), `memoryGiB` and `replicas` to requests and copies.
  * Every plan must also pass the independent validator and carry no constraint_not_enforced warning.
  */
 
@@ -29,6 +30,9 @@ const TypeShorthand = z.object({
   spotDiscount: z.number().default(0.4),
   labels: z.record(z.string(), z.string()).default({}),
   extra: z.record(z.string(), z.number()).default({}),
+  reservations: z
+    .array(z.object({ id: z.string(), zone: z.string(), capacity: z.number().int().min(0) }))
+    .default([]),
 });
 
 const PodShorthand = z
@@ -53,6 +57,10 @@ const Expect = z.object({
   capacityTypes: z.array(z.string()).optional(),
   /** Capacity types the claims' requirements allow (launch options, not only the cheapest). */
   claimCapacityTypes: z.array(z.string()).optional(),
+  /** Claims per capacity type of their cheapest offering. */
+  claimsByCapacityType: z.record(z.string(), z.number()).optional(),
+  /** Claims per capacity reservation they launch into (label karpenter.k8s.aws/capacity-reservation-id). */
+  reservations: z.record(z.string(), z.number()).optional(),
   unschedulable: z.record(z.string(), z.number()).optional(),
   reason: z.record(z.string(), z.unknown()).optional(),
   /** Warning codes the plan carries, in order. */
@@ -84,13 +92,22 @@ function typeOf(t: z.infer<typeof TypeShorthand>) {
     labels: { "node.kubernetes.io/instance-type": t.name, "kubernetes.io/arch": "amd64", ...t.labels },
     capacity: resources,
     allocatable: resources,
-    offerings: t.zones.flatMap((zone) =>
-      t.capacityTypes.map((capacityType) => ({
-        zone,
-        capacityType,
-        pricePerHour: capacityType === "spot" ? t.price * t.spotDiscount : t.price,
+    offerings: [
+      ...t.zones.flatMap((zone) =>
+        t.capacityTypes.map((capacityType) => ({
+          zone,
+          capacityType,
+          pricePerHour: capacityType === "spot" ? t.price * t.spotDiscount : t.price,
+        })),
+      ),
+      ...t.reservations.map((r) => ({
+        zone: r.zone,
+        capacityType: "reserved",
+        pricePerHour: t.price / 1e7,
+        reservationId: r.id,
+        reservationCapacity: r.capacity,
       })),
-    ),
+    ],
   });
 }
 
@@ -182,6 +199,17 @@ describe("golden provisioning cases", () => {
       );
       expect([...new Set(allowed)].sort()).toEqual(want.claimCapacityTypes);
     }
+    const count = (keys: (string | undefined)[]) => {
+      const out: Record<string, number> = {};
+      for (const k of keys) if (k !== undefined) out[k] = (out[k] ?? 0) + 1;
+      return out;
+    };
+    if (want.claimsByCapacityType !== undefined)
+      expect(count(plan.nodeClaims.map((c) => c.capacityType))).toEqual(want.claimsByCapacityType);
+    if (want.reservations !== undefined)
+      expect(
+        count(plan.nodeClaims.map((c) => c.labels?.["karpenter.k8s.aws/capacity-reservation-id"])),
+      ).toEqual(want.reservations);
     if (want.unschedulable !== undefined) {
       const codes: Record<string, number> = {};
       for (const u of plan.unschedulable) codes[u.reason.code] = (codes[u.reason.code] ?? 0) + 1;

@@ -11,8 +11,8 @@ import type { PatternSolution } from "./patterns.ts";
  * undefined when the guided packing does not apply or leaves a pod unplaced. The caller keeps whichever
  * plan is cheaper, so this can only lower the cost.
  *
- * Applies when every new node is in one NodePool without limits and no per-node class caps are in play:
- * the pattern LP knows neither.
+ * Applies when every new node is in one NodePool without limits and no per-node class caps or launch
+ * caps are in play: the pattern LP knows none of them.
  */
 export function packByPatterns(
   kernel: Kernel,
@@ -29,7 +29,7 @@ export function packByPatterns(
   const T = p.offerings.count;
   const E = p.existing.count;
   const W = (T + 31) >>> 5;
-  if (first.newBins === 0 || p.classes.count > 0) return undefined;
+  if (first.newBins === 0 || p.classes.count > 0 || p.capGroups.count > 0) return undefined;
   const pool = first.binPool[0] as number;
   for (let b = 0; b < first.newBins; b++) if (first.binPool[b] !== pool) return undefined;
   for (let j = 0; j <= R; j++)

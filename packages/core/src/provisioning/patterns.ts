@@ -88,6 +88,9 @@ export function solvePatternLP(
   const G = problem.groups.count;
   const T = problem.offerings.count;
   const W = (T + 31) >>> 5;
+  // Launch caps (capacity reservations) are outside the pattern LP, whose bound divides by prices
+  // that reservations make near zero: no pattern stage then.
+  if (problem.capGroups.count > 0) return undefined;
   const active: number[] = [];
   for (let g = 0; g < G; g++) if ((counts[g] as number) > 0) active.push(g);
   if (active.length === 0 || active.length > maxGroups) return undefined;

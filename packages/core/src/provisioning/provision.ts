@@ -5,12 +5,14 @@ import {
   type Kernel,
   type KernelResult,
   REASON_CLASS_CAP,
+  REASON_LAUNCH_CAP,
 } from "@nodeplan/solver-wasm";
-import type { InstanceType, NodeSelectorRequirement, Pod, ResourceVector } from "../model.ts";
+import type { InstanceType, NodeSelectorRequirement, Offering, Pod, ResourceVector } from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import type { UnschedulableReason } from "../reasons.ts";
 import { renderUnschedulable } from "../render.ts";
 import { checkMinValues, type MinValuesCandidate, Requirements } from "../requirements.ts";
+import { LABEL_CAPACITY_RESERVATION_ID } from "../well-known-labels.ts";
 import { diagnoseUnplaced } from "./diagnose.ts";
 import { type EncodedOffering, type Encoding, encode, type PodGroup } from "./encode.ts";
 import { instanceTypesFor, isProvisionable, type ProvisioningInput } from "./input.ts";
@@ -179,7 +181,11 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
     usage ??= poolUsage(input, nodeClaims);
     const kernelReason = result.unplacedReason[g] as number;
     const capReason = kernelReason === REASON_CLASS_CAP ? topo?.capReasons[g] : undefined;
-    const reason: UnschedulableReason = capReason ?? diagnoseUnplaced(enc, group, kernelReason, input, usage);
+    const reason: UnschedulableReason =
+      capReason ??
+      (kernelReason === REASON_LAUNCH_CAP
+        ? reservationsUsedUp(enc, group)
+        : diagnoseUnplaced(enc, group, kernelReason, input, usage));
     for (const pod of unbundle(topo, group.pods.slice(group.pods.length - left))) {
       unschedulable.push({ pod: key(pod), reason, message: renderUnschedulable(reason) });
     }
@@ -376,6 +382,17 @@ function tightenCaps(topo: TopologyResult, result: KernelResult, caps: DomainCap
   return changed;
 }
 
+/** Only used-up capacity reservations stopped the group: no available offering in the first NodePool offering one. */
+function reservationsUsedUp(enc: Encoding, group: PodGroup): UnschedulableReason {
+  const row = enc.classOfferings[group.constraintClass] as Uint8Array;
+  const capGroup = enc.problem.offerings.capGroup;
+  const t = enc.offerings.findIndex((_, t) => row[t] === 1 && (capGroup[t] as number) >= 0);
+  const nodePool = enc.offerings[t]?.nodePool.name;
+  return nodePool === undefined
+    ? { code: "no_available_offering" }
+    : { code: "no_available_offering", nodePool };
+}
+
 /** The LP bound for `podsPerGroup[g]` pods of each group; classes are keyed by compatible offerings. */
 function lowerBoundFor(
   enc: Encoding,
@@ -487,6 +504,12 @@ interface DecodedOptions {
   worst: number;
 }
 
+/**
+ * A bin's launch options. A reserved claim launches into the reservation the kernel charged it to, so
+ * its options are that reservation's offerings in the set. Any other claim leaves reserved offerings
+ * out, and when it may launch both spot and on-demand, spot offerings priced above its cheapest
+ * on-demand offering go too (Karpenter's SpotInstanceFilter, per offering).
+ */
 function decodeOptions(
   enc: Encoding,
   tables: DecodeTables,
@@ -496,6 +519,8 @@ function decodeOptions(
   maxTypes: number,
 ): DecodedOptions {
   const words = result.binOptions.subarray(b * W, b * W + W);
+  const chosen = (enc.offerings[result.binOffering[b] as number] as EncodedOffering).offering;
+  if (chosen.capacityType === "reserved") return walkOptions(enc, tables, words, maxTypes, chosen);
   // Bins of one option set are usually neighbours: compare with the previous bin's before hashing.
   if (tables.last !== undefined && sameWords(tables.last.words, words)) return tables.last.decoded;
   let hash = 2166136261;
@@ -506,13 +531,33 @@ function decodeOptions(
     tables.last = hit;
     return hit.decoded;
   }
-  // Offerings are encoded cheapest first (ties by name), so walking the set bits in order meets each
-  // instance type first at its cheapest offering: the options come out in price order unsorted.
+  const decoded = walkOptions(enc, tables, words, maxTypes, undefined);
+  const entry = { words: Uint32Array.from(words), decoded };
+  if (bucket === undefined) tables.decoded.set(hash, [entry]);
+  else bucket.push(entry);
+  tables.last = entry;
+  return decoded;
+}
+
+/** The options of a set: of `reservation`'s offerings when given, else of its spot and on-demand offerings. */
+function walkOptions(
+  enc: Encoding,
+  tables: DecodeTables,
+  words: Uint32Array,
+  maxTypes: number,
+  reservation: Offering | undefined,
+): DecodedOptions {
+  const W = words.length;
+  // Offerings are encoded cheapest first (ties by capacity type, then name), so walking the set bits
+  // in order meets each instance type first at its cheapest offering: the options come out in price
+  // order unsorted. A set is one NodePool's, so the first on-demand offering met is the cheapest, and
+  // a spot offering met before it is no dearer.
   const stamp = ++tables.stamp;
   const options: string[] = [];
   const zones = new Set<string>();
   const capacityTypes = new Set<string>();
   let worst = 0;
+  let spotCeiling = Number.POSITIVE_INFINITY;
   for (let w = 0; w < W; w++) {
     let word = words[w] as number;
     while (word !== 0) {
@@ -521,6 +566,14 @@ function decodeOptions(
       word = (word ^ low) >>> 0;
       const ti = tables.typeIndex[t] as number;
       const o = enc.offerings[t] as EncodedOffering;
+      const { capacityType, pricePerHour } = o.offering;
+      if (reservation !== undefined) {
+        if (capacityType !== "reserved" || o.offering.reservationId !== reservation.reservationId) continue;
+      } else if (capacityType === "reserved" || (capacityType === "spot" && pricePerHour > spotCeiling)) {
+        continue;
+      } else if (capacityType === "on-demand" && spotCeiling === Number.POSITIVE_INFINITY) {
+        spotCeiling = pricePerHour;
+      }
       if (tables.typeStamp[ti] !== stamp) {
         if (tables.typeStamp[ti] === -stamp || options.length >= maxTypes) {
           tables.typeStamp[ti] = -stamp;
@@ -530,16 +583,11 @@ function decodeOptions(
         options.push(o.instanceType.name);
       }
       zones.add(o.offering.zone);
-      capacityTypes.add(o.offering.capacityType);
-      if (o.offering.pricePerHour > worst) worst = o.offering.pricePerHour;
+      capacityTypes.add(capacityType);
+      if (pricePerHour > worst) worst = pricePerHour;
     }
   }
-  const decoded = { options, zones: [...zones].sort(), capacityTypes: [...capacityTypes].sort(), worst };
-  const entry = { words: Uint32Array.from(words), decoded };
-  if (bucket === undefined) tables.decoded.set(hash, [entry]);
-  else bucket.push(entry);
-  tables.last = entry;
-  return decoded;
+  return { options, zones: [...zones].sort(), capacityTypes: [...capacityTypes].sort(), worst };
 }
 
 function sameWords(a: Uint32Array, b: Uint32Array): boolean {
@@ -576,11 +624,14 @@ function decodeClaim(
   const chosen = enc.offerings[result.binOffering[b] as number] as EncodedOffering;
   const pool = chosen.nodePool;
   const { options, zones, capacityTypes, worst } = decodeOptions(enc, tables, result, b, W, maxTypes);
+  // A reserved claim names its reservation (Karpenter's FinalizeScheduling), as requirement and label.
+  const reservation = chosen.offering.capacityType === "reserved" ? chosen.offering.reservationId : undefined;
   const narrowed = new Set([
     "node.kubernetes.io/instance-type",
     "topology.kubernetes.io/zone",
     "karpenter.sh/capacity-type",
     "karpenter.sh/nodepool",
+    ...(reservation === undefined ? [] : [LABEL_CAPACITY_RESERVATION_ID]),
   ]);
   const requirements: NodeSelectorRequirement[] = [
     ...pool.template.requirements.filter((r) => !narrowed.has(r.key)),
@@ -591,6 +642,9 @@ function decodeClaim(
     { key: "karpenter.sh/nodepool", operator: "In", values: [pool.name] },
     { key: "node.kubernetes.io/instance-type", operator: "In", values: options as string[] },
     { key: "topology.kubernetes.io/zone", operator: "In", values: zones as string[] },
+    ...(reservation === undefined
+      ? []
+      : [{ key: LABEL_CAPACITY_RESERVATION_ID, operator: "In" as const, values: [reservation] }]),
   ];
   const index = counters.get(pool.name) ?? 0;
   counters.set(pool.name, index + 1);
@@ -607,6 +661,7 @@ function decodeClaim(
     requirements,
     daemonSetOverhead: chosen.overhead,
     pods: pods.map(key),
+    ...(reservation === undefined ? {} : { labels: { [LABEL_CAPACITY_RESERVATION_ID]: reservation } }),
   };
 }
 

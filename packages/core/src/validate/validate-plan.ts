@@ -4,6 +4,7 @@ import type {
   Node,
   NodePool,
   NodeSelectorRequirement,
+  Offering,
   Pod,
   ResourceVector,
   Taint,
@@ -11,6 +12,7 @@ import type {
 } from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import type { ProvisioningInput } from "../provisioning/input.ts";
+import { LABEL_CAPACITY_RESERVATION_ID } from "../well-known-labels.ts";
 import { verifyLowerBound } from "./verify-bound.ts";
 import { verifyPatternBound } from "./verify-pattern-bound.ts";
 
@@ -38,7 +40,8 @@ export interface PlanViolation {
     | "pod_affinity"
     | "pod_anti_affinity"
     | "host_port"
-    | "min_values";
+    | "min_values"
+    | "reservation";
   message: string;
   pod?: string;
   node?: string;
@@ -156,6 +159,8 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
   // does not depend on their pods: analysed once per set. Pods with the same node constraints share
   // their requirement checks against a set.
   const optionSets = new Map<string, OptionSet>();
+  // Launches per capacity reservation, and the instances each one has left.
+  const reserved = new Map<string, { launches: number; capacity: number }>();
   for (const claim of plan.nodeClaims) {
     newCost += claim.pricePerHour;
     const pool = pools.get(claim.nodePool);
@@ -169,10 +174,23 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
     }
     const zones = allowedValues(claim.requirements, "topology.kubernetes.io/zone");
     const capacityTypes = allowedValues(claim.requirements, "karpenter.sh/capacity-type");
-    const setKey = JSON.stringify([pool.name, zones, capacityTypes, claim.instanceTypeOptions]);
+    const reservationIds = allowedValues(claim.requirements, LABEL_CAPACITY_RESERVATION_ID);
+    const setKey = JSON.stringify([
+      pool.name,
+      zones,
+      capacityTypes,
+      reservationIds,
+      claim.instanceTypeOptions,
+    ]);
     let set = optionSets.get(setKey);
     if (set === undefined) {
-      set = analyseOptionSet(input, pool, claim.instanceTypeOptions, zones, capacityTypes, daemonSets);
+      set = analyseOptionSet(
+        input,
+        pool,
+        claim.instanceTypeOptions,
+        { zones, capacityTypes, reservationIds },
+        daemonSets,
+      );
       optionSets.set(setKey, set);
     }
     if (claim.instanceTypeOptions.length === 0 || !claim.instanceTypeOptions.includes(claim.instanceType)) {
@@ -228,6 +246,32 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
           });
       }
     }
+    if (claim.capacityType === "reserved") {
+      // A reserved claim launches into an available reservation of its type and zone, which it names.
+      const o = typesFor(input, pool.name)
+        .find((t) => t.name === claim.instanceType)
+        ?.offerings.find(
+          (o) =>
+            o.capacityType === "reserved" &&
+            o.zone === claim.zone &&
+            o.available &&
+            o.reservationCapacity !== 0 &&
+            (o.reservationId === undefined || reservationIds?.includes(o.reservationId) === true),
+        );
+      if (o === undefined) {
+        violations.push({
+          rule: "reservation",
+          node: claim.name,
+          message: `reserved claim: no available reservation of ${claim.instanceType} in ${claim.zone} it names`,
+        });
+      } else if (o.reservationCapacity !== undefined) {
+        const id = o.reservationId ?? `${claim.instanceType}/${claim.zone}`;
+        const r = reserved.get(id) ?? { launches: 0, capacity: o.reservationCapacity };
+        r.launches++;
+        r.capacity = Math.min(r.capacity, o.reservationCapacity);
+        reserved.set(id, r);
+      }
+    }
     for (const pod of claimPods) {
       const taint = untolerated(pool.template.taints, pod.tolerations);
       if (taint !== undefined) {
@@ -258,6 +302,13 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
       for (const message of set.minValuesProblems)
         violations.push({ rule: "min_values", node: claim.name, message });
     limitUse.set(pool.name, sum([limitUse.get(pool.name) ?? {}, set.maxCapacity, { nodes: 1 }]));
+  }
+  for (const [id, r] of reserved) {
+    if (r.launches > r.capacity)
+      violations.push({
+        rule: "reservation",
+        message: `reservation ${id} launched ${r.launches} times, ${r.capacity} instances left`,
+      });
   }
   for (const pool of input.nodePools) {
     const used = limitUse.get(pool.name) ?? {};
@@ -355,11 +406,38 @@ function analyseOptionSet(
   input: ProvisioningInput,
   pool: NodePool,
   options: readonly string[],
-  zones: readonly string[] | undefined,
-  capacityTypes: readonly string[] | undefined,
+  allowed: {
+    zones: readonly string[] | undefined;
+    capacityTypes: readonly string[] | undefined;
+    reservationIds: readonly string[] | undefined;
+  },
   daemonSets: readonly DaemonSet[],
 ): OptionSet {
+  const { zones, capacityTypes, reservationIds } = allowed;
   const types = new Map(typesFor(input, pool.name).map((t) => [t.name, t]));
+  // The offerings each option may launch as: available (a reservation with instances left), in the
+  // claim's zones, capacity types and reservations. With spot and on-demand both possible, spot
+  // priced above the claim's cheapest on-demand offering is not launched (Karpenter).
+  const launchable = new Map<string, Offering[]>();
+  let spotCeiling = Number.POSITIVE_INFINITY;
+  let anySpot = false;
+  for (const name of options) {
+    const offerings = (types.get(name)?.offerings ?? []).filter(
+      (o) =>
+        o.available &&
+        o.reservationCapacity !== 0 &&
+        (zones === undefined || zones.includes(o.zone)) &&
+        (capacityTypes === undefined || capacityTypes.includes(o.capacityType)) &&
+        (reservationIds === undefined ||
+          (o.reservationId !== undefined && reservationIds.includes(o.reservationId))),
+    );
+    for (const o of offerings) {
+      if (o.capacityType === "spot") anySpot = true;
+      if (o.capacityType === "on-demand") spotCeiling = Math.min(spotCeiling, o.pricePerHour);
+    }
+    launchable.set(name, offerings);
+  }
+  if (!anySpot) spotCeiling = Number.POSITIVE_INFINITY;
   const set: OptionSet = {
     offerings: [],
     minAllocatable: {},
@@ -378,11 +456,8 @@ function analyseOptionSet(
       set.problems.push(`option ${name} is not in the NodePool's catalog`);
       continue;
     }
-    const offerings = it.offerings.filter(
-      (o) =>
-        o.available &&
-        (zones === undefined || zones.includes(o.zone)) &&
-        (capacityTypes === undefined || capacityTypes.includes(o.capacityType)),
+    const offerings = (launchable.get(name) ?? []).filter(
+      (o) => o.capacityType !== "spot" || o.pricePerHour <= spotCeiling,
     );
     if (offerings.length === 0) {
       set.problems.push(`option ${name} has no available offering in the claim's zones and capacity types`);
@@ -437,7 +512,7 @@ function compatibleOfferings(input: ProvisioningInput, pod: Pod) {
     if (untolerated(pool.template.taints, pod.tolerations) !== undefined) continue;
     for (const it of typesFor(input, pool.name)) {
       for (const o of it.offerings) {
-        if (!o.available) continue;
+        if (!o.available || o.reservationCapacity === 0) continue;
         const labels = nodeLabels(pool, it, o.zone, o.capacityType);
         if (requirementsProblem(pool.template.requirements, labels, true) !== undefined) continue;
         if (podRequirementProblem(pod, labels, []) !== undefined) continue;
@@ -448,7 +523,7 @@ function compatibleOfferings(input: ProvisioningInput, pod: Pod) {
         // A pod can only ever be served where it fits on its own.
         if (overflow(pod.requests, allocatable) !== undefined) continue;
         out.push({
-          key: `${pool.name}/${it.name}/${o.zone}/${o.capacityType}`,
+          key: `${pool.name}/${it.name}/${o.zone}/${o.capacityType}${o.reservationId === undefined ? "" : `/${o.reservationId}`}`,
           pricePerHour: o.pricePerHour,
           allocatable,
         });
