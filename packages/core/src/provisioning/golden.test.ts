@@ -65,6 +65,8 @@ const Expect = z.object({
   reason: z.record(z.string(), z.unknown()).optional(),
   /** Warning codes the plan carries, in order. */
   warnings: z.array(z.string()).optional(),
+  /** Every claim's instance type options, in order. */
+  instanceTypeOptions: z.array(z.string()).optional(),
   /** Annotations every claim carries. */
   annotations: z.record(z.string(), z.string()).optional(),
 });
@@ -80,6 +82,7 @@ const Case = z.object({
     .object({
       preferencePolicy: z.enum(["Respect", "Ignore"]).optional(),
       minValuesPolicy: z.enum(["Strict", "BestEffort"]).optional(),
+      maxInstanceTypes: z.number().int().min(1).optional(),
     })
     .default({}),
   expect: Expect,
@@ -218,6 +221,8 @@ describe("golden provisioning cases", () => {
     if (want.warnings !== undefined) expect(plan.warnings.map((w) => w.code)).toEqual(want.warnings);
     if (want.annotations !== undefined)
       for (const c of plan.nodeClaims) expect(c.annotations).toMatchObject(want.annotations);
+    if (want.instanceTypeOptions !== undefined)
+      for (const c of plan.nodeClaims) expect(c.instanceTypeOptions).toEqual(want.instanceTypeOptions);
     if (want.reason !== undefined) expect(plan.unschedulable[0]?.reason).toMatchObject(want.reason);
   });
 });

@@ -7,7 +7,14 @@ import {
   REASON_CLASS_CAP,
   REASON_LAUNCH_CAP,
 } from "@nodeplan/solver-wasm";
-import type { InstanceType, NodeSelectorRequirement, Offering, Pod, ResourceVector } from "../model.ts";
+import type {
+  InstanceType,
+  NodePool,
+  NodeSelectorRequirement,
+  Offering,
+  Pod,
+  ResourceVector,
+} from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import type { UnschedulableReason } from "../reasons.ts";
 import { renderUnschedulable } from "../render.ts";
@@ -22,6 +29,7 @@ import {
   computeLowerBound,
   type LowerBoundResult,
 } from "./lower-bound.ts";
+import { truncateKeepingMinValues } from "./min-values.ts";
 import { type ProvenBound, patternBound } from "./pattern-bound.ts";
 import { newBinsCost, packByPatterns } from "./pattern-packing.ts";
 import { solvePatternLP } from "./patterns.ts";
@@ -494,6 +502,8 @@ interface DecodeTables {
   /** Decoded option sets by a hash of their bitset: replicated bins share one, so each is walked once. */
   decoded: Map<number, { words: Uint32Array; decoded: DecodedOptions }[]>;
   last?: { words: Uint32Array; decoded: DecodedOptions };
+  /** Option sets cut to the limit, as cut to keep minValues (themselves when nothing changes). */
+  minValuesCut: WeakMap<DecodedOptions, DecodedOptions>;
 }
 
 /** A bin's option set in NodeClaim terms: instance types by price, zones, capacity types, worst price. */
@@ -546,6 +556,7 @@ function walkOptions(
   words: Uint32Array,
   maxTypes: number,
   reservation: Offering | undefined,
+  keep?: ReadonlySet<string>,
 ): DecodedOptions {
   const W = words.length;
   // Offerings are encoded cheapest first (ties by capacity type, then name), so walking the set bits
@@ -567,6 +578,7 @@ function walkOptions(
       const ti = tables.typeIndex[t] as number;
       const o = enc.offerings[t] as EncodedOffering;
       const { capacityType, pricePerHour } = o.offering;
+      if (keep !== undefined && !keep.has(o.instanceType.name)) continue;
       if (reservation !== undefined) {
         if (capacityType !== "reserved" || o.offering.reservationId !== reservation.reservationId) continue;
       } else if (capacityType === "reserved" || (capacityType === "spot" && pricePerHour > spotCeiling)) {
@@ -607,7 +619,13 @@ function decodeTables(enc: Encoding): DecodeTables {
     }
     typeIndex[t] = i;
   });
-  return { typeIndex, typeStamp: new Int32Array(index.size), stamp: 0, decoded: new Map() };
+  return {
+    typeIndex,
+    typeStamp: new Int32Array(index.size),
+    stamp: 0,
+    decoded: new Map(),
+    minValuesCut: new WeakMap(),
+  };
 }
 
 function decodeClaim(
@@ -623,7 +641,23 @@ function decodeClaim(
 ): PlannedNodeClaim {
   const chosen = enc.offerings[result.binOffering[b] as number] as EncodedOffering;
   const pool = chosen.nodePool;
-  const { options, zones, capacityTypes, worst } = decodeOptions(enc, tables, result, b, W, maxTypes);
+  let decoded = decodeOptions(enc, tables, result, b, W, maxTypes);
+  if (decoded.options.length >= maxTypes) {
+    let kept = tables.minValuesCut.get(decoded);
+    if (kept === undefined) {
+      kept = cutKeepingMinValues(
+        enc,
+        tables,
+        result.binOptions.subarray(b * W, b * W + W),
+        decoded,
+        pool,
+        maxTypes,
+      );
+      tables.minValuesCut.set(decoded, kept);
+    }
+    decoded = kept;
+  }
+  const { options, zones, capacityTypes, worst } = decoded;
   // A reserved claim names its reservation (Karpenter's FinalizeScheduling), as requirement and label.
   const reservation = chosen.offering.capacityType === "reserved" ? chosen.offering.reservationId : undefined;
   const narrowed = new Set([
@@ -663,6 +697,48 @@ function decodeClaim(
     pods: pods.map(key),
     ...(reservation === undefined ? {} : { labels: { [LABEL_CAPACITY_RESERVATION_ID]: reservation } }),
   };
+}
+
+/**
+ * A cut of the options to `maxTypes` that keeps the NodePool's minValues when the plain cut (the
+ * cheapest `maxTypes`) loses them and the whole set has them (Karpenter fails or relaxes there).
+ */
+function cutKeepingMinValues(
+  enc: Encoding,
+  tables: DecodeTables,
+  words: Uint32Array,
+  decoded: DecodedOptions,
+  pool: NodePool,
+  maxTypes: number,
+): DecodedOptions {
+  const withMin = pool.template.requirements.filter((r) => r.minValues !== undefined);
+  if (withMin.length === 0) return decoded;
+  const reqs = Requirements.fromNodeSelectorRequirements(withMin);
+  const labelsOf = new Map<string, Record<string, string>>();
+  for (const o of enc.offerings)
+    if (o.nodePool === pool && !labelsOf.has(o.instanceType.name))
+      labelsOf.set(o.instanceType.name, {
+        ...o.instanceType.labels,
+        "node.kubernetes.io/instance-type": o.instanceType.name,
+      });
+  const candidate = (name: string): MinValuesCandidate => ({ labels: labelsOf.get(name) ?? {} });
+  const fixed = (d: DecodedOptions): MinValuesCandidate[] => [
+    ...d.zones.map((z) => ({ labels: { "topology.kubernetes.io/zone": z } })),
+    ...d.capacityTypes.map((c) => ({ labels: { "karpenter.sh/capacity-type": c } })),
+  ];
+  if (checkMinValues(reqs, [...decoded.options.map(candidate), ...fixed(decoded)]).length === 0)
+    return decoded;
+  const full = walkOptions(enc, tables, words, Number.POSITIVE_INFINITY, undefined);
+  const cut = truncateKeepingMinValues(
+    full.options.length,
+    maxTypes,
+    (i) => candidate(full.options[i] as string),
+    reqs,
+    fixed(full),
+  );
+  if (cut === undefined) return decoded;
+  const keep = new Set(cut.map((i) => full.options[i] as string));
+  return walkOptions(enc, tables, words, Number.POSITIVE_INFINITY, undefined, keep);
 }
 
 /** nodeSelector labels of the claim's pods on keys the NodePool leaves open become claim requirements. */
