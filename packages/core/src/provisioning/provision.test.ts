@@ -294,3 +294,37 @@ describe("self-affine hostname sets and hostname spread", () => {
     ]);
   });
 });
+
+describe("NodePool limits charged with each claim's largest option (Karpenter's accounting)", () => {
+  test("options are cut so a limited pool still takes one claim per zone instead of relaxing the spread", async () => {
+    const s = await createSolver();
+    const zones = ["zone-a", "zone-b", "zone-c"];
+    const types = [
+      instanceType("small", 2, 4, 0.1, { zones }),
+      instanceType("medium", 8, 16, 0.4, { zones }),
+      instanceType("huge", 96, 192, 4.8, { zones }),
+    ];
+    const spread = {
+      labels: { app: "web" },
+      topologySpreadConstraints: [
+        {
+          maxSkew: 1,
+          topologyKey: "topology.kubernetes.io/zone",
+          whenUnsatisfiable: "ScheduleAnyway" as const,
+          labelSelector: { matchLabels: { app: "web" } },
+        },
+      ],
+    };
+    const pods = Array.from({ length: 9 }, (_, i) => pod(`web-${i}`, 1000, 1, spread));
+    const limited = NodePoolSchema.parse({ name: "default", limits: { cpuMillis: 100_000 } });
+    const problem = input(pods, { nodePools: [limited], instanceTypes: types });
+    const plan = s.provision(problem);
+    // A claim listing "huge" charges 96 of the 100 cpu: the other zones would get 4 cpu between them and
+    // the spread would be relaxed. Cut to types of at most half the room, each zone gets a claim.
+    expect(plan.unschedulable).toEqual([]);
+    expect(plan.warnings.map((w) => w.code)).not.toContain("preference_relaxed");
+    expect(new Set(plan.nodeClaims.map((c) => c.zone))).toEqual(new Set(zones));
+    expect(plan.nodeClaims.every((c) => !c.instanceTypeOptions.includes("huge"))).toBe(true);
+    expect(validatePlan(problem, plan).violations).toEqual([]);
+  });
+});

@@ -49,6 +49,83 @@ const MAX_RELAX_ROUNDS = 12;
 
 /** Plans new capacity for the pending pods of `input` with `kernel` (see `createSolver`). */
 export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
+  const first = provisionOnce(kernel, input);
+  if (first.plan.unschedulable.length === 0 && first.relaxed === 0) return first.plan;
+  return rightSizedForLimits(kernel, input, first);
+}
+
+/**
+ * Karpenter charges a NodePool's limits with the largest capacity among each claim's options, so in a
+ * limited pool a few small claims whose options reach the biggest types use the limit up and later pods
+ * stay pending (or relax their preferences). The same plan with the pool's types cut to a fraction of
+ * the room left (1/2, 1/4, 1/8: room for at least 2, 4, 8 claims) is kept when it schedules more pods,
+ * relaxes fewer, or costs less; its bound is recomputed over the whole catalog.
+ */
+function rightSizedForLimits(kernel: Kernel, input: ProvisioningInput, first: Attempt): Plan {
+  const room = new Map<string, [string, number][]>();
+  for (const pool of input.nodePools) {
+    const used: Record<string, number> = {};
+    for (const n of input.nodes)
+      if (n.nodePool === pool.name)
+        for (const [k, v] of Object.entries(n.capacity)) used[k] = (used[k] ?? 0) + v;
+    const left = Object.entries(pool.limits)
+      .filter(([k, v]) => k !== "nodes" && Number.isFinite(v))
+      .map(([k, v]): [string, number] => [k, v - (used[k] ?? 0)]);
+    if (left.length > 0) room.set(pool.name, left);
+  }
+  if (room.size === 0) return first.plan;
+  const score = (a: Attempt) => [a.plan.unschedulable.length, a.relaxed, a.plan.cost.newPerHour];
+  const better = (a: Attempt, b: Attempt) => {
+    const [x, y] = [score(a), score(b)];
+    for (let i = 0; i < x.length; i++)
+      if ((x[i] as number) !== (y[i] as number)) return (x[i] as number) < (y[i] as number);
+    return false;
+  };
+  let best = first;
+  let bestInput = input;
+  for (const fraction of [1 / 2, 1 / 4, 1 / 8]) {
+    const byPool: Record<string, readonly InstanceType[]> = {};
+    for (const pool of input.nodePools) {
+      const types = instanceTypesFor(input, pool.name);
+      const left = room.get(pool.name);
+      const cut =
+        left === undefined
+          ? types
+          : types.filter((t) => left.every(([k, r]) => (t.capacity[k] ?? 0) <= fraction * r));
+      byPool[pool.name] = cut.length > 0 ? cut : types;
+    }
+    const trimmed = { ...input, instanceTypes: byPool };
+    const attempt = provisionOnce(kernel, trimmed);
+    if (better(attempt, best)) {
+      best = attempt;
+      bestInput = trimmed;
+    }
+  }
+  if (bestInput === input) return first.plan;
+  // The trimmed catalog's bound bounds the trimmed problem only: bound the pods on new claims over all types.
+  const plan = best.plan;
+  const onNew = new Set(plan.nodeClaims.flatMap((c) => c.pods));
+  const tolerate = preferNoScheduleTaints(input.nodePools, input.nodes).length > 0;
+  const bound = boundOnOwnConstraints(input, onNew, tolerate);
+  const lowerBoundPerHour = Math.min(bound.lowerBoundPerHour, plan.cost.newPerHour);
+  return {
+    ...plan,
+    cost: {
+      ...plan.cost,
+      lowerBoundPerHour,
+      ratio: lowerBoundPerHour > 0 ? plan.cost.newPerHour / lowerBoundPerHour : null,
+    },
+    lowerBound: { method: bound.method, certificate: bound.certificate },
+  };
+}
+
+/** A plan and how many pods it relaxed preferences of. */
+interface Attempt {
+  plan: Plan;
+  relaxed: number;
+}
+
+function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
   const policy = input.options?.preferencePolicy ?? "Respect";
   const levels = new Map<string, number>();
   const pending = input.pods.filter(isProvisionable);
@@ -237,7 +314,7 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
   const currentPerHour = input.nodes.reduce((s, n) => s + (n.pricePerHour ?? 0), 0);
   const newPerHour = nodeClaims.reduce((s, c) => s + c.pricePerHour, 0);
   const lowerBoundPerHour = Math.min(bound.lowerBoundPerHour, newPerHour);
-  return {
+  const plan: Plan = {
     nodeClaims,
     placements,
     unschedulable,
@@ -252,6 +329,7 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
     warnings: [...unenforcedConstraints(topo?.unenforced ?? 0), ...relaxedPreferences(levels)],
     errors: [],
   };
+  return { plan, relaxed: levels.size };
 }
 
 /** The pods a topology bundle (a hostname self-affinity set packed as one pod) stands for. */
