@@ -16,6 +16,14 @@ import type { ResourceVector } from "../model.ts";
  * each offering's rates are scaled to cost no more than its price and each pod is valued at its
  * cheapest compatible offering: that is what `verifyLowerBound` recomputes, sharing no code with the
  * LP.
+ *
+ * Capacity reservations cap launches: sum of x_t over reservation k's offerings <= c_k. Their offerings
+ * are priced near zero, so a bound that ignores the caps is near zero too. With the caps the dual is
+ * max sum_k D_k . v_k - sum_k c_k mu_k with alloc_t . W_sigma <= price_t + mu_k for k's offerings t:
+ * each reservation instance may be worth mu_k more than its price, paid for once per instance left.
+ * The capped bound solves the LP without capped offerings as columns (they keep their signature's
+ * rates), sets mu_k to the most any of k's offerings is then worth above its price, and subtracts
+ * sum_k c_k mu_k. Both bounds are valid; the larger is kept.
  */
 
 /** An offering the bound may buy: an instance type in a zone and capacity type, in a NodePool. */
@@ -25,6 +33,8 @@ export interface BoundOffering {
   pricePerHour: number;
   /** Allocatable net of DaemonSet overhead on this offering. */
   allocatable: ResourceVector;
+  /** A capacity reservation's offering: its id and the instances left (at most that many launches). */
+  reservation?: { id: string; capacity: number };
 }
 
 /** Pods sharing one set of compatible offerings. */
@@ -42,6 +52,11 @@ export interface LowerBoundCertificate {
   /** Dollars per hour per unit of each resource, for offerings not listed in `rates`. */
   defaultRates: number[];
   rates: { perUnit: number[]; offerings: string[] }[];
+  /**
+   * Per capacity reservation id, dollars per hour each of its instances may be worth above its price
+   * (mu): its offerings' rates may cost up to price + mu, and the bound pays mu per instance left.
+   */
+  reservationPenalties?: Record<string, number>;
 }
 
 /** The bound and how it was obtained. */
@@ -53,25 +68,47 @@ export interface LowerBoundResult {
   classValuePerPod: number[];
   /** Dual rate per resource (in `certificate.resources` order) for each class: what one unit is worth. */
   classRates: number[][];
-  /** Primal LP cost (equal to the bound at optimality, up to rounding). */
+  /** Primal cost of the LP solved (without capped offerings for the capped bound; then above it). */
   lpObjective: number;
 }
 
-/** Computes the bound; classes with no compatible offering are left out (they cannot be served). */
+/**
+ * Computes the bound; classes with no compatible offering are left out (they cannot be served). With
+ * capped reservation offerings, the larger of the plain and the capped bound.
+ */
 export function computeLowerBound(
   offerings: readonly BoundOffering[],
   classes: readonly BoundClass[],
 ): LowerBoundResult {
+  const plain = solveBound(offerings, classes, false);
+  if (!offerings.some((o) => o.reservation !== undefined)) return plain;
+  const capped = solveBound(offerings, classes, true);
+  return capped.lowerBoundPerHour > plain.lowerBoundPerHour ? capped : plain;
+}
+
+/**
+ * The LP bound, `capped`: with capped offerings as no column, then their reservations' penalties. A
+ * class only capped offerings serve is left out then, which only lowers the bound.
+ */
+function solveBound(
+  offerings: readonly BoundOffering[],
+  classes: readonly BoundClass[],
+  capped: boolean,
+): LowerBoundResult {
+  const method = capped ? "lp-covering-by-compatibility-reservation-caps" : "lp-covering-by-compatibility";
+  const column = (t: number) => !capped || offerings[t]?.reservation === undefined;
   const resources = demandedResources(classes);
   const empty: LowerBoundResult = {
     lowerBoundPerHour: 0,
-    method: "lp-covering-by-compatibility",
+    method,
     certificate: { resources, defaultRates: resources.map(() => 0), rates: [] },
     classValuePerPod: classes.map(() => 0),
     classRates: classes.map(() => resources.map(() => 0)),
     lpObjective: 0,
   };
-  const servable = classes.map((c, k) => ({ ...c, k })).filter((c) => c.compatible.length > 0 && c.pods > 0);
+  const servable = classes
+    .map((c, k) => ({ ...c, k }))
+    .filter((c) => c.compatible.some(column) && c.pods > 0);
   if (resources.length === 0 || servable.length === 0) return empty;
 
   // Signature of an offering: which servable classes may use it.
@@ -109,7 +146,7 @@ export function computeLowerBound(
   const columns: { t: number; sigma: number }[] = [];
   offerings.forEach((o, t) => {
     const sigma = offeringSignature[t] as number;
-    if (sigma < 0) return;
+    if (sigma < 0 || !column(t)) return;
     const alloc = resources.map((r) => o.allocatable[r] ?? 0);
     if (alloc.every((a) => a === 0)) return;
     const key = `${sigma}|${o.pricePerHour}|${alloc.join(",")}`;
@@ -118,15 +155,19 @@ export function computeLowerBound(
       columns.push({ t, sigma });
     }
   });
+  // Rows per signature; capped, a signature no column serves (capped offerings only) has none.
+  const rowOf = Int32Array.from(signatures, (_, sigma) => (capped ? -1 : sigma));
+  let S = capped ? 0 : signatures.length;
+  if (capped) for (const { sigma } of columns) if ((rowOf[sigma] as number) < 0) rowOf[sigma] = S++;
   const transfers: { s: number; sigma: number; r: number }[] = [];
   signatures.forEach((sig, sigma) => {
+    if ((rowOf[sigma] as number) < 0) return;
     for (const s of sig) {
       for (let r = 0; r < R; r++) {
         if ((servable[s]?.demand[resources[r] as string] ?? 0) > 0) transfers.push({ s, sigma, r });
       }
     }
   });
-  const S = signatures.length;
   const rowCount = S * R + servable.length * R;
   const n = columns.length + transfers.length;
   const cost = new Float64Array(n);
@@ -136,11 +177,12 @@ export function computeLowerBound(
     const o = offerings[t] as BoundOffering;
     cost[j] = o.pricePerHour;
     for (let r = 0; r < R; r++)
-      matrix[(sigma * R + r) * n + j] = (o.allocatable[resources[r] as string] ?? 0) / (unit[r] as number);
+      matrix[((rowOf[sigma] as number) * R + r) * n + j] =
+        (o.allocatable[resources[r] as string] ?? 0) / (unit[r] as number);
   });
   transfers.forEach(({ s, sigma, r }, i) => {
     const j = columns.length + i;
-    matrix[(sigma * R + r) * n + j] = -1;
+    matrix[((rowOf[sigma] as number) * R + r) * n + j] = -1;
     matrix[(S * R + s * R + r) * n + j] = 1;
   });
   servable.forEach((c, s) => {
@@ -152,16 +194,44 @@ export function computeLowerBound(
   if (lp.status !== "optimal") {
     // Infeasible means some demanded resource is offered nowhere a class may go; such pods are
     // unschedulable and the caller has already excluded them, so this is a defensive fallback.
-    return { ...empty, method: `lp-covering-by-compatibility (${lp.status}; bound 0)` };
+    return { ...empty, method: `${method} (${lp.status}; bound 0)` };
   }
 
-  // Signature rates, back in real units; offerings take their signature's rates.
-  const sigRates = signatures.map((_, sigma) =>
-    resources.map((_, r) => (lp.dual[sigma * R + r] as number) / (unit[r] as number)),
-  );
+  // Signature rates, back in real units; offerings take their signature's rates. A signature without
+  // rows takes the most any class using it is worth, so that each class is worth no more there.
   const classRates = servable.map((_, s) =>
     resources.map((_, r) => (lp.dual[S * R + s * R + r] as number) / (unit[r] as number)),
   );
+  const sigRates = signatures.map((sig, sigma) => {
+    const row = rowOf[sigma] as number;
+    return resources.map((_, r) =>
+      row >= 0
+        ? (lp.dual[row * R + r] as number) / (unit[r] as number)
+        : Math.max(...sig.map((s) => classRates[s]?.[r] as number)),
+    );
+  });
+  // The simplex's tolerances are absolute: at prices near zero (reservations) a signature's rates can
+  // leave an offering a little over its price. Such rates are scaled down until none is, and each class
+  // is then worth no more than at any of its signatures: dual feasible again.
+  const factor = signatures.map(() => 1);
+  offerings.forEach((o, t) => {
+    const sigma = offeringSignature[t] as number;
+    if (sigma < 0 || !column(t)) return;
+    const rates = sigRates[sigma] as number[];
+    let worth = 0;
+    resources.forEach((r, i) => {
+      worth += (o.allocatable[r] ?? 0) * Math.max(0, rates[i] as number);
+    });
+    if (worth > o.pricePerHour * (1 + 1e-9))
+      factor[sigma] = Math.min(factor[sigma] as number, o.pricePerHour / worth);
+  });
+  if (factor.some((f) => f < 1))
+    signatures.forEach((sig, sigma) => {
+      const rates = (sigRates[sigma] as number[]).map((x) => x * (factor[sigma] as number));
+      sigRates[sigma] = rates;
+      for (const s of sig)
+        classRates[s] = (classRates[s] as number[]).map((v, r) => Math.min(v, rates[r] as number));
+    });
   const classValuePerPod = classes.map(() => 0);
   const allClassRates = classes.map(() => resources.map(() => 0));
   let bound = 0;
@@ -173,6 +243,26 @@ export function computeLowerBound(
     classValuePerPod[c.k] = value / c.pods;
     allClassRates[c.k] = rates;
   });
+
+  // Capped: each reservation pays, per instance left, the most one of its offerings is worth above its
+  // price at its signature's rates.
+  const penalties: Record<string, number> = {};
+  if (capped) {
+    const caps = new Map<string, number>();
+    offerings.forEach((o, t) => {
+      if (o.reservation === undefined) return;
+      const { id, capacity } = o.reservation;
+      caps.set(id, Math.min(caps.get(id) ?? Number.POSITIVE_INFINITY, capacity));
+      const rates = sigRates[offeringSignature[t] as number];
+      if (rates === undefined) return;
+      let worth = 0;
+      resources.forEach((r, i) => {
+        worth += (o.allocatable[r] ?? 0) * (rates[i] as number);
+      });
+      if (worth - o.pricePerHour > (penalties[id] ?? 0)) penalties[id] = worth - o.pricePerHour;
+    });
+    for (const [id, mu] of Object.entries(penalties)) bound -= (caps.get(id) as number) * mu;
+  }
 
   // The certificate: the most common signature's rates as default, the others listed.
   const members: string[][] = signatures.map(() => []);
@@ -189,8 +279,13 @@ export function computeLowerBound(
     .filter((_, sigma) => sigma !== largest);
   return {
     lowerBoundPerHour: bound,
-    method: "lp-covering-by-compatibility",
-    certificate: { resources, defaultRates: sigRates[largest] as number[], rates },
+    method,
+    certificate: {
+      resources,
+      defaultRates: sigRates[largest] as number[],
+      rates,
+      ...(capped ? { reservationPenalties: penalties } : {}),
+    },
     classValuePerPod,
     classRates: allClassRates,
     lpObjective: lp.objective,

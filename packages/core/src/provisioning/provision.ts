@@ -484,11 +484,24 @@ function lowerBoundFor(
   enc: Encoding,
   podsPerGroup: readonly number[],
 ): { bound: LowerBoundResult; groupClass: Int32Array } {
-  const offerings: BoundOffering[] = enc.offerings.map((o) => ({
-    key: o.key,
-    pricePerHour: o.offering.pricePerHour,
-    allocatable: o.allocatable,
-  }));
+  // Reserved offerings carry their reservation's launch cap (the kernel's cap group), keyed as encoded.
+  const { capGroup } = enc.problem.offerings;
+  const offerings: BoundOffering[] = enc.offerings.map((o, t) => {
+    const cap = capGroup[t] as number;
+    return {
+      key: o.key,
+      pricePerHour: o.offering.pricePerHour,
+      allocatable: o.allocatable,
+      ...(cap < 0
+        ? {}
+        : {
+            reservation: {
+              id: o.offering.reservationId ?? `${o.instanceType.name}/${o.offering.zone}`,
+              capacity: enc.problem.capGroups.maxBins[cap] as number,
+            },
+          }),
+    };
+  });
   const classIndex = new Map<string, number>();
   const classes: (BoundClass & { demand: Record<string, number> })[] = [];
   const groupClass = new Int32Array(enc.groups.length).fill(-1);

@@ -231,3 +231,188 @@ describe("capacity reservations", () => {
     expect(reservedLaunches).toBeGreaterThan(20);
   });
 });
+
+describe("the lower bound with capacity reservations", () => {
+  test("golden reservation-shared-pools: the bound counts the cap (0.432 against 0.576, was 1e-7)", () => {
+    const type = withOfferings(
+      instanceType("m5.xlarge", 4, 16, 0.192, { zones: ["zone-a", "zone-b", "zone-c"] }),
+      [{ reservationId: "cr-shared", reservationCapacity: 3, zone: "zone-b" }],
+    );
+    const team = (t: string) => ({ nodeSelector: { team: t } });
+    const i: ProvisioningInput = {
+      ...input(
+        ["alpha", "beta"].flatMap((t) =>
+          Array.from({ length: 3 }, (_, k) => pod(`${t}-${k}`, 3500, 1, team(t))),
+        ),
+        [type],
+      ),
+      nodePools: ["alpha", "beta"].map((name) =>
+        NodePoolSchema.parse({ name, template: { labels: { team: name } } }),
+      ),
+    };
+    const plan = solver.provision(i);
+    const v = validatePlan(i, plan);
+    expect(v.violations).toEqual([]);
+    expect(plan.cost.newPerHour).toBeCloseTo(3 * 0.192, 6);
+    // 21 cpu of 4-cpu nodes at 0.192 (1.008), less 3 reservation instances worth 0.192 each.
+    expect(plan.cost.lowerBoundPerHour).toBeCloseTo(0.432, 6);
+    expect(v.verifiedLowerBoundPerHour).toBeCloseTo(0.432, 6);
+    expect(plan.lowerBound.method).toBe("lp-covering-by-compatibility-reservation-caps");
+    expect(plan.lowerBound.certificate).toMatchObject({
+      reservationPenalties: { "cr-shared": expect.closeTo(0.192, 6) },
+    });
+    // Caps come from the catalog: had the reservation 5 instances left, the same certificate proves less.
+    const five: ProvisioningInput = {
+      ...i,
+      instanceTypes: [
+        {
+          ...type,
+          offerings: type.offerings.map((o) => (o.reservationId ? { ...o, reservationCapacity: 5 } : o)),
+        },
+      ],
+    };
+    expect(validatePlan(five, plan).verifiedLowerBoundPerHour).toBeCloseTo(1.008 - 5 * 0.192, 6);
+    expect(validatePlan(five, plan).violations.map((x) => x.rule)).toEqual(["lower_bound"]);
+    // A certificate that lies about the penalty proves less, whatever the lie.
+    const cert = plan.lowerBound.certificate as { reservationPenalties: Record<string, number> };
+    for (const mu of [0, 0.1, 0.3, 10]) {
+      const lied = {
+        ...plan,
+        lowerBound: {
+          ...plan.lowerBound,
+          certificate: { ...cert, reservationPenalties: { "cr-shared": mu } },
+        },
+      };
+      expect(validatePlan(i, lied).verifiedLowerBoundPerHour).toBeLessThanOrEqual(0.432 + 1e-9);
+    }
+  });
+
+  test("random small catalogs with reservations: the claimed bound is verified, below the exact optimum, and no tampered certificate proves more", () => {
+    const arb = fc.record({
+      types: fc.array(
+        fc.record({
+          cpu: fc.constantFrom(2, 4, 8),
+          priceFactor: fc.integer({ min: 80, max: 120 }),
+          cap: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
+          spot: fc.boolean(),
+        }),
+        { minLength: 1, maxLength: 3 },
+      ),
+      pods: fc.array(fc.record({ size: fc.integer({ min: 1, max: 19 }), toB: fc.boolean() }), {
+        minLength: 1,
+        maxLength: 5,
+      }),
+      pools: fc.integer({ min: 1, max: 2 }),
+      tamper: fc.array(fc.double({ min: 0, max: 5, noNaN: true }), { minLength: 3, maxLength: 3 }),
+    });
+    let capped = 0;
+    fc.assert(
+      fc.property(arb, ({ types, pods: shapes, pools, tamper }) => {
+        const its = types.map((t, k) => {
+          const price = (t.cpu * 0.05 * t.priceFactor) / 100;
+          return withOfferings(instanceType(`t${k}`, t.cpu, 32, price, { zones: ["zone-a"] }), [
+            ...(t.cap === undefined ? [] : [{ reservationId: `cr-${k}`, reservationCapacity: t.cap }]),
+            ...(t.spot ? [{ capacityType: "spot" as const, pricePerHour: price * 0.5 }] : []),
+          ]);
+        });
+        const maxCpu = Math.max(...types.map((t) => t.cpu));
+        const cpus = shapes.map((s) => Math.min(s.size * 400, maxCpu * 1000 - 100));
+        // With two NodePools (alike but for a label), pods may select the second: classes of their own.
+        const i: ProvisioningInput = {
+          ...input(
+            cpus.map((c, k) =>
+              pod(`p${k}`, c, 1, pools === 2 && shapes[k]?.toB ? { nodeSelector: { team: "b" } } : {}),
+            ),
+            its,
+          ),
+          nodePools: ["a", "b"]
+            .slice(0, pools)
+            .map((name) => NodePoolSchema.parse({ name, template: { labels: { team: name } } })),
+        };
+        const plan = solver.provision(i);
+        const v = validatePlan(i, plan);
+        expect(v.violations).toEqual([]);
+        expect(plan.unschedulable).toEqual([]);
+        const best = exactOptimum(cpus, its);
+        expect(plan.cost.lowerBoundPerHour).toBeLessThanOrEqual(best * (1 + 1e-9) + 1e-12);
+        expect(v.verifiedLowerBoundPerHour).toBeLessThanOrEqual(best * (1 + 1e-9) + 1e-12);
+        expect(plan.cost.newPerHour).toBeGreaterThanOrEqual(best * (1 - 1e-9));
+        const cert = plan.lowerBound.certificate as {
+          defaultRates?: number[];
+          reservationPenalties?: Record<string, number>;
+        };
+        if (cert.reservationPenalties === undefined) return;
+        capped++;
+        // Tampered: penalties scaled, raised or dropped, rates scaled: never above the optimum.
+        const [f, g, h] = tamper as [number, number, number];
+        const scale = (by: (mu: number) => number) =>
+          Object.fromEntries(Object.entries(cert.reservationPenalties ?? {}).map(([id, mu]) => [id, by(mu)]));
+        for (const tampered of [
+          { ...cert, reservationPenalties: scale((mu) => mu * f) },
+          { ...cert, reservationPenalties: scale((mu) => mu + g) },
+          { ...cert, reservationPenalties: {} },
+          {
+            ...cert,
+            defaultRates: cert.defaultRates?.map((r) => r * h),
+            reservationPenalties: scale((mu) => mu * h),
+          },
+        ]) {
+          const lied = { ...plan, lowerBound: { ...plan.lowerBound, certificate: tampered } };
+          expect(validatePlan(i, lied).verifiedLowerBoundPerHour).toBeLessThanOrEqual(
+            best * (1 + 1e-9) + 1e-12,
+          );
+        }
+      }),
+      { numRuns: 150, seed: 11 },
+    );
+    // The capped bound was the one claimed in a good share of the runs.
+    expect(capped).toBeGreaterThan(30);
+  });
+});
+
+/**
+ * The cheapest way to pack pods of `cpus` millicores (1 GiB each) onto `types`' offerings (zone-a), each
+ * reservation launching at most its capacity: every pod goes into an open node or opens one. (NodePools
+ * alike but for a label change nothing: any packing can use the one every pod may select.)
+ */
+function exactOptimum(cpus: readonly number[], types: readonly InstanceType[]): number {
+  const offerings = types.flatMap((t) =>
+    t.offerings
+      .filter((o) => o.available && o.reservationCapacity !== 0)
+      .map((o) => ({
+        cpu: t.allocatable.cpuMillis ?? 0,
+        price: o.pricePerHour,
+        id: o.reservationId,
+        cap: o.reservationCapacity,
+      })),
+  );
+  const launches = new Map<string, number>();
+  const nodes: { cpu: number; used: number }[] = [];
+  let best = Number.POSITIVE_INFINITY;
+  const place = (k: number, cost: number) => {
+    if (cost >= best) return;
+    if (k === cpus.length) {
+      best = cost;
+      return;
+    }
+    const c = cpus[k] as number;
+    for (const n of nodes) {
+      if (n.used + c > n.cpu) continue;
+      n.used += c;
+      place(k + 1, cost);
+      n.used -= c;
+    }
+    for (const o of offerings) {
+      if (c > o.cpu) continue;
+      const used = o.id === undefined ? 0 : (launches.get(o.id) ?? 0);
+      if (o.cap !== undefined && used >= o.cap) continue;
+      if (o.id !== undefined) launches.set(o.id, used + 1);
+      nodes.push({ cpu: o.cpu, used: c });
+      place(k + 1, cost + o.price);
+      nodes.pop();
+      if (o.id !== undefined) launches.set(o.id, used);
+    }
+  };
+  place(0, 0);
+  return best;
+}

@@ -13,7 +13,7 @@ import type {
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import type { ProvisioningInput } from "../provisioning/input.ts";
 import { LABEL_CAPACITY_RESERVATION_ID } from "../well-known-labels.ts";
-import { verifyLowerBound } from "./verify-bound.ts";
+import { type VerifierOffering, verifyLowerBound } from "./verify-bound.ts";
 import { verifyPatternBound } from "./verify-pattern-bound.ts";
 
 /**
@@ -349,6 +349,7 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
     .filter((p): p is Pod => p !== undefined);
   // Pods with the same constraints and requests have the same offerings: compute them once.
   const offeringsMemo = new Map<string, ReturnType<typeof compatibleOfferings>>();
+  const caps = reservationCaps(input);
   const offeringsFor = (pod: Pod) => {
     const k = JSON.stringify([
       pod.requests,
@@ -359,7 +360,7 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
     ]);
     let found = offeringsMemo.get(k);
     if (found === undefined) {
-      found = compatibleOfferings(input, pod);
+      found = compatibleOfferings(input, pod, caps);
       offeringsMemo.set(k, found);
     }
     return found;
@@ -505,9 +506,29 @@ function analyseOptionSet(
   return set;
 }
 
-/** Offerings (by certificate key) a pod could run on as a new node, with their allocatable net of DaemonSets. */
-function compatibleOfferings(input: ProvisioningInput, pod: Pod) {
-  const out: { key: string; pricePerHour: number; allocatable: ResourceVector }[] = [];
+/**
+ * Instances left per capacity reservation (id, else type/zone) in the input catalog: the least any of its
+ * available offerings reports (a used-up one is no offering). Reserved offerings with no count are uncapped.
+ */
+function reservationCaps(input: ProvisioningInput): Map<string, number> {
+  const caps = new Map<string, number>();
+  const its = input.instanceTypes;
+  const all = Array.isArray(its) ? its : Object.values(its as Record<string, readonly InstanceType[]>).flat();
+  for (const it of all)
+    for (const o of it.offerings) {
+      if (o.capacityType !== "reserved" || !o.available || !o.reservationCapacity) continue;
+      const id = o.reservationId ?? `${it.name}/${o.zone}`;
+      caps.set(id, Math.min(caps.get(id) ?? Number.POSITIVE_INFINITY, o.reservationCapacity));
+    }
+  return caps;
+}
+
+/**
+ * Offerings (by certificate key) a pod could run on as a new node, with their allocatable net of
+ * DaemonSets and, for a capped reservation's, its id and instances left (`caps`).
+ */
+function compatibleOfferings(input: ProvisioningInput, pod: Pod, caps: ReadonlyMap<string, number>) {
+  const out: VerifierOffering[] = [];
   for (const pool of input.nodePools) {
     if (untolerated(pool.template.taints, pod.tolerations) !== undefined) continue;
     for (const it of typesFor(input, pool.name)) {
@@ -526,11 +547,24 @@ function compatibleOfferings(input: ProvisioningInput, pod: Pod) {
           key: `${pool.name}/${it.name}/${o.zone}/${o.capacityType}${o.reservationId === undefined ? "" : `/${o.reservationId}`}`,
           pricePerHour: o.pricePerHour,
           allocatable,
+          ...reservationOf(it, o, caps),
         });
       }
     }
   }
   return out;
+}
+
+/** A capped reservation's offering: its id and the instances the catalog says are left. */
+function reservationOf(
+  it: InstanceType,
+  o: InstanceType["offerings"][number],
+  caps: ReadonlyMap<string, number>,
+): { reservation?: { id: string; capacity: number } } {
+  if (o.capacityType !== "reserved" || o.reservationCapacity === undefined) return {};
+  const id = o.reservationId ?? `${it.name}/${o.zone}`;
+  const capacity = caps.get(id);
+  return capacity === undefined ? {} : { reservation: { id, capacity } };
 }
 
 function typesFor(input: ProvisioningInput, pool: string): readonly InstanceType[] {
