@@ -276,6 +276,30 @@ describe("self-affine hostname sets and hostname spread", () => {
     expect(home?.pods.sort()).toEqual(["default/t0", "default/t1", "default/t2"]);
   });
 
+  test("a set's bound values each member in its own class, as the verifier does", async () => {
+    const s = await createSolver();
+    const amd = instanceType("amd", 4, 16, 0.2);
+    const armType = instanceType("arm", 4, 16, 0.05);
+    const arm = { ...armType, labels: { ...armType.labels, "kubernetes.io/arch": "arm64" } };
+    // The first member (Karpenter order) needs amd64; the second could run on the cheaper arm64 type.
+    const pods = [
+      together("p1", "t", { nodeSelector: { "kubernetes.io/arch": "amd64" } }),
+      pod("p2", 500, 1, {
+        labels: { app: "t", tier: "x" },
+        podAffinity: {
+          required: [{ topologyKey: hostname, labelSelector: { matchLabels: { app: "t" } } }],
+        },
+      }),
+    ];
+    pods[0] = { ...(pods[0] as Pod), requests: { cpuMillis: 1000, memoryBytes: GiB, pods: 1 } };
+    const problem = input(pods, { instanceTypes: [amd, arm] });
+    const plan = s.provision(problem);
+    expect(plan.nodeClaims.map((c) => [c.instanceType, c.pods.length])).toEqual([["amd", 2]]);
+    const verdict = validatePlan(problem, plan);
+    expect(verdict.violations).toEqual([]);
+    expect(plan.cost.lowerBoundPerHour).toBeLessThanOrEqual(verdict.verifiedLowerBoundPerHour + 1e-12);
+  });
+
   test("two sets counted by one spread are reported as not enforced, never silently dropped", async () => {
     const s = await createSolver();
     const pods = [

@@ -297,13 +297,18 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
   // Usually every pending pod lands on a new claim: then the LP is the one already solved. Preferences
   // made requirements only narrow a plan: its bound is taken over the pods' own constraints.
   const same = !preferring && enc.groups.every((g, i) => onNew[i] === g.pods.length);
-  let bound: ProvenBound = same
-    ? upfront.bound
-    : preferring
-      ? boundOnOwnConstraints(input, onNewPods ?? new Set(), preferNoSchedule.length > 0)
-      : dropped.size === 0 && resourceBound !== undefined
-        ? resourceBound
-        : lowerBoundFor(enc, onNew).bound;
+  // A hostname self-affinity bundle is one pod in the first member's constraint class; the bound values
+  // each member in its own class (as the verifier does), so it is taken over the encoding before topology.
+  const bundled = !preferring && topo !== undefined && topo.bundles.size > 0 && base !== undefined;
+  let bound: ProvenBound = bundled
+    ? boundOverGroups(base as Encoding, new Set(nodeClaims.flatMap((c) => c.pods)))
+    : same
+      ? upfront.bound
+      : preferring
+        ? boundOnOwnConstraints(input, onNewPods ?? new Set(), preferNoSchedule.length > 0)
+        : dropped.size === 0 && resourceBound !== undefined
+          ? resourceBound
+          : lowerBoundFor(enc, onNew).bound;
   // The pattern bound covers the pods the kernel put on new claims: valid while no claim was dropped.
   if (
     patternProof !== undefined &&
@@ -417,6 +422,14 @@ function relax(
   return changed;
 }
 
+/** The LP bound over `enc`'s groups for their pods in `onNew` (pod keys). */
+function boundOverGroups(enc: Encoding, onNew: ReadonlySet<string>): LowerBoundResult {
+  return lowerBoundFor(
+    enc,
+    enc.groups.map((g) => g.pods.filter((p) => onNew.has(key(p))).length),
+  ).bound;
+}
+
 /**
  * The LP bound for the pods placed on new claims, under their own constraints (no preference made a
  * requirement) and, when the relaxation can add it, the PreferNoSchedule toleration: the loosest
@@ -435,10 +448,7 @@ function boundOnOwnConstraints(
         }
       : input,
   );
-  return lowerBoundFor(
-    own,
-    own.groups.map((g) => g.pods.filter((p) => onNew.has(key(p))).length),
-  ).bound;
+  return boundOverGroups(own, onNew);
 }
 
 /**
