@@ -159,8 +159,9 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
   // does not depend on their pods: analysed once per set. Pods with the same node constraints share
   // their requirement checks against a set.
   const optionSets = new Map<string, OptionSet>();
-  // Launches per capacity reservation, and the instances each one has left.
-  const reserved = new Map<string, { launches: number; capacity: number }>();
+  // Launches per capacity reservation, against the instances the catalog says it has left.
+  const caps = reservationCaps(input);
+  const launches = new Map<string, number>();
   for (const claim of plan.nodeClaims) {
     newCost += claim.pricePerHour;
     const pool = pools.get(claim.nodePool);
@@ -264,12 +265,9 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
           node: claim.name,
           message: `reserved claim: no available reservation of ${claim.instanceType} in ${claim.zone} it names`,
         });
-      } else if (o.reservationCapacity !== undefined) {
+      } else {
         const id = o.reservationId ?? `${claim.instanceType}/${claim.zone}`;
-        const r = reserved.get(id) ?? { launches: 0, capacity: o.reservationCapacity };
-        r.launches++;
-        r.capacity = Math.min(r.capacity, o.reservationCapacity);
-        reserved.set(id, r);
+        launches.set(id, (launches.get(id) ?? 0) + 1);
       }
     }
     for (const pod of claimPods) {
@@ -303,11 +301,12 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
         violations.push({ rule: "min_values", node: claim.name, message });
     limitUse.set(pool.name, sum([limitUse.get(pool.name) ?? {}, set.maxCapacity, { nodes: 1 }]));
   }
-  for (const [id, r] of reserved) {
-    if (r.launches > r.capacity)
+  for (const [id, n] of launches) {
+    const capacity = caps.get(id);
+    if (capacity !== undefined && n > capacity)
       violations.push({
         rule: "reservation",
-        message: `reservation ${id} launched ${r.launches} times, ${r.capacity} instances left`,
+        message: `reservation ${id} launched ${n} times, ${capacity} instances left`,
       });
   }
   for (const pool of input.nodePools) {
@@ -349,7 +348,6 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
     .filter((p): p is Pod => p !== undefined);
   // Pods with the same constraints and requests have the same offerings: compute them once.
   const offeringsMemo = new Map<string, ReturnType<typeof compatibleOfferings>>();
-  const caps = reservationCaps(input);
   const offeringsFor = (pod: Pod) => {
     const k = JSON.stringify([
       pod.requests,
@@ -525,7 +523,7 @@ function reservationCaps(input: ProvisioningInput): Map<string, number> {
 
 /**
  * Offerings (by certificate key) a pod could run on as a new node, with their allocatable net of
- * DaemonSets and, for a capped reservation's, its id and instances left (`caps`).
+ * DaemonSets and, for a capped reservation's, its id and instances left (`caps`, from reservationCaps).
  */
 function compatibleOfferings(input: ProvisioningInput, pod: Pod, caps: ReadonlyMap<string, number>) {
   const out: VerifierOffering[] = [];
