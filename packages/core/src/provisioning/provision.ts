@@ -18,7 +18,12 @@ import type {
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import type { UnschedulableReason } from "../reasons.ts";
 import { renderUnschedulable } from "../render.ts";
-import { checkMinValues, type MinValuesCandidate, Requirements } from "../requirements.ts";
+import {
+  checkMinValues,
+  type MinValuesCandidate,
+  type MinValuesShortfall,
+  Requirements,
+} from "../requirements.ts";
 import { LABEL_CAPACITY_RESERVATION_ID } from "../well-known-labels.ts";
 import { diagnoseUnplaced } from "./diagnose.ts";
 import { type EncodedOffering, type Encoding, encode, type PodGroup } from "./encode.ts";
@@ -241,8 +246,21 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
   const minValuesPolicy = input.options?.minValuesPolicy ?? "Strict";
   const dropped = new Set<string>();
   for (let b = 0; b < result.newBins; b++) {
-    const claim = decodeClaim(enc, tables, result, b, W, binPods[b] as Pod[], maxTypes, input, counters);
-    const short = minValuesShortfall(claim, input);
+    const { claim, short: shortfall } = decodeClaim(
+      enc,
+      tables,
+      result,
+      b,
+      W,
+      binPods[b] as Pod[],
+      maxTypes,
+      input,
+      counters,
+    );
+    const short: UnschedulableReason | undefined =
+      shortfall === undefined
+        ? undefined
+        : { code: "min_values_unsatisfiable", ...shortfall, nodePool: claim.nodePool };
     if (short !== undefined && minValuesPolicy === "Strict") {
       // Karpenter will not launch it: its pods stay pending, named after the key that fell short.
       counters.set(claim.nodePool, (counters.get(claim.nodePool) as number) - 1);
@@ -370,29 +388,6 @@ function relaxedPreferences(levels: ReadonlyMap<string, number>): Plan["warnings
       message: `${pods.length} pods had preferences relaxed to schedule (or to be reported): ${shown}${pods.length > 5 ? ", ..." : ""}`,
     },
   ];
-}
-
-/**
- * The first NodePool requirement whose minValues the claim's instance type options (their labels,
- * the claim's zones and capacity types) do not reach, as a reason; undefined when all are met.
- */
-function minValuesShortfall(
-  claim: PlannedNodeClaim,
-  input: ProvisioningInput,
-): UnschedulableReason | undefined {
-  const pool = input.nodePools.find((p) => p.name === claim.nodePool);
-  const withMin = pool?.template.requirements.filter((r) => r.minValues !== undefined) ?? [];
-  if (withMin.length === 0) return undefined;
-  const types = new Map(instanceTypesFor(input, claim.nodePool).map((t) => [t.name, t]));
-  const candidates: MinValuesCandidate[] = claim.instanceTypeOptions.map((name) => ({
-    labels: { ...types.get(name)?.labels, "node.kubernetes.io/instance-type": name },
-  }));
-  for (const r of claim.requirements)
-    if (r.key === "topology.kubernetes.io/zone" || r.key === "karpenter.sh/capacity-type")
-      for (const v of r.values) candidates.push({ labels: { [r.key]: v } });
-  const [first] = checkMinValues(Requirements.fromNodeSelectorRequirements(withMin), candidates);
-  if (first === undefined) return undefined;
-  return { code: "min_values_unsatisfiable", ...first, nodePool: claim.nodePool };
 }
 
 /**
@@ -603,8 +598,10 @@ interface DecodeTables {
   /** Decoded option sets by a hash of their bitset: replicated bins share one, so each is walked once. */
   decoded: Map<number, { words: Uint32Array; decoded: DecodedOptions }[]>;
   last?: { words: Uint32Array; decoded: DecodedOptions };
-  /** Option sets cut to the limit, as cut to keep minValues (themselves when nothing changes). */
-  minValuesCut: WeakMap<DecodedOptions, DecodedOptions>;
+  /** Per option set: as minValues leaves it (see minValuesVerdict). */
+  minValues: WeakMap<DecodedOptions, MinValuesVerdict>;
+  /** Per NodePool with minValues: each instance type's labels, with its name under the instance-type key. */
+  typeLabels: Map<NodePool, Map<string, Record<string, string>>>;
 }
 
 /** A bin's option set in NodeClaim terms: instance types by price, zones, capacity types, worst price. */
@@ -725,7 +722,8 @@ function decodeTables(enc: Encoding): DecodeTables {
     typeStamp: new Int32Array(index.size),
     stamp: 0,
     decoded: new Map(),
-    minValuesCut: new WeakMap(),
+    minValues: new WeakMap(),
+    typeLabels: new Map(),
   };
 }
 
@@ -739,25 +737,23 @@ function decodeClaim(
   maxTypes: number,
   input: ProvisioningInput,
   counters: Map<string, number>,
-): PlannedNodeClaim {
+): { claim: PlannedNodeClaim; short: MinValuesShortfall | undefined } {
   const chosen = enc.offerings[result.binOffering[b] as number] as EncodedOffering;
   const pool = chosen.nodePool;
-  let decoded = decodeOptions(enc, tables, result, b, W, maxTypes);
-  if (decoded.options.length >= maxTypes) {
-    let kept = tables.minValuesCut.get(decoded);
-    if (kept === undefined) {
-      kept = cutKeepingMinValues(
-        enc,
-        tables,
-        result.binOptions.subarray(b * W, b * W + W),
-        decoded,
-        pool,
-        maxTypes,
-      );
-      tables.minValuesCut.set(decoded, kept);
-    }
-    decoded = kept;
+  const plain = decodeOptions(enc, tables, result, b, W, maxTypes);
+  let verdict = tables.minValues.get(plain);
+  if (verdict === undefined) {
+    verdict = minValuesVerdict(
+      enc,
+      tables,
+      result.binOptions.subarray(b * W, b * W + W),
+      plain,
+      pool,
+      maxTypes,
+    );
+    tables.minValues.set(plain, verdict);
   }
+  const { decoded, short } = verdict;
   const { options, zones, capacityTypes, worst } = decoded;
   // A reserved claim names its reservation (Karpenter's FinalizeScheduling), as requirement and label.
   const reservation = chosen.offering.capacityType === "reserved" ? chosen.offering.reservationId : undefined;
@@ -784,7 +780,7 @@ function decodeClaim(
   const index = counters.get(pool.name) ?? 0;
   counters.set(pool.name, index + 1);
   const name = input.options?.claimName?.(pool.name, index) ?? `${pool.name}-${index}`;
-  return {
+  const claim: PlannedNodeClaim = {
     name,
     nodePool: pool.name,
     instanceType: chosen.instanceType.name,
@@ -798,37 +794,51 @@ function decodeClaim(
     pods: pods.map(key),
     ...(reservation === undefined ? {} : { labels: { [LABEL_CAPACITY_RESERVATION_ID]: reservation } }),
   };
+  return { claim, short };
+}
+
+/** An option set as minValues leaves it, and the first key still short of its minValues. */
+interface MinValuesVerdict {
+  decoded: DecodedOptions;
+  short: MinValuesShortfall | undefined;
 }
 
 /**
- * A cut of the options to `maxTypes` that keeps the NodePool's minValues when the plain cut (the
- * cheapest `maxTypes`) loses them and the whole set has them (Karpenter fails or relaxes there).
+ * The NodePool's minValues against an option set (instance types' labels, its zones and capacity
+ * types). When the plain cut to `maxTypes` loses a value the whole set has (Karpenter fails or relaxes
+ * there), the options are cut again to keep it. Strict drops a claim still short; BestEffort annotates it.
  */
-function cutKeepingMinValues(
+function minValuesVerdict(
   enc: Encoding,
   tables: DecodeTables,
   words: Uint32Array,
   decoded: DecodedOptions,
   pool: NodePool,
   maxTypes: number,
-): DecodedOptions {
+): MinValuesVerdict {
   const withMin = pool.template.requirements.filter((r) => r.minValues !== undefined);
-  if (withMin.length === 0) return decoded;
+  if (withMin.length === 0) return { decoded, short: undefined };
   const reqs = Requirements.fromNodeSelectorRequirements(withMin);
-  const labelsOf = new Map<string, Record<string, string>>();
-  for (const o of enc.offerings)
-    if (o.nodePool === pool && !labelsOf.has(o.instanceType.name))
-      labelsOf.set(o.instanceType.name, {
-        ...o.instanceType.labels,
-        "node.kubernetes.io/instance-type": o.instanceType.name,
-      });
-  const candidate = (name: string): MinValuesCandidate => ({ labels: labelsOf.get(name) ?? {} });
+  let labelsOf = tables.typeLabels.get(pool);
+  if (labelsOf === undefined) {
+    labelsOf = new Map();
+    for (const o of enc.offerings)
+      if (o.nodePool === pool && !labelsOf.has(o.instanceType.name))
+        labelsOf.set(o.instanceType.name, {
+          ...o.instanceType.labels,
+          "node.kubernetes.io/instance-type": o.instanceType.name,
+        });
+    tables.typeLabels.set(pool, labelsOf);
+  }
+  const labels = labelsOf;
+  const candidate = (name: string): MinValuesCandidate => ({ labels: labels.get(name) ?? {} });
   const fixed = (d: DecodedOptions): MinValuesCandidate[] => [
     ...d.zones.map((z) => ({ labels: { "topology.kubernetes.io/zone": z } })),
     ...d.capacityTypes.map((c) => ({ labels: { "karpenter.sh/capacity-type": c } })),
   ];
-  if (checkMinValues(reqs, [...decoded.options.map(candidate), ...fixed(decoded)]).length === 0)
-    return decoded;
+  const shortOf = (d: DecodedOptions) => checkMinValues(reqs, [...d.options.map(candidate), ...fixed(d)])[0];
+  const short = shortOf(decoded);
+  if (short === undefined || decoded.options.length < maxTypes) return { decoded, short };
   const full = walkOptions(enc, tables, words, Number.POSITIVE_INFINITY, undefined);
   const cut = truncateKeepingMinValues(
     full.options.length,
@@ -837,9 +847,16 @@ function cutKeepingMinValues(
     reqs,
     fixed(full),
   );
-  if (cut === undefined) return decoded;
-  const keep = new Set(cut.map((i) => full.options[i] as string));
-  return walkOptions(enc, tables, words, Number.POSITIVE_INFINITY, undefined, keep);
+  if (cut === undefined) return { decoded, short };
+  const kept = walkOptions(
+    enc,
+    tables,
+    words,
+    Number.POSITIVE_INFINITY,
+    undefined,
+    new Set(cut.map((i) => full.options[i] as string)),
+  );
+  return { decoded: kept, short: shortOf(kept) };
 }
 
 /** nodeSelector labels of the claim's pods on keys the NodePool leaves open become claim requirements. */
