@@ -181,14 +181,9 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
   let resourceBound: ProvenBound | undefined;
   let patternProof: ProvenBound | undefined;
   if (!preferring) {
-    const onNewKernel = new Int32Array(enc.groups.length);
-    for (let i = 0; i < result.placements.length; i += 3) {
-      const g = result.placements[i] as number;
-      if ((result.placements[i + 1] as number) >= E)
-        onNewKernel[g] = (onNewKernel[g] as number) + (result.placements[i + 2] as number);
-    }
+    const onNewKernel = podsOnNewBins(result, enc.groups.length, E);
     const all = enc.groups.every((g, i) => onNewKernel[i] === g.pods.length);
-    resourceBound = all ? upfront.bound : lowerBoundFor(enc, Array.from(onNewKernel)).bound;
+    resourceBound = all ? upfront.bound : lowerBoundFor(enc, onNewKernel).bound;
     let cost = newBinsCost(enc.problem, result);
     if (cost / 1e6 > resourceBound.lowerBoundPerHour * (1 + PATTERN_TRIGGER)) {
       const prices = enc.offerings.map((o) => o.offering.pricePerHour);
@@ -299,12 +294,7 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
   placements.sort((a, b) => cmp(a.pod, b.pod));
 
   // The bound covers exactly the pods the plan puts on new claims.
-  const onNew = new Array<number>(enc.groups.length).fill(0);
-  for (let i = 0; i < result.placements.length; i += 3) {
-    const g = result.placements[i] as number;
-    if ((result.placements[i + 1] as number) >= E)
-      onNew[g] = (onNew[g] as number) + (result.placements[i + 2] as number);
-  }
+  const onNew = podsOnNewBins(result, enc.groups.length, E);
   let onNewPods: ReadonlySet<string> | undefined;
   if (dropped.size > 0 || preferring) {
     onNewPods = new Set(nodeClaims.flatMap((c) => c.pods));
@@ -353,6 +343,17 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
     errors: [],
   };
   return { plan, relaxed: levels.size };
+}
+
+/** Per group, how many of its pods the kernel put on new bins (bins E and up). */
+function podsOnNewBins(result: KernelResult, groups: number, E: number): Int32Array {
+  const out = new Int32Array(groups);
+  for (let i = 0; i < result.placements.length; i += 3) {
+    const g = result.placements[i] as number;
+    if ((result.placements[i + 1] as number) >= E)
+      out[g] = (out[g] as number) + (result.placements[i + 2] as number);
+  }
+  return out;
 }
 
 /** The pods a topology bundle (a hostname self-affinity set packed as one pod) stands for. */
@@ -487,7 +488,7 @@ function reservationsUsedUp(enc: Encoding, group: PodGroup): UnschedulableReason
 /** The LP bound for `podsPerGroup[g]` pods of each group; classes are keyed by compatible offerings. */
 function lowerBoundFor(
   enc: Encoding,
-  podsPerGroup: readonly number[],
+  podsPerGroup: ArrayLike<number>,
 ): { bound: LowerBoundResult; groupClass: Int32Array } {
   // Reserved offerings carry their reservation's launch cap (the kernel's cap group), keyed as encoded.
   const { capGroup } = enc.problem.offerings;
