@@ -1,4 +1,4 @@
-import { fromZodError, type InputError, InputValidationError } from "@nodeplan/core";
+import { fromZodError, type InputError, InputValidationError, type NodeClassObject } from "@nodeplan/core";
 import { z } from "zod";
 import type { InstanceMathOptions } from "./allocatable.ts";
 import { type AmiFamily, amiFamilies } from "./ami-family.ts";
@@ -379,6 +379,16 @@ export function parseEC2NodeClass(obj: unknown, source?: string): EC2NodeClass {
   if (typeof name === "string") context.object = `EC2NodeClass ${name}`;
   const errors: InputError[] = fromZodError(result.error, context);
   throw new InputValidationError(errors);
+}
+
+/** The EC2NodeClass of a node class as the adapters load it (core's NodeClassObject), validated. */
+export function ec2NodeClassOf(nodeClass: NodeClassObject): EC2NodeClass {
+  return parseEC2NodeClass({
+    apiVersion: nodeClass.apiVersion,
+    kind: nodeClass.kind,
+    metadata: { name: nodeClass.name, annotations: nodeClass.annotations },
+    spec: nodeClass.spec,
+  });
 }
 
 /** The AMI family in effect: spec.amiFamily, else the alias's family. */

@@ -40,6 +40,7 @@ export {
   type EC2NodeClassInput,
   EC2NodeClassSchema,
   EC2NodeClassSpecSchema,
+  ec2NodeClassOf,
   instanceMathOptions,
   KubeletSchema,
   type OperatorSettings,

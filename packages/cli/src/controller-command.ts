@@ -1,4 +1,4 @@
-import { offlineCatalogSource, UnavailableOfferings } from "@nodeplan/aws-provider";
+import { ec2NodeClassOf, offlineCatalogSource, UnavailableOfferings } from "@nodeplan/aws-provider";
 import {
   AwsCatalog,
   AwsDriftDetector,
@@ -139,6 +139,8 @@ export async function runControllerCommand(options: ControllerCommandOptions): P
   const handle: ControllerHandle = await runController({
     mode: options.mode,
     catalog,
+    // The catalog, launcher and drift detector take validated EC2NodeClasses, defaults applied.
+    nodeClass: ec2NodeClassOf,
     ...(launcher === undefined
       ? {}
       : {

@@ -1,10 +1,10 @@
 import {
   type EC2NodeClass,
+  ec2NodeClassOf,
   filterInstanceTypes,
   nodePoolRequirements,
   OFFLINE_PRICE_REGION,
   offlineCatalogSource,
-  parseEC2NodeClass,
 } from "@nodeplan/aws-provider";
 import {
   type CapacityType,
@@ -279,14 +279,7 @@ export async function prepareInputs(
 /** The NodePool's EC2NodeClass (allocatable follows its AMI family, kubelet settings and volumes). */
 function nodeClassOf(cluster: ClusterState, pool: NodePool): EC2NodeClass | undefined {
   const raw = cluster.nodeClasses.find((c) => c.name === pool.template.nodeClassRef?.name);
-  return raw === undefined
-    ? undefined
-    : parseEC2NodeClass({
-        apiVersion: raw.apiVersion,
-        kind: raw.kind,
-        metadata: { name: raw.name },
-        spec: raw.spec,
-      });
+  return raw === undefined ? undefined : ec2NodeClassOf(raw);
 }
 
 /** Existing nodes get the catalog price of their type, zone and capacity type when they carry none. */

@@ -66,6 +66,24 @@ describe("controller through @kubernetes/client-node against the fake apiserver"
     await api.close();
   });
 
+  it("the catalog and the launcher get the provider's node class, not the loaded object", async () => {
+    const seen: unknown[] = [];
+    const catalog: ControllerOptions["catalog"] = {
+      instanceTypes: async (pool, nodeClass) => {
+        seen.push(nodeClass);
+        return staticCatalog.instanceTypes(pool, nodeClass);
+      },
+    };
+    api.put(pendingPod("web-0", "1", "2Gi"));
+    const provided = { provider: "default" };
+    const c = await start({ mode: "acting", catalog, nodeClass: (loaded) => ({ provider: loaded.name }) });
+    await c.reconcileNow();
+    await until(() => launcher.created.length === 1, 10_000, "the launch");
+    expect(seen.length).toBeGreaterThan(0);
+    for (const nodeClass of seen) expect(nodeClass).toEqual(provided);
+    expect(launcher.created[0]?.nodeClass).toEqual(provided);
+  });
+
   it("acting: pending pods become launched NodeClaims with owner labels, and a re-solve adds none", async () => {
     for (let i = 0; i < 3; i++) api.put(pendingPod(`web-${i}`, "1", "2Gi"));
     const c = await start({ mode: "acting" });

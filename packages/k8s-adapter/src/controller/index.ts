@@ -11,6 +11,7 @@ import {
   type DriftDetector,
   type InterruptionEvent,
   type Launcher,
+  type NodeClassObject,
   type Solver,
 } from "@nodeplan/core";
 import { Batcher } from "./batcher.ts";
@@ -71,6 +72,8 @@ export interface ControllerOptions {
   disruption?: boolean;
   /** The provider's drift detector (AWS: node class hash, AMI, subnets, security groups). */
   drift?: DriftDetector;
+  /** The provider's node class for a loaded one (AWS: `ec2NodeClassOf`); default: as loaded. */
+  nodeClass?: (loaded: NodeClassObject) => unknown;
   /** Interruption events received so far (AWS: the SQS queue), read on every pass. */
   interruptions?: () => readonly InterruptionEvent[];
   /** Informer retry after a failed list or watch: first delay (default 1 s), doubling up to 30 s. */
@@ -147,6 +150,7 @@ export async function runController(options: ControllerOptions): Promise<Control
     ...(options.evictionBackoffMs === undefined ? {} : { evictionBackoffMs: options.evictionBackoffMs }),
     disruption: options.disruption ?? true,
     drift: options.drift,
+    nodeClass: options.nodeClass,
     interruptions: options.interruptions,
   });
 

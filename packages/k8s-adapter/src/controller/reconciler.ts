@@ -9,6 +9,7 @@ import {
   isProvisionable,
   type Launcher,
   type Node,
+  type NodeClassObject,
   type NodePool,
   type Plan,
   type PlannedNodeClaim,
@@ -57,6 +58,11 @@ export interface ReconcilerOptions {
   disruption?: boolean;
   /** The provider's drift detector (node classes are passed by name). */
   drift?: DriftDetector | undefined;
+  /**
+   * The provider's node class for a loaded one (AWS: `ec2NodeClassOf`, validated with defaults), as the
+   * catalog, launcher and drift detector receive it; default: the loaded object itself.
+   */
+  nodeClass?: ((loaded: NodeClassObject) => unknown) | undefined;
   /** Interruption events received so far (the provider's queue), read on every pass. */
   interruptions?: (() => readonly InterruptionEvent[]) | undefined;
 }
@@ -159,7 +165,7 @@ export class Reconciler {
           : {
               drift: {
                 detector: o.drift,
-                nodeClasses: Object.fromEntries(cluster.nodeClasses.map((c) => [c.name, c])),
+                nodeClasses: Object.fromEntries(cluster.nodeClasses.map((c) => [c.name, this.provided(c)])),
               },
             }),
         now,
@@ -181,6 +187,21 @@ export class Reconciler {
     return solved;
   }
 
+  /** A loaded node class as the provider takes it. */
+  private provided(loaded: NodeClassObject): unknown {
+    return this.o.nodeClass === undefined ? loaded : this.o.nodeClass(loaded);
+  }
+
+  /** The provider's node class a NodePool refers to, if it exists. */
+  private nodeClassOf(cluster: ClusterState, pool: NodePool): unknown {
+    const ref = pool.template.nodeClassRef;
+    const loaded =
+      ref === undefined
+        ? undefined
+        : cluster.nodeClasses.find((c) => c.kind === ref.kind && c.name === ref.name);
+    return loaded === undefined ? undefined : this.provided(loaded);
+  }
+
   /** Instance types per NodePool from the catalog source, minus offerings the launcher found unavailable. */
   private async instanceTypes(cluster: ClusterState): Promise<Record<string, InstanceType[]>> {
     const unavailable = (this.o.launcher?.unavailableOfferings() ?? []).filter(
@@ -188,12 +209,7 @@ export class Reconciler {
     );
     const out: Record<string, InstanceType[]> = {};
     for (const pool of cluster.nodePools) {
-      const ref = pool.template.nodeClassRef;
-      const nodeClass =
-        ref === undefined
-          ? undefined
-          : cluster.nodeClasses.find((c) => c.kind === ref.kind && c.name === ref.name);
-      const types = await this.o.catalog.instanceTypes(pool, nodeClass);
+      const types = await this.o.catalog.instanceTypes(pool, this.nodeClassOf(cluster, pool));
       out[pool.name] = types.map((t) => ({
         ...t,
         offerings: t.offerings.map((off) =>
@@ -381,11 +397,7 @@ export class Reconciler {
     const launcher = o.launcher as Launcher;
     const pool = cluster.nodePools.find((p) => p.name === claim.nodePool);
     if (pool === undefined) return;
-    const ref = pool.template.nodeClassRef;
-    const nodeClass =
-      ref === undefined
-        ? undefined
-        : cluster.nodeClasses.find((c) => c.kind === ref.kind && c.name === ref.name);
+    const nodeClass = this.nodeClassOf(cluster, pool);
     if (cluster.nodes.some((n) => n.name === claim.name && n.providerID !== undefined)) return;
     // The cache can lag behind this process's own writes: read the claim live before launching.
     const live = await o.writer.readNodeClaim(claim.name);

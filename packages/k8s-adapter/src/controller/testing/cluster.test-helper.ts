@@ -35,12 +35,17 @@ export const staticCatalog: CatalogSource = {
 
 /** A Launcher that records its calls and hands out instance ids; `failNext` makes launches fail. */
 export class FakeLauncher implements Launcher {
-  readonly created: { claim: PlannedNodeClaim; nodePool: string; instance: LaunchedInstance }[] = [];
+  readonly created: {
+    claim: PlannedNodeClaim;
+    nodePool: string;
+    nodeClass: unknown;
+    instance: LaunchedInstance;
+  }[] = [];
   readonly deleted: { name: string; providerID: string }[] = [];
   failNext = 0;
   unavailable: UnavailableOffering[] = [];
 
-  async create(claim: PlannedNodeClaim, nodePool: NodePool): Promise<LaunchedInstance> {
+  async create(claim: PlannedNodeClaim, nodePool: NodePool, nodeClass?: unknown): Promise<LaunchedInstance> {
     if (this.failNext > 0) {
       this.failNext -= 1;
       this.unavailable.push({
@@ -62,7 +67,7 @@ export class FakeLauncher implements Launcher {
       // What a provider stamps (AWS: the capacity reservation); the uid shows the claim object was read.
       labels: { "example.com/claim-uid": (claim as { uid?: string }).uid ?? "none" },
     };
-    this.created.push({ claim, nodePool: nodePool.name, instance });
+    this.created.push({ claim, nodePool: nodePool.name, nodeClass, instance });
     return instance;
   }
 
