@@ -90,8 +90,4 @@ export {
   PODS,
   toResourceList,
 } from "./resource-names.ts";
-export {
-  UNAVAILABLE_OFFERING_TTL_MILLIS,
-  UnavailableOfferings,
-  withUnavailableOfferings,
-} from "./unavailable-offerings.ts";
+export { UNAVAILABLE_OFFERING_TTL_MILLIS, UnavailableOfferings } from "./unavailable-offerings.ts";

@@ -1,4 +1,4 @@
-import type { CapacityType, InstanceType, UnavailableOffering } from "@nodeplan/core";
+import type { CapacityType, UnavailableOffering } from "@nodeplan/core";
 
 /**
  * Offerings that recently failed to launch (Karpenter's UnavailableOfferings cache,
@@ -61,26 +61,4 @@ export class UnavailableOfferings {
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     });
   }
-}
-
-/**
- * The instance types with the listed offerings marked unavailable (any catalog: a file, the offline
- * table, the live catalog). Offerings not listed are kept as they were.
- */
-export function withUnavailableOfferings(
-  instanceTypes: readonly InstanceType[],
-  unavailable: readonly UnavailableOffering[],
-): InstanceType[] {
-  if (unavailable.length === 0) return [...instanceTypes];
-  const marked = new Set(unavailable.map((u) => key(u.instanceType, u.zone, u.capacityType)));
-  return instanceTypes.map((t) =>
-    t.offerings.some((o) => marked.has(key(t.name, o.zone, o.capacityType)))
-      ? {
-          ...t,
-          offerings: t.offerings.map((o) =>
-            marked.has(key(t.name, o.zone, o.capacityType)) ? { ...o, available: false } : o,
-          ),
-        }
-      : t,
-  );
 }

@@ -65,3 +65,27 @@ export interface DriftReason {
 export interface DriftDetector<NodeClass = unknown> {
   isDrifted(node: Node, nodePool: NodePool, nodeClass: NodeClass | undefined): DriftReason | undefined;
 }
+
+/**
+ * The instance types with the listed offerings marked unavailable (any catalog: a file, the offline
+ * table, the live catalog). Offerings not listed are kept as they were.
+ */
+export function withUnavailableOfferings(
+  instanceTypes: readonly InstanceType[],
+  unavailable: readonly UnavailableOffering[],
+): InstanceType[] {
+  if (unavailable.length === 0) return [...instanceTypes];
+  const key = (instanceType: string, zone: string, capacityType: string) =>
+    `${instanceType}/${zone}/${capacityType}`;
+  const marked = new Set(unavailable.map((u) => key(u.instanceType, u.zone, u.capacityType)));
+  return instanceTypes.map((t) =>
+    t.offerings.some((o) => marked.has(key(t.name, o.zone, o.capacityType)))
+      ? {
+          ...t,
+          offerings: t.offerings.map((o) =>
+            marked.has(key(t.name, o.zone, o.capacityType)) ? { ...o, available: false } : o,
+          ),
+        }
+      : t,
+  );
+}

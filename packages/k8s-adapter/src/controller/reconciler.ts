@@ -17,6 +17,7 @@ import {
   podKey,
   renderKept,
   type Solver,
+  withUnavailableOfferings,
 } from "@nodeplan/core";
 import { loadManifests } from "../load-manifests.ts";
 import { resourceList, toNodeClaimManifests } from "../nodeclaim-manifests.ts";
@@ -210,16 +211,7 @@ export class Reconciler {
     const out: Record<string, InstanceType[]> = {};
     for (const pool of cluster.nodePools) {
       const types = await this.o.catalog.instanceTypes(pool, this.nodeClassOf(cluster, pool));
-      out[pool.name] = types.map((t) => ({
-        ...t,
-        offerings: t.offerings.map((off) =>
-          unavailable.some(
-            (u) => u.instanceType === t.name && u.zone === off.zone && u.capacityType === off.capacityType,
-          )
-            ? { ...off, available: false }
-            : off,
-        ),
-      }));
+      out[pool.name] = withUnavailableOfferings(types, unavailable);
     }
     return out;
   }
