@@ -3,7 +3,7 @@ import type { DriftDetector, DriftReason, Node, NodePool } from "@nodeplan/core"
 import type { EC2NodeClass } from "../ec2nodeclass.ts";
 import { stableHash } from "./launch-template.ts";
 import type { ResolvedNodeClass } from "./resolve.ts";
-import { type RetryOptions, withThrottlingRetry } from "./retry.ts";
+import { eachPage, type RetryOptions } from "./retry.ts";
 
 /**
  * Drift of a node from its EC2NodeClass, as Karpenter decides it (A: pkg/cloudprovider/drift.go):
@@ -132,18 +132,16 @@ export async function describeInstanceFacts(
 ): Promise<Map<string, InstanceFacts>> {
   const out = new Map<string, InstanceFacts>();
   for (let i = 0; i < instanceIds.length; i += 1000) {
-    let token: string | undefined;
-    do {
-      const page = await withThrottlingRetry(
-        () =>
-          ec2.send(
-            new DescribeInstancesCommand({
-              Filters: [{ Name: "instance-id", Values: instanceIds.slice(i, i + 1000) }],
-              ...(token === undefined ? {} : { NextToken: token }),
-            }),
-          ),
-        retry,
-      );
+    for await (const page of eachPage(
+      (next) =>
+        ec2.send(
+          new DescribeInstancesCommand({
+            Filters: [{ Name: "instance-id", Values: instanceIds.slice(i, i + 1000) }],
+            ...next,
+          }),
+        ),
+      retry,
+    )) {
       for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
         if (instance.InstanceId === undefined) continue;
         out.set(instance.InstanceId, {
@@ -152,8 +150,7 @@ export async function describeInstanceFacts(
           securityGroupIds: (instance.SecurityGroups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : [])),
         });
       }
-      token = page.NextToken;
-    } while (token !== undefined && token !== "");
+    }
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import type { InstanceTypeInfo } from "@aws-sdk/client-ec2";
 import type { CapacityReservationInfo } from "../instance-type.ts";
 import type { Ec2CatalogApi } from "./clients.ts";
-import { type RetryOptions, withThrottlingRetry } from "./retry.ts";
+import { eachPage, type RetryOptions } from "./retry.ts";
 import { ec2Sdk } from "./sdk.ts";
 
 const {
@@ -23,27 +23,24 @@ export async function describeInstanceTypes(
   retry?: RetryOptions,
 ): Promise<InstanceTypeInfo[]> {
   const out: InstanceTypeInfo[] = [];
-  let token: string | undefined;
-  do {
-    const page = await withThrottlingRetry(
-      () =>
-        ec2.send(
-          new DescribeInstanceTypesCommand({
-            Filters: [
-              { Name: "supported-usage-class", Values: ["on-demand", "spot"] },
-              { Name: "supported-virtualization-type", Values: ["hvm"] },
-              { Name: "processor-info.supported-architecture", Values: ["x86_64", "arm64"] },
-            ],
-            // EC2 caps this call's page at 100.
-            MaxResults: 100,
-            ...(token === undefined ? {} : { NextToken: token }),
-          }),
-        ),
-      retry,
-    );
+  for await (const page of eachPage(
+    (next) =>
+      ec2.send(
+        new DescribeInstanceTypesCommand({
+          Filters: [
+            { Name: "supported-usage-class", Values: ["on-demand", "spot"] },
+            { Name: "supported-virtualization-type", Values: ["hvm"] },
+            { Name: "processor-info.supported-architecture", Values: ["x86_64", "arm64"] },
+          ],
+          // EC2 caps this call's page at 100.
+          MaxResults: 100,
+          ...next,
+        }),
+      ),
+    retry,
+  )) {
     out.push(...(page.InstanceTypes ?? []));
-    token = page.NextToken;
-  } while (token !== undefined && token !== "");
+  }
   return out;
 }
 
@@ -53,27 +50,24 @@ export async function describeOfferedZones(
   retry?: RetryOptions,
 ): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
-  let token: string | undefined;
-  do {
-    const page = await withThrottlingRetry(
-      () =>
-        ec2.send(
-          new DescribeInstanceTypeOfferingsCommand({
-            LocationType: "availability-zone",
-            MaxResults: 1000,
-            ...(token === undefined ? {} : { NextToken: token }),
-          }),
-        ),
-      retry,
-    );
+  for await (const page of eachPage(
+    (next) =>
+      ec2.send(
+        new DescribeInstanceTypeOfferingsCommand({
+          LocationType: "availability-zone",
+          MaxResults: 1000,
+          ...next,
+        }),
+      ),
+    retry,
+  )) {
     for (const offering of page.InstanceTypeOfferings ?? []) {
       if (offering.InstanceType === undefined || offering.Location === undefined) continue;
       let zones = out.get(offering.InstanceType);
       if (zones === undefined) out.set(offering.InstanceType, (zones = new Set()));
       zones.add(offering.Location);
     }
-    token = page.NextToken;
-  } while (token !== undefined && token !== "");
+  }
   return out;
 }
 
@@ -84,21 +78,19 @@ export async function describeSpotPrices(
   retry?: RetryOptions,
 ): Promise<Map<string, Map<string, number>>> {
   const latest = new Map<string, Map<string, { price: number; at: number }>>();
-  let token: string | undefined;
-  do {
-    const page = await withThrottlingRetry(
-      () =>
-        ec2.send(
-          new DescribeSpotPriceHistoryCommand({
-            ProductDescriptions: ["Linux/UNIX", "Linux/UNIX (Amazon VPC)"],
-            // A start time of now returns the price in effect now for every type and zone.
-            StartTime: now,
-            MaxResults: 1000,
-            ...(token === undefined ? {} : { NextToken: token }),
-          }),
-        ),
-      retry,
-    );
+  for await (const page of eachPage(
+    (next) =>
+      ec2.send(
+        new DescribeSpotPriceHistoryCommand({
+          ProductDescriptions: ["Linux/UNIX", "Linux/UNIX (Amazon VPC)"],
+          // A start time of now returns the price in effect now for every type and zone.
+          StartTime: now,
+          MaxResults: 1000,
+          ...next,
+        }),
+      ),
+    retry,
+  )) {
     for (const record of page.SpotPriceHistory ?? []) {
       const price = Number(record.SpotPrice);
       if (record.InstanceType === undefined || record.AvailabilityZone === undefined) continue;
@@ -109,8 +101,7 @@ export async function describeSpotPrices(
       const seen = zones.get(record.AvailabilityZone);
       if (seen === undefined || at > seen.at) zones.set(record.AvailabilityZone, { price, at });
     }
-    token = page.NextToken;
-  } while (token !== undefined && token !== "");
+  }
   const out = new Map<string, Map<string, number>>();
   for (const [type, zones] of latest) out.set(type, new Map([...zones].map(([zone, p]) => [zone, p.price])));
   return out;
@@ -123,19 +114,17 @@ export async function describeCapacityReservations(
   retry?: RetryOptions,
 ): Promise<CapacityReservationInfo[]> {
   const out: CapacityReservationInfo[] = [];
-  let token: string | undefined;
-  do {
-    const page = await withThrottlingRetry(
-      () =>
-        ec2.send(
-          new DescribeCapacityReservationsCommand({
-            Filters: [{ Name: "state", Values: ["active"] }],
-            ...(ids === undefined ? {} : { CapacityReservationIds: [...ids] }),
-            ...(token === undefined ? {} : { NextToken: token }),
-          }),
-        ),
-      retry,
-    );
+  for await (const page of eachPage(
+    (next) =>
+      ec2.send(
+        new DescribeCapacityReservationsCommand({
+          Filters: [{ Name: "state", Values: ["active"] }],
+          ...(ids === undefined ? {} : { CapacityReservationIds: [...ids] }),
+          ...next,
+        }),
+      ),
+    retry,
+  )) {
     for (const r of page.CapacityReservations ?? []) {
       if (
         r.CapacityReservationId === undefined ||
@@ -151,7 +140,6 @@ export async function describeCapacityReservations(
         ...(r.ReservationType === undefined ? {} : { reservationType: r.ReservationType }),
       });
     }
-    token = page.NextToken;
-  } while (token !== undefined && token !== "");
+  }
   return out;
 }

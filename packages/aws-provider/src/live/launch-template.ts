@@ -11,7 +11,7 @@ import { type AmiFamily, isWindowsFamily } from "../ami-family.ts";
 import type { EC2NodeClass } from "../ec2nodeclass.ts";
 import { parseQuantityValue } from "../k8s-quantity.ts";
 import { awsErrorCode, type Ec2LaunchTemplateApi } from "./launch-clients.ts";
-import { type RetryOptions, withThrottlingRetry } from "./retry.ts";
+import { eachPage, type RetryOptions, withThrottlingRetry } from "./retry.ts";
 
 /**
  * Launch templates created or reused per unique combination of launch data, as Karpenter does
@@ -179,22 +179,19 @@ export class LaunchTemplates {
     const ttl = this.options.unusedTtlMillis ?? 3_600_000;
     const tag = this.clusterTag();
     const names: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await withThrottlingRetry(
-        () =>
-          ec2.send(
-            new DescribeLaunchTemplatesCommand({
-              Filters: [{ Name: `tag:${tag.Key}`, Values: [tag.Value ?? ""] }],
-              MaxResults: 200,
-              ...(token === undefined ? {} : { NextToken: token }),
-            }),
-          ),
-        retry,
-      );
+    for await (const page of eachPage(
+      (next) =>
+        ec2.send(
+          new DescribeLaunchTemplatesCommand({
+            Filters: [{ Name: `tag:${tag.Key}`, Values: [tag.Value ?? ""] }],
+            MaxResults: 200,
+            ...next,
+          }),
+        ),
+      retry,
+    )) {
       for (const t of page.LaunchTemplates ?? []) if (t.LaunchTemplateName) names.push(t.LaunchTemplateName);
-      token = page.NextToken;
-    } while (token !== undefined && token !== "");
+    }
     const now = this.now();
     const deleted: string[] = [];
     for (const name of names.sort()) {

@@ -1,6 +1,6 @@
 import type { Filter } from "@aws-sdk/client-pricing";
 import type { PricingApi } from "./clients.ts";
-import { type RetryOptions, withThrottlingRetry } from "./retry.ts";
+import { eachPage, type RetryOptions } from "./retry.ts";
 import { pricingSdk } from "./sdk.ts";
 
 const { GetProductsCommand } = pricingSdk;
@@ -107,23 +107,20 @@ export async function fetchOnDemandPrices(
     ],
   ];
   for (const extra of queries) {
-    let token: string | undefined;
-    do {
-      const output = await withThrottlingRetry(
-        () =>
-          pricing.send(
-            new GetProductsCommand({
-              ServiceCode: "AmazonEC2",
-              Filters: [...onDemandFilters(region), ...extra],
-              MaxResults: 100,
-              ...(token === undefined ? {} : { NextToken: token }),
-            }),
-          ),
-        retry,
-      );
+    for await (const output of eachPage(
+      (next) =>
+        pricing.send(
+          new GetProductsCommand({
+            ServiceCode: "AmazonEC2",
+            Filters: [...onDemandFilters(region), ...extra],
+            MaxResults: 100,
+            ...next,
+          }),
+        ),
+      retry,
+    )) {
       parsePriceList(output.PriceList ?? [], currency, page++, prices, issues);
-      token = output.NextToken;
-    } while (token !== undefined && token !== "");
+    }
   }
   return { prices, issues };
 }

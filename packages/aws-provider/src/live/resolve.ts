@@ -9,7 +9,7 @@ import { GetParameterCommand } from "@aws-sdk/client-ssm";
 import type { EC2NodeClass } from "../ec2nodeclass.ts";
 import { awsLabels, coreLabels } from "../labels.ts";
 import { awsErrorCode, type Ec2ResolveApi, type SsmApi } from "./launch-clients.ts";
-import { type RetryOptions, withThrottlingRetry } from "./retry.ts";
+import { eachPage, type RetryOptions, withThrottlingRetry } from "./retry.ts";
 
 /**
  * What an EC2NodeClass's selector terms select, read from EC2 and SSM as Karpenter reads them
@@ -74,20 +74,6 @@ function filterSets(
   return sets;
 }
 
-async function paginate<P extends { NextToken?: string | undefined }>(
-  call: (token: string | undefined) => Promise<P>,
-  retry: RetryOptions | undefined,
-): Promise<P[]> {
-  const pages: P[] = [];
-  let token: string | undefined;
-  do {
-    const page = await withThrottlingRetry(() => call(token), retry);
-    pages.push(page);
-    token = page.NextToken;
-  } while (token !== undefined && token !== "");
-  return pages;
-}
-
 const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Every subnet the node class selects (deduplicated, sorted by id). */
@@ -98,26 +84,26 @@ export async function resolveSubnets(
 ): Promise<ResolvedSubnet[]> {
   const out = new Map<string, ResolvedSubnet>();
   for (const filters of filterSets(nodeClass.spec.subnetSelectorTerms, "subnet-id")) {
-    const pages = await paginate(
-      (token) =>
+    for await (const page of eachPage(
+      (next) =>
         ec2.send(
           new DescribeSubnetsCommand({
             Filters: filters,
             MaxResults: 500,
-            ...(token === undefined ? {} : { NextToken: token }),
+            ...next,
           }),
         ),
       retry,
-    );
-    for (const s of pages.flatMap((p) => p.Subnets ?? [])) {
-      if (s.SubnetId === undefined || s.AvailabilityZone === undefined) continue;
-      out.set(s.SubnetId, {
-        id: s.SubnetId,
-        zone: s.AvailabilityZone,
-        ...(s.AvailabilityZoneId === undefined ? {} : { zoneId: s.AvailabilityZoneId }),
-        availableIpAddressCount: s.AvailableIpAddressCount ?? 0,
-      });
-    }
+    ))
+      for (const s of page.Subnets ?? []) {
+        if (s.SubnetId === undefined || s.AvailabilityZone === undefined) continue;
+        out.set(s.SubnetId, {
+          id: s.SubnetId,
+          zone: s.AvailabilityZone,
+          ...(s.AvailabilityZoneId === undefined ? {} : { zoneId: s.AvailabilityZoneId }),
+          availableIpAddressCount: s.AvailableIpAddressCount ?? 0,
+        });
+      }
   }
   return [...out.values()].sort(byId);
 }
@@ -141,21 +127,21 @@ export async function resolveSecurityGroups(
   const out = new Map<string, ResolvedSecurityGroup>();
   const sets = filterSets(nodeClass.spec.securityGroupSelectorTerms, "group-id", "group-name");
   for (const filters of sets) {
-    const pages = await paginate(
-      (token) =>
+    for await (const page of eachPage(
+      (next) =>
         ec2.send(
           new DescribeSecurityGroupsCommand({
             Filters: filters,
             MaxResults: 1000,
-            ...(token === undefined ? {} : { NextToken: token }),
+            ...next,
           }),
         ),
       retry,
-    );
-    for (const g of pages.flatMap((p) => p.SecurityGroups ?? [])) {
-      if (g.GroupId === undefined) continue;
-      out.set(g.GroupId, { id: g.GroupId, ...(g.GroupName === undefined ? {} : { name: g.GroupName }) });
-    }
+    ))
+      for (const g of page.SecurityGroups ?? []) {
+        if (g.GroupId === undefined) continue;
+        out.set(g.GroupId, { id: g.GroupId, ...(g.GroupName === undefined ? {} : { name: g.GroupName }) });
+      }
   }
   return [...out.values()].sort(byId);
 }
@@ -332,19 +318,19 @@ export async function resolveAmis(
   if (ids.length > 0) queries.unshift({ filters: [{ Name: "image-id", Values: [...new Set(ids)] }] });
   const images: Image[] = [];
   for (const q of queries) {
-    const pages = await paginate(
-      (token) =>
+    for await (const page of eachPage(
+      (next) =>
         ec2.send(
           new DescribeImagesCommand({
             Filters: q.filters,
             ...(q.owners === undefined ? {} : { Owners: q.owners }),
             MaxResults: 1000,
-            ...(token === undefined ? {} : { NextToken: token }),
+            ...next,
           }),
         ),
       retry,
-    );
-    images.push(...pages.flatMap((p) => p.Images ?? []));
+    ))
+      images.push(...(page.Images ?? []));
   }
   // The newest image per architecture and variant set.
   const newest = new Map<string, ResolvedAmi>();

@@ -88,3 +88,22 @@ export async function runBounded<T>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
   return results;
 }
+
+/**
+ * Every page of a paginated AWS call, each with throttling retries: `call` spreads `next` (the page's
+ * NextToken, none for the first) into its request.
+ */
+export async function* eachPage<P extends { NextToken?: string | undefined }>(
+  call: (next: { NextToken?: string }) => Promise<P>,
+  retry?: RetryOptions,
+): AsyncGenerator<P> {
+  let token: string | undefined;
+  do {
+    const page = await withThrottlingRetry(
+      () => call(token === undefined ? {} : { NextToken: token }),
+      retry,
+    );
+    yield page;
+    token = page.NextToken;
+  } while (token !== undefined && token !== "");
+}
