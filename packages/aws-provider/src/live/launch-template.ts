@@ -96,6 +96,13 @@ export interface LaunchTemplatesOptions {
   now?: () => number;
 }
 
+/** EC2 tag list from a map (sorted by key). */
+export function tagList(tags: Readonly<Record<string, string>>): Tag[] {
+  return Object.entries(tags)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([Key, Value]) => ({ Key, Value }));
+}
+
 /** Creates, reuses and garbage-collects this cluster's launch templates. */
 export class LaunchTemplates {
   private readonly options: LaunchTemplatesOptions;
@@ -135,12 +142,7 @@ export class LaunchTemplates {
         if (awsErrorCode(error) !== "InvalidLaunchTemplateName.NotFoundException") throw error;
       }
       if (!exists) {
-        const tagList: Tag[] = [
-          ...Object.entries(tags)
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-            .map(([Key, Value]) => ({ Key, Value })),
-          this.clusterTag(),
-        ];
+        const tagged: Tag[] = [...tagList(tags), this.clusterTag()];
         try {
           await withThrottlingRetry(
             () =>
@@ -148,7 +150,7 @@ export class LaunchTemplates {
                 new CreateLaunchTemplateCommand({
                   LaunchTemplateName: name,
                   LaunchTemplateData: data,
-                  TagSpecifications: [{ ResourceType: "launch-template", Tags: tagList }],
+                  TagSpecifications: [{ ResourceType: "launch-template", Tags: tagged }],
                 }),
               ),
             retry,

@@ -35,6 +35,7 @@ import {
   LaunchTemplates,
   type LaunchTemplatesOptions,
   stableHash,
+  tagList,
 } from "./launch-template.ts";
 import { amiForInstanceType, type ResolvedNodeClass, resolveNodeClass, zonalSubnets } from "./resolve.ts";
 import { type RetryOptions, withThrottlingRetry } from "./retry.ts";
@@ -173,13 +174,6 @@ const reservationLabels = (r: { id: string; type: string }) => ({
   [awsLabels.capacityReservationId]: r.id,
   [awsLabels.capacityReservationType]: r.type,
 });
-
-/** EC2 tag list from a map (sorted by key). */
-function tagList(tags: Readonly<Record<string, string>>) {
-  return Object.entries(tags)
-    .sort(([a], [b]) => byString(a, b))
-    .map(([Key, Value]) => ({ Key, Value }));
-}
 
 /** Launches and terminates EC2 instances for NodeClaims. */
 export class AwsLauncher implements Launcher<EC2NodeClass> {

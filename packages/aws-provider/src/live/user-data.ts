@@ -1,4 +1,4 @@
-import type { Taint } from "@nodeplan/core";
+import { formatTaint, type Taint } from "@nodeplan/core";
 import { type AmiFamily, isWindowsFamily } from "../ami-family.ts";
 
 /**
@@ -69,9 +69,7 @@ export function nodeLabelsFlag(labels: Readonly<Record<string, string>>): string
 
 /** `key=value:Effect,key:Effect`. */
 export function taintsFlag(taints: readonly Taint[]): string {
-  return taints
-    .map((t) => `${t.key}${t.value === undefined || t.value === "" ? "" : `=${t.value}`}:${t.effect}`)
-    .join(",");
+  return taints.map(formatTaint).join(",");
 }
 
 const kubeletConfigKeys = [
