@@ -17,7 +17,6 @@ import {
   type InputError,
   type InstanceType,
   isInputValidationError,
-  type Node,
   type NodePool,
   NodePoolSchema,
   type Plan,
@@ -27,6 +26,7 @@ import {
   type Solver,
   type Warning,
   WarningSchema,
+  withCatalogPrice,
 } from "@nodeplan/core";
 import { loadManifests, type ManifestInput, renderLoadWarning } from "@nodeplan/k8s-adapter";
 
@@ -272,7 +272,7 @@ export async function prepareInputs(
   const byName = new Map(
     Object.values(instanceTypes).flatMap((types) => types.map((t) => [t.name, t] as const)),
   );
-  const nodes = cluster.nodes.map((n) => withPrice(n, byName));
+  const nodes = cluster.nodes.map((n) => withCatalogPrice(n, byName));
   return { now, cluster: { ...cluster, nodes, nodePools }, instanceTypes, warnings, errors, notes };
 }
 
@@ -280,17 +280,6 @@ export async function prepareInputs(
 function nodeClassOf(cluster: ClusterState, pool: NodePool): EC2NodeClass | undefined {
   const raw = cluster.nodeClasses.find((c) => c.name === pool.template.nodeClassRef?.name);
   return raw === undefined ? undefined : ec2NodeClassOf(raw);
-}
-
-/** Existing nodes get the catalog price of their type, zone and capacity type when they carry none. */
-function withPrice(node: Node, types: ReadonlyMap<string, InstanceType>): Node {
-  if (node.pricePerHour !== undefined || node.instanceType === undefined) return node;
-  const it = types.get(node.instanceType);
-  const capacityType = node.capacityType ?? "on-demand";
-  const offering =
-    it?.offerings.find((o) => o.zone === node.zone && o.capacityType === capacityType) ??
-    it?.offerings.find((o) => o.capacityType === capacityType);
-  return offering === undefined ? node : { ...node, pricePerHour: offering.pricePerHour };
 }
 
 let solver: Promise<Solver> | undefined;

@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { fromZodError, type InputError, InputValidationError } from "./errors.ts";
-import { type CapacityType, CapacityTypeSchema, type InstanceType, OfferingSchema } from "./model.ts";
+import {
+  type CapacityType,
+  CapacityTypeSchema,
+  type InstanceType,
+  type Node,
+  OfferingSchema,
+} from "./model.ts";
 import { parseResourceList } from "./resources.ts";
 
 /**
@@ -176,4 +182,18 @@ function sortedRecord<V>(record: Readonly<Record<string, V>>): Record<string, V>
 
 function sortByName<T extends { name: string }>(items: T[]): T[] {
   return items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * An existing node with the catalog price of its instance type (its zone and capacity type, else any
+ * zone) when it carries none; `types` by name.
+ */
+export function withCatalogPrice(node: Node, types: ReadonlyMap<string, InstanceType>): Node {
+  if (node.pricePerHour !== undefined || node.instanceType === undefined) return node;
+  const it = types.get(node.instanceType);
+  const capacityType = node.capacityType ?? "on-demand";
+  const offering =
+    it?.offerings.find((o) => o.zone === node.zone && o.capacityType === capacityType) ??
+    it?.offerings.find((o) => o.capacityType === capacityType);
+  return offering === undefined ? node : { ...node, pricePerHour: offering.pricePerHour };
 }

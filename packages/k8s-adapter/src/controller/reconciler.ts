@@ -17,6 +17,7 @@ import {
   podKey,
   renderKept,
   type Solver,
+  withCatalogPrice,
   withUnavailableOfferings,
 } from "@nodeplan/core";
 import { loadManifests } from "../load-manifests.ts";
@@ -138,8 +139,10 @@ export class Reconciler {
     const cluster = loaded.cluster;
     const instanceTypes = await this.instanceTypes(cluster);
     this.types = instanceTypes;
-    const allTypes = Object.values(instanceTypes).flat();
-    const nodes = cluster.nodes.map((n) => withPrice(n, allTypes));
+    const byName = new Map(
+      Object.values(instanceTypes).flatMap((types) => types.map((t) => [t.name, t] as const)),
+    );
+    const nodes = cluster.nodes.map((n) => withCatalogPrice(n, byName));
 
     const started = performance.now();
     const raw = o.solver.provision({
@@ -321,6 +324,10 @@ export class Reconciler {
       nodePoolUids,
     });
     const usage = poolUsage(cluster.nodes);
+    // Capacity by instance type name (a type's capacity is the same in every NodePool).
+    const capacities = new Map<string, Vector>();
+    for (const t of Object.values(this.types).flat())
+      if (!capacities.has(t.name)) capacities.set(t.name, t.capacity as Vector);
     const made: PlannedNodeClaim[] = [];
     for (const [i, claim] of claims.entries()) {
       const manifest = manifests[i] as {
@@ -336,7 +343,7 @@ export class Reconciler {
         [PLANNED_CLAIM_ANNOTATION]: JSON.stringify(claim),
       };
       const pool = cluster.nodePools.find((p) => p.name === claim.nodePool) as NodePool;
-      const worst = worstCapacity(claim, Object.values(this.types).flat());
+      const worst = worstCapacity(claim, capacities);
       const over = exceedsLimits(pool, usage.get(pool.name) ?? {}, worst);
       if (over !== undefined) {
         o.log(`not creating ${claim.name}: NodePool ${pool.name} limit on ${over} would be exceeded`);
@@ -598,17 +605,6 @@ function renameClaims(plan: Plan): Plan {
   };
 }
 
-/** Existing nodes get the catalog price of their type, zone and capacity type when they carry none. */
-function withPrice(node: Node, types: readonly InstanceType[]): Node {
-  if (node.pricePerHour !== undefined || node.instanceType === undefined) return node;
-  const it = types.find((t) => t.name === node.instanceType);
-  const ct = node.capacityType ?? "on-demand";
-  const offering =
-    it?.offerings.find((o) => o.zone === node.zone && o.capacityType === ct) ??
-    it?.offerings.find((o) => o.capacityType === ct);
-  return offering === undefined ? node : { ...node, pricePerHour: offering.pricePerHour };
-}
-
 type Vector = Record<string, number>;
 const addVector = (a: Vector, b: Vector): Vector => {
   const out = { ...a };
@@ -627,12 +623,10 @@ function poolUsage(nodes: readonly Node[]): Map<string, Vector> {
 }
 
 /** The most a claim can add: per resource, the largest capacity among its instance type options. */
-function worstCapacity(claim: PlannedNodeClaim, types: readonly InstanceType[]): Vector {
+function worstCapacity(claim: PlannedNodeClaim, capacities: ReadonlyMap<string, Vector>): Vector {
   const out: Vector = {};
-  for (const name of claim.instanceTypeOptions) {
-    const t = types.find((x) => x.name === name);
-    for (const [k, v] of Object.entries((t?.capacity ?? {}) as Vector)) out[k] = Math.max(out[k] ?? 0, v);
-  }
+  for (const name of claim.instanceTypeOptions)
+    for (const [k, v] of Object.entries(capacities.get(name) ?? {})) out[k] = Math.max(out[k] ?? 0, v);
   return out;
 }
 
