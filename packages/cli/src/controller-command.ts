@@ -120,8 +120,14 @@ export async function runControllerCommand(options: ControllerCommandOptions): P
     });
   }
 
-  // Interruption events stay until the instance's node is gone; the controller reads them every pass.
+  // Interruption events, read every pass, stay until an hour past their deadline (or emission): long
+  // enough for the node to be replaced, and the map cannot grow without bound.
   const events = new Map<string, InterruptionEvent>();
+  const current = () => {
+    const horizon = Date.now() - 3_600_000;
+    for (const [id, e] of events) if (Date.parse(e.deadline ?? e.time) < horizon) events.delete(id);
+    return [...events.values()];
+  };
   const stop = new AbortController();
   if (options.interruptionQueue !== undefined && aws !== undefined) {
     const sqs = new sqsSdk.SQSClient({ region: aws.region, credentials: aws.ec2.config.credentials });
@@ -151,7 +157,7 @@ export async function runControllerCommand(options: ControllerCommandOptions): P
             instance: () => undefined,
           }) as never,
         }),
-    interruptions: () => [...events.values()],
+    interruptions: current,
     ...(options.leaderElectionNamespace === undefined ? {} : { namespace: options.leaderElectionNamespace }),
     ...timing,
     metricsPort: port,
