@@ -19,8 +19,8 @@ export interface CandidateContext {
   podsByNode: ReadonlyMap<string, readonly Pod[]>;
   /** PDBs covering each pod (`ns/name`), with their current disruptionsAllowed. */
   pdbsByPod: ReadonlyMap<string, readonly { name: string; disruptionsAllowed: number }[]>;
-  /** Nodes a pending pod has been nominated to. */
-  nominated: ReadonlySet<string>;
+  /** Nodes a pending pod has been nominated to, with that pod (`ns/name`). */
+  nominated: ReadonlyMap<string, string>;
 }
 
 /** Builds the context from cluster state. */
@@ -29,7 +29,7 @@ export function candidateContext(
   pools: readonly NodePool[],
   pdbs: readonly PodDisruptionBudget[],
   nowMillis: number,
-  nominated: ReadonlySet<string> = new Set(),
+  nominated: ReadonlyMap<string, string> = new Map(),
 ): CandidateContext {
   const podsByNode = new Map<string, Pod[]>();
   for (const p of pods) {
@@ -66,7 +66,8 @@ export function gracefulBlocker(node: Node, ctx: CandidateContext): KeptReason |
   if (node.nodePool === undefined || !ctx.pools.has(node.nodePool)) return { code: "not_managed" };
   if (node.deleting) return { code: "being_deleted" };
   if (node.inFlight || !node.initialized) return { code: "not_initialized" };
-  if (ctx.nominated.has(node.name)) return { code: "nominated" };
+  const nominee = ctx.nominated.get(node.name);
+  if (nominee !== undefined) return { code: "nominated", pod: nominee };
   if (node.annotations[DO_NOT_DISRUPT] === "true") return { code: "do_not_disrupt_node" };
   const pods = reschedulablePods(ctx.podsByNode.get(node.name) ?? []);
   for (const pod of pods) {

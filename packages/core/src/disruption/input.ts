@@ -54,6 +54,12 @@ export interface DisruptionInput {
   pdbs?: readonly PodDisruptionBudget[];
   interruptions?: readonly InterruptionEvent[];
   drift?: DriftInput;
+  /**
+   * Nodes pending pods are about to use, node name -> the pod (`ns/name`): those a provisioning plan
+   * placed pending pods on, and kube-scheduler's `status.nominatedNodeName`. Not candidates
+   * (Karpenter: a node nominated for a pod is not disrupted).
+   */
+  nominated?: Readonly<Record<string, string>>;
   /** RFC 3339; time is an input, never read from a clock. */
   now: string;
   options?: DisruptionOptions;

@@ -45,6 +45,18 @@ describe("golden scenarios", () => {
     expect(p.cost.afterPerHour).toBeCloseTo(0.2);
   });
 
+  test("a node a pending pod is about to use is not a candidate", () => {
+    const nodes = [node("a", "medium"), node("b", "medium")];
+    const pods = [pod("a", 3500)];
+    for (const strategy of ["nodeplan", "karpenter"] as const) {
+      const free = plan(base({ nodes, pods, options: { strategy } }));
+      expect(free.commands.flatMap((c) => c.candidates)).toContain("b");
+      const p = plan(base({ nodes, pods, nominated: { b: "default/web-0" }, options: { strategy } }));
+      expect(p.commands.flatMap((c) => c.candidates)).not.toContain("b");
+      expect(keptCode(p, "b")).toEqual({ code: "nominated", pod: "default/web-0" });
+    }
+  });
+
   test("two half-empty nodes become one", () => {
     for (const strategy of ["nodeplan", "karpenter"] as const) {
       const p = plan(

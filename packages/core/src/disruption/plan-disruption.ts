@@ -117,6 +117,8 @@ interface Env {
   claimCounters: Map<string, number>;
   takenNames: Set<string>;
   warnings: DisruptionPlan["warnings"];
+  /** Nodes pending pods are about to use: never candidates. */
+  nominated: ReadonlyMap<string, string>;
   /** The consolidation round being carried out (nodeplan strategy). */
   round?: Round | undefined;
 }
@@ -166,6 +168,7 @@ export function planDisruption(kernel: Kernel, input: DisruptionInput): Disrupti
     claimCounters: new Map(),
     takenNames: new Set(input.nodes.map((n) => n.name)),
     warnings: [],
+    nominated: new Map(Object.entries(input.nominated ?? {}).sort((a, b) => cmp(a[0], b[0]))),
   };
   for (const pool of input.nodePools) {
     env.simTypes[pool.name] = pruneDominated(input, pool, typesFor(env, pool.name));
@@ -244,7 +247,13 @@ function startWave(env: Env, state: State, index: number): Wave {
   }
   return {
     index,
-    ctx: { nowMillis: env.nowMillis, pools: env.pools, podsByNode, pdbsByPod: byPod, nominated: new Set() },
+    ctx: {
+      nowMillis: env.nowMillis,
+      pools: env.pools,
+      podsByNode,
+      pdbsByPod: byPod,
+      nominated: env.nominated,
+    },
     poolNodes,
     disrupting,
     pdbLeft,
