@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import {
+  DaemonSetSchema,
   type InstanceType,
   type Node,
   type NodePool,
@@ -47,6 +48,12 @@ const appArb = fc.record({
   cpu: fc.constantFrom(100, 250, 500, 1000, 1500, 3000),
   memoryGiB: fc.constantFrom(0.5, 1, 2, 4),
   namespace: fc.constantFrom("default", "default", "other"),
+  tier: fc.constantFrom("web", "db"),
+  /** Spreads and affinities select the app's tier (with matchLabelKeys app, half the time). */
+  byTier: maybe(fc.boolean(), 20),
+  /** Affinity terms reach every namespace, or those labelled team=other. */
+  crossNamespace: maybe(fc.constantFrom("all", "team"), 20),
+  amd64: fc.boolean(),
   zoneSpread: maybe(
     fc.record({
       maxSkew: fc.integer({ min: 1, max: 2 }),
@@ -56,7 +63,7 @@ const appArb = fc.record({
       nodeTaintsPolicy: fc.constantFrom("Ignore", "Ignore", "Honor"),
       target,
     }),
-    60,
+    80,
   ),
   hostSpread: maybe(fc.record({ maxSkew: fc.integer({ min: 1, max: 3 }), target }), 25),
   antiHost: fc.constantFrom("none", "none", "required", "preferred"),
@@ -80,7 +87,7 @@ const poolArb = fc.record({
   zones: maybe(fc.subarray(ZONES, { minLength: 1 }), 30),
   capacityTypes: maybe(fc.subarray(["spot", "on-demand"], { minLength: 1 }), 30),
   tainted: fc.boolean(),
-  cpuLimit: maybe(fc.integer({ min: 0, max: 48 }), 40),
+  cpuLimit: maybe(fc.integer({ min: 0, max: 64 }), 50),
   nodeLimit: maybe(fc.integer({ min: 0, max: 12 }), 40),
 });
 
@@ -92,10 +99,12 @@ const nodeArb = fc.record({
   tainted: fc.boolean(),
   cordoned: fc.constantFrom(false, false, false, false, true),
   pods: fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 10 }),
+  arm64: fc.constantFrom(false, false, false, true),
+  state: fc.constantFrom("ready", "ready", "ready", "ready", "inFlight", "deleting"),
 });
 
 const typeArb = fc.record({
-  cpu: fc.constantFrom(2, 4, 8, 16),
+  cpu: fc.constantFrom(2, 2, 4, 4, 8, 16),
   price: fc.integer({ min: 5, max: 60 }),
   zones: fc.subarray(ZONES, { minLength: 1 }),
   spot: fc.boolean(),
@@ -103,10 +112,13 @@ const typeArb = fc.record({
 
 /** The inputs the generator draws, before they are built into a cluster. */
 export const clusterSpecArb = fc.record({
-  apps: fc.array(appArb, { minLength: 1, maxLength: 6 }),
+  apps: fc.array(appArb, { minLength: 1, maxLength: 8 }),
   pools: fc.array(poolArb, { minLength: 1, maxLength: 3 }),
   nodes: fc.array(nodeArb, { maxLength: 20 }),
   types: fc.array(typeArb, { minLength: 1, maxLength: 5 }),
+  daemonSets: fc.array(fc.record({ cpu: fc.constantFrom(50, 100, 200), tolerates: fc.boolean() }), {
+    maxLength: 2,
+  }),
 });
 export type ClusterSpec = typeof clusterSpecArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -115,7 +127,17 @@ const appLabel = (i: number) => `app${i}`;
 function podOf(name: string, apps: readonly App[], i: number, extra: object = {}): Pod {
   const a = apps[i] as App;
   const label = appLabel(i);
-  const sel = (t: number | undefined) => ({ matchLabels: { app: t === undefined ? label : appLabel(t) } });
+  const other = (t: number | undefined) => (t === undefined ? a : (apps[t % apps.length] as App));
+  // By tier: the target app's tier, narrowed to the owner's own app by matchLabelKeys when byTier.
+  const sel = (t: number | undefined) =>
+    a.byTier === undefined
+      ? { matchLabels: { app: t === undefined ? label : appLabel(t % apps.length) } }
+      : { matchLabels: { tier: other(t).tier } };
+  const matchLabelKeys = a.byTier === true ? ["app"] : [];
+  const namespaces =
+    a.crossNamespace === undefined
+      ? {}
+      : { namespaceSelector: a.crossNamespace === "all" ? {} : { matchLabels: { team: "other" } } };
   const zoneTerm = (values: string[], operator: "In" | "NotIn") => ({
     matchExpressions: [{ key: ZONE, operator, values }],
   });
@@ -138,13 +160,19 @@ function podOf(name: string, apps: readonly App[], i: number, extra: object = {}
         ]
       : []),
   ];
-  const term = (key: string, t: number | undefined) => ({ topologyKey: key, labelSelector: sel(t) });
+  const term = (key: string, t: number | undefined) => ({
+    topologyKey: key,
+    labelSelector: sel(t),
+    matchLabelKeys,
+    ...namespaces,
+  });
   return PodSchema.parse({
     namespace: a.namespace,
     name,
     uid: `uid-${a.namespace}-${name}`,
     creationTimestamp: NOW,
-    labels: { app: label },
+    labels: { app: label, tier: a.tier },
+    nodeSelector: a.amd64 ? { "kubernetes.io/arch": "amd64" } : {},
     requests: { cpuMillis: a.cpu, memoryBytes: Math.round(a.memoryGiB * GiB), pods: 1 },
     requiredNodeAffinity:
       required.length + capacity.length === 0 ? [] : [{ matchExpressions: [...required, ...capacity] }],
@@ -162,6 +190,7 @@ function podOf(name: string, apps: readonly App[], i: number, extra: object = {}
               nodeAffinityPolicy: a.zoneSpread.nodeAffinityPolicy,
               nodeTaintsPolicy: a.zoneSpread.nodeTaintsPolicy,
               labelSelector: sel(a.zoneSpread.target),
+              matchLabelKeys,
             },
           ]),
       ...(a.hostSpread === undefined
@@ -172,6 +201,7 @@ function podOf(name: string, apps: readonly App[], i: number, extra: object = {}
               topologyKey: HOST,
               whenUnsatisfiable: "DoNotSchedule",
               labelSelector: sel(a.hostSpread.target),
+              matchLabelKeys,
             },
           ]),
     ],
@@ -258,11 +288,13 @@ export function buildCluster(spec: ClusterSpec): ProvisioningInput {
           [HOST]: name,
           [CAPACITY_TYPE]: n.spot ? "spot" : "on-demand",
           "node.kubernetes.io/instance-type": `existing-${n.cpu}`,
-          "kubernetes.io/arch": "amd64",
+          "kubernetes.io/arch": n.arm64 ? "arm64" : "amd64",
           ...(pool === undefined ? {} : { [NODEPOOL]: pool }),
         },
         taints: n.tainted ? [TAINT] : [],
         unschedulable: n.cordoned,
+        inFlight: n.state === "inFlight",
+        deleting: n.state === "deleting",
         capacity: size,
         allocatable,
         ...(pool === undefined ? {} : { nodePool: pool }),
@@ -272,6 +304,7 @@ export function buildCluster(spec: ClusterSpec): ProvisioningInput {
       }),
     );
     // Pods of the apps already running there, as many as fit (they carry their app's constraints).
+    if (n.state === "inFlight") return;
     let cpu = 0;
     let memory = 0;
     for (const i of n.pods) {
@@ -294,6 +327,14 @@ export function buildCluster(spec: ClusterSpec): ProvisioningInput {
     nodes,
     nodePools,
     instanceTypes: types.map((t, k) => instanceType(`t${k}`, t)),
+    daemonSets: spec.daemonSets.map((d, k) =>
+      DaemonSetSchema.parse({
+        namespace: "kube-system",
+        name: `ds${k}`,
+        requests: { cpuMillis: d.cpu, memoryBytes: 128 * 1024 ** 2, pods: 1 },
+        tolerations: d.tolerates ? [{ operator: "Exists" }] : [],
+      }),
+    ),
     namespaces: [
       { name: "default", labels: {} },
       { name: "other", labels: { team: "other" } },

@@ -144,6 +144,8 @@ interface Counter {
    * usually left unplaced, so a spread's minimum never counts it.
    */
   firm: Map<string, number>;
+  /** Whether a pod on this existing node counts (nodeAffinityPolicy / nodeTaintsPolicy); new claims always do. */
+  countNode: (n: Node) => boolean;
   /** For a spread counter: the tightest skew its carriers allow, over their eligible domains. */
   spread?: SpreadConfig;
   /** For a spread counter: per domain, the distinct configs of the pending carriers pinned there. */
@@ -307,7 +309,7 @@ export function applyTopology(
   ) => {
     let c = counters.get(id);
     if (c === undefined) {
-      c = { key, matches, counts: new Map(), firm: new Map(), carriersIn: new Map() };
+      c = { key, matches, counts: new Map(), firm: new Map(), countNode, carriersIn: new Map() };
       for (const { pod, node } of bound) {
         const d = node.labels[key];
         if (d !== undefined && countNode(node) && matches(pod)) {
@@ -493,6 +495,25 @@ export function applyTopology(
   // already pinned there within their skew (minimums only grow); pods without a rule may have nowhere
   // that does, so they go first, and the carriers then pin around them.
   const allCounters = [...counters.values()];
+  const landsMemo = new Map<Counter, Map<string, boolean>>();
+  /** Is a pod of group `g` pinned to `d` counted by `c` wherever in `d` it lands (no existing node it may use there is filtered out)? */
+  const landsCounted = (c: Counter, g: number, d: string) => {
+    const memo = landsMemo.get(c) ?? new Map<string, boolean>();
+    landsMemo.set(c, memo);
+    let out = memo.get(`${g}|${d}`);
+    if (out === undefined) {
+      out = true;
+      const WE = Math.ceil(E / 32);
+      const ex = enc.problem.groups.existingCompat;
+      for (let e = 0; e < E && out; e++) {
+        const n = enc.existing[e] as Node;
+        const usable = (((ex[g * WE + (e >>> 5)] as number) >>> (e & 31)) & 1) === 1;
+        if (usable && n.labels[c.key] === d && !c.countNode(n)) out = false;
+      }
+      memo.set(`${g}|${d}`, out);
+    }
+    return out;
+  };
   const pinsOf = new Map<Pod, Map<string, string>>();
   const placedInDomain = new Map<string, number>();
   const pinPass = (withRules: boolean) =>
@@ -616,7 +637,7 @@ export function applyTopology(
           const d = pins.get(c.key);
           if (d === undefined) continue;
           c.counts.set(d, (c.counts.get(d) ?? 0) + 1);
-          if (!overflow.has(c.key)) c.firm.set(d, (c.firm.get(d) ?? 0) + 1);
+          if (!overflow.has(c.key) && landsCounted(c, g, d)) c.firm.set(d, (c.firm.get(d) ?? 0) + 1);
         }
         for (const r of rules?.anti ?? []) {
           const d = pins.get(r.counter.key) as string;
