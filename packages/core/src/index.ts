@@ -12,6 +12,12 @@ export {
 } from "./disruption/input.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
+export {
+  type CheckedInput,
+  checkDisruptionInput,
+  checkProvisioningInput,
+  toPlanErrors,
+} from "./input-check.ts";
 export * from "./model.ts";
 export * from "./plan.ts";
 export * from "./providers.ts";
