@@ -183,6 +183,7 @@ const mutations: ((v: unknown) => unknown)[] = [
   () => Number.NaN,
   () => -1,
   () => 2 ** 53,
+  () => Number.MAX_SAFE_INTEGER,
   () => 1e300,
   () => Number.POSITIVE_INFINITY,
   () => 0.5,
