@@ -10,6 +10,8 @@ export {
   type DisruptionOptions,
   type DriftInput,
 } from "./disruption/input.ts";
+export type { LoopOptions, LoopPass, LoopResult, LoopTimings } from "./disruption/loop.ts";
+export { SPOT_TO_SPOT_MIN_TYPES } from "./disruption/replacements.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
 export * from "./model.ts";

@@ -54,18 +54,8 @@ export function scaledValue(value: number | string, total: number): number {
 export function pdbStatus(pdb: PodDisruptionBudget, pods: readonly Pod[]): PdbStatus {
   const selected = podsSelectedBy(pdb, pods);
   const expectedPods = selected.length;
-  const currentHealthy = selected.filter(
-    (p) => p.phase === "Running" && p.nodeName !== undefined && !p.terminating,
-  ).length;
-  let desiredHealthy: number;
-  if (pdb.maxUnavailable !== undefined) {
-    desiredHealthy = Math.max(0, expectedPods - scaledValue(pdb.maxUnavailable, expectedPods));
-  } else if (pdb.minAvailable !== undefined) {
-    desiredHealthy = scaledValue(pdb.minAvailable, expectedPods);
-  } else {
-    // Neither set: the API server defaults minAvailable to 1.
-    desiredHealthy = 1;
-  }
+  const currentHealthy = selected.filter(pdbHealthy).length;
+  const desiredHealthy = desiredHealthyPods(pdb, expectedPods);
   return {
     pdb: `${pdb.namespace}/${pdb.name}`,
     expectedPods,
@@ -73,4 +63,18 @@ export function pdbStatus(pdb: PodDisruptionBudget, pods: readonly Pod[]): PdbSt
     desiredHealthy,
     disruptionsAllowed: Math.max(0, currentHealthy - desiredHealthy),
   };
+}
+
+/** How many of a PDB's `expectedPods` must stay healthy. */
+export function desiredHealthyPods(pdb: PodDisruptionBudget, expectedPods: number): number {
+  if (pdb.maxUnavailable !== undefined)
+    return Math.max(0, expectedPods - scaledValue(pdb.maxUnavailable, expectedPods));
+  if (pdb.minAvailable !== undefined) return scaledValue(pdb.minAvailable, expectedPods);
+  // Neither set: the API server defaults minAvailable to 1.
+  return 1;
+}
+
+/** Is a pod healthy for its PDBs (running, bound, not terminating)? */
+export function pdbHealthy(p: Pod): boolean {
+  return p.phase === "Running" && p.nodeName !== undefined && !p.terminating;
 }
