@@ -68,6 +68,7 @@ export * from "./taints.ts";
 export {
   type DisruptionValidation,
   type DisruptionViolation,
+  disruptionRules,
   validateDisruption,
 } from "./validate/validate-disruption.ts";
 export { type PlanValidation, type PlanViolation, validatePlan } from "./validate/validate-plan.ts";

@@ -20,6 +20,12 @@ export interface LoopTimings {
 export interface LoopOptions extends LoopTimings {
   /** Stop after this many passes even if commands remain (default 200). */
   maxPasses?: number;
+  /**
+   * When nothing can be done now but something will be allowed later (a node's consolidateAfter, a
+   * pod's do-not-disrupt duration, a budget's schedule), wait for it if it comes within this many
+   * seconds (default 3600), as a controller would; 0 never waits.
+   */
+  maxWaitSeconds?: number;
 }
 
 /** One pass: plan with one wave at `at`, carry out its commands, advance the clock. */
@@ -74,10 +80,14 @@ export function consolidateToFixedPoint(
   const cost = (v: ClusterView) => [...v.nodes.values()].reduce((s, n) => s + nodePrice(catalog, n), 0);
   const initial = { costPerHour: cost(view), nodes: view.nodes.size };
   const passes: LoopPass[] = [];
-  let last: DisruptionPlan | undefined;
-  for (let pass = 1; pass <= maxPasses + 1; pass++) {
+  const maxWaitMillis = (options.maxWaitSeconds ?? 3600) * 1000;
+  // Time spent waiting since the last pass that did something: bounded, so recurring budget
+  // windows cannot keep the loop waiting forever.
+  let waited = 0;
+  let last: DisruptionPlan;
+  for (;;) {
     const at = new Date(nowMillis).toISOString();
-    const plan = planDisruption(
+    last = planDisruption(
       kernel,
       {
         ...input,
@@ -88,10 +98,18 @@ export function consolidateToFixedPoint(
       },
       catalog,
     );
-    last = plan;
-    if (plan.commands.length === 0 || pass > maxPasses) break;
+    if (last.commands.length === 0) {
+      // Nothing now: wait for the first time something blocked now becomes allowed, if it comes soon.
+      const wake = nextChange(last, nowMillis);
+      if (wake === undefined || waited + (wake - nowMillis) > maxWaitMillis) break;
+      waited += wake - nowMillis;
+      nowMillis = wake;
+      continue;
+    }
+    if (passes.length >= maxPasses) break;
+    waited = 0;
     let seconds = 0;
-    for (const c of plan.commands) {
+    for (const c of last.commands) {
       const nodes = c.replacements.map((r) =>
         replacementNode(catalog, pools.get(r.nodePool) as NodePool, r, at),
       );
@@ -99,17 +117,17 @@ export function consolidateToFixedPoint(
       seconds = Math.max(seconds, commandSeconds(c, options));
     }
     passes.push({
-      pass,
+      pass: passes.length + 1,
       at,
-      commands: plan.commands,
+      commands: last.commands,
       costPerHour: cost(view),
       nodes: view.nodes.size,
-      evictions: plan.commands.reduce((s, c) => s + c.evictions.length, 0),
+      evictions: last.commands.reduce((s, c) => s + c.evictions.length, 0),
       seconds,
     });
     nowMillis += seconds * 1000;
   }
-  const converged = (last as DisruptionPlan).commands.length === 0;
+  const converged = last.commands.length === 0;
   return {
     passes,
     initial,
@@ -117,8 +135,24 @@ export function consolidateToFixedPoint(
     evictions: passes.reduce((s, p) => s + p.evictions, 0),
     converged,
     cluster: { nodes: [...view.nodes.values()], pods: [...view.pods] },
-    last: last as DisruptionPlan,
+    last,
   };
+}
+
+/** The first time after `nowMillis` a kept node's blocker lifts (consolidateAfter, do-not-disrupt, a budget window). */
+function nextChange(plan: DisruptionPlan, nowMillis: number): number | undefined {
+  let first: number | undefined;
+  for (const { reason } of plan.kept) {
+    const at =
+      reason.code === "consolidate_after_pending"
+        ? reason.consolidatableAt
+        : reason.code === "do_not_disrupt_pod" || reason.code === "budget_exhausted"
+          ? reason.until
+          : undefined;
+    const t = at === undefined ? Number.NaN : Date.parse(at);
+    if (t > nowMillis && (first === undefined || t < first)) first = t;
+  }
+  return first;
 }
 
 /** A command's duration: re-validation (graceful commands), then launch, then drain. */

@@ -8,6 +8,11 @@ import type { Simulation } from "./simulate.ts";
 
 /** Karpenter's spot-to-spot single-node consolidation needs this many cheaper types, and launches that many. */
 export const SPOT_TO_SPOT_MIN_TYPES = 15;
+/**
+ * "Cheaper" means cheaper by at least a micro-dollar an hour: prices are floats, and a sum that beats a
+ * price by a rounding error is not a saving (the independent checker uses the same tolerance).
+ */
+export const MIN_SAVING_PER_HOUR = 1e-6;
 /** Karpenter core's default cap on a NodeClaim's instance type options. */
 const MAX_OPTIONS = 600;
 
@@ -58,9 +63,10 @@ export function launchable(
     pricePerHour: sim.removedPerHour,
     cheapestPerHour: kernelPerHour,
   };
-  const slack = sim.removedPerHour - kernelPerHour - rule.thresholdPerHour;
+  const slack = sim.removedPerHour - kernelPerHour - rule.thresholdPerHour - MIN_SAVING_PER_HOUR;
   if (!(slack > 0)) {
-    if (claims.length === 0 || sim.removedPerHour - kernelPerHour <= 0) return { ok: false, kept: noCheaper };
+    if (claims.length === 0 || sim.removedPerHour - kernelPerHour <= MIN_SAVING_PER_HOUR)
+      return { ok: false, kept: noCheaper };
     return {
       ok: false,
       kept: {
@@ -87,7 +93,7 @@ export function launchable(
     if (rule.sameType !== undefined)
       for (const name of c.instanceTypeOptions) {
         const p = rule.sameType.get(name);
-        if (p !== undefined && p < cap) cap = p;
+        if (p !== undefined && p - MIN_SAVING_PER_HOUR < cap) cap = p - MIN_SAVING_PER_HOUR;
       }
     const ranked = launchOptions(catalog, pool, c, zones, capacityTypes, evicted).filter(
       (o) => o.worst < cap,
@@ -103,7 +109,8 @@ export function launchable(
     out.push(claim);
   }
   // The caps guarantee this; a float rounding at the edge must not let a command through.
-  if (!(sim.removedPerHour - worstPerHour > rule.thresholdPerHour)) return { ok: false, kept: noCheaper };
+  if (!(sim.removedPerHour - worstPerHour > rule.thresholdPerHour + MIN_SAVING_PER_HOUR))
+    return { ok: false, kept: noCheaper };
   return { ok: true, claims: out, worstPerHour };
 }
 
