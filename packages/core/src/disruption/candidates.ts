@@ -59,9 +59,12 @@ export function candidateContext(
 
 /** Pods that need a new home when their node goes: not DaemonSet pods, not finished, not terminating. */
 export function reschedulablePods(pods: readonly Pod[]): Pod[] {
-  return pods.filter(
-    (p) => !p.daemonSet && !p.terminating && p.phase !== "Succeeded" && p.phase !== "Failed",
-  );
+  return pods.filter(isReschedulable);
+}
+
+/** Does a pod need a new home when its node goes? */
+export function isReschedulable(p: Pod): boolean {
+  return !p.daemonSet && !p.terminating && p.phase !== "Succeeded" && p.phase !== "Failed";
 }
 
 /**

@@ -1,10 +1,11 @@
 import type { Kernel } from "@nodeplan/solver-wasm";
 import type { Node, NodePool, Pod } from "../model.ts";
 import type { DisruptionCommand, DisruptionPlan } from "../plan.ts";
-import { disruptionCatalog, nodePrice } from "./catalog.ts";
+import { nodePrice } from "./catalog.ts";
 import type { DisruptionInput } from "./input.ts";
 import { planDisruption } from "./plan-disruption.ts";
 import { applyCommand, type ClusterView, clusterView, replacementNode } from "./state.ts";
+import { disruptionStatics } from "./statics.ts";
 
 /** How long the steps of a command take in the loop's clock. */
 export interface LoopTimings {
@@ -72,7 +73,8 @@ export function consolidateToFixedPoint(
   input: DisruptionInput,
   options: LoopOptions = {},
 ): LoopResult {
-  const catalog = disruptionCatalog(input);
+  const statics = disruptionStatics(input);
+  const catalog = statics.catalog;
   const pools = new Map<string, NodePool>(input.nodePools.map((p) => [p.name, p]));
   const maxPasses = options.maxPasses ?? DEFAULT_MAX_PASSES;
   let view: ClusterView = clusterView(input.nodes, input.pods);
@@ -96,7 +98,8 @@ export function consolidateToFixedPoint(
         now: at,
         options: { ...input.options, maxWaves: 1, lowerBound: false },
       },
-      catalog,
+      statics,
+      true,
     );
     if (last.commands.length === 0) {
       // Nothing now: wait for the first time something blocked now becomes allowed, if it comes soon.

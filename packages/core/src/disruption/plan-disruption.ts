@@ -3,7 +3,6 @@ import type { DisruptionCommand, DisruptionPlan } from "../plan.ts";
 import type { KeptReason } from "../reasons.ts";
 import { renderKept } from "../render.ts";
 import { consolidationBlocker, gracefulBlocker } from "./candidates.ts";
-import type { DisruptionCatalog } from "./catalog.ts";
 import type { DisruptionInput } from "./input.ts";
 import { consolidateNodeplan } from "./methods/consolidation.ts";
 import { driftOneByOne, driftTogether } from "./methods/drift.ts";
@@ -13,6 +12,7 @@ import { multiNode, singleNode } from "./methods/karpenter.ts";
 import type { Method } from "./methods/method.ts";
 import { PlanRun, WaveSession } from "./session.ts";
 import { type ClusterView, clusterView } from "./state.ts";
+import type { DisruptionStatics } from "./statics.ts";
 
 /**
  * The disruption planner (../shared/SEMANTICS.md "Disruption", CONTRACTS.md "DisruptionPlan").
@@ -43,12 +43,15 @@ const MAX_COMMANDS_PER_METHOD = 100;
 
 /**
  * Plans disruption for `input` with `kernel` (see `createSolver`). Pure: same input, same plan.
- * `catalog` is the input's disruptionCatalog when the caller has it already (the loop's passes share one).
+ * `statics` is the input's disruptionStatics when the caller has it already (the loop's passes share
+ * one); with `keptOnlyWhenIdle`, a plan that has commands leaves `kept` empty (the loop reads kept
+ * reasons only when nothing is left to do).
  */
 export function planDisruption(
   kernel: Kernel,
   input: DisruptionInput,
-  catalog?: DisruptionCatalog,
+  statics?: DisruptionStatics,
+  keptOnlyWhenIdle = false,
 ): DisruptionPlan {
   if (!Number.isFinite(Date.parse(input.now)))
     return {
@@ -65,7 +68,7 @@ export function planDisruption(
         },
       ],
     };
-  const run = new PlanRun(kernel, input, catalog);
+  const run = new PlanRun(kernel, input, statics);
   const karpenter = run.karpenter;
   const graceful: Method[] = karpenter
     ? [emptiness(), driftOneByOne(), multiNode(), singleNode()]
@@ -95,7 +98,7 @@ export function planDisruption(
   const afterPerHour = [...view.nodes.values()].reduce((s, n) => s + run.price(n), 0);
   return {
     commands,
-    kept: keptReasons(run, view),
+    kept: keptOnlyWhenIdle && commands.length > 0 ? [] : keptReasons(run, view),
     cost: {
       currentPerHour,
       afterPerHour,

@@ -1,6 +1,6 @@
 import type { Kernel } from "@nodeplan/solver-wasm";
 import { cmp } from "../compare.ts";
-import { type Node, type NodePool, type Pod, type PodDisruptionBudget, podKey } from "../model.ts";
+import { type Node, type NodePool, type Pod, podKey } from "../model.ts";
 import type { DisruptionCommand, DisruptionPlan, PlannedNodeClaim } from "../plan.ts";
 import type { KeptReason } from "../reasons.ts";
 import { type AllowedDisruptions, allowedDisruptions, type BudgetReason } from "./budgets.ts";
@@ -10,11 +10,12 @@ import {
   gracefulBlocker,
   reschedulablePods,
 } from "./candidates.ts";
-import { type DisruptionCatalog, disruptionCatalog, nodePrice } from "./catalog.ts";
+import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
 import { DEFAULT_MIN_SAVINGS_PER_HOUR, DEFAULT_MIN_SAVINGS_PERCENT, type DisruptionInput } from "./input.ts";
-import { desiredHealthyPods, pdbHealthy, selectorMatches } from "./pdb.ts";
+import { desiredHealthyPods, type PdbIndex, pdbHealthy } from "./pdb.ts";
 import { SIM_PREFIX, type Simulation, type SimulationEffort, simulate } from "./simulate.ts";
 import { applyCommand, type ClusterView, podsByNode, replacementNode } from "./state.ts";
+import { type DisruptionStatics, disruptionStatics } from "./statics.ts";
 
 /** A disruption method's name, as commands carry it. */
 export type MethodName = DisruptionCommand["method"];
@@ -59,13 +60,13 @@ export class PlanRun {
   readonly kernel: Kernel;
   readonly input: DisruptionInput;
 
-  /** `catalog` may be prepared once for a series of plans over the same pods and catalog (the loop). */
-  constructor(kernel: Kernel, input: DisruptionInput, catalog?: DisruptionCatalog) {
+  /** `statics` may be prepared once for a series of plans over the same pods and catalog (the loop). */
+  constructor(kernel: Kernel, input: DisruptionInput, statics: DisruptionStatics = disruptionStatics(input)) {
     this.kernel = kernel;
     this.input = input;
     const opts = input.options ?? {};
     this.pools = new Map(input.nodePools.map((p) => [p.name, p]));
-    this.catalog = catalog ?? disruptionCatalog(input);
+    this.catalog = statics.catalog;
     this.nowMillis = Date.parse(input.now);
     this.karpenter = opts.strategy === "karpenter";
     this.minSavingsPerHour = opts.minSavingsPerHour ?? DEFAULT_MIN_SAVINGS_PER_HOUR;
@@ -73,7 +74,7 @@ export class PlanRun {
     this.spotToSpot = opts.spotToSpotConsolidation ?? false;
     this.strictPdbs = opts.pdbEvictions === "strict";
     this.nominated = new Map(Object.entries(input.nominated ?? {}).sort((a, b) => cmp(a[0], b[0])));
-    this.pdbs = pdbMembership(input.pdbs ?? [], input.pods);
+    this.pdbs = statics.pdbs;
     this.taken = new Set(input.nodes.map((n) => n.name));
   }
 
@@ -132,12 +133,14 @@ export class WaveSession {
     const expected = new Map<string, number>();
     const healthy = new Map<string, number>();
     if (run.pdbs.entries.size > 0)
-      for (const p of view.pods)
-        for (const e of run.pdbs.byPod.get(podKey(p)) ?? []) {
+      for (const p of view.pods) {
+        if (!run.pdbs.namespaces.has(p.namespace)) continue;
+        for (const e of run.pdbs.byPod.get(keyOf(p)) ?? []) {
           if (p.phase === "Succeeded" || p.phase === "Failed") continue;
           inc(expected, e.name, 1);
           if (pdbHealthy(p)) inc(healthy, e.name, 1);
         }
+      }
     const covering = new Map<string, { name: string; disruptionsAllowed: number }>();
     for (const [name, e] of run.pdbs.entries) {
       const allowed = Math.max(
@@ -258,7 +261,7 @@ export class WaveSession {
     if (!this.run.strictPdbs) return undefined;
     const need = new Map<string, number>();
     for (const p of this.reschedulable(n))
-      for (const { name } of this.run.pdbs.byPod.get(podKey(p)) ?? []) {
+      for (const { name } of this.run.pdbs.byPod.get(keyOf(p)) ?? []) {
         inc(need, name, 1);
         if ((need.get(name) as number) + (taken.get(name) ?? 0) > (this.pdbLeft.get(name) ?? 0))
           return { code: "pdb_blocks_eviction", pdb: name, pod: podKey(p) };
@@ -333,7 +336,7 @@ export class WaveSession {
     for (const [pool, k] of perPool) inc(this.disrupting, pool, k);
     if (this.run.strictPdbs)
       for (const pod of p.sim.evicted)
-        for (const { name } of this.run.pdbs.byPod.get(podKey(pod)) ?? []) inc(this.pdbLeft, name, -1);
+        for (const { name } of this.run.pdbs.byPod.get(keyOf(pod)) ?? []) inc(this.pdbLeft, name, -1);
     for (const name of command.candidates) this.run.verdicts.delete(name);
     this.commands.push(command);
     return command;
@@ -358,56 +361,14 @@ function describeCost(
     : `${launch}, costing ${money(-savingsPerHour)} more (${method} goes ahead whatever it costs)`;
 }
 
-/** A PDB and its selected pods. */
-interface PdbEntry {
-  name: string;
-  pdb: PodDisruptionBudget;
+/** A pod's `ns/name`, remembered per pod object: the same pods are looked up pass after pass. */
+export function keyOf(p: Pod): string {
+  let k = podKeys.get(p);
+  if (k === undefined) podKeys.set(p, (k = podKey(p)));
+  return k;
 }
 
-/** PDBs by name, and the PDBs covering each pod key (membership is static: labels never change). */
-export interface PdbIndex {
-  entries: ReadonlyMap<string, PdbEntry>;
-  byPod: ReadonlyMap<string, readonly PdbEntry[]>;
-}
-
-/** Which pods each PDB selects (same namespace, selector, not finished), indexed by a label to stay fast. */
-function pdbMembership(pdbs: readonly PodDisruptionBudget[], pods: readonly Pod[]): PdbIndex {
-  const byNamespace = new Map<string, Pod[]>();
-  const byLabel = new Map<string, Map<string, Map<string, Pod[]>>>();
-  for (const p of pods) {
-    if (p.phase === "Succeeded" || p.phase === "Failed") continue;
-    const ns = byNamespace.get(p.namespace);
-    if (ns === undefined) byNamespace.set(p.namespace, [p]);
-    else ns.push(p);
-    let keys = byLabel.get(p.namespace);
-    if (keys === undefined) byLabel.set(p.namespace, (keys = new Map()));
-    for (const [k, v] of Object.entries(p.labels)) {
-      let values = keys.get(k);
-      if (values === undefined) keys.set(k, (values = new Map()));
-      const list = values.get(v);
-      if (list === undefined) values.set(v, [p]);
-      else list.push(p);
-    }
-  }
-  const entries = new Map<string, PdbEntry>();
-  const byPod = new Map<string, PdbEntry[]>();
-  for (const pdb of pdbs) {
-    const first = Object.entries(pdb.selector.matchLabels)[0];
-    const candidates =
-      first === undefined
-        ? (byNamespace.get(pdb.namespace) ?? [])
-        : (byLabel.get(pdb.namespace)?.get(first[0])?.get(first[1]) ?? []);
-    const entry: PdbEntry = { name: `${pdb.namespace}/${pdb.name}`, pdb };
-    entries.set(entry.name, entry);
-    for (const p of candidates) {
-      if (!selectorMatches(pdb.selector, p.labels)) continue;
-      const list = byPod.get(podKey(p));
-      if (list === undefined) byPod.set(podKey(p), [entry]);
-      else list.push(entry);
-    }
-  }
-  return { entries, byPod };
-}
+const podKeys = new WeakMap<Pod, string>();
 
 export function inc(m: Map<string, number>, k: string, by: number): void {
   m.set(k, (m.get(k) ?? 0) + by);

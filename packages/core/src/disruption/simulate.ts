@@ -3,7 +3,7 @@ import { type Node, type Pod, podKey } from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import { provision } from "../provisioning/provision.ts";
 import type { KeptReason } from "../reasons.ts";
-import { reschedulablePods } from "./candidates.ts";
+import { isReschedulable } from "./candidates.ts";
 import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
 import type { DisruptionInput } from "./input.ts";
 import type { ClusterView } from "./state.ts";
@@ -49,18 +49,29 @@ export function simulate(
   effort: SimulationEffort = "search",
 ): Simulation {
   const names = new Set(remove.map((n) => n.name));
+  const residual = catalog.independentPods ? residualView(view) : undefined;
   const evicted: Pod[] = [];
+  // Pods that constrain no other pod only take room: the residual nodes carry that, and the kernel
+  // sees just the evicted pods instead of the whole cluster. Otherwise every pod goes in.
   const pods: Pod[] = [];
-  for (const p of view.pods) {
-    if (p.nodeName === undefined) {
-      pods.push(p.provisionable ? { ...p, provisionable: false } : p);
-    } else if (names.has(p.nodeName)) {
-      if (reschedulablePods([p]).length === 1) {
-        evicted.push(p);
-        pods.push({ ...p, nodeName: undefined, provisionable: true, phase: "Pending" });
-      }
-    } else pods.push(p);
-  }
+  if (residual !== undefined) {
+    for (const n of remove)
+      for (const p of residual.podsOn.get(n.name) ?? [])
+        if (isReschedulable(p)) {
+          evicted.push(p);
+          pods.push({ ...p, nodeName: undefined, provisionable: true, phase: "Pending" });
+        }
+  } else
+    for (const p of view.pods) {
+      if (p.nodeName === undefined) {
+        pods.push(p.provisionable ? { ...p, provisionable: false } : p);
+      } else if (names.has(p.nodeName)) {
+        if (isReschedulable(p)) {
+          evicted.push(p);
+          pods.push({ ...p, nodeName: undefined, provisionable: true, phase: "Pending" });
+        }
+      } else pods.push(p);
+    }
   let removedPerHour = 0;
   for (const n of remove) removedPerHour += nodePrice(catalog, n);
   if (evicted.length === 0)
@@ -75,19 +86,20 @@ export function simulate(
       lowerBoundPerHour: 0,
     };
   const limited = input.nodePools.some((p) => Object.keys(p.limits).length > 0);
+  // With residual nodes and no limits to count, a node without room for the smallest evicted pod in
+  // some resource can take none of them: the kernel need not see it.
+  const least = residual !== undefined && !limited ? leastRequests(evicted) : undefined;
   const nodes: Node[] = [];
-  const residual = catalog.independentPods ? residualNodes(view) : undefined;
   for (const n of view.nodes.values()) {
-    if (!names.has(n.name)) nodes.push(residual?.get(n.name) ?? n);
-    else if (limited) nodes.push({ ...n, deleting: true });
+    if (names.has(n.name)) {
+      if (limited) nodes.push({ ...n, deleting: true });
+      continue;
+    }
+    const r = residual?.nodes.get(n.name) ?? n;
+    if (least === undefined || hasRoom(r.allocatable, least)) nodes.push(r);
   }
   const plan = provision(kernel, {
-    // Pods that constrain no other pod only take room: the residual nodes carry that, and the kernel
-    // sees just the evicted pods instead of the whole cluster.
-    pods:
-      residual === undefined
-        ? pods
-        : evicted.map((p) => ({ ...p, nodeName: undefined, provisionable: true, phase: "Pending" as const })),
+    pods,
     nodes,
     nodePools: input.nodePools,
     ...(input.daemonSets === undefined ? {} : { daemonSets: input.daemonSets }),
@@ -111,31 +123,58 @@ export function simulate(
   };
 }
 
-/** Per view: each node with its allocatable less what its bound pods request (what is left for others). */
-const residuals = new WeakMap<ClusterView, Map<string, Node>>();
+/** Per resource, the least any of `pods` requests (a resource some pod does not request counts 0). */
+function leastRequests(pods: readonly Pod[]): Record<string, number> {
+  const out: Record<string, number> = { ...(pods[0] as Pod).requests };
+  for (const p of pods) for (const k in out) out[k] = Math.min(out[k] as number, p.requests[k] ?? 0);
+  return out;
+}
 
-function residualNodes(view: ClusterView): Map<string, Node> {
+function hasRoom(
+  allocatable: Readonly<Record<string, number>>,
+  need: Readonly<Record<string, number>>,
+): boolean {
+  for (const k in need)
+    if ((need[k] as number) > 0 && (allocatable[k] ?? 0) < (need[k] as number)) return false;
+  return true;
+}
+
+/** A view's nodes with their allocatable less what their bound pods request, and its pods by node. */
+interface ResidualView {
+  nodes: Map<string, Node>;
+  podsOn: Map<string, Pod[]>;
+}
+
+/** Per view (a plan simulates many times on one): computed once. */
+const residuals = new WeakMap<ClusterView, ResidualView>();
+
+function residualView(view: ClusterView): ResidualView {
   const known = residuals.get(view);
   if (known !== undefined) return known;
   const used = new Map<string, Record<string, number>>();
+  const podsOn = new Map<string, Pod[]>();
   for (const p of view.pods) {
-    if (p.nodeName === undefined || p.terminating || p.phase === "Succeeded" || p.phase === "Failed")
-      continue;
+    if (p.nodeName === undefined) continue;
+    const list = podsOn.get(p.nodeName);
+    if (list === undefined) podsOn.set(p.nodeName, [p]);
+    else list.push(p);
+    if (p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
     let sum = used.get(p.nodeName);
     if (sum === undefined) used.set(p.nodeName, (sum = {}));
-    for (const [k, v] of Object.entries(p.requests)) sum[k] = (sum[k] ?? 0) + v;
+    for (const k in p.requests) sum[k] = (sum[k] ?? 0) + (p.requests[k] as number);
   }
-  const out = new Map<string, Node>();
+  const nodes = new Map<string, Node>();
   for (const n of view.nodes.values()) {
     const sum = used.get(n.name);
     if (sum === undefined) {
-      out.set(n.name, n);
+      nodes.set(n.name, n);
       continue;
     }
     const allocatable: Record<string, number> = { ...n.allocatable };
-    for (const [k, v] of Object.entries(sum)) allocatable[k] = Math.max(0, (allocatable[k] ?? 0) - v);
-    out.set(n.name, { ...n, allocatable });
+    for (const k in sum) allocatable[k] = Math.max(0, (allocatable[k] ?? 0) - (sum[k] as number));
+    nodes.set(n.name, { ...n, allocatable });
   }
+  const out = { nodes, podsOn };
   residuals.set(view, out);
   return out;
 }

@@ -75,7 +75,9 @@ function searchPool(s: WaveSession, nodes: readonly Node[]): Found | undefined {
       continue;
     }
     // Sets are tried largest first: on a tie the smaller set wins (less churn for the same saving).
-    if (best === undefined || found.savingsPerHour >= best.savingsPerHour - 1e-9) best = found;
+    // Once a smaller set saves less, the next, smaller still, is not tried.
+    if (best !== undefined && found.savingsPerHour < best.savingsPerHour - 1e-9) break;
+    best = found;
     // Deleting a set outright saves all it costs: no subset of it can save more.
     if (found.replacements.length === 0) break;
   }
