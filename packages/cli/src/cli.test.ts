@@ -209,7 +209,7 @@ describe.concurrent("default NodePool, exit codes and bad input", { timeout: 240
   it("without a NodePool, plans with a default one and says so on stderr", async () => {
     const { run, plan } = await planOf([file("no-pool.yaml", pendingPod("lonely", "2"))]);
     expect(run.status).toBe(0);
-    expect(run.stderr).toMatch(/note: no NodePool in the input: planning with a default NodePool "default"/);
+    expect(run.stderr).toMatch(/note: no NodePool in the input: planning with Karpenter's getting-started NodePool "default"/);
     expect(plan.nodeClaims.map((c) => c.nodePool)).toEqual(["default"]);
   });
 
