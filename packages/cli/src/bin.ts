@@ -23,7 +23,11 @@ const err = (text: string) => process.stderr.write(`nodeplan: ${text}\n`);
  * Notes on stderr; every rejected input on stderr and exit code 2 (the rest was still used); then
  * the one line saying what was read, ignored and why.
  */
-function finish(inputs: { notes?: string[]; errors: readonly { message: string }[]; summaryLine?: string }): void {
+function finish(inputs: {
+  notes?: string[];
+  errors: readonly { message: string }[];
+  summaryLine?: string;
+}): void {
   for (const n of inputs.notes ?? []) err(`note: ${n}`);
   for (const e of inputs.errors) err(`error: ${e.message}`);
   if (inputs.summaryLine !== undefined) err(inputs.summaryLine);
@@ -31,8 +35,9 @@ function finish(inputs: { notes?: string[]; errors: readonly { message: string }
 }
 
 /** The CLI's version: the package's (one level above src/ and dist/ alike). */
-const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
-  .version;
+const version = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 /** Options of every command that reads manifests; `--at` stays an alias of `--now`. */
 const inputOptions = (command: Command) =>
@@ -42,7 +47,10 @@ const inputOptions = (command: Command) =>
       "instance catalog: embedded (offline AWS table), aws (live: ambient credentials) or a catalog JSON file",
       "embedded",
     )
-    .option("--region <region>", "AWS region of --catalog aws (default the ambient one: AWS_REGION or the profile's)")
+    .option(
+      "--region <region>",
+      "AWS region of --catalog aws (default the ambient one: AWS_REGION or the profile's)",
+    )
     .option(
       "--zones <zones>",
       "comma-separated zones to offer, checked against the catalog (default: the catalog's, us-east-1a,b,c offline)",
@@ -51,7 +59,10 @@ const inputOptions = (command: Command) =>
     .option("--now <time>", "the time to plan at (RFC 3339); default the current time")
     .addOption(new Option("--at <time>", "alias of --now").hideHelp())
     .option("--max-replicas-from-hpa", "plan workloads with an HPA at its maxReplicas")
-    .option("--strict", "unknown fields and kinds are errors (exit 2) and their objects are not used, as kubectl --validate=strict")
+    .option(
+      "--strict",
+      "unknown fields and kinds are errors (exit 2) and their objects are not used, as kubectl --validate=strict",
+    )
     .option(
       "--skip-invalid-nodepools",
       "plan without NodePools and node classes that are invalid (default: an invalid one stops the run, exit 2)",
@@ -142,7 +153,9 @@ inputOptions(
       },
     ) => {
       const { disruptionFor, writeDisruption } = await import("./consolidate.ts");
-      const [inputs, plan] = await withInputs(paths, options, (i, p) => disruptionFor(i, options.strategy, p));
+      const [inputs, plan] = await withInputs(paths, options, (i, p) =>
+        disruptionFor(i, options.strategy, p),
+      );
       writeDisruption(plan, inputs, options.output, out, paintFor(process.stdout, options.output === "text"));
       finish(inputs);
     },
@@ -269,12 +282,14 @@ program
     "--capacity-reservations <ids>",
     "offer EC2 capacity reservations as reserved capacity (--catalog aws): all, or a comma-separated list of ids",
   )
-  .action(async (options: import("./controller-command.ts").ControllerCommandOptions & { region?: string }) => {
-    // The AWS clients take the region from the environment, as they do in a pod.
-    if (options.region !== undefined) process.env.AWS_REGION = options.region;
-    const { runControllerCommand } = await import("./controller-command.ts");
-    await runControllerCommand(options);
-  });
+  .action(
+    async (options: import("./controller-command.ts").ControllerCommandOptions & { region?: string }) => {
+      // The AWS clients take the region from the environment, as they do in a pod.
+      if (options.region !== undefined) process.env.AWS_REGION = options.region;
+      const { runControllerCommand } = await import("./controller-command.ts");
+      await runControllerCommand(options);
+    },
+  );
 
 try {
   await program.parseAsync(process.argv);

@@ -28,7 +28,12 @@ export async function loadCatalog(options: CatalogShowOptions): Promise<{
   const errors: PlanError[] = [];
   const zones = parseList(options.zones);
   const capacityTypes = parseCapacityTypes(options.capacityTypes);
-  const catalog = await openCatalog(options.catalog ?? "embedded", { zones, capacityTypes }, errors, options.region);
+  const catalog = await openCatalog(
+    options.catalog ?? "embedded",
+    { zones, capacityTypes },
+    errors,
+    options.region,
+  );
   // A NodePool with no requirements: every type of the catalog.
   const all = await catalog.source.instanceTypes(unrestrictedNodePool(), undefined);
   const filter = options.filter?.toLowerCase();

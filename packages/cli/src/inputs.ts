@@ -79,7 +79,9 @@ export function readInputFiles(paths: readonly string[]): ReadInputs {
     const found: string[] = [];
     const folders = [path];
     for (let next = folders.shift(); next !== undefined; next = folders.shift()) {
-      const entries = readdirSync(next, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const entries = readdirSync(next, { withFileTypes: true }).sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+      );
       const kustomization = entries.find((e) => e.isFile() && KUSTOMIZATION.test(e.name));
       if (kustomization !== undefined) {
         notices.push({ code: "kustomization", source: join(next, kustomization.name) });

@@ -141,7 +141,12 @@ export function renderPlanReport(run: PlanRun, paint: Paint = plain): string {
  * Writes the chosen output format in pieces: a Plan of any size prints (JSON and YAML stream; one
  * string of a 100k-pod plan would exceed the engine's string limit).
  */
-export function writePlan(run: PlanRun, output: PlanOptions["output"], write: Write, paint: Paint = plain): void {
+export function writePlan(
+  run: PlanRun,
+  output: PlanOptions["output"],
+  write: Write,
+  paint: Paint = plain,
+): void {
   if (output === "json") writeJson(run.plan, write);
   else if (output === "yaml") writeYaml(run.plan as unknown as Record<string, unknown>, write);
   else write(renderPlan(run, output, paint));

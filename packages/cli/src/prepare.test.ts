@@ -54,7 +54,10 @@ describe("prepareInputs over texts", () => {
     it(`${name}: the same inputs as the CLI reading the directory`, async () => {
       const dir = join(repo, "examples", name);
       const fromFiles = await loadInputs([dir], { now: NOW });
-      const fromTexts = await prepareInputs(readInputs([dir]), prepareOptions({ now: NOW, schemas: nodeSchemas }));
+      const fromTexts = await prepareInputs(
+        readInputs([dir]),
+        prepareOptions({ now: NOW, schemas: nodeSchemas }),
+      );
       expect(fromTexts).toEqual(fromFiles);
     });
 
@@ -72,7 +75,9 @@ describe("prepareInputs over texts", () => {
       { key: "karpenter.k8s.aws/instance-category", operator: "In", values: ["c", "m", "r"] },
       { key: "karpenter.k8s.aws/instance-generation", operator: "Gt", values: ["2"] },
     ]);
-    expect(inputs.notes).toContainEqual(expect.stringMatching(/getting-started NodePool "default" \(linux, amd64, on-demand/));
+    expect(inputs.notes).toContainEqual(
+      expect.stringMatching(/getting-started NodePool "default" \(linux, amd64, on-demand/),
+    );
     const types = inputs.instanceTypes.default ?? [];
     expect(types.length).toBeGreaterThan(0);
     for (const t of types) expect(t.labels["karpenter.k8s.aws/instance-category"]).toMatch(/^[cmr]$/);
@@ -83,8 +88,13 @@ describe("prepareInputs over texts", () => {
 
   it("zones are checked against the catalog's region; a NodePool in the input means no default one", async () => {
     await expect(
-      prepareInputs([{ source: "w.yaml", text: deployment("web") }], prepareOptions({ now: NOW, zones: "us-west-2a" })),
-    ).rejects.toThrow(/^--zones us-west-2a: not a zone of the us-east-1 catalog \(zones of us-east-1 are named us-east-1a/);
+      prepareInputs(
+        [{ source: "w.yaml", text: deployment("web") }],
+        prepareOptions({ now: NOW, zones: "us-west-2a" }),
+      ),
+    ).rejects.toThrow(
+      /^--zones us-west-2a: not a zone of the us-east-1 catalog \(zones of us-east-1 are named us-east-1a/,
+    );
     const invalid = `apiVersion: karpenter.sh/v1
 kind: NodePool
 metadata: { name: broken }

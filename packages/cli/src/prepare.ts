@@ -70,7 +70,13 @@ export interface PrepareOptions {
   /** Loads the Kubernetes and Karpenter schemas for the kinds of the input (unknown fields, kinds). */
   schemas?: SchemaLoader;
   /** What error messages call the options (default the CLI's flags: --now, --capacity-types, --catalog). */
-  names?: { now?: string; capacityTypes?: string; catalog?: string; zones?: string; skipInvalidNodePools?: string };
+  names?: {
+    now?: string;
+    capacityTypes?: string;
+    catalog?: string;
+    zones?: string;
+    skipInvalidNodePools?: string;
+  };
 }
 
 /** Loads the schemas for the apiVersion/kind pairs of an input (the CLI imports them kind by kind). */
@@ -208,7 +214,10 @@ export function describeFailure(e: unknown): string {
   if (e instanceof UsageError) return e.message;
   const message = (e as Error)?.message ?? String(e);
   // The kernel module is generated (npm ci runs it); a checkout that skipped that says so in words.
-  if (/kernel-wasm/.test(message) && /Cannot find module|ERR_MODULE_NOT_FOUND/.test(`${message} ${(e as { code?: string })?.code ?? ""}`))
+  if (
+    /kernel-wasm/.test(message) &&
+    /Cannot find module|ERR_MODULE_NOT_FOUND/.test(`${message} ${(e as { code?: string })?.code ?? ""}`)
+  )
     return "the WebAssembly kernel module has not been generated: run `npm ci` (its prepare step generates it) or `npm run generate`";
   return `unexpected failure: ${message}`;
 }
@@ -256,7 +265,8 @@ spec:
 
 /** The default NodePool (see DEFAULT_NODEPOOL_MANIFEST). */
 export function defaultNodePool(): NodePool {
-  const pool = loadManifests([{ source: "default NodePool", text: DEFAULT_NODEPOOL_MANIFEST }]).cluster.nodePools[0];
+  const pool = loadManifests([{ source: "default NodePool", text: DEFAULT_NODEPOOL_MANIFEST }]).cluster
+    .nodePools[0];
   if (pool === undefined) throw new Error("the default NodePool manifest does not load");
   return pool;
 }
@@ -341,7 +351,12 @@ const isNodePoolError = (e: InputError) => /^(NodePool|EC2NodeClass) /.test(e.ob
  * `<region>-<place>-<n><letter>`), and, when the catalog has offerings there, among them: a
  * us-west-2 zone on a us-east-1 catalog would be priced with the wrong region's prices.
  */
-function checkZones(zones: readonly string[] | undefined, region: string, types: readonly InstanceType[], name: string) {
+function checkZones(
+  zones: readonly string[] | undefined,
+  region: string,
+  types: readonly InstanceType[],
+  name: string,
+) {
   if (zones === undefined) return;
   const offered = new Set<string>();
   for (const t of types) for (const o of t.offerings) offered.add(o.zone);
@@ -422,7 +437,11 @@ export async function prepareInputs(
       return true;
     } catch (e) {
       if (!isInputValidationError(e)) throw e;
-      const located = e.errors.map((x) => ({ ...x, source: x.source ?? "input", object: x.object ?? `EC2NodeClass ${c.name}` }));
+      const located = e.errors.map((x) => ({
+        ...x,
+        source: x.source ?? "input",
+        object: x.object ?? `EC2NodeClass ${c.name}`,
+      }));
       if (!options.skipInvalidNodePools)
         throw new UsageError(
           `${located.map(renderInputError).join("\n")}\nan invalid node class stops the plan; fix it, or pass ${options.names.skipInvalidNodePools} to plan without it`,
@@ -437,10 +456,12 @@ export async function prepareInputs(
   if (poolObjects === 0) {
     nodePools = [defaultNodePool()];
     notes.push(
-      "no NodePool in the input: planning with Karpenter's getting-started NodePool \"default\" (linux, amd64, on-demand, instance categories c, m, r of generation 3 or later, limit 1000 cpu)",
+      'no NodePool in the input: planning with Karpenter\'s getting-started NodePool "default" (linux, amd64, on-demand, instance categories c, m, r of generation 3 or later, limit 1000 cpu)',
     );
   } else if (nodePools.length === 0) {
-    notes.push("every NodePool of the input is invalid: nothing can be provisioned (no default NodePool is used when the input has NodePools)");
+    notes.push(
+      "every NodePool of the input is invalid: nothing can be provisioned (no default NodePool is used when the input has NodePools)",
+    );
   }
 
   progress?.step("reading the instance catalog");
@@ -457,12 +478,7 @@ export async function prepareInputs(
     instanceTypes[pool.name] = await opened.source.instanceTypes(pool, nodeClassOf(withClasses, pool));
     for (const w of opened.warnings()) if (!warnings.some((x) => x.code === w.code)) warnings.push(w);
   }
-  checkZones(
-    offer.zones,
-    opened.region,
-    Object.values(instanceTypes).flat(),
-    options.names.zones,
-  );
+  checkZones(offer.zones, opened.region, Object.values(instanceTypes).flat(), options.names.zones);
   const byName = new Map<string, InstanceType>();
   for (const types of Object.values(instanceTypes)) for (const t of types) byName.set(t.name, t);
   let nodes = cluster.nodes.map((n) => withCatalogPrice(n, byName));

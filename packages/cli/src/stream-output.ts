@@ -36,7 +36,11 @@ type Frame =
 
 /** What JSON.stringify does to a value before printing it (toJSON, dropped members). */
 function prepared(value: unknown): unknown {
-  if (value !== null && typeof value === "object" && typeof (value as { toJSON?: unknown }).toJSON === "function")
+  if (
+    value !== null &&
+    typeof value === "object" &&
+    typeof (value as { toJSON?: unknown }).toJSON === "function"
+  )
     return (value as { toJSON: () => unknown }).toJSON();
   return value;
 }
@@ -117,7 +121,8 @@ export function writeYaml(value: Record<string, unknown>, write: Write): void {
     if (v === undefined) continue;
     if (Array.isArray(v) && v.length > ITEMS_PER_PIECE) {
       out.push(`${stringify(key, yamlOptions).trimEnd()}:\n`);
-      for (let i = 0; i < v.length; i += ITEMS_PER_PIECE) out.push(stringify(v.slice(i, i + ITEMS_PER_PIECE), yamlOptions));
+      for (let i = 0; i < v.length; i += ITEMS_PER_PIECE)
+        out.push(stringify(v.slice(i, i + ITEMS_PER_PIECE), yamlOptions));
     } else out.push(stringify({ [key]: v }, yamlOptions));
   }
   out.flush();

@@ -83,7 +83,8 @@ export function unknownFieldsOf(model: ModelClass, value: unknown): IssuePath[] 
   const out: IssuePath[] = [];
   for (const r of recorded) {
     if (Array.isArray(r.value) || r.enumerated || r.read.size === 0) continue;
-    for (const key of Object.keys(r.value)) if (!r.read.has(key) && !invisible(key)) out.push([...r.path, key]);
+    for (const key of Object.keys(r.value))
+      if (!r.read.has(key) && !invisible(key)) out.push([...r.path, key]);
   }
   return out;
 }

@@ -10,21 +10,25 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const packageDir = resolve(here, "..");
 const repoDir = resolve(packageDir, "../..");
 
+/** An example's planning time, when one of its files says it: a `# nodeplan: now=<RFC 3339>` comment. */
+const NOW_COMMENT = /^#\s*nodeplan:\s*now=(\S+)\s*$/m;
+
 /** Every folder of examples/ with its manifests, read as `nodeplan plan <dir>` reads a directory. */
 export function readExamples(examplesDir = join(repoDir, "examples")) {
   return readdirSync(examplesDir)
     .filter((name) => statSync(join(examplesDir, name)).isDirectory())
     .sort()
-    .map((name) => ({
-      name,
-      files: readdirSync(join(examplesDir, name))
+    .map((name) => {
+      const files = readdirSync(join(examplesDir, name))
         .filter((f) => /\.(ya?ml|json)$/.test(f))
         .sort()
         .map((f) => ({
           source: relative(repoDir, join(examplesDir, name, f)),
           text: readFileSync(join(examplesDir, name, f), "utf8"),
-        })),
-    }))
+        }));
+      const now = files.map((f) => NOW_COMMENT.exec(f.text)?.[1]).find((x) => x !== undefined);
+      return now === undefined ? { name, files } : { name, files, now };
+    })
     .filter((x) => x.files.length > 0);
 }
 
