@@ -429,7 +429,7 @@ function showResult(result: PlanResult): void {
     ...[...byReason].map(([message, { code, pods }]) =>
       el(
         "tr",
-        { "data-pod": pods[0] ?? "", "data-pods": String(pods.length) },
+        { "data-pod": pods[0] ?? "", "data-pods": String(pods.length), "data-message": message },
         el(
           "td",
           {},
