@@ -79,7 +79,9 @@ export async function buildPlayground({ outdir = join(packageDir, "dist"), minif
   for (const name of ["playground.js", "worker.js"]) {
     const code = readFileSync(join(outdir, name), "utf8");
     // (`require(` right after a quote is text: ajv's runtime names its helpers in a string.)
-    const found = code.match(/\bprocess\.(env|argv|exit|cwd|platform|versions)\b|(?<!['"])\brequire\(|\bBuffer\./);
+    const found = code.match(
+      /\bprocess\.(env|argv|exit|cwd|platform|versions)\b|(?<!['"])\brequire\(|\bBuffer\./,
+    );
     if (found) throw new Error(`playground: ${name} uses ${found[0]}, which a browser does not have`);
   }
   // The page's CSS, and the HTML shell; both static.
