@@ -12,7 +12,7 @@ import {
 } from "./candidates.ts";
 import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
 import { DEFAULT_MIN_SAVINGS_PER_HOUR, DEFAULT_MIN_SAVINGS_PERCENT, type DisruptionInput } from "./input.ts";
-import { desiredHealthyPods, type PdbIndex, pdbHealthy } from "./pdb.ts";
+import { desiredHealthyPods, type PdbEntry, type PdbIndex, pdbHealthy } from "./pdb.ts";
 import { MIN_SAVING_PER_HOUR } from "./replacements.ts";
 import { SIM_PREFIX, type Simulation, type SimulationEffort, simulate } from "./simulate.ts";
 import { applyCommand, type ClusterView, podsByNode, replacementNode } from "./state.ts";
@@ -143,6 +143,7 @@ export class WaveSession {
         }
       }
     const covering = new Map<string, { name: string; disruptionsAllowed: number }>();
+    const allowances = new Map<readonly PdbEntry[], { name: string; disruptionsAllowed: number }[]>();
     for (const [name, e] of run.pdbs.entries) {
       const allowed = Math.max(
         0,
@@ -160,10 +161,18 @@ export class WaveSession {
       nowMillis: run.nowMillis,
       pools: run.pools,
       podsByNode: podsByNode(view),
-      pdbsOf: (pod) =>
-        (run.pdbs.byPod.get(pod) ?? []).map(
-          (e) => covering.get(e.name) as { name: string; disruptionsAllowed: number },
-        ),
+      pdbsOf: (pod) => {
+        // Pods of one workload share one list of PDBs: its allowances are looked up once per wave.
+        const entries = run.pdbs.byPod.get(pod);
+        if (entries === undefined) return [];
+        let out = allowances.get(entries);
+        if (out === undefined)
+          allowances.set(
+            entries,
+            (out = entries.map((e) => covering.get(e.name) as { name: string; disruptionsAllowed: number })),
+          );
+        return out;
+      },
       nominated: run.nominated,
     };
   }
