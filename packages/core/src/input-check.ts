@@ -1,4 +1,5 @@
 import type { DisruptionInput } from "./disruption/input.ts";
+import type { LoopOptions } from "./disruption/loop.ts";
 import { parseDurationMillis, parseNillableDurationMillis } from "./duration.ts";
 import { formatPath, type InputError, renderInputError } from "./errors.ts";
 import {
@@ -772,14 +773,15 @@ function checkOptions(
   check: Check,
   raw: unknown,
   fields: [string, Rule][],
+  at = "options",
 ): { options: Obj | undefined; changed: boolean } {
   if (raw === undefined) return { options: undefined, changed: false };
   if (!isObject(raw)) {
-    check.at("options", raw, () => check.fail("an options object", raw));
+    check.at(at, raw, () => check.fail("an options object", raw));
     return { options: undefined, changed: true };
   }
   let options = raw;
-  check.under(["options"], () => {
+  check.under([at], () => {
     for (const [key, test] of fields) {
       if (raw[key] === undefined || check.at(key, raw[key], test)) continue;
       if (options === raw) options = { ...raw };
@@ -818,6 +820,7 @@ export function checkProvisioningInput(raw: unknown): CheckedInput<ProvisioningI
   const options = checkOptions(check, raw.options, [
     ["maxInstanceTypes", int(1)],
     ["improve", bool],
+    ["patterns", bool],
     ["candidateShapes", int(0)],
     ["preferencePolicy", oneOf("Respect", "Ignore")],
     ["minValuesPolicy", oneOf("Strict", "BestEffort")],
@@ -941,6 +944,7 @@ export function checkDisruptionInput(raw: unknown): CheckedInput<DisruptionInput
     ["rebalanceRecommendations", bool],
     ["pdbEvictions", oneOf("serial", "strict")],
     ["maxWaves", int(1)],
+    ["lowerBound", bool],
   ]);
   if (!changed && !options.changed) return { input: raw as unknown as DisruptionInput, errors: check.errors };
   const input: DisruptionInput = {
@@ -959,4 +963,22 @@ export function checkDisruptionInput(raw: unknown): CheckedInput<DisruptionInput
   if (options.options === undefined) delete input.options;
   else input.options = options.options as DisruptionInput["options"];
   return { input, errors: check.errors };
+}
+
+/** Checks the options of `consolidateToFixedPoint`; one that fails is dropped (its default applies). */
+export function checkLoopOptions(raw: unknown): { options: LoopOptions | undefined; errors: InputError[] } {
+  const check = new Check();
+  const { options } = checkOptions(
+    check,
+    raw,
+    [
+      ["maxPasses", int(1)],
+      ["maxWaitSeconds", finite(0)],
+      ["launchSeconds", finite(0)],
+      ["drainSeconds", finite(0)],
+      ["validationSeconds", finite(0)],
+    ],
+    "loopOptions",
+  );
+  return { options: options as LoopOptions | undefined, errors: check.errors };
 }

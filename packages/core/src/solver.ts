@@ -1,7 +1,13 @@
 import { createKernel, type Kernel } from "@nodeplan/solver-wasm";
 import type { DisruptionInput } from "./disruption/input.ts";
+import { consolidateToFixedPoint, type LoopOptions, type LoopResult } from "./disruption/loop.ts";
 import { planDisruption } from "./disruption/plan-disruption.ts";
-import { checkDisruptionInput, checkProvisioningInput, toPlanErrors } from "./input-check.ts";
+import {
+  checkDisruptionInput,
+  checkLoopOptions,
+  checkProvisioningInput,
+  toPlanErrors,
+} from "./input-check.ts";
 import type { DisruptionPlan, Plan } from "./plan.ts";
 import type { ProvisioningInput } from "./provisioning/input.ts";
 import { provision } from "./provisioning/provision.ts";
@@ -28,6 +34,11 @@ export interface Solver {
   provision(input: ProvisioningInput): Plan;
   /** Plans which nodes to disrupt and what replaces them (../shared/CONTRACTS.md DisruptionPlan). */
   planDisruption(input: DisruptionInput): DisruptionPlan;
+  /**
+   * Runs the controller's loop on `input` to its fixed point: plan one wave, carry it out, advance the
+   * clock, plan again (see disruption/loop.ts).
+   */
+  consolidateToFixedPoint(input: DisruptionInput, options?: LoopOptions): LoopResult;
 }
 
 /**
@@ -49,17 +60,30 @@ export async function createSolver(options: SolverOptions = {}): Promise<Solver>
     planDisruption: (raw) => {
       const checked = checkDisruptionInput(raw);
       const errors = toPlanErrors(checked.errors, "DisruptionInput");
-      if (checked.input === undefined)
-        return {
-          commands: [],
-          kept: [],
-          cost: { currentPerHour: 0, afterPerHour: 0, lowerBoundPerHour: 0 },
-          warnings: [],
-          errors,
-        };
+      if (checked.input === undefined) return emptyDisruptionPlan(errors);
       const plan = planDisruption(kernel, checked.input);
       plan.errors.push(...errors);
       return plan;
+    },
+    consolidateToFixedPoint: (raw, rawOptions) => {
+      const checked = checkDisruptionInput(raw);
+      const options = checkLoopOptions(rawOptions);
+      const errors = toPlanErrors([...checked.errors, ...options.errors], "DisruptionInput");
+      if (checked.input === undefined) {
+        const now = typeof (raw as { now?: unknown })?.now === "string" ? (raw as { now: string }).now : "";
+        return {
+          passes: [],
+          initial: { costPerHour: 0, nodes: 0 },
+          final: { costPerHour: 0, nodes: 0, at: now },
+          evictions: 0,
+          converged: true,
+          cluster: { nodes: [], pods: [] },
+          last: emptyDisruptionPlan(errors),
+        };
+      }
+      const result = consolidateToFixedPoint(kernel, checked.input, options.options);
+      result.last.errors.push(...errors);
+      return result;
     },
   };
 }
@@ -72,6 +96,17 @@ function emptyPlan(errors: Plan["errors"]): Plan {
     unschedulable: [],
     cost: { currentPerHour: 0, newPerHour: 0, plannedPerHour: 0, lowerBoundPerHour: 0, ratio: null },
     lowerBound: { method: "none", certificate: null },
+    warnings: [],
+    errors,
+  };
+}
+
+/** The disruption plan for an input that cannot be read at all. */
+function emptyDisruptionPlan(errors: DisruptionPlan["errors"]): DisruptionPlan {
+  return {
+    commands: [],
+    kept: [],
+    cost: { currentPerHour: 0, afterPerHour: 0, lowerBoundPerHour: 0 },
     warnings: [],
     errors,
   };
