@@ -26,7 +26,8 @@ beforeAll(async () => {
 /** Every number in `value`, with where it is. */
 function numbers(value: unknown, path = "", out: { path: string; n: number }[] = []) {
   if (typeof value === "number") out.push({ path, n: value });
-  else if (Array.isArray(value)) value.forEach((v, i) => numbers(v, `${path}[${i}]`, out));
+  else if (Array.isArray(value))
+    for (let i = 0; i < value.length; i++) numbers(value[i], `${path}[${i}]`, out);
   else if (typeof value === "object" && value !== null)
     for (const [k, v] of Object.entries(value)) numbers(v, `${path}.${k}`, out);
   return out;
@@ -173,7 +174,7 @@ describe("the boundary check", () => {
 /** Every path into `value` (objects and lists), outermost first. */
 function paths(value: unknown, at: (string | number)[] = [], out: (string | number)[][] = []) {
   out.push(at);
-  if (Array.isArray(value)) value.forEach((v, i) => paths(v, [...at, i], out));
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) paths(value[i], [...at, i], out);
   else if (typeof value === "object" && value !== null)
     for (const [k, v] of Object.entries(value)) paths(v, [...at, k], out);
   return out;

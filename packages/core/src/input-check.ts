@@ -54,26 +54,6 @@ const timestampPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]
 const budgetNodesPattern = /^((100|[0-9]{1,2})%|[0-9]+)$/;
 const percentPattern = /^[0-9]+%$/;
 
-const TAINT_EFFECTS = new Set(["NoSchedule", "PreferNoSchedule", "NoExecute"]);
-const CAPACITY_TYPES = new Set(["reserved", "spot", "on-demand"]);
-const NODE_OPERATORS = new Set(["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt", "Gte", "Lte"]);
-const SELECTOR_OPERATORS = new Set(["In", "NotIn", "Exists", "DoesNotExist"]);
-const PHASES = new Set(["Pending", "Running", "Succeeded", "Failed", "Unknown"]);
-const PROTOCOLS = new Set(["TCP", "UDP", "SCTP"]);
-const POLICIES = new Set(["Honor", "Ignore"]);
-const WHEN_UNSATISFIABLE = new Set(["DoNotSchedule", "ScheduleAnyway"]);
-const TOLERATION_OPERATORS = new Set(["Equal", "Exists"]);
-const CONSOLIDATION_POLICIES = new Set(["WhenEmpty", "WhenEmptyOrUnderutilized"]);
-const BUDGET_REASONS = new Set(["Empty", "Underutilized", "Drifted"]);
-const EVICTION_POLICIES = new Set(["IfHealthyBudget", "AlwaysAllow"]);
-const INTERRUPTION_KINDS = new Set([
-  "spot_interruption",
-  "rebalance_recommendation",
-  "scheduled_change",
-  "instance_stopping",
-  "instance_terminating",
-]);
-
 type Obj = Record<string, unknown>;
 
 function isObject(v: unknown): v is Obj {
