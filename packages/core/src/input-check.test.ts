@@ -16,7 +16,7 @@ import { createSolver, type Solver } from "./solver.ts";
 import { validatePlan } from "./validate/validate-plan.ts";
 
 /** Cases of the fuzz below; NODEPLAN_FUZZ_RUNS runs a longer one locally. */
-const FUZZ_RUNS = Number(globalThis.process?.env.NODEPLAN_FUZZ_RUNS ?? 60);
+const FUZZ_RUNS = Number(globalThis.process?.env.NODEPLAN_FUZZ_RUNS ?? 40);
 
 let solver: Solver;
 beforeAll(async () => {
