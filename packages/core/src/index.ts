@@ -12,6 +12,14 @@ export {
 } from "./disruption/input.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
+export {
+  claimCharge,
+  exceedsLimits,
+  type LimitExceeded,
+  NODES_LIMIT,
+  NodePoolLimits,
+  nodePoolUsage,
+} from "./limits.ts";
 export * from "./model.ts";
 export * from "./plan.ts";
 export * from "./providers.ts";
