@@ -35,8 +35,15 @@ export interface InformerOptions {
 export interface Informers {
   /** True once every informer has listed at least once. */
   synced(): boolean;
-  /** Every cached object as plain JSON (the shape `loadManifests` reads). */
+  /**
+   * Every cached object as plain JSON (the shape `loadManifests` reads). The objects are the cache's
+   * own: callers must not change them.
+   */
   snapshot(): KubeObject[];
+  /** Cached objects of one kind (the cache's own, read only). */
+  list(kind: string): KubeObject[];
+  /** Pods bound to a node (from an index kept as events arrive, read only). */
+  podsOn(node: string): KubeObject[];
   stop(): Promise<void>;
 }
 
@@ -97,9 +104,34 @@ export async function startInformers(kc: KubeConfig, options: InformerOptions): 
       timers.add(t);
     });
 
+  // Plain objects by kind and `namespace/name`, kept as events arrive (a pass reads them without copying).
+  const caches = new Map<string, Map<string, KubeObject>>(watched.map((w) => [w.kind, new Map()]));
+  const podsByNode = new Map<string, Map<string, KubeObject>>();
+  const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
+    `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+  const nodeOf = (o: KubeObject | undefined) => (o?.spec as { nodeName?: string } | undefined)?.nodeName;
+  const index = (
+    kind: string,
+    key: string,
+    before: KubeObject | undefined,
+    after: KubeObject | undefined,
+  ) => {
+    if (kind !== "Pod") return;
+    const was = nodeOf(before);
+    const is = nodeOf(after);
+    if (was !== undefined && was !== is) podsByNode.get(was)?.delete(key);
+    if (is !== undefined && after !== undefined) {
+      let pods = podsByNode.get(is);
+      if (pods === undefined) podsByNode.set(is, (pods = new Map()));
+      pods.set(key, after);
+    }
+    if (was !== undefined && podsByNode.get(was)?.size === 0) podsByNode.delete(was);
+  };
+
   const running = watched.map((w) => {
     let listed = false;
     let failures = 0;
+    const cache = caches.get(w.kind) as Map<string, KubeObject>;
     const informer = new ListWatch<KubernetesObject>(
       w.path,
       new Watch(kc),
@@ -115,13 +147,23 @@ export async function startInformers(kc: KubeConfig, options: InformerOptions): 
       // client-node's own reconnect delay after a watch closes (1 s doubling), scaled to ours.
       { delayFn: (ms) => sleep(Math.min((ms * baseMs) / 1000, maxMs)) },
     );
-    const changed = () => {
+    const store = (o: KubernetesObject) => {
+      const key = keyOf(o);
+      const next = { ...plain(o), apiVersion: w.apiVersion, kind: w.kind } as KubeObject;
+      index(w.kind, key, cache.get(key), next);
+      cache.set(key, next);
       failures = 0;
       options.onChange(w.kind);
     };
-    informer.on("add", changed);
-    informer.on("update", changed);
-    informer.on("delete", changed);
+    informer.on("add", store);
+    informer.on("update", store);
+    informer.on("delete", (o: KubernetesObject) => {
+      const key = keyOf(o);
+      index(w.kind, key, cache.get(key), undefined);
+      cache.delete(key);
+      failures = 0;
+      options.onChange(w.kind);
+    });
     informer.on("error", (err: unknown) => {
       if (stopped) return;
       const delay = Math.min(baseMs * 2 ** failures, maxMs);
@@ -141,10 +183,9 @@ export async function startInformers(kc: KubeConfig, options: InformerOptions): 
 
   return {
     synced: () => running.every((r) => r.listed),
-    snapshot: () =>
-      running.flatMap(({ w, informer }) =>
-        informer.list().map((o) => ({ ...plain(o), apiVersion: w.apiVersion, kind: w.kind }) as KubeObject),
-      ),
+    snapshot: () => [...caches.values()].flatMap((cache) => [...cache.values()]),
+    list: (kind) => [...(caches.get(kind)?.values() ?? [])],
+    podsOn: (node) => [...(podsByNode.get(node)?.values() ?? [])],
     async stop() {
       stopped = true;
       for (const t of timers) clearTimeout(t);
@@ -153,9 +194,18 @@ export async function startInformers(kc: KubeConfig, options: InformerOptions): 
   };
 }
 
-/** Typed list results carry Date objects; watch events carry JSON. One shape for both. */
+/**
+ * Typed list results carry Date objects (class instances); watch events carry JSON. One shape for
+ * both: a typed object is converted once, a JSON one is kept as it is.
+ */
 function plain(o: KubernetesObject): Record<string, unknown> {
+  if (Object.getPrototypeOf(o) === Object.prototype && !hasDate(o)) return o as Record<string, unknown>;
   return JSON.parse(JSON.stringify(o)) as Record<string, unknown>;
+}
+
+function hasDate(o: KubernetesObject): boolean {
+  const meta = o.metadata as Record<string, unknown> | undefined;
+  return meta?.creationTimestamp instanceof Date || meta?.deletionTimestamp instanceof Date;
 }
 
 /** A short description of an API or network error. */
