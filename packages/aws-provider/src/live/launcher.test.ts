@@ -291,6 +291,7 @@ describe("CreateFleet", () => {
           Tags: [
             { Key: "eks:eks-cluster-name", Value: "demo" },
             { Key: "karpenter.k8s.aws/ec2nodeclass", Value: "default" },
+            { Key: "karpenter.sh/nodepool", Value: "default" },
             { Key: "kubernetes.io/cluster/demo", Value: "owned" },
             { Key: "owner", Value: "platform" },
             { Key: "nodeplan.dev/cluster", Value: "demo" },

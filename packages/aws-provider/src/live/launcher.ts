@@ -443,10 +443,13 @@ export class AwsLauncher implements Launcher<EC2NodeClass> {
       throw new LaunchFailedError(
         `NodeClaim ${claim.name}: no AMI of EC2NodeClass ${nodeClass.metadata.name} serves its instance types (architecture, GPU/Neuron variant)`,
       );
+    // The NodePool tag lets the IAM policy allow launching from a template only when it is one of the
+    // cluster's NodePool templates (its user data carries the NodePool's labels and taints anyway).
     const templateTags = {
       ...spec.tags,
       [`kubernetes.io/cluster/${this.options.cluster.name}`]: "owned",
       "eks:eks-cluster-name": this.options.cluster.name,
+      "karpenter.sh/nodepool": nodePool.name,
       [awsLabels.ec2NodeClass]: nodeClass.metadata.name,
     };
     const configs = [];

@@ -1,5 +1,5 @@
 import { createSolver, type Solver } from "@nodeplan/core";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type ControllerHandle, type ControllerOptions, OWNER_LABEL, runController } from "./index.ts";
 import {
   FakeLauncher,
@@ -12,7 +12,8 @@ import {
   staticCatalog,
   until,
 } from "./testing/cluster.test-helper.ts";
-import { FakeApiServer } from "./testing/fake-apiserver.ts";
+import { FakeApiServer, type RecordedRequest } from "./testing/fake-apiserver.ts";
+import { allows, rulesIn } from "./testing/rbac.test-helper.ts";
 
 /**
  * The fault harness of issue #18: each defect an operator found before letting the controller act,
@@ -41,7 +42,11 @@ describe("fault harness (#18): the acting controller against the API-server doub
   let kubelet: ReturnType<typeof setInterval> | undefined;
   const running: ControllerHandle[] = [];
   const logs: string[] = [];
+  // Every write of every scenario, by mode: checked against deploy/'s RBAC at the end.
+  const writesByMode = { advisory: [] as RecordedRequest[], acting: [] as RecordedRequest[] };
+  let mode: "advisory" | "acting" = "acting";
   const start = async (options: Partial<ControllerOptions> = {}) => {
+    mode = options.mode ?? "acting";
     const handle = await runController({
       kubeConfig: api.kubeConfig(),
       catalog: staticCatalog,
@@ -87,7 +92,42 @@ describe("fault harness (#18): the acting controller against the API-server doub
     if (kubelet !== undefined) clearInterval(kubelet);
     kubelet = undefined;
     for (const h of running.splice(0)) await h.stop();
+    // Writes the controller made (the harness's own changes go through api.put, not HTTP; its
+    // kubectl deletes are DELETEs of NodeClaims by the test, left out).
+    writesByMode[mode].push(
+      ...api
+        .writes()
+        .filter(
+          (w) =>
+            !(
+              w.method === "DELETE" &&
+              w.path.includes("/nodeclaims/") &&
+              w.status === 200 &&
+              deletedByTest.has(w.path)
+            ),
+        ),
+    );
+    deletedByTest.clear();
     await api.close();
+  });
+  const deletedByTest = new Set<string>();
+
+  afterAll(() => {
+    // Least privilege that still works: advisory mode's writes fit the read-only base RBAC; acting
+    // mode's fit the base plus the acting overlay, and each overlay rule is used.
+    const base = rulesIn("base/rbac.yaml");
+    const acting = [...base, ...rulesIn("acting/rbac-acting.yaml")];
+    const key = (w: RecordedRequest) => `${w.method} ${w.path.replace(/\/[^/]+$/, "/*")}`;
+    expect(writesByMode.advisory.length).toBeGreaterThan(0);
+    expect([...new Set(writesByMode.advisory.filter((w) => !allows(base, w)).map(key))]).toEqual([]);
+    expect([...new Set(writesByMode.acting.filter((w) => !allows(acting, w)).map(key))]).toEqual([]);
+    for (const rule of rulesIn("acting/rbac-acting.yaml"))
+      for (const resource of rule.resources)
+        for (const verb of rule.verbs)
+          expect(
+            writesByMode.acting.some((w) => allows([{ ...rule, resources: [resource], verbs: [verb] }], w)),
+            `${verb} ${resource} is granted but never used`,
+          ).toBe(true);
   });
 
   describe("1. a bad object is an error about that object, never the pass", () => {
@@ -321,6 +361,7 @@ describe("fault harness (#18): the acting controller against the API-server doub
         "the termination finalizer on the claim",
       );
       const deletedAt = Date.now();
+      deletedByTest.add("/apis/karpenter.sh/v1/nodeclaims/blocked-claim");
       expect(await kubectlDelete(api, "/apis/karpenter.sh/v1/nodeclaims/blocked-claim")).toBe(200);
       // Honoured until terminationTime - the pod's own grace (4 s - 1 s; the annotation is in whole
       // seconds, so at least 2 s): evictions refused, the pod stays.
@@ -389,7 +430,9 @@ describe("fault harness (#18): the acting controller against the API-server doub
     it("expiration waits for the grace period before evicting do-not-disrupt pods", async () => {
       const twoHoursAgo = new Date(Date.now() - 7_200_000).toISOString().replace(/\.\d+Z$/, "Z");
       seedManagedNode(api, "expired", "m5.xlarge", "us-east-1a", {
-        claimSpec: { expireAfter: "1h", terminationGracePeriod: "3s" },
+        // The termination time is annotated in whole seconds: 4 s leave the pod at least 2 s of
+        // do-not-disrupt after the claim's deletion (its own grace is 1 s).
+        claimSpec: { expireAfter: "1h", terminationGracePeriod: "4s" },
         createdAt: twoHoursAgo,
       });
       const pod = runningPod("batch-a", "expired", "250m", { app: "batch" });
@@ -453,6 +496,7 @@ describe("fault harness (#18): the acting controller against the API-server doub
       const claim = ourClaims()[0] as unknown as Claim & { metadata: { uid: string } };
       const instance = providerIDOf(claim);
       expect(claim.metadata.finalizers).toContain("karpenter.sh/termination");
+      deletedByTest.add(`/apis/karpenter.sh/v1/nodeclaims/${claim.metadata.name}`);
       expect(await kubectlDelete(api, `/apis/karpenter.sh/v1/nodeclaims/${claim.metadata.name}`)).toBe(200);
       // The pod is still pending, so a new claim may follow: wait for this one (this uid) to go.
       const present = () => ourClaims().some((x) => x.metadata.uid === claim.metadata.uid);
