@@ -2,6 +2,7 @@ import {
   type ClusterState,
   type InputError,
   type IssuePath,
+  type Pod,
   renderInputError,
   validateNodeSelectorRequirement,
 } from "@nodeplan/core";
@@ -223,4 +224,160 @@ function messageOf(fallback: unknown, o: KubeObject, now: string): string {
     return err instanceof Error ? err.message : String(err);
   }
   return fallback instanceof Error ? fallback.message : String(fallback);
+}
+
+/** Units converted per batch before the event loop gets a turn (a batch takes well under 100 ms). */
+const BATCH = 500;
+const yieldNow = () => new Promise<void>((r) => setImmediate(r));
+
+/** Objects converted together and cached together: a pod, or a Node with its NodeClaim. */
+interface Unit {
+  key: string;
+  version: string;
+  objects: KubeObject[];
+}
+interface Converted {
+  version: string;
+  pods: Pod[];
+  nodes: ClusterState["nodes"];
+  errors: ObjectError[];
+}
+
+const versionOf = (o: KubeObject) =>
+  o.metadata.resourceVersion === undefined
+    ? undefined
+    : `${o.metadata.uid ?? ""}/${o.metadata.resourceVersion}`;
+
+/**
+ * Pods one by one; each Node with the NodeClaim it belongs to (same providerID, the claim's
+ * status.nodeName, or the Node's owner reference or karpenter.sh/nodeclaim label), as `mergeNodes`
+ * pairs them; a NodeClaim without a Node alone (in flight).
+ */
+function units(
+  pods: readonly KubeObject[],
+  nodes: readonly KubeObject[],
+  claims: readonly KubeObject[],
+): Unit[] {
+  const out: Unit[] = [];
+  const unit = (key: string, objects: KubeObject[]) => {
+    const versions = objects.map(versionOf);
+    // An object without a resourceVersion (not from an apiserver) is converted every pass.
+    const version = versions.some((v) => v === undefined) ? `volatile/${Math.random()}` : versions.join("+");
+    out.push({ key, version, objects });
+  };
+  for (const o of pods) unit(`Pod/${o.metadata.namespace ?? ""}/${o.metadata.name}`, [o]);
+  const byProvider = new Map<string, KubeObject>();
+  const byNodeName = new Map<string, KubeObject>();
+  const byName = new Map<string, KubeObject>();
+  for (const c of claims) {
+    const status = (c.status ?? {}) as { providerID?: string; nodeName?: string };
+    if (status.providerID) byProvider.set(status.providerID, c);
+    if (status.nodeName) byNodeName.set(status.nodeName, c);
+    byName.set(c.metadata.name, c);
+  }
+  const used = new Set<KubeObject>();
+  for (const n of nodes) {
+    const meta = n.metadata as {
+      labels?: Record<string, string>;
+      ownerReferences?: { kind: string; name: string }[];
+    };
+    const related =
+      meta.ownerReferences?.find((r) => r.kind === "NodeClaim")?.name ??
+      meta.labels?.["karpenter.sh/nodeclaim"];
+    const providerID = (n.spec as { providerID?: string } | undefined)?.providerID;
+    const claim =
+      (providerID ? byProvider.get(providerID) : undefined) ??
+      byNodeName.get(n.metadata.name) ??
+      (related === undefined ? undefined : byName.get(related));
+    // A claim two Nodes point at stays with the first (as mergeNodes: it matches it once).
+    const paired = claim !== undefined && !used.has(claim) ? claim : undefined;
+    if (paired !== undefined) used.add(paired);
+    unit(`Node/${n.metadata.name}`, paired === undefined ? [n] : [n, paired]);
+  }
+  for (const c of claims) if (!used.has(c)) unit(`NodeClaim/${c.metadata.name}`, [c]);
+  return out;
+}
+
+/**
+ * `readCluster` over a cache that changes a little between passes: pods, and Nodes with their
+ * NodeClaims, are converted once per resourceVersion and reused until they change (they are nearly
+ * all of a cluster's objects, and their conversion depends on nothing else the controller watches);
+ * what changed is converted in batches with the event loop given a turn between them, so a large
+ * first pass does not stall Lease renewals. NodePools, DaemonSets, PDBs and node classes (few) are
+ * read each pass. Pods and nodes come out in name order, whatever order the cache lists them in.
+ */
+export class ClusterReader {
+  private readonly cache = new Map<string, Converted>();
+
+  async read(objects: readonly KubeObject[], now: string): Promise<ReadResult> {
+    const pods: KubeObject[] = [];
+    const nodes: KubeObject[] = [];
+    const claims: KubeObject[] = [];
+    const others: KubeObject[] = [];
+    for (const o of objects) {
+      if (o.kind === "Pod") pods.push(o);
+      else if (o.kind === "Node") nodes.push(o);
+      else if (o.kind === "NodeClaim") claims.push(o);
+      else others.push(o);
+    }
+    const all = units(pods, nodes, claims);
+    const present = new Set(all.map((u) => u.key));
+    for (const key of this.cache.keys()) if (!present.has(key)) this.cache.delete(key);
+    const changed = all.filter((u) => this.cache.get(u.key)?.version !== u.version);
+    for (let i = 0; i < changed.length; i += BATCH) {
+      const batch = changed.slice(i, i + BATCH);
+      const result = readCluster(
+        batch.flatMap((u) => u.objects),
+        now,
+      );
+      const unitOf = new Map<string, Unit>();
+      for (const u of batch)
+        for (const o of u.objects)
+          unitOf.set(`${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`, u);
+      const out = new Map<Unit, Converted>(
+        batch.map((u) => [u, { version: u.version, pods: [], nodes: [], errors: [] }]),
+      );
+      for (const e of result.errors) {
+        const u = unitOf.get(`${e.kind}/${e.namespace ?? ""}/${e.name}`);
+        if (u !== undefined) out.get(u)?.errors.push(e);
+      }
+      for (const p of result.cluster.pods) {
+        const u = unitOf.get(`Pod/${p.namespace}/${p.name}`) ?? unitOf.get(`Pod//${p.name}`);
+        if (u !== undefined) out.get(u)?.pods.push(p);
+      }
+      for (const n of result.cluster.nodes) {
+        const u = unitOf.get(`Node//${n.name}`) ?? unitOf.get(`NodeClaim//${n.nodeClaim ?? n.name}`);
+        if (u !== undefined) out.get(u)?.nodes.push(n);
+      }
+      for (const [u, converted] of out) this.cache.set(u.key, converted);
+      await yieldNow();
+    }
+    const rest = readCluster(others, now);
+    const errors = [...rest.errors];
+    const modelPods: Pod[] = [];
+    const modelNodes: ClusterState["nodes"] = [];
+    for (const u of all) {
+      const converted = this.cache.get(u.key);
+      if (converted === undefined) continue;
+      modelPods.push(...converted.pods);
+      modelNodes.push(...converted.nodes);
+      errors.push(...converted.errors);
+    }
+    const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    return {
+      cluster: {
+        ...rest.cluster,
+        pods: modelPods
+          .map((p) => ({ key: `${p.namespace}/${p.name}`, p }))
+          .sort(byKey)
+          .map((x) => x.p),
+        nodes: modelNodes
+          .map((n) => ({ key: n.name, n }))
+          .sort(byKey)
+          .map((x) => x.n),
+      },
+      nodePoolUids: rest.nodePoolUids,
+      errors,
+    };
+  }
 }

@@ -17,6 +17,7 @@ import {
   type Solver,
 } from "@nodeplan/core";
 import { Batcher } from "./batcher.ts";
+import { withPooledConnections } from "./connections.ts";
 import { GarbageCollector } from "./garbage-collector.ts";
 import { describe, type Informers, startInformers } from "./informers.ts";
 import { type LeaderElector, startLeaderElection } from "./leader.ts";
@@ -158,7 +159,7 @@ export interface ControllerHandle {
 export async function runController(options: ControllerOptions): Promise<ControllerHandle> {
   const mode = options.mode ?? "advisory";
   if (mode === "acting" && options.launcher === undefined) throw new Error("acting mode needs a launcher");
-  const kc = options.kubeConfig ?? defaultKubeConfig();
+  const kc = withPooledConnections(options.kubeConfig ?? defaultKubeConfig());
   const env = globalThis.process?.env ?? {};
   const namespace = options.namespace ?? env.POD_NAMESPACE ?? "nodeplan-system";
   const identity = options.identity ?? env.POD_NAME ?? hostname();

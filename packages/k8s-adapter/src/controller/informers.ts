@@ -1,12 +1,10 @@
+import http from "node:http";
+import https from "node:https";
 import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   ListWatch,
-  PolicyV1Api,
   Watch,
 } from "@kubernetes/client-node";
 
@@ -28,6 +26,8 @@ export interface InformerOptions {
   backoffMs?: number;
   /** Default 30 000. */
   maxBackoffMs?: number;
+  /** Objects per list page (default 500): a large cluster is listed in pages, not one response. */
+  pageSize?: number;
   log?: (message: string) => void;
 }
 
@@ -56,39 +56,27 @@ interface Watched {
 
 /**
  * List + watch informers (client-node's ListWatch) for Pods, Nodes, NodePools, NodeClaims, PDBs,
- * DaemonSets and EC2NodeClasses. A watch from a resourceVersion the server has compacted away (410
- * Gone) re-lists; a failed list or watch (server down, connection refused) is retried with
- * exponential backoff, resuming from the last resourceVersion seen.
+ * DaemonSets and EC2NodeClasses. Lists are read as plain JSON in pages (`limit`/`continue`), not
+ * through client-node's typed deserializer: on a large cluster that took seconds of one event-loop
+ * turn and kept a second copy of every object. A watch from a resourceVersion the server has
+ * compacted away (410 Gone) re-lists; a failed list or watch (server down, connection refused) is
+ * retried with exponential backoff, resuming from the last resourceVersion seen.
  */
 export async function startInformers(kc: KubeConfig, options: InformerOptions): Promise<Informers> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const policy = kc.makeApiClient(PolicyV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const crd = (group: string, version: string, kind: string, plural: string): Watched => ({
-    apiVersion: `${group}/${version}`,
+  const w = (apiVersion: string, kind: string, path: string): Watched => ({
+    apiVersion,
     kind,
-    path: `/apis/${group}/${version}/${plural}`,
-    list: () => custom.listClusterCustomObject({ group, version, plural }),
+    path,
+    list: () => listPages(kc, path, options.pageSize ?? 500),
   });
   const watched: Watched[] = [
-    { apiVersion: "v1", kind: "Pod", path: "/api/v1/pods", list: () => core.listPodForAllNamespaces() },
-    { apiVersion: "v1", kind: "Node", path: "/api/v1/nodes", list: () => core.listNode() },
-    {
-      apiVersion: "policy/v1",
-      kind: "PodDisruptionBudget",
-      path: "/apis/policy/v1/poddisruptionbudgets",
-      list: () => policy.listPodDisruptionBudgetForAllNamespaces(),
-    },
-    {
-      apiVersion: "apps/v1",
-      kind: "DaemonSet",
-      path: "/apis/apps/v1/daemonsets",
-      list: () => apps.listDaemonSetForAllNamespaces(),
-    },
-    crd("karpenter.sh", "v1", "NodePool", "nodepools"),
-    crd("karpenter.sh", "v1", "NodeClaim", "nodeclaims"),
-    crd("karpenter.k8s.aws", "v1", "EC2NodeClass", "ec2nodeclasses"),
+    w("v1", "Pod", "/api/v1/pods"),
+    w("v1", "Node", "/api/v1/nodes"),
+    w("policy/v1", "PodDisruptionBudget", "/apis/policy/v1/poddisruptionbudgets"),
+    w("apps/v1", "DaemonSet", "/apis/apps/v1/daemonsets"),
+    w("karpenter.sh/v1", "NodePool", "/apis/karpenter.sh/v1/nodepools"),
+    w("karpenter.sh/v1", "NodeClaim", "/apis/karpenter.sh/v1/nodeclaims"),
+    w("karpenter.k8s.aws/v1", "EC2NodeClass", "/apis/karpenter.k8s.aws/v1/ec2nodeclasses"),
   ];
   const baseMs = options.backoffMs ?? 1000;
   const maxMs = options.maxBackoffMs ?? 30_000;
@@ -223,4 +211,73 @@ export function describe(err: unknown): string {
       .join(": ");
   }
   return String(err);
+}
+
+/** One GET of JSON with the kubeconfig's server, credentials and TLS settings. */
+async function getJson(kc: KubeConfig, path: string): Promise<unknown> {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new Error("no current cluster in the kubeconfig");
+  const url = new URL(cluster.server + path);
+  const opts: https.RequestOptions = { method: "GET", headers: { accept: "application/json" } };
+  await kc.applyToHTTPSOptions(opts);
+  const client = url.protocol === "https:" ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(url, opts, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          let message = res.statusMessage ?? "";
+          try {
+            message = (JSON.parse(text) as { message?: string }).message ?? message;
+          } catch {}
+          reject(Object.assign(new Error(`list ${path}: ${message}`), { code: status, statusCode: status }));
+          return;
+        }
+        try {
+          resolve(JSON.parse(text));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on("error", reject);
+    req.setTimeout(60_000, () => req.destroy(new Error(`list ${path}: timed out`)));
+    req.end();
+  });
+}
+
+/**
+ * A full list, page by page (`limit`, `continue`), as plain objects; the event loop gets a turn
+ * between pages. An expired continue token (410) starts the list again.
+ */
+async function listPages(
+  kc: KubeConfig,
+  path: string,
+  pageSize: number,
+): Promise<KubernetesListObject<KubernetesObject>> {
+  for (let attempt = 0; ; attempt++) {
+    const items: KubernetesObject[] = [];
+    let token: string | undefined;
+    let resourceVersion = "";
+    try {
+      do {
+        const query = new URLSearchParams({ limit: String(pageSize) });
+        if (token !== undefined) query.set("continue", token);
+        const page = (await getJson(kc, `${path}?${query}`)) as {
+          metadata?: { resourceVersion?: string; continue?: string };
+          items?: KubernetesObject[];
+        };
+        for (const item of page.items ?? []) items.push(item);
+        resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+        token = page.metadata?.continue || undefined;
+      } while (token !== undefined);
+      return { apiVersion: "v1", kind: "List", metadata: { resourceVersion }, items };
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 410 || attempt >= 2) throw err;
+    }
+  }
 }

@@ -159,6 +159,10 @@ export class ControllerMetrics {
     "nodeplan_status_bytes",
     "Size of the status ConfigMap's data; entries past the top N are counted here and in metrics, not listed.",
   );
+  readonly phaseSeconds = gauge(
+    "nodeplan_pass_phase_seconds",
+    "Duration of each phase of the last pass (read, catalog, provision, disruption, act), in seconds.",
+  );
   readonly eventLoopDelayMax = gauge(
     "nodeplan_event_loop_delay_max_seconds",
     "Longest event-loop stall since the previous scrape (a stall delays Lease renewals).",
@@ -190,6 +194,7 @@ export class ControllerMetrics {
       g(this.garbageCollected),
       g(this.lastSuccess),
       g(this.statusBytes),
+      g(this.phaseSeconds),
       g(this.eventLoopDelayMax),
     ];
   }

@@ -26,7 +26,7 @@ import {
   withUnavailableOfferings,
 } from "@nodeplan/core";
 import { resourceList, toNodeClaimManifests } from "../nodeclaim-manifests.ts";
-import { describeRef, type ObjectError, objectError, readCluster, refOf } from "./convert.ts";
+import { ClusterReader, describeRef, type ObjectError, objectError, refOf } from "./convert.ts";
 import type { KubeObject } from "./informers.ts";
 import { describe } from "./informers.ts";
 import { culprits } from "./isolate.ts";
@@ -142,6 +142,7 @@ export class Reconciler {
   /** Object errors already counted in metrics, by object key -> version/code. */
   private readonly counted = new Map<string, string>();
   private types: Record<string, InstanceType[]> = {};
+  private readonly reader = new ClusterReader();
 
   constructor(options: ReconcilerOptions) {
     this.o = options;
@@ -176,8 +177,10 @@ export class Reconciler {
     }
     let result: PassResult["result"] = "ok";
     if (o.mode === "acting") {
+      const started = performance.now();
       try {
         if (!(await this.act(solved, nodePoolUids))) result = "error";
+        o.metrics.phaseSeconds.set((performance.now() - started) / 1000, { phase: "act" });
       } catch (err) {
         if (!(err instanceof NotLeaderError)) throw err;
         result = "not_leader";
@@ -200,12 +203,21 @@ export class Reconciler {
     const { o } = this;
     const nowMillis = o.now();
     const now = iso(nowMillis);
+    let mark = performance.now();
+    const phase = (name: string) => {
+      const t = performance.now();
+      o.metrics.phaseSeconds.set((t - mark) / 1000, { phase: name });
+      mark = t;
+    };
     const raw = rawIndex(objects);
-    const read = readCluster(objects, now);
+    const read = await this.reader.read(objects, now);
     const cluster = this.withoutQuarantined(read.cluster, raw);
+    phase("read");
     await yieldNow();
+    mark = performance.now();
     const instanceTypes = await this.instanceTypes(cluster);
     this.types = instanceTypes;
+    phase("catalog");
     const byName = new Map(
       Object.values(instanceTypes).flatMap((types) => types.map((t) => [t.name, t] as const)),
     );
@@ -230,9 +242,11 @@ export class Reconciler {
       }),
     );
     const plan = renameClaims(provisioned.value);
+    phase("provision");
     let disruption: DisruptionPlan | undefined;
     if (o.disruption ?? true) {
       await yieldNow();
+      mark = performance.now();
       const nominated = nominatedNodes(plan, objects);
       // Nodes already being disrupted (tainted, replacements on the way) count as leaving: they are
       // not candidates again and use their NodePool's budget, so commands may run side by side.
@@ -264,6 +278,7 @@ export class Reconciler {
           }),
         )
       ).value;
+      phase("disruption");
     }
     o.metrics.solveDuration.observe((performance.now() - started) / 1000);
     const errors = [...read.errors, ...[...this.quarantine.values()].map((q) => q.error)];
@@ -673,11 +688,14 @@ export class Reconciler {
       }
     };
     const byName = new Map(cluster.nodes.map((n) => [n.name, n]));
+    const byClaim = new Map(
+      cluster.nodes.flatMap((n) => (n.nodeClaim === undefined ? [] : [[n.nodeClaim, n] as const])),
+    );
     for (const node of cluster.nodes.filter(isBeingDisrupted)) {
       const replacements = (node.annotations[REPLACEMENTS_ANNOTATION] ?? "")
         .split(",")
         .filter((r) => r !== "");
-      const found = replacements.map((r) => cluster.nodes.find((n) => n.nodeClaim === r || n.name === r));
+      const found = replacements.map((r) => byClaim.get(r) ?? byName.get(r));
       if (found.some((n) => n === undefined || n.deleting)) {
         o.log(`replacement of ${node.name} is gone; aborting its disruption`);
         await step(`untainting ${node.name}`, async () => {

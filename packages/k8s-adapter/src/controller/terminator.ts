@@ -93,13 +93,13 @@ export class Terminator {
   private async round(): Promise<void> {
     const { o } = this;
     const pools = new Set(o.list("NodePool").map((p) => p.metadata.name));
-    const nodes = o.list("Node");
+    const nodes = new NodeIndex(o.list("Node"));
     for (const claim of o.list("NodeClaim")) {
       const meta = metaOf(claim);
       const pool = meta.labels?.["karpenter.sh/nodepool"];
       if (pool === undefined || !pools.has(pool)) continue;
       try {
-        const node = nodeOfClaim(claim, nodes);
+        const node = nodes.of(claim);
         if (meta.deletionTimestamp === undefined) await this.live(claim, node);
         else if (
           (meta.finalizers ?? []).includes(TERMINATION_FINALIZER) &&
@@ -222,23 +222,30 @@ export class Terminator {
   }
 }
 
-/** The Node of a NodeClaim: same providerID, else the claim's status.nodeName, else the Node's owner or label. */
-export function nodeOfClaim(claim: KubeObject, nodes: readonly KubeObject[]): KubeObject | undefined {
-  const status = (claim.status ?? {}) as { providerID?: string; nodeName?: string };
-  const name = claim.metadata.name;
-  return (
-    (status.providerID === undefined || status.providerID === ""
-      ? undefined
-      : nodes.find(
-          (n) => (n.spec as { providerID?: string } | undefined)?.providerID === status.providerID,
-        )) ??
-    (status.nodeName === undefined ? undefined : nodes.find((n) => n.metadata.name === status.nodeName)) ??
-    nodes.find((n) => {
+/** Nodes by providerID, name and the NodeClaim they name (owner reference or label). */
+class NodeIndex {
+  private readonly byProvider = new Map<string, KubeObject>();
+  private readonly byName = new Map<string, KubeObject>();
+  private readonly byClaim = new Map<string, KubeObject>();
+  constructor(nodes: readonly KubeObject[]) {
+    for (const n of nodes) {
+      const providerID = (n.spec as { providerID?: string } | undefined)?.providerID;
+      if (providerID) this.byProvider.set(providerID, n);
+      this.byName.set(n.metadata.name, n);
       const meta = metaOf(n);
-      return (
-        (meta.ownerReferences ?? []).some((r) => r.kind === "NodeClaim" && r.name === name) ||
-        meta.labels?.["karpenter.sh/nodeclaim"] === name
-      );
-    })
-  );
+      const claim =
+        (meta.ownerReferences ?? []).find((r) => r.kind === "NodeClaim")?.name ??
+        meta.labels?.["karpenter.sh/nodeclaim"];
+      if (claim !== undefined) this.byClaim.set(claim, n);
+    }
+  }
+  /** The Node of a NodeClaim: same providerID, else the claim's status.nodeName, else the Node's owner or label. */
+  of(claim: KubeObject): KubeObject | undefined {
+    const status = (claim.status ?? {}) as { providerID?: string; nodeName?: string };
+    return (
+      (status.providerID ? this.byProvider.get(status.providerID) : undefined) ??
+      (status.nodeName ? this.byName.get(status.nodeName) : undefined) ??
+      this.byClaim.get(claim.metadata.name)
+    );
+  }
 }

@@ -106,6 +106,8 @@ function parseSelector(text: string): LabelSelector {
 export class FakeApiServer {
   /** Every answered request, in order. */
   readonly requests: RecordedRequest[] = [];
+  /** TCP connections accepted so far (a client that reuses connections makes few). */
+  connections = 0;
   private readonly store = new Map<string, Map<string, Obj>>();
   private history: WatchEvent[] = [];
   private compactedRv = 0;
@@ -235,11 +237,15 @@ export class FakeApiServer {
   }
 
   private makeServer(): Server {
-    return createServer((req, res) => {
+    const server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         this.reply(req, res, 500, statusBody(500, "InternalError", String(e)));
       });
     });
+    server.on("connection", () => {
+      this.connections += 1;
+    });
+    return server;
   }
 
   private listen(port = 0): Promise<void> {
@@ -419,15 +425,41 @@ export class FakeApiServer {
         return this.watch(req, res, resource, namespace, url.searchParams);
       const selector = url.searchParams.get("labelSelector");
       const parsed = selector === null ? undefined : parseSelector(selector);
-      const list = [...items.values()]
+      const all = [...items.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, o]) => o)
         .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
-        .filter((o) => parsed === undefined || matchesLabelSelector(parsed, o.metadata.labels ?? {}))
-        .map(clone);
+        .filter((o) => parsed === undefined || matchesLabelSelector(parsed, o.metadata.labels ?? {}));
+      // Pages: `limit` and an opaque `continue` (here the key to resume from and the list's
+      // resourceVersion; the real apiserver serves every page from one snapshot, this double from
+      // the current objects).
+      const limit = Number(url.searchParams.get("limit") ?? "0");
+      const token = url.searchParams.get("continue");
+      let from = 0;
+      let listRv = String(this.rv);
+      if (token !== null && token !== "") {
+        const decoded = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as {
+          key: string;
+          rv: string;
+        };
+        const keyOf = (o: Obj) => this.key(o.metadata.namespace, o.metadata.name);
+        from = all.findIndex((o) => keyOf(o) >= decoded.key);
+        if (from < 0) from = all.length;
+        listRv = decoded.rv;
+      }
+      const to = limit > 0 ? Math.min(all.length, from + limit) : all.length;
+      const next = all[to];
+      const more =
+        next === undefined
+          ? undefined
+          : Buffer.from(
+              JSON.stringify({ key: this.key(next.metadata.namespace, next.metadata.name), rv: listRv }),
+            ).toString("base64url");
       return this.reply(req, res, 200, {
         apiVersion: resource.apiVersion,
         kind: `${resource.kind}List`,
-        metadata: { resourceVersion: String(this.rv) },
-        items: list,
+        metadata: { resourceVersion: listRv, ...(more === undefined ? {} : { continue: more }) },
+        items: all.slice(from, to).map(clone),
       });
     }
     if (method === "GET") return existing === undefined ? notFound() : this.reply(req, res, 200, existing);
