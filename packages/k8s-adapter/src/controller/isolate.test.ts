@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { culprits } from "./isolate.ts";
+import { culprits, culpritsAsync } from "./isolate.ts";
 
 describe("culprits", () => {
   it("property: finds exactly the items a failure needs, whatever their positions", () => {
@@ -33,5 +33,11 @@ describe("culprits", () => {
   it("a failure that needs two items together names the later one", () => {
     const found = culprits([1, 2, 3, 4], (kept) => kept.includes(2) && kept.includes(3));
     expect(found).toEqual({ culprits: [3], resolved: true });
+  });
+
+  it("the async search finds the same culprits as the synchronous one", async () => {
+    const items = Array.from({ length: 100 }, (_, i) => i);
+    const fails = (kept: readonly number[]) => kept.includes(17) || kept.includes(83);
+    expect(await culpritsAsync(items, fails)).toEqual(culprits(items, fails));
   });
 });

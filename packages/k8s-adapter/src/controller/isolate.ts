@@ -31,3 +31,36 @@ export function culprits<T>(
   }
   return { culprits: found, resolved: !fails(rest) };
 }
+
+/**
+ * `culprits` for a step that takes a while (a solve of the whole cluster): the same search, with the
+ * event loop given a turn before each run, so isolating a bad object never stalls Lease renewals for
+ * more than one run.
+ */
+export async function culpritsAsync<T>(
+  items: readonly T[],
+  fails: (kept: readonly T[]) => boolean,
+  options: { max?: number } = {},
+): Promise<{ culprits: T[]; resolved: boolean }> {
+  const found: T[] = [];
+  let rest = [...items];
+  const max = options.max ?? 10;
+  const run = async (kept: readonly T[]) => {
+    await new Promise<void>((r) => setImmediate(r));
+    return fails(kept);
+  };
+  while (found.length < max) {
+    if (!(await run(rest))) return { culprits: found, resolved: true };
+    if (await run([])) return { culprits: found, resolved: false };
+    let lo = 0;
+    let hi = rest.length;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >>> 1;
+      if (await run(rest.slice(0, mid))) hi = mid;
+      else lo = mid;
+    }
+    found.push(rest[hi - 1] as T);
+    rest = rest.filter((_, i) => i !== hi - 1);
+  }
+  return { culprits: found, resolved: !(await run(rest)) };
+}

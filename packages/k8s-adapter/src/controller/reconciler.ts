@@ -29,7 +29,7 @@ import { resourceList, toNodeClaimManifests } from "../nodeclaim-manifests.ts";
 import { ClusterReader, describeRef, type ObjectError, objectError, refOf } from "./convert.ts";
 import type { KubeObject } from "./informers.ts";
 import { describe } from "./informers.ts";
-import { culprits } from "./isolate.ts";
+import { culpritsAsync } from "./isolate.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import type { Publisher } from "./publisher.ts";
 import { backoffMs, type RetryPolicy } from "./retry.ts";
@@ -336,7 +336,7 @@ export class Reconciler {
           return true;
         }
       };
-      const found = culprits(suspects, fails, { max: 20 });
+      const found = await culpritsAsync(suspects, fails, { max: 20 });
       if (!found.resolved) throw first;
       for (const s of found.culprits) {
         const { key, ref, version } = identify(s, raw);
