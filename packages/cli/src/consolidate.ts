@@ -1,7 +1,7 @@
 import { type DisruptionPlan, renderKept } from "@nodeplan/core";
-import { toYaml } from "@nodeplan/k8s-adapter";
 import { money, table } from "./plan-command.ts";
 import type { LoadedInputs } from "./prepare.ts";
+import { toPlainYaml, type Write, writeJson, writeYaml } from "./stream-output.ts";
 import type { Paint } from "./terminal.ts";
 
 export { disruptionFor, type Strategy } from "./prepare.ts";
@@ -80,6 +80,19 @@ export function renderDisruptionReport(plan: DisruptionPlan, inputs: LoadedInput
   return `${lines.join("\n")}\n`;
 }
 
+/** Writes the chosen output format in pieces (JSON and YAML stream: a plan of any size prints). */
+export function writeDisruption(
+  plan: DisruptionPlan,
+  inputs: LoadedInputs,
+  output: "text" | "json" | "yaml" | undefined,
+  write: Write,
+  paint: Paint,
+): void {
+  if (output === "json") writeJson(plan, write);
+  else if (output === "yaml") writeYaml(plan as unknown as Record<string, unknown>, write);
+  else write(renderDisruptionReport(plan, inputs, paint));
+}
+
 /** Renders the chosen output format. */
 export function renderDisruption(
   plan: DisruptionPlan,
@@ -88,6 +101,6 @@ export function renderDisruption(
   paint: Paint,
 ): string {
   if (output === "json") return `${JSON.stringify(plan, null, 2)}\n`;
-  if (output === "yaml") return toYaml([plan as unknown as Record<string, unknown>]);
+  if (output === "yaml") return toPlainYaml(plan);
   return renderDisruptionReport(plan, inputs, paint);
 }

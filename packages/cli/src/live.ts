@@ -38,11 +38,14 @@ export async function liveClients(region?: string): Promise<LiveClients> {
 }
 
 /** The live catalog of the ambient region, checked to have instance types (else a clear error). */
-export async function liveCatalog(offer: {
-  zones: string[] | undefined;
-  capacityTypes: CapacityType[] | undefined;
-}): Promise<AwsCatalog> {
-  const { region, ec2, pricing } = await liveClients();
+export async function liveCatalog(
+  offer: {
+    zones: string[] | undefined;
+    capacityTypes: CapacityType[] | undefined;
+  },
+  wantedRegion?: string,
+): Promise<AwsCatalog> {
+  const { region, ec2, pricing } = await liveClients(wantedRegion);
   const catalog = new AwsCatalog({
     region,
     ec2,
