@@ -226,8 +226,8 @@ function messageOf(fallback: unknown, o: KubeObject, now: string): string {
   return fallback instanceof Error ? fallback.message : String(fallback);
 }
 
-/** Units converted per batch before the event loop gets a turn (a batch takes well under 100 ms). */
-const BATCH = 500;
+/** Units converted per batch before the event loop gets a turn (tens of ms each on a busy core). */
+const BATCH = 200;
 const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 
 /** Objects converted together and cached together: a pod, or a Node with its NodeClaim. */

@@ -691,18 +691,32 @@ export class Reconciler {
     const byClaim = new Map(
       cluster.nodes.flatMap((n) => (n.nodeClaim === undefined ? [] : [[n.nodeClaim, n] as const])),
     );
+    // The candidates of one command share its replacements (often many): judged once per command.
+    const progress = new Map<string, "gone" | "ready" | "waiting">();
+    const progressOf = (annotation: string) => {
+      let verdict = progress.get(annotation);
+      if (verdict === undefined) {
+        const found = annotation
+          .split(",")
+          .filter((r) => r !== "")
+          .map((r) => byClaim.get(r) ?? byName.get(r));
+        verdict = found.some((n) => n === undefined || n.deleting)
+          ? "gone"
+          : found.every((n) => n !== undefined && !n.inFlight && (n.initialized || n.ready))
+            ? "ready"
+            : "waiting";
+        progress.set(annotation, verdict);
+      }
+      return verdict;
+    };
     for (const node of cluster.nodes.filter(isBeingDisrupted)) {
-      const replacements = (node.annotations[REPLACEMENTS_ANNOTATION] ?? "")
-        .split(",")
-        .filter((r) => r !== "");
-      const found = replacements.map((r) => byClaim.get(r) ?? byName.get(r));
-      if (found.some((n) => n === undefined || n.deleting)) {
+      const verdict = progressOf(node.annotations[REPLACEMENTS_ANNOTATION] ?? "");
+      if (verdict === "gone") {
         o.log(`replacement of ${node.name} is gone; aborting its disruption`);
         await step(`untainting ${node.name}`, async () => {
           await o.writer.untaintNode(node.name, DISRUPTED_TAINT.key, REPLACEMENTS_ANNOTATION);
         });
-      } else if (found.every((n) => n !== undefined && !n.inFlight && (n.initialized || n.ready)))
-        await step(`terminating ${node.name}`, () => this.terminate(node));
+      } else if (verdict === "ready") await step(`terminating ${node.name}`, () => this.terminate(node));
     }
     for (const command of disruption?.commands.filter((c) => c.wave === 1) ?? []) {
       const candidates = command.candidates.map((name) => byName.get(name));
