@@ -144,19 +144,31 @@ inputOptions(
   .addOption(
     new Option("-o, --output <format>", "output format").choices(["text", "json", "yaml"]).default("text"),
   )
+  .option(
+    "--loop",
+    "run the controller's loop to its fixed point: plan one wave, carry it out, plan again; print each pass",
+  )
   .action(
     async (
       paths: string[],
       options: InputOptions & {
         strategy: (typeof strategies)[number];
         output: "text" | "json" | "yaml";
+        loop?: boolean;
       },
     ) => {
-      const { disruptionFor, writeDisruption } = await import("./consolidate.ts");
+      const { disruptionFor, loopFor, writeDisruption, writeLoop } = await import("./consolidate.ts");
+      const paint = paintFor(process.stdout, options.output === "text");
+      if (options.loop === true) {
+        const [inputs, loop] = await withInputs(paths, options, (i, p) => loopFor(i, options.strategy, p));
+        writeLoop(loop, inputs, options.output, out, paint);
+        finish(inputs);
+        return;
+      }
       const [inputs, plan] = await withInputs(paths, options, (i, p) =>
         disruptionFor(i, options.strategy, p),
       );
-      writeDisruption(plan, inputs, options.output, out, paintFor(process.stdout, options.output === "text"));
+      writeDisruption(plan, inputs, options.output, out, paint);
       finish(inputs);
     },
   );

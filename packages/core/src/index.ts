@@ -10,6 +10,8 @@ export {
   type DisruptionOptions,
   type DriftInput,
 } from "./disruption/input.ts";
+export type { LoopOptions, LoopPass, LoopResult, LoopTimings } from "./disruption/loop.ts";
+export { SPOT_TO_SPOT_MIN_TYPES } from "./disruption/replacements.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
 export {
@@ -74,6 +76,7 @@ export * from "./taints.ts";
 export {
   type DisruptionValidation,
   type DisruptionViolation,
+  disruptionRules,
   validateDisruption,
 } from "./validate/validate-disruption.ts";
 export { type PlanValidation, type PlanViolation, validatePlan } from "./validate/validate-plan.ts";
