@@ -591,7 +591,7 @@ describe("fault harness (#18): the acting controller against the API-server doub
   });
 
   describe("7. limits", () => {
-    it("limits.nodes holds for consolidation replacements too", async () => {
+    const limitScenario = async (solverFor: Solver) => {
       seedNodePool(api, { nodes: "1" });
       seedManagedNode(api, "big", "m5.2xlarge");
       api.put(runningPod("web-a", "big", "250m"));
@@ -600,14 +600,37 @@ describe("fault harness (#18): the acting controller against the API-server doub
       const watch = setInterval(() => {
         most = Math.max(most, claims().length);
       }, 5);
-      const c = await start({ resyncMs: 50 });
+      const c = await start({ resyncMs: 50, solver: solverFor });
       await until(() => c.lastSolve() !== undefined, 5000, "a solve");
       await sleep(800);
       clearInterval(watch);
       expect(most).toBe(1);
       expect(launcher.created).toHaveLength(0);
       expect(api.get("v1", "Node", "big")).toBeDefined();
-      expect(logs.some((l) => l.includes("limit") && l.includes("nodes"))).toBe(true);
+      return c;
+    };
+
+    it("limits.nodes holds for consolidation replacements too", async () => {
+      const c = await limitScenario(solver);
+      // The planner (or else the controller) keeps the node: a replacement would be node 2 of 1.
+      const kept = c.lastSolve()?.disruption?.kept.find((k) => k.node === "big");
+      const refused = logs.some((l) => l.includes("limit on nodes would be exceeded"));
+      expect(refused || JSON.stringify(kept?.reason).includes('"resource":"nodes"')).toBe(true);
+    });
+
+    it("the controller enforces limits.nodes itself when a planner proposes a replacement past it", async () => {
+      // A planner blind to limits: the controller's own accounting (core's NodePoolLimits) must refuse.
+      const blind: Solver = {
+        ...solver,
+        planDisruption: (input) =>
+          solver.planDisruption({ ...input, nodePools: input.nodePools.map((p) => ({ ...p, limits: {} })) }),
+      };
+      const c = await limitScenario(blind);
+      expect(c.lastSolve()?.disruption?.commands.some((x) => x.replacements.length > 0)).toBe(true);
+      expect(
+        logs.some((l) => l.includes("NodePool general limit on nodes would be exceeded by its replacements")),
+      ).toBe(true);
+      expect(taintKeys(api, "big")).not.toContain("karpenter.sh/disrupted");
     });
   });
 });
