@@ -284,6 +284,16 @@ program
   .option("--batch-idle-duration <d>", "solve after this long without a new pending pod", "1s")
   .option("--batch-max-duration <d>", "solve at most this long after the first pending pod", "10s")
   .option("--metrics-port <port>", "port of /metrics, /healthz and /readyz", "8080")
+  .option(
+    "--metrics-host <address>",
+    "address /metrics and the probes listen on (127.0.0.1: this host only)",
+    "0.0.0.0",
+  )
+  .option(
+    "--garbage-collection <bool>",
+    "terminate (acting) or report (advisory, with --cluster-name) instances of the cluster's NodePools no NodeClaim names",
+    "true",
+  )
   .option("--cluster-name <name>", "EKS cluster name (acting mode: node bootstrap and tags)")
   .option("--cluster-endpoint <url>", "API server endpoint nodes join (acting mode)")
   .option("--cluster-ca-bundle <base64>", "cluster CA, base64 PEM (acting mode)")

@@ -20,6 +20,14 @@ export {
   checkProvisioningInput,
   toPlanErrors,
 } from "./input-check.ts";
+export {
+  claimCharge,
+  exceedsLimits,
+  type LimitExceeded,
+  NODES_LIMIT,
+  NodePoolLimits,
+  nodePoolUsage,
+} from "./limits.ts";
 export * from "./model.ts";
 export * from "./plan.ts";
 export * from "./providers.ts";
