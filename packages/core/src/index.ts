@@ -3,6 +3,7 @@
  * reason codes, catalog file, provider interfaces) and, as they land, the solvers. Browser-safe.
  */
 export * from "./catalog.ts";
+export * from "./costs.ts";
 export {
   DEFAULT_MIN_SAVINGS_PER_HOUR,
   DEFAULT_MIN_SAVINGS_PERCENT,

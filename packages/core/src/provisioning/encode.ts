@@ -82,29 +82,6 @@ export function encode(
   const resources = [...FIRST_RESOURCES, ...[...keys].filter((k) => !FIRST_RESOURCES.includes(k)).sort()];
   const R = resources.length;
 
-  // Constraint classes and groups.
-  const classIndex = new Map<string, number>();
-  const constraintClasses: PodConstraints[] = [];
-  const groupIndex = new Map<string, number>();
-  const groups: PodGroup[] = [];
-  for (const pod of pending) {
-    const constraints = constraintsOf(pod);
-    let c = classIndex.get(constraints.key);
-    if (c === undefined) {
-      c = constraintClasses.length;
-      classIndex.set(constraints.key, c);
-      constraintClasses.push(constraints);
-    }
-    const key = `${c}|${resources.map((r) => pod.requests[r] ?? 0).join(",")}`;
-    let g = groupIndex.get(key);
-    if (g === undefined) {
-      g = groups.length;
-      groupIndex.set(key, g);
-      groups.push({ pods: [], requests: pod.requests, constraintClass: c });
-    }
-    groups[g]?.pods.push(pod);
-  }
-
   // Offerings per NodePool in priority order, cheapest first within a pool, ties by Karpenter's launch
   // precedence (reserved > spot > on-demand) then names, so that the kernel's "lowest index wins"
   // tie-break is the cheapest, then the preferred capacity type. A reservation with no instance left
@@ -147,16 +124,56 @@ export function encode(
   const T = offerings.length;
   const W = Math.ceil(T / 32);
 
-  // Which offerings each constraint class may use. (Spot priced above on-demand is Karpenter's
-  // launch-time rule over a whole claim: decoding applies it to each claim's options.)
-  const classOfferings = constraintClasses.map((c) => {
-    const row = new Uint8Array(T);
-    for (let t = 0; t < T; t++) {
-      const o = offerings[t] as EncodedOffering;
-      row[t] = offeringAccepts(c, o.nodePool, o.instanceType, o.offering) ? 1 : 0;
+  // Constraint classes and groups. A class is the pods' constraints plus whether they need an exotic
+  // instance type (exoticNeeded: none of the other offerings they may use holds one of them); its row
+  // is the offerings it may use.
+  const classIndex = new Map<string, number>();
+  const constraintClasses: PodConstraints[] = [];
+  const classOfferings: Uint8Array[] = [];
+  const groupIndex = new Map<string, number>();
+  const groups: PodGroup[] = [];
+  const exotic = exoticOfferings(offerings);
+  const baseRows = new Map<
+    string,
+    { constraints: PodConstraints; row: Uint8Array; needs: Map<string, boolean> }
+  >();
+  for (const pod of pending) {
+    const constraints = constraintsOf(pod);
+    let base = baseRows.get(constraints.key);
+    if (base === undefined) {
+      const row = new Uint8Array(T);
+      for (let t = 0; t < T; t++) {
+        const o = offerings[t] as EncodedOffering;
+        row[t] = offeringAccepts(constraints, o.nodePool, o.instanceType, o.offering) ? 1 : 0;
+      }
+      base = { constraints, row, needs: new Map() };
+      baseRows.set(constraints.key, base);
     }
-    return row;
-  });
+    const requestsKey = resources.map((r) => pod.requests[r] ?? 0).join(",");
+    let needs = base.needs.get(requestsKey);
+    if (needs === undefined) {
+      needs = exotic === undefined || exoticNeeded(base.row, exotic, offerings, pod.requests);
+      base.needs.set(requestsKey, needs);
+    }
+    const classKey = exotic === undefined || needs ? constraints.key : `${constraints.key}|no-exotic`;
+    let c = classIndex.get(classKey);
+    if (c === undefined) {
+      c = constraintClasses.length;
+      classIndex.set(classKey, c);
+      constraintClasses.push(constraints);
+      classOfferings.push(classKey === constraints.key ? base.row : withoutExotic(base.row, exotic));
+    }
+    const key = `${c}|${requestsKey}`;
+    let g = groupIndex.get(key);
+    if (g === undefined) {
+      g = groups.length;
+      groupIndex.set(key, g);
+      groups.push({ pods: [], requests: pod.requests, constraintClass: c });
+    }
+    groups[g]?.pods.push(pod);
+  }
+  // (Spot priced above on-demand is Karpenter's launch-time rule over a whole claim: decoding applies
+  // it to each claim's options.)
 
   // Capacity reservations: one launch cap per reservation id, shared by every NodePool that offers it.
   // A reserved offering without a known count is left uncapped.
@@ -301,6 +318,52 @@ function daemonSetOverhead(
     for (const [k, v] of Object.entries(ds.requests)) out[k] = (out[k] ?? 0) + v;
   }
   return out;
+}
+
+/**
+ * Offerings of exotic instance types (`InstanceType.exotic`: metal, GPUs, accelerators, special-quota
+ * families), or undefined when there are none. As in Karpenter's launch filter, a NodePool with
+ * minValues keeps them as ordinary options.
+ */
+function exoticOfferings(offerings: readonly EncodedOffering[]): Uint8Array | undefined {
+  let any = false;
+  const mask = new Uint8Array(offerings.length);
+  offerings.forEach((o, t) => {
+    if (
+      o.instanceType.exotic === true &&
+      !o.nodePool.template.requirements.some((r) => r.minValues !== undefined)
+    ) {
+      mask[t] = 1;
+      any = true;
+    }
+  });
+  return any ? mask : undefined;
+}
+
+/** Pods need an exotic type when no other offering they may use holds one of them. */
+function exoticNeeded(
+  row: Uint8Array,
+  exotic: Uint8Array,
+  offerings: readonly EncodedOffering[],
+  requests: ResourceVector,
+): boolean {
+  for (let t = 0; t < row.length; t++) {
+    if (row[t] !== 1 || exotic[t] === 1) continue;
+    if (fitsAlone(requests, (offerings[t] as EncodedOffering).allocatable)) return false;
+  }
+  return true;
+}
+
+function withoutExotic(row: Uint8Array, exotic: Uint8Array | undefined): Uint8Array {
+  if (exotic === undefined) return row;
+  const out = Uint8Array.from(row);
+  for (let t = 0; t < out.length; t++) if (exotic[t] === 1) out[t] = 0;
+  return out;
+}
+
+function fitsAlone(requests: ResourceVector, allocatable: ResourceVector): boolean {
+  for (const [k, v] of Object.entries(requests)) if (v > 0 && v > (allocatable[k] ?? 0)) return false;
+  return true;
 }
 
 /** Karpenter's launch precedence between capacity types at one price: reserved, then spot, then on-demand. */

@@ -7,6 +7,7 @@ import {
   REASON_CLASS_CAP,
   REASON_LAUNCH_CAP,
 } from "@nodeplan/solver-wasm";
+import { addCosts, type Costs, costsOfNode, offeringCosts } from "../costs.ts";
 import type {
   InstanceType,
   NodePool,
@@ -326,6 +327,10 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
     bound = patternProof;
   const currentPerHour = input.nodes.reduce((s, n) => s + (n.pricePerHour ?? 0), 0);
   const newPerHour = nodeClaims.reduce((s, c) => s + c.pricePerHour, 0);
+  const breakdown = {
+    current: currentCosts(input),
+    new: addCosts(...nodeClaims.map((c) => c.costs ?? offeringCosts(c))),
+  };
   const lowerBoundPerHour = Math.min(bound.lowerBoundPerHour, newPerHour);
   const plan: Plan = {
     nodeClaims,
@@ -337,12 +342,22 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
       plannedPerHour: currentPerHour + newPerHour,
       lowerBoundPerHour,
       ratio: lowerBoundPerHour > 0 ? newPerHour / lowerBoundPerHour : null,
+      breakdown,
     },
     lowerBound: { method: bound.method, certificate: bound.certificate },
     warnings: [...unenforcedConstraints(topo?.unenforced ?? 0), ...relaxedPreferences(levels)],
     errors: [],
   };
   return { plan, relaxed: levels.size };
+}
+
+/** The existing and in-flight nodes' costs, split by what is paid for (see `costsOfNode`). */
+function currentCosts(input: ProvisioningInput): Costs {
+  if (input.nodes.length === 0) return addCosts();
+  const byName = new Map<string, InstanceType>();
+  for (const pool of input.nodePools)
+    for (const t of instanceTypesFor(input, pool.name)) if (!byName.has(t.name)) byName.set(t.name, t);
+  return addCosts(...input.nodes.map((n) => costsOfNode(n, byName)));
 }
 
 /** Per group, how many of its pods the kernel put on new bins (bins E and up). */
@@ -789,6 +804,7 @@ function decodeClaim(
     zone: chosen.offering.zone,
     capacityType: chosen.offering.capacityType,
     pricePerHour: chosen.offering.pricePerHour,
+    costs: offeringCosts(chosen.offering),
     worstPricePerHour: worst,
     requirements,
     daemonSetOverhead: chosen.overhead,
