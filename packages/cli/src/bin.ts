@@ -38,7 +38,20 @@ const inputOptions = (command: Command, timeFlag = "--now <time>") =>
     )
     .option("--capacity-types <types>", "comma-separated capacity types to offer (default on-demand,spot)")
     .option(timeFlag, "the time to plan at (RFC 3339); default the current time")
-    .option("--max-replicas-from-hpa", "plan workloads with an HPA at its maxReplicas");
+    .option("--max-replicas-from-hpa", "plan workloads with an HPA at its maxReplicas")
+    .option(
+      "--public-ipv4",
+      "every node pays for a public IPv4 address (offline; live, the node class and subnets say)",
+    )
+    .option(
+      "--burstable-credits <mode>",
+      "burstable CPU credits: default (each family's AWS default), unlimited (surplus paid) or standard (baseline only)",
+    )
+    .option("--burstable-load <share>", "share of their CPU requests pods use, in (0, 1] (default 1)")
+    .option(
+      "--node-fee <dollars>",
+      "a fee per node per hour for NodePools without nodeplan.dev/node-fee-per-hour",
+    );
 
 /** Loads inputs with a progress indicator that is cleared before anything is printed. */
 async function withInputs<T>(

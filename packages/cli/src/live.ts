@@ -1,3 +1,4 @@
+import type { NodeCostOptions } from "@nodeplan/aws-provider";
 import { AwsCatalog, ec2Sdk, pricingApiRegion, pricingSdk } from "@nodeplan/aws-provider/live";
 import type { CapacityType } from "@nodeplan/core";
 import { UsageError } from "./inputs.ts";
@@ -41,6 +42,7 @@ export async function liveClients(region?: string): Promise<LiveClients> {
 export async function liveCatalog(offer: {
   zones: string[] | undefined;
   capacityTypes: CapacityType[] | undefined;
+  nodeCosts?: NodeCostOptions;
 }): Promise<AwsCatalog> {
   const { region, ec2, pricing } = await liveClients();
   const catalog = new AwsCatalog({
@@ -49,6 +51,7 @@ export async function liveCatalog(offer: {
     pricing,
     ...(offer.zones ? { zones: offer.zones } : {}),
     ...(offer.capacityTypes ? { capacityTypes: offer.capacityTypes } : {}),
+    ...(offer.nodeCosts === undefined ? {} : { nodeCosts: offer.nodeCosts }),
   });
   try {
     await catalog.allInstanceTypes();

@@ -2,9 +2,12 @@ import {
   type EC2NodeClass,
   ec2NodeClassOf,
   filterInstanceTypes,
+  markExotic,
+  type NodeCostOptions,
   nodePoolRequirements,
   OFFLINE_PRICE_REGION,
   offlineCatalogSource,
+  withAwsNodeCosts,
 } from "@nodeplan/aws-provider";
 import {
   type CapacityType,
@@ -22,6 +25,7 @@ import {
   type Plan,
   type PlanError,
   parseCatalog,
+  parseFeePerHour,
   renderInputError,
   type Solver,
   type Warning,
@@ -54,6 +58,11 @@ export interface PrepareOptions {
   /** RFC 3339; default the current time. */
   now?: string;
   maxReplicasFromHpa?: boolean;
+  /** Per-node costs (see `NodeCostOptions`): --public-ipv4, --burstable-credits, --burstable-load, --node-fee. */
+  publicIpv4?: boolean;
+  burstableCredits?: string;
+  burstableLoad?: string;
+  nodeFee?: string;
   /** What error messages call the options (default the CLI's flags: --now, --capacity-types, --catalog). */
   names?: { now?: string; capacityTypes?: string; catalog?: string };
 }
@@ -62,10 +71,13 @@ export interface PrepareOptions {
 export interface Offer {
   zones: string[] | undefined;
   capacityTypes: CapacityType[] | undefined;
+  /** What every node costs beyond its instance, folded into offering prices. */
+  nodeCosts?: NodeCostOptions;
 }
 
 /** The options, checked and normalised. */
 export interface Prepared extends Offer {
+  nodeCosts: NodeCostOptions;
   now: string;
   maxReplicasFromHpa: boolean;
   names: Required<NonNullable<PrepareOptions["names"]>>;
@@ -144,8 +156,40 @@ export function prepareOptions(options: PrepareOptions): Prepared {
     capacityTypes: parseCapacityTypes(options.capacityTypes, names.capacityTypes),
     zones: parseList(options.zones),
     maxReplicasFromHpa: options.maxReplicasFromHpa ?? false,
+    nodeCosts: parseNodeCosts(options),
     names,
   };
+}
+
+/** Parses the per-node cost flags, naming a bad value. */
+export function parseNodeCosts(options: PrepareOptions): NodeCostOptions {
+  const out: NodeCostOptions = {};
+  if (options.publicIpv4 !== undefined) out.publicIpv4 = options.publicIpv4;
+  const credits = options.burstableCredits;
+  if (credits !== undefined) {
+    if (credits !== "default" && credits !== "unlimited" && credits !== "standard")
+      throw new UsageError(
+        `--burstable-credits: ${JSON.stringify(credits)} is not a credit specification (use default, unlimited or standard)`,
+      );
+    out.credits = credits;
+  }
+  if (options.burstableLoad !== undefined) {
+    const load = Number(options.burstableLoad);
+    if (!(load > 0 && load <= 1))
+      throw new UsageError(
+        `--burstable-load: ${JSON.stringify(options.burstableLoad)} must be a share of the requested CPU in (0, 1], e.g. 0.3`,
+      );
+    out.burstableLoad = load;
+  }
+  if (options.nodeFee !== undefined) {
+    const fee = parseFeePerHour(options.nodeFee);
+    if (fee === undefined)
+      throw new UsageError(
+        `--node-fee: ${JSON.stringify(options.nodeFee)} is not an amount in dollars per hour (e.g. 0.012)`,
+      );
+    out.feePerHour = fee;
+  }
+  return out;
 }
 
 /**
@@ -184,10 +228,11 @@ export function describeFailure(e: unknown): string {
 export const defaultNodePool = (): NodePool => NodePoolSchema.parse({ name: "default" });
 
 /** The embedded offline catalog (on-demand and spot unless told otherwise). */
-export function embeddedCatalog({ zones, capacityTypes }: Offer): CatalogChoice {
+export function embeddedCatalog({ zones, capacityTypes, nodeCosts }: Offer): CatalogChoice {
   const source = offlineCatalogSource({
     ...(zones ? { zones } : {}),
     capacityTypes: capacityTypes ?? ["on-demand", "spot"],
+    ...(nodeCosts === undefined ? {} : { nodeCosts }),
   });
   return { region: OFFLINE_PRICE_REGION, source, warnings: () => source.warnings() };
 }
@@ -198,7 +243,7 @@ export function embeddedCatalog({ zones, capacityTypes }: Offer): CatalogChoice 
  */
 export function catalogFromText(
   file: ManifestInput,
-  { zones, capacityTypes }: Offer,
+  { zones, capacityTypes, nodeCosts }: Offer,
   errors: PlanError[],
   name = "--catalog",
 ): CatalogChoice {
@@ -226,7 +271,14 @@ export function catalogFromText(
   return {
     region: parsed.region,
     source: {
-      instanceTypes: async (pool) => filterInstanceTypes(parsed.instanceTypes, nodePoolRequirements(pool)),
+      // Priced per NodePool and node class with the node's per-node costs; exotic types marked.
+      instanceTypes: async (pool, nodeClass) =>
+        withAwsNodeCosts(
+          markExotic(filterInstanceTypes(parsed.instanceTypes, nodePoolRequirements(pool))),
+          pool,
+          nodeClass,
+          nodeCosts,
+        ),
     },
     warnings: () => warnings,
   };
@@ -240,7 +292,7 @@ export async function prepareInputs(
   progress?: Pick<Progress, "step">,
 ): Promise<LoadedInputs> {
   const { now, capacityTypes } = options;
-  const offer: Offer = { zones: options.zones, capacityTypes };
+  const offer: Offer = { zones: options.zones, capacityTypes, nodeCosts: options.nodeCosts };
   const loaded = loadManifests(texts, { now, maxReplicasFromHpa: options.maxReplicasFromHpa });
   const notes = loaded.warnings.map(renderLoadWarning);
   const cluster = loaded.cluster;

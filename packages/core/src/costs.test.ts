@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import {
-  addCosts,
   costsOfNode,
   NODE_FEE_ANNOTATION,
   nodePoolFeePerHour,
   offeringCosts,
+  sumCosts,
   totalPerHour,
   withNodeCosts,
   withNodePoolFee,
@@ -115,9 +115,36 @@ describe("plans carry the breakdown", () => {
     expect(breakdown?.new.storagePerHour).toBeCloseTo(0.0022 * plan.nodeClaims.length, 12);
     expect(breakdown?.new.networkPerHour).toBeCloseTo(0.005 * plan.nodeClaims.length, 12);
     expect(totalPerHour(breakdown?.new ?? ZERO_COSTS)).toBeCloseTo(plan.cost.newPerHour, 12);
-    expect(breakdown?.current).toEqual(
-      addCosts({ ...ZERO_COSTS, instancePerHour: 0.1, storagePerHour: 0.0022, networkPerHour: 0.005 }),
-    );
+    expect(breakdown?.current).toEqual({
+      ...ZERO_COSTS,
+      instancePerHour: 0.1,
+      storagePerHour: 0.0022,
+      networkPerHour: 0.005,
+    });
+    expect(sumCosts([breakdown?.current ?? ZERO_COSTS, breakdown?.new ?? ZERO_COSTS]).feesPerHour).toBe(0);
     expect(totalPerHour(breakdown?.current ?? ZERO_COSTS)).toBeCloseTo(plan.cost.currentPerHour, 12);
+  });
+});
+
+describe("disruption plans carry the breakdown", () => {
+  test("current and after split every node's price; replacements priced with their per-node costs", async () => {
+    const { catalog, node, pod, pool, NOW: at } = await import("./disruption/fixtures.test-helper.ts");
+    const types = withNodeCosts(catalog, () => ({ storagePerHour: 0.002 }));
+    const byName = new Map(types.map((t) => [t.name, t]));
+    // Two half-used large nodes: nodeplan replaces them with one large (or keeps one), and deletes the rest.
+    const priced = (name: string) => {
+      const n = node(name, "large");
+      return { ...n, pricePerHour: byName.get("large")?.offerings[0]?.pricePerHour };
+    };
+    const nodes = [priced("a"), priced("b"), priced("c")];
+    const pods = [pod("a", 2000), pod("b", 2000), pod("c", 2000)];
+    const plan = solver.planDisruption({ nodes, pods, nodePools: [pool()], instanceTypes: types, now: at });
+    expect(plan.commands.length).toBeGreaterThan(0);
+    const b = plan.cost.breakdown;
+    expect(totalPerHour(b?.current ?? ZERO_COSTS)).toBeCloseTo(plan.cost.currentPerHour, 12);
+    expect(totalPerHour(b?.after ?? ZERO_COSTS)).toBeCloseTo(plan.cost.afterPerHour, 12);
+    expect(b?.current.storagePerHour).toBeCloseTo(0.006, 12);
+    expect(b?.after.storagePerHour).toBeLessThan(0.006);
+    expect(b?.after.storagePerHour).toBeGreaterThan(0);
   });
 });

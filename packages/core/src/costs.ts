@@ -52,8 +52,8 @@ export function totalPerHour(costs: Readonly<Costs>): number {
   return total;
 }
 
-/** Field-by-field sum (a new object). */
-export function addCosts(...parts: readonly Readonly<Costs>[]): Costs {
+/** Field-by-field sum of any number of breakdowns (a new object; an empty list sums to zero). */
+export function sumCosts(parts: Iterable<Readonly<Costs>>): Costs {
   const out: Costs = { ...ZERO_COSTS };
   for (const p of parts) for (const k of KEYS) out[k] += p[k];
   return out;
@@ -141,15 +141,20 @@ export function withNodePoolFee(
 /**
  * The breakdown of an existing node's price: the catalog offering of its type, zone and capacity type
  * (else any zone) when its price is that offering's, else its whole price as the instance's. Always
- * sums to the node's `pricePerHour` (0 when unknown). `types` by name.
+ * sums to the node's price: `pricePerHour` when the caller priced it (the disruption planner's price),
+ * else the node's own, else the offering's (0 when unknown). `types` by name.
  */
-export function costsOfNode(node: Node, types: ReadonlyMap<string, InstanceType>): Costs {
+export function costsOfNode(
+  node: Node,
+  types: ReadonlyMap<string, InstanceType>,
+  pricePerHour?: number,
+): Costs {
   const it = node.instanceType === undefined ? undefined : types.get(node.instanceType);
   const capacityType = node.capacityType ?? "on-demand";
   const offering =
     it?.offerings.find((o) => o.zone === node.zone && o.capacityType === capacityType) ??
     it?.offerings.find((o) => o.capacityType === capacityType);
-  const price = node.pricePerHour ?? offering?.pricePerHour;
+  const price = pricePerHour ?? node.pricePerHour ?? offering?.pricePerHour;
   if (price === undefined) return { ...ZERO_COSTS };
   if (offering !== undefined && Math.abs(offering.pricePerHour - price) <= 1e-9 * Math.max(1, price))
     return offeringCosts(offering);

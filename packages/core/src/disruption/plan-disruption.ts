@@ -1,4 +1,5 @@
 import type { Kernel } from "@nodeplan/solver-wasm";
+import { costsOfNode, sumCosts } from "../costs.ts";
 import { parseDurationMillis } from "../duration.ts";
 import type { InstanceType, Node, NodePool, Pod, PodDisruptionBudget } from "../model.ts";
 import type { DisruptionCommand, DisruptionPlan, Plan, PlannedNodeClaim } from "../plan.ts";
@@ -204,10 +205,22 @@ export function planDisruption(kernel: Kernel, input: DisruptionInput): Disrupti
     const reason = kept.get(n.name) ?? { code: "no_cheaper_replacement", pricePerHour: priceOf(env, n) };
     keptOut.push({ node: n.name, reason, message: renderKept(reason) });
   }
+  // Each node's price split by what is paid for (instance, volumes, addresses, credits, fees).
+  const costsOf = (n: Node) =>
+    costsOfNode(n, env.catalog.get(n.nodePool ?? "") ?? env.catalog.get("") ?? new Map(), priceOf(env, n));
+  const breakdown = {
+    current: sumCosts(input.nodes.map(costsOf)),
+    after: sumCosts([...state.nodes.values()].map(costsOf)),
+  };
   return {
     commands,
     kept: keptOut,
-    cost: { currentPerHour, afterPerHour, lowerBoundPerHour: lowerBound(env, state, afterPerHour) },
+    cost: {
+      currentPerHour,
+      afterPerHour,
+      lowerBoundPerHour: lowerBound(env, state, afterPerHour),
+      breakdown,
+    },
     warnings: env.warnings,
     errors,
   };

@@ -7,7 +7,7 @@ import {
   REASON_CLASS_CAP,
   REASON_LAUNCH_CAP,
 } from "@nodeplan/solver-wasm";
-import { addCosts, type Costs, costsOfNode, offeringCosts } from "../costs.ts";
+import { type Costs, costsOfNode, offeringCosts, sumCosts, ZERO_COSTS } from "../costs.ts";
 import type {
   InstanceType,
   NodePool,
@@ -329,7 +329,7 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
   const newPerHour = nodeClaims.reduce((s, c) => s + c.pricePerHour, 0);
   const breakdown = {
     current: currentCosts(input),
-    new: addCosts(...nodeClaims.map((c) => c.costs ?? offeringCosts(c))),
+    new: sumCosts(nodeClaims.map((c) => c.costs ?? offeringCosts(c))),
   };
   const lowerBoundPerHour = Math.min(bound.lowerBoundPerHour, newPerHour);
   const plan: Plan = {
@@ -353,11 +353,11 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
 
 /** The existing and in-flight nodes' costs, split by what is paid for (see `costsOfNode`). */
 function currentCosts(input: ProvisioningInput): Costs {
-  if (input.nodes.length === 0) return addCosts();
+  if (input.nodes.length === 0) return { ...ZERO_COSTS };
   const byName = new Map<string, InstanceType>();
   for (const pool of input.nodePools)
     for (const t of instanceTypesFor(input, pool.name)) if (!byName.has(t.name)) byName.set(t.name, t);
-  return addCosts(...input.nodes.map((n) => costsOfNode(n, byName)));
+  return sumCosts(input.nodes.map((n) => costsOfNode(n, byName)));
 }
 
 /** Per group, how many of its pods the kernel put on new bins (bins E and up). */
