@@ -77,7 +77,7 @@ export function encode(
 
   // Resource dimensions: what pending pods request, and what NodePool limits constrain.
   const keys = new Set<string>(FIRST_RESOURCES);
-  for (const p of pending) for (const [k, v] of Object.entries(p.requests)) if (v > 0) keys.add(k);
+  for (const p of pending) for (const k in p.requests) if ((p.requests[k] as number) > 0) keys.add(k);
   for (const pool of pools) for (const k of Object.keys(pool.limits)) if (k !== "nodes") keys.add(k);
   const resources = [...FIRST_RESOURCES, ...[...keys].filter((k) => !FIRST_RESOURCES.includes(k)).sort()];
   const R = resources.length;
@@ -126,49 +126,60 @@ export function encode(
 
   // Constraint classes and groups. A class is the pods' constraints plus whether they need an exotic
   // instance type (exoticNeeded: none of the other offerings they may use holds one of them); its row
-  // is the offerings it may use.
+  // is the offerings it may use. Pods are grouped per constraints by request vector in nested maps
+  // keyed by value (no key strings per pod); a new group decides its class.
   const classIndex = new Map<string, number>();
   const constraintClasses: PodConstraints[] = [];
   const classOfferings: Uint8Array[] = [];
-  const groupIndex = new Map<string, number>();
   const groups: PodGroup[] = [];
   const exotic = exoticOfferings(offerings);
-  const baseRows = new Map<
-    string,
-    { constraints: PodConstraints; row: Uint8Array; needs: Map<string, boolean> }
-  >();
+  const bases = new Map<string, { constraints: PodConstraints; row: Uint8Array; groups: RequestTrie }>();
+  const classOf = (constraints: PodConstraints, row: Uint8Array, withExotic: boolean): number => {
+    const key = withExotic ? constraints.key : `${constraints.key}|no-exotic`;
+    let c = classIndex.get(key);
+    if (c === undefined) {
+      c = constraintClasses.length;
+      classIndex.set(key, c);
+      constraintClasses.push(constraints);
+      classOfferings.push(withExotic ? row : withoutExotic(row, exotic));
+    }
+    return c;
+  };
+  let unconstrained: PodConstraints | undefined;
   for (const pod of pending) {
-    const constraints = constraintsOf(pod);
-    let base = baseRows.get(constraints.key);
+    // Most pods have no node constraints at all: one shared constraints object for them.
+    const constraints = hasNodeConstraints(pod) ? constraintsOf(pod) : (unconstrained ??= constraintsOf(pod));
+    let base = bases.get(constraints.key);
     if (base === undefined) {
       const row = new Uint8Array(T);
       for (let t = 0; t < T; t++) {
         const o = offerings[t] as EncodedOffering;
         row[t] = offeringAccepts(constraints, o.nodePool, o.instanceType, o.offering) ? 1 : 0;
       }
-      base = { constraints, row, needs: new Map() };
-      baseRows.set(constraints.key, base);
+      base = { constraints, row, groups: new Map() };
+      bases.set(constraints.key, base);
     }
-    const requestsKey = resources.map((r) => pod.requests[r] ?? 0).join(",");
-    let needs = base.needs.get(requestsKey);
-    if (needs === undefined) {
-      needs = exotic === undefined || exoticNeeded(base.row, exotic, offerings, pod.requests);
-      base.needs.set(requestsKey, needs);
+    let level = base.groups;
+    for (let r = 0; r < R - 1; r++) {
+      const v = pod.requests[resources[r] as string] ?? 0;
+      let next = level.get(v) as RequestTrie | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(v, next);
+      }
+      level = next;
     }
-    const classKey = exotic === undefined || needs ? constraints.key : `${constraints.key}|no-exotic`;
-    let c = classIndex.get(classKey);
-    if (c === undefined) {
-      c = constraintClasses.length;
-      classIndex.set(classKey, c);
-      constraintClasses.push(constraints);
-      classOfferings.push(classKey === constraints.key ? base.row : withoutExotic(base.row, exotic));
-    }
-    const key = `${c}|${requestsKey}`;
-    let g = groupIndex.get(key);
+    const last = pod.requests[resources[R - 1] as string] ?? 0;
+    let g = level.get(last) as number | undefined;
     if (g === undefined) {
       g = groups.length;
-      groupIndex.set(key, g);
-      groups.push({ pods: [], requests: pod.requests, constraintClass: c });
+      level.set(last, g);
+      const needs = exotic === undefined || exoticNeeded(base.row, exotic, offerings, pod.requests);
+      groups.push({
+        pods: [],
+        requests: pod.requests,
+        constraintClass: classOf(base.constraints, base.row, needs),
+      });
     }
     groups[g]?.pods.push(pod);
   }
@@ -318,6 +329,17 @@ function daemonSetOverhead(
     for (const [k, v] of Object.entries(ds.requests)) out[k] = (out[k] ?? 0) + v;
   }
   return out;
+}
+
+/** Group indexes by request vector: a map per resource, the last level holding the group index. */
+type RequestTrie = Map<number, RequestTrie | number>;
+
+/** Whether a pod has any node-facing constraint (selector, affinity, volume topology, toleration). */
+function hasNodeConstraints(pod: Pod): boolean {
+  if (pod.requiredNodeAffinity.length > 0 || pod.tolerations.length > 0 || pod.volumeRequirements.length > 0)
+    return true;
+  for (const _ in pod.nodeSelector) return true;
+  return false;
 }
 
 /**
