@@ -7,7 +7,7 @@ import { verifyPatternBound } from "../validate/verify-pattern-bound.ts";
 import { encode } from "./encode.ts";
 import { instanceType, NOW, pod } from "./fixtures.test-helper.ts";
 import type { ProvisioningInput } from "./input.ts";
-import { relaxedBound, solvePatternLP } from "./patterns.ts";
+import { relaxedBound, solvePatternLP, usableCapacity } from "./patterns.ts";
 
 const pods = (prefix: string, n: number, cpuMillis: number, memoryGiB: number): Pod[] =>
   Array.from({ length: n }, (_, i) => pod(`${prefix}-${i}`, cpuMillis, memoryGiB));
@@ -160,6 +160,86 @@ describe("pattern LP", () => {
         },
       ),
       { numRuns: 40, seed: 11 },
+    );
+  });
+
+  test("column generation runs to convergence: on few large shapes the bound is the LP value", () => {
+    // Pods of 8-32 cores and 30-56 GiB on nodes of 48-192 cores: every shape is priced exactly, and
+    // the Farley bound meets the master LP's objective within the pricing tolerance (0.02%).
+    const shapes: [number, number, number][] = [
+      [32, 46, 40],
+      [32, 38, 75],
+      [24, 48, 90],
+      [24, 34, 60],
+      [16, 55, 45],
+      [16, 36, 120],
+      [12, 49, 70],
+      [8, 52, 110],
+      [8, 31, 95],
+    ];
+    const p = shapes.flatMap(([cores, gib, n], s) => pods(`s${s}`, n, cores * 1000, gib));
+    const types = [
+      type("m-12", 48, 192, 2.3, 234),
+      type("m-16", 64, 256, 3.07, 737),
+      type("m-24", 96, 384, 4.6, 737),
+      type("m-48", 192, 768, 9.2, 737),
+      type("r-12", 48, 384, 3.0, 234),
+      type("r-24", 96, 768, 6.0, 737),
+      type("c-24", 96, 192, 4.0, 737),
+    ];
+    const enc = encode(input(p, types));
+    const prices = enc.offerings.map((o) => o.offering.pricePerHour);
+    const sol = solvePatternLP(enc.problem, enc.problem.groups.counts, {}, prices);
+    expect(sol).toBeDefined();
+    const gap = ((sol?.lpObjective ?? 0) - (sol?.bound ?? 0)) / (sol?.lpObjective ?? 1);
+    expect(gap).toBeGreaterThanOrEqual(-1e-9);
+    expect(gap).toBeLessThanOrEqual(2.1e-4);
+    const plan = solver.provision(input(p, types));
+    expect(plan.lowerBound.method).toBe("pattern-lp-farley");
+    expect(plan.cost.ratio as number).toBeLessThanOrEqual(1.01);
+    const check = validatePlan(input(p, types), plan);
+    expect(check.violations).toEqual([]);
+    expect(check.verifiedLowerBoundPerHour).toBeGreaterThanOrEqual(plan.cost.lowerBoundPerHour * (1 - 1e-7));
+  });
+
+  test("usable capacity: what any set of the groups' pods can fill, never less", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 64 })), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        fc.integer({ min: 1000, max: 200_000 }),
+        fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 5, maxLength: 5 }),
+        (groups, capacityCpu, take) => {
+          const R = 2;
+          const req = new Float64Array(groups.length * R);
+          groups.forEach(([c, m], i) => {
+            req[i * R] = c * 250;
+            req[i * R + 1] = m * 2 ** 28;
+          });
+          const capacity = [capacityCpu, 2 ** 36 + 12345];
+          const usable = usableCapacity(
+            capacity,
+            req,
+            R,
+            groups.map((_, i) => i),
+          );
+          expect(usable[0]).toBeLessThanOrEqual(capacity[0] as number);
+          // Any combination that fits the capacity fits the usable capacity.
+          let cpu = 0;
+          let mem = 0;
+          groups.forEach((_, i) => {
+            cpu += (take[i] ?? 0) * (req[i * R] as number);
+            mem += (take[i] ?? 0) * (req[i * R + 1] as number);
+          });
+          if (cpu <= (capacity[0] as number) && mem <= (capacity[1] as number)) {
+            expect(cpu).toBeLessThanOrEqual(usable[0] as number);
+            expect(mem).toBeLessThanOrEqual(usable[1] as number);
+          }
+        },
+      ),
+      { numRuns: 200, seed: 5 },
     );
   });
 });

@@ -69,11 +69,13 @@ export function verifyPatternBound(
     const items = [...o.kinds]
       .map((k) => ({ ...k, count: Math.min(k.count, fits(k.requests, o.allocatable)) }))
       .filter((k) => k.count > 0);
+    // A node's pods use, of each resource, a multiple of the gcd of the requests that may land there.
+    const usable = usableAllocatable(o.allocatable, items);
     const target = certificate.scale * o.price * (1 + 1e-7) + 1e-12;
     const rates = ratesOf.get(key);
     if (rates !== undefined && rates.length === R) {
       let bound = 0;
-      for (let r = 0; r < R; r++) bound += Math.max(0, rates[r] as number) * (o.allocatable[r] as number);
+      for (let r = 0; r < R; r++) bound += Math.max(0, rates[r] as number) * (usable[r] as number);
       for (const k of items) {
         let price = 0;
         for (let r = 0; r < R; r++) price += Math.max(0, rates[r] as number) * (k.requests[r] as number);
@@ -85,10 +87,10 @@ export function verifyPatternBound(
         continue;
       }
     }
-    const memo = `${target}|${o.allocatable.join(",")}|${items.map((k) => `${k.requests.join(",")}:${k.value}:${k.count}`).join(";")}`;
+    const memo = `${target}|${usable.join(",")}|${rates?.join(",")}|${items.map((k) => `${k.requests.join(",")}:${k.value}:${k.count}`).join(";")}`;
     let best = searched.get(memo);
     if (best === undefined) {
-      best = mostValuable(items, o.allocatable, searchBudget, target);
+      best = mostValuable(withSurrogate(items, usable, rates), searchBudget, target);
       searched.set(memo, best);
     }
     if (o.price > 0)
@@ -96,6 +98,42 @@ export function verifyPatternBound(
     else if (best > 0) return 0;
   }
   return total / rho;
+}
+
+/**
+ * Allocatable rounded down, per resource, to a multiple of the gcd of the requests of the kinds that
+ * may use it: any set of those pods uses such a multiple, so no pattern is cut off.
+ */
+function usableAllocatable(allocatable: readonly number[], kinds: readonly Kind[]): number[] {
+  return allocatable.map((a, r) => {
+    let g = 0;
+    for (const k of kinds) {
+      let x = g;
+      let y = Math.round(k.requests[r] as number);
+      while (y > 0) [x, y] = [y, x % y];
+      g = x;
+    }
+    return g > 1 ? Math.floor(a / g + 1e-9) * g : a;
+  });
+}
+
+/**
+ * The search problem: the kinds and the node's usable allocatable, plus, with the certificate's rates,
+ * one more resource: rates . requests against rates . allocatable (implied by the others, so no
+ * pattern is cut off; it only tightens the search's bound). A hair of slack absorbs rounding.
+ */
+function withSurrogate(
+  kinds: readonly Kind[],
+  usable: readonly number[],
+  rates: readonly number[] | undefined,
+): { kinds: Kind[]; allocatable: number[] } {
+  if (rates === undefined || rates.length !== usable.length || !rates.some((x) => x > 0))
+    return { kinds: [...kinds], allocatable: [...usable] };
+  const weigh = (v: readonly number[]) => v.reduce((s, x, r) => s + Math.max(0, rates[r] as number) * x, 0);
+  return {
+    kinds: kinds.map((k) => ({ ...k, requests: [...k.requests, weigh(k.requests)] })),
+    allocatable: [...usable, weigh(usable) * (1 + 1e-9)],
+  };
 }
 
 /** How many of a pod kind fit on an empty node. */
@@ -115,8 +153,7 @@ function fits(requests: readonly number[], allocatable: readonly number[]): numb
  * true maximum).
  */
 function mostValuable(
-  items: readonly { requests: number[]; value: number; count: number }[],
-  allocatable: readonly number[],
+  { kinds: items, allocatable }: { kinds: readonly Kind[]; allocatable: readonly number[] },
   budget: number,
   target: number,
 ): number {
