@@ -28,6 +28,7 @@ export {
 export * from "./provisioning/input.ts";
 export {
   computeLowerBound,
+  describeLowerBound,
   type LowerBoundCertificate,
   type LowerBoundResult,
 } from "./provisioning/lower-bound.ts";

@@ -901,7 +901,7 @@ function simulate(env: Env, state: State, remove: ReadonlySet<string>, improve =
     instanceTypes: env.simTypes,
     now: env.input.now,
     // Names no node can have; `apply` gives the claims their real names.
-    options: { improve, claimName: (pool, i) => `${SIM_PREFIX}${pool}-${i}` },
+    options: { improve, claimName: (pool, i) => `${SIM_PREFIX}${pool}-${i}`, exactBound: false },
   });
   return {
     evicted,

@@ -21,6 +21,11 @@ export interface PatternCertificate {
    * or guide the checker's search where that bound is not enough.
    */
   rates: { perUnit: number[]; offerings: string[] }[];
+  /**
+   * Set when the bound is the exact optimum of covering the plan's pods on new claims by nodes (small
+   * problems): the checker repeats the enumeration, pruning with the values above.
+   */
+  exact?: { pods: number };
 }
 
 export const PATTERN_BOUND_METHOD = "pattern-lp-farley";

@@ -32,9 +32,11 @@ describe("pattern LP", () => {
   test("knows pods are indivisible: 1.5-cpu pods on 2-cpu nodes need a node each", () => {
     // The resource LP sees 15 cpu of demand and 2-cpu nodes at $1: $7.50. Only one such pod fits on a
     // node (two on the 4-cpu type at $2), so every plan costs $10, and the pattern bound proves it.
-    const plan = solver.provision(
-      input(pods("p", 10, 1500, 1), [type("two", 2, 8, 1), type("four", 4, 16, 2)]),
-    );
+    // (The exact bound of small problems is turned off here: this is about the pattern LP's own.)
+    const plan = solver.provision({
+      ...input(pods("p", 10, 1500, 1), [type("two", 2, 8, 1), type("four", 4, 16, 2)]),
+      options: { exactBound: false },
+    });
     expect(plan.cost.newPerHour).toBeCloseTo(10, 6);
     expect(plan.lowerBound.method).toBe("pattern-lp-farley");
     expect(plan.cost.lowerBoundPerHour).toBeCloseTo(10, 6);
@@ -49,7 +51,7 @@ describe("pattern LP", () => {
   test("a certificate whose scale understates a node's worth proves less than it claims", () => {
     const p = pods("p", 10, 1500, 1);
     const types = [type("two", 2, 8, 1), type("four", 4, 16, 2)];
-    const plan = solver.provision(input(p, types));
+    const plan = solver.provision({ ...input(p, types), options: { exactBound: false } });
     const certificate = structuredClone(plan.lowerBound.certificate) as { scale: number; rates: unknown[] };
     // Doubling every value while keeping the scale would claim $20; the checker finds patterns worth 2x.
     const doubled = {
@@ -97,7 +99,8 @@ describe("pattern LP", () => {
         ),
         (groups) => {
           const p = groups.flatMap(([c, m, n], g) => pods(`g${g}`, n, c, m));
-          const inp = input(p, catalog);
+          // The pattern LP's own bound (small problems would get the exact one).
+          const inp = { ...input(p, catalog), options: { exactBound: false } };
           const plan = solver.provision(inp);
           expect(plan.unschedulable).toEqual([]);
           expect(plan.cost.lowerBoundPerHour).toBeLessThanOrEqual(plan.cost.newPerHour * (1 + 1e-9));
@@ -242,4 +245,107 @@ describe("pattern LP", () => {
       { numRuns: 200, seed: 5 },
     );
   });
+
+  test("small problems get the exact bound: a plan that cannot be beaten reads 1.00, and the checker re-proves it", () => {
+    // Three 1-cpu pods: two-cpu nodes at $1 hold two, a four-cpu node at $1.90 holds all three. The
+    // LPs see 1.5 two-cpu nodes ($1.50); every real plan costs at least $1.90.
+    const p = pods("p", 3, 1000, 1);
+    const types = [type("two", 2, 8, 1), type("four", 4, 16, 1.9)];
+    const problem = input(p, types);
+    const lp = solver.provision({ ...problem, options: { exactBound: false } });
+    expect(lp.cost.lowerBoundPerHour).toBeCloseTo(1.5, 6);
+    const plan = solver.provision(problem);
+    expect(plan.cost.newPerHour).toBeCloseTo(1.9, 9);
+    expect(plan.lowerBound.method).toBe("exact-enumeration");
+    expect(plan.cost.ratio).toBeCloseTo(1, 6);
+    const check = validatePlan(problem, plan);
+    expect(check.violations).toEqual([]);
+    expect(check.verifiedLowerBoundPerHour).toBeCloseTo(1.9, 6);
+    // Without the exact mark the same values prove only the LP's figure: the enumeration is the proof.
+    const offeringsFor = () =>
+      types.map((t) => ({
+        key: `default/${t.name}/zone-a/on-demand`,
+        pricePerHour: t.offerings[0]?.pricePerHour ?? 0,
+        allocatable: t.allocatable,
+      }));
+    const { exact: _, ...farley } = plan.lowerBound.certificate as { exact: unknown };
+    expect(verifyPatternBound(farley, p, offeringsFor) as number).toBeLessThan(1.9 * 0.9);
+    // A plan claiming more than the optimum is caught.
+    const inflated = { ...plan, cost: { ...plan.cost, lowerBoundPerHour: 1.95, ratio: 1.9 / 1.95 } };
+    expect(validatePlan(problem, inflated).violations.map((v) => v.rule)).toContain("lower_bound");
+  });
+
+  test("the exact bound holds against brute force on random small problems", () => {
+    const catalog = [
+      type("a", 2, 4, 0.9),
+      type("b", 4, 8, 1.7),
+      type("c", 8, 16, 3.5),
+      type("d", 2, 16, 1.2),
+    ];
+    let exact = 0;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom(500, 1000, 1500, 3000),
+            fc.constantFrom(1, 2, 6),
+            fc.integer({ min: 1, max: 4 }),
+          ),
+          {
+            minLength: 1,
+            maxLength: 3,
+          },
+        ),
+        (groups) => {
+          const p = groups.flatMap(([c, m, n], g) => pods(`g${g}`, n, c, m));
+          const problem = input(p, catalog);
+          const plan = solver.provision(problem);
+          const optimum = bruteForce(p, catalog);
+          expect(plan.cost.lowerBoundPerHour).toBeLessThanOrEqual(optimum * (1 + 1e-9));
+          if (plan.lowerBound.method === "exact-enumeration") {
+            exact++;
+            expect(plan.cost.lowerBoundPerHour).toBeCloseTo(optimum, 6);
+          }
+          expect(validatePlan(problem, plan).violations).toEqual([]);
+        },
+      ),
+      { numRuns: 40, seed: 3 },
+    );
+    expect(exact).toBeGreaterThan(20);
+  });
 });
+
+/** The cheapest cover of `p` by nodes of `types`, by enumerating every partition (tiny inputs only). */
+function bruteForce(p: readonly Pod[], types: readonly InstanceType[]): number {
+  let best = Number.POSITIVE_INFINITY;
+  const bins: Pod[][] = [];
+  const price = (bin: readonly Pod[]) => {
+    let cheapest = Number.POSITIVE_INFINITY;
+    for (const t of types) {
+      const fits = ["cpuMillis", "memoryBytes", "pods"].every(
+        (r) => bin.reduce((s, x) => s + (x.requests[r] ?? 0), 0) <= (t.allocatable[r] ?? 0),
+      );
+      if (fits) cheapest = Math.min(cheapest, t.offerings[0]?.pricePerHour ?? Number.POSITIVE_INFINITY);
+    }
+    return cheapest;
+  };
+  const walk = (i: number) => {
+    if (i === p.length) {
+      best = Math.min(
+        best,
+        bins.reduce((s, b) => s + price(b), 0),
+      );
+      return;
+    }
+    for (const bin of bins) {
+      bin.push(p[i] as Pod);
+      walk(i + 1);
+      bin.pop();
+    }
+    bins.push([p[i] as Pod]);
+    walk(i + 1);
+    bins.pop();
+  };
+  walk(0);
+  return best;
+}

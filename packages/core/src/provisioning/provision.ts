@@ -28,11 +28,13 @@ import {
 import { LABEL_CAPACITY_RESERVATION_ID } from "../well-known-labels.ts";
 import { diagnoseUnplaced } from "./diagnose.ts";
 import { type EncodedOffering, type Encoding, encode, type PodGroup } from "./encode.ts";
+import { EXACT_BOUND_PODS, exactBound } from "./exact-bound.ts";
 import { instanceTypesFor, isProvisionable, type ProvisioningInput } from "./input.ts";
 import {
   type BoundClass,
   type BoundOffering,
   computeLowerBound,
+  describeLowerBound,
   type LowerBoundResult,
 } from "./lower-bound.ts";
 import { truncateKeepingMinValues } from "./min-values.ts";
@@ -112,7 +114,11 @@ function rightSizedForLimits(kernel: Kernel, input: ProvisioningInput, first: At
   const plan = best.plan;
   const onNew = new Set(plan.nodeClaims.flatMap((c) => c.pods));
   const tolerate = preferNoScheduleTaints(input.nodePools, input.nodes).length > 0;
-  const bound = boundOnOwnConstraints(input, onNew, tolerate);
+  let bound: ProvenBound = boundOnOwnConstraints(input, onNew, tolerate);
+  if (input.options?.exactBound !== false) {
+    const exact = exactOverOwnConstraints(input, plan.nodeClaims, tolerate);
+    if (exact !== undefined && exact.lowerBoundPerHour > bound.lowerBoundPerHour) bound = exact;
+  }
   const lowerBoundPerHour = Math.min(bound.lowerBoundPerHour, plan.cost.newPerHour);
   return {
     ...plan,
@@ -121,7 +127,11 @@ function rightSizedForLimits(kernel: Kernel, input: ProvisioningInput, first: At
       lowerBoundPerHour,
       ratio: lowerBoundPerHour > 0 ? plan.cost.newPerHour / lowerBoundPerHour : null,
     },
-    lowerBound: { method: bound.method, certificate: bound.certificate },
+    lowerBound: {
+      method: bound.method,
+      certificate: bound.certificate,
+      description: describeLowerBound(bound.method),
+    },
   };
 }
 
@@ -325,6 +335,11 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
     patternProof.lowerBoundPerHour > bound.lowerBoundPerHour
   )
     bound = patternProof;
+  // Small problems: the exact optimum of covering the claims' pods, over their own constraints.
+  if (input.options?.exactBound !== false) {
+    const exact = exactOverOwnConstraints(input, nodeClaims, preferNoSchedule.length > 0);
+    if (exact !== undefined && exact.lowerBoundPerHour > bound.lowerBoundPerHour) bound = exact;
+  }
   const currentPerHour = input.nodes.reduce((s, n) => s + (n.pricePerHour ?? 0), 0);
   const newPerHour = nodeClaims.reduce((s, c) => s + c.pricePerHour, 0);
   const breakdown = {
@@ -344,7 +359,11 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
       ratio: lowerBoundPerHour > 0 ? newPerHour / lowerBoundPerHour : null,
       breakdown,
     },
-    lowerBound: { method: bound.method, certificate: bound.certificate },
+    lowerBound: {
+      method: bound.method,
+      certificate: bound.certificate,
+      description: describeLowerBound(bound.method),
+    },
     warnings: [...unenforcedConstraints(topo?.unenforced ?? 0), ...relaxedPreferences(levels)],
     errors: [],
   };
@@ -460,6 +479,30 @@ function boundOnOwnConstraints(
       : input,
   );
   return boundOverGroups(own, onNew);
+}
+
+/**
+ * The exact bound (exact-bound.ts) for the pods on `claims` when they are few, over their own
+ * constraints (no preference made a requirement, no topology pin) and, when the relaxation can add it,
+ * the PreferNoSchedule toleration: the loosest constraints they may end up scheduled with.
+ */
+function exactOverOwnConstraints(
+  input: ProvisioningInput,
+  claims: readonly PlannedNodeClaim[],
+  toleratePreferNoSchedule: boolean,
+): ProvenBound | undefined {
+  let count = 0;
+  for (const c of claims) count += c.pods.length;
+  if (count === 0 || count > EXACT_BOUND_PODS) return undefined;
+  const onClaims = new Set(claims.flatMap((c) => c.pods));
+  const pods = input.pods
+    .filter((p) => isProvisionable(p) && onClaims.has(key(p)))
+    .map((p) => (toleratePreferNoSchedule ? withPreferNoScheduleToleration(p) : p));
+  const own = encode({ ...input, pods, nodes: [] });
+  return exactBound(
+    own,
+    Int32Array.from(own.groups, (g) => g.pods.length),
+  );
 }
 
 /**

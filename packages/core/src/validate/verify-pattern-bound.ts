@@ -12,8 +12,9 @@ import type { Pod, ResourceVector } from "../model.ts";
 export function verifyPatternBound(
   certificate: unknown,
   pods: readonly Pod[],
-  offeringsFor: (pod: Pod) => { key: string; pricePerHour: number; allocatable: ResourceVector }[],
+  offeringsFor: (pod: Pod) => CheckedOffering[],
   searchBudget = 2_000_000,
+  exactWork = 20_000_000,
 ): number | null {
   if (!isPatternCertificate(certificate)) return null;
   const { resources } = certificate;
@@ -97,7 +98,114 @@ export function verifyPatternBound(
       rho = Math.max(rho, best <= target ? Math.min(best / o.price, certificate.scale) : best / o.price);
     else if (best > 0) return 0;
   }
-  return total / rho;
+  const farley = total / rho;
+  if (certificate.exact === undefined) return farley;
+  // An exact claim: the cheapest cover of these pods by nodes, computed here in this checker's own code.
+  const optimum = cheapestCover(pods, offeringsFor, exactWork);
+  return optimum === undefined ? farley : Math.max(farley, optimum);
+}
+
+/** An offering as the checker reads it from the input catalog. */
+type CheckedOffering = { key: string; pricePerHour: number; allocatable: ResourceVector };
+
+/**
+ * The least total price of nodes holding every pod, each node an offering every pod on it may use
+ * whose allocatable holds them all; undefined when the problem is larger than `work` allows. Pods
+ * with the same requests and offerings are interchangeable: a dynamic program over how many of each
+ * kind are left, each step placing one node that holds a pod of the first kind left. Plain on
+ * purpose: it shares nothing with the solver's own search.
+ */
+function cheapestCover(
+  pods: readonly Pod[],
+  offeringsFor: (pod: Pod) => CheckedOffering[],
+  work: number,
+): number | undefined {
+  const kinds: { requests: ResourceVector; offerings: CheckedOffering[]; count: number }[] = [];
+  const byKey = new Map<string, number>();
+  for (const pod of pods) {
+    const offerings = offeringsFor(pod);
+    if (offerings.length === 0) return undefined;
+    const key = `${JSON.stringify(Object.entries(pod.requests).sort())}|${offerings.map((o) => o.key).join(",")}`;
+    const k = byKey.get(key);
+    if (k === undefined) {
+      byKey.set(key, kinds.length);
+      kinds.push({ requests: pod.requests, offerings, count: 1 });
+    } else (kinds[k] as { count: number }).count++;
+  }
+  let states = 1;
+  for (const k of kinds) {
+    states *= k.count + 1;
+    if (states > work) return undefined;
+  }
+  // Every offering any pod may use, with the kinds that may use it.
+  const offerings = new Map<string, { o: CheckedOffering; kinds: Set<number> }>();
+  kinds.forEach((kind, k) => {
+    for (const o of kind.offerings) {
+      const entry = offerings.get(o.key) ?? { o, kinds: new Set<number>() };
+      entry.kinds.add(k);
+      offerings.set(o.key, entry);
+    }
+  });
+  // The cheapest node for a vector of pods per kind (Infinity when none holds it).
+  const nodePrice = (take: readonly number[]): number => {
+    let best = Number.POSITIVE_INFINITY;
+    for (const { o, kinds: usable } of offerings.values()) {
+      if (o.pricePerHour >= best) continue;
+      const load: Record<string, number> = {};
+      let ok = true;
+      take.forEach((n, k) => {
+        if (n === 0 || !ok) return;
+        if (!usable.has(k)) ok = false;
+        for (const [r, q] of Object.entries((kinds[k] as { requests: ResourceVector }).requests))
+          load[r] = (load[r] ?? 0) + n * q;
+      });
+      if (ok && Object.entries(load).every(([r, q]) => q <= 0 || q <= (o.allocatable[r] ?? 0)))
+        best = o.pricePerHour;
+    }
+    return best;
+  };
+  // All vectors of pods one node holds, found by growing each kind's count while some node holds it.
+  const patterns: { take: number[]; price: number }[] = [];
+  const grow = (k: number, take: number[]): boolean => {
+    if (k === kinds.length) {
+      if (take.every((n) => n === 0)) return true;
+      patterns.push({ take: [...take], price: nodePrice(take) });
+      return patterns.length * states <= work;
+    }
+    if (!grow(k + 1, take)) return false;
+    for (let n = 1; n <= (kinds[k] as { count: number }).count; n++) {
+      take[k] = n;
+      if (!Number.isFinite(nodePrice(take))) break;
+      if (!grow(k + 1, take)) return false;
+    }
+    take[k] = 0;
+    return true;
+  };
+  if (
+    !grow(
+      0,
+      kinds.map(() => 0),
+    )
+  )
+    return undefined;
+  // cost of a state (pods left per kind), memoized by its text.
+  const memo = new Map<string, number>();
+  const cost = (left: number[]): number => {
+    const first = left.findIndex((n) => n > 0);
+    if (first < 0) return 0;
+    const key = left.join(",");
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    let best = Number.POSITIVE_INFINITY;
+    for (const { take, price } of patterns) {
+      if ((take[first] as number) === 0 || take.some((n, k) => n > (left[k] as number))) continue;
+      best = Math.min(best, price + cost(left.map((n, k) => n - (take[k] as number))));
+    }
+    memo.set(key, best);
+    return best;
+  };
+  const optimum = cost(kinds.map((k) => k.count));
+  return Number.isFinite(optimum) ? optimum : undefined;
 }
 
 /**
@@ -238,6 +346,7 @@ function isPatternCertificate(c: unknown): c is {
   scale: number;
   values: { requests: number[]; value: number }[];
   rates: { perUnit: number[]; offerings: string[] }[];
+  exact?: { pods: number };
 } {
   if (typeof c !== "object" || c === null) return false;
   const x = c as Record<string, unknown>;
