@@ -258,10 +258,25 @@ describe("scenario generation", () => {
     const first = c.pods.filter((p) => p.nodeName === "node-0");
     const firstCpu = first.reduce((s, p) => s + (p.requests.cpuMillis ?? 0), 0);
     expect(firstCpu).toBeLessThanOrEqual(target * (c.nodes[0]?.allocatable.cpuMillis ?? 0));
-    expect(c.pdbs).toHaveLength(Math.ceil(c.pods.length / 50));
+    // Every node runs the four EKS DaemonSets' pods; the rest are the ReplicaSets' pods.
+    const apps = c.pods.filter((p) => !p.daemonSet);
+    expect(c.pods.filter((p) => p.daemonSet)).toHaveLength(4 * 30);
+    expect(c.daemonSets.map((d) => d.name)).toEqual(["aws-node", "kube-proxy", "ebs-csi-node", "log-agent"]);
+    expect(c.pdbs).toHaveLength(Math.ceil(apps.length / 50));
     expect(c.pdbs.every((p) => p.maxUnavailable === 1)).toBe(true);
-    expect(c.pods.filter((p) => p.owner?.name === "rs-0")).toHaveLength(Math.min(50, c.pods.length));
-    expect(c.pods[0]?.labels.app).toBe("rs-0");
+    expect(apps.filter((p) => p.owner?.name === "rs-0")).toHaveLength(Math.min(50, apps.length));
+    expect(apps[0]?.labels.app).toBe("rs-0");
+    expect(apps[0]?.name).toBe("generic-0");
+    // The documented NodePool with arm64 added.
+    expect(
+      c.nodePools[0]?.template.requirements.map((r) => `${r.key} ${r.operator} ${r.values.join(",")}`),
+    ).toEqual([
+      "kubernetes.io/os In linux",
+      "kubernetes.io/arch In amd64,arm64",
+      "karpenter.sh/capacity-type In on-demand",
+      "karpenter.k8s.aws/instance-category In c,m,r",
+      "karpenter.k8s.aws/instance-generation Gt 2",
+    ]);
     expect(c.nodePools[0]?.disruption).toEqual({
       consolidationPolicy: "WhenEmptyOrUnderutilized",
       consolidateAfter: "0s",
@@ -355,6 +370,41 @@ describe("BENCHMARKS.md and the chart", () => {
     );
     expect(md).toContain("| inst 9.900 + ebs 0.100 |");
     expect(md).toContain("| inst 11.950 + ebs 0.050 | 2 |");
+  });
+
+  test("the consolidation table shows both loops side by side, and marks a loop the pass cap stopped", () => {
+    const md = benchmarksTable(
+      [
+        {
+          id: "consolidate-500:aws-us-east-1",
+          pods: 3000,
+          podsPerSec: 1000,
+          medianMs: 900,
+          p95Ms: 1000,
+          samples: 5,
+          currentNodes: 500,
+          currentCostPerHour: 168.4,
+          costPerHour: 57.8,
+          nodesAfter: 64,
+          passes: 26,
+          converged: true,
+          evictedPods: 4022,
+          baselineCostPerHour: 60.1,
+          baselineNodesAfter: 80,
+          baselinePasses: 200,
+          baselineConverged: false,
+          baselineEvictedPods: 3000,
+          lowerBoundPerHour: 50,
+        },
+      ],
+      "test machine",
+      "2026-12-06",
+    );
+    expect(md).toContain(
+      "| consolidate-500:aws-us-east-1 | 500 | 168.400 | 57.800 | 64 | 26 | 4022 | 60.100 | 80 | 200 (cap) | 3000 | 50.000 | 900.0 |",
+    );
+    // Not in the provisioning table.
+    expect(md.split("consolidate-500").length).toBe(2);
   });
 
   test("the exact table shows HiGHS' proven interval when the time limit stopped it", () => {

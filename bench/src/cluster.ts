@@ -1,4 +1,6 @@
 import {
+  type DaemonSet,
+  DaemonSetSchema,
   type InstanceType,
   type Node,
   type NodePool,
@@ -23,8 +25,47 @@ export interface ConsolidationCluster {
   nodes: Node[];
   pods: Pod[];
   nodePools: NodePool[];
+  daemonSets: DaemonSet[];
   pdbs: PodDisruptionBudget[];
   instanceTypes: InstanceType[];
+}
+
+const MiB = 1024 * 1024;
+/** The usual EKS DaemonSets (BENCHMARK-SCENARIOS.md), on every node. */
+export const EKS_DAEMONSETS: DaemonSet[] = [
+  { name: "aws-node", requests: { cpuMillis: 25 } },
+  { name: "kube-proxy", requests: { cpuMillis: 100 } },
+  { name: "ebs-csi-node", requests: { cpuMillis: 30, memoryBytes: 120 * MiB } },
+  { name: "log-agent", requests: { cpuMillis: 100, memoryBytes: 128 * MiB } },
+].map((d) =>
+  DaemonSetSchema.parse({
+    namespace: "kube-system",
+    name: d.name,
+    labels: { app: d.name },
+    requests: { ...d.requests, pods: 1 },
+    tolerations: [{ operator: "Exists" }],
+  }),
+);
+
+/** The `documented` NodePool (AWS's and Karpenter's example) with arm64 added, as consolidate rows run it. */
+export function documentedPoolWithArm64(): NodePool {
+  return NodePoolSchema.parse({
+    name: "default",
+    template: {
+      requirements: [
+        { key: "kubernetes.io/os", operator: "In", values: ["linux"] },
+        { key: "kubernetes.io/arch", operator: "In", values: ["amd64", "arm64"] },
+        { key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] },
+        { key: "karpenter.k8s.aws/instance-category", operator: "In", values: ["c", "m", "r"] },
+        { key: "karpenter.k8s.aws/instance-generation", operator: "Gt", values: ["2"] },
+      ],
+    },
+    disruption: {
+      consolidationPolicy: "WhenEmptyOrUnderutilized",
+      consolidateAfter: "0s",
+      budgets: [{ nodes: "10%" }],
+    },
+  });
 }
 
 /**
@@ -41,6 +82,7 @@ export function consolidationCluster(n: number, seed = 42): ConsolidationCluster
   const byName = new Map(types.map((t) => [t.name, t]));
   const nodes: Node[] = [];
   const pods: Pod[] = [];
+  let app = 0;
   for (let i = 0; i < n; i++) {
     const family = pick(rand, FAMILIES);
     const size = pick(rand, SIZES);
@@ -82,7 +124,34 @@ export function consolidationCluster(n: number, seed = 42): ConsolidationCluster
       lastPodEventAt: CREATED_AT,
       expireAfter: "720h",
     });
+    // The DaemonSets run on every node first; the fill target counts them.
     const used = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
+    for (const ds of EKS_DAEMONSETS) {
+      used.cpuMillis += ds.requests.cpuMillis ?? 0;
+      used.memoryBytes += ds.requests.memoryBytes ?? 0;
+      used.pods += 1;
+      const pod = benchPod(
+        `${ds.name}-${i}`,
+        0,
+        ds.requests.cpuMillis ?? 0,
+        (ds.requests.memoryBytes ?? 0) / MiB,
+        {
+          app: ds.name,
+        },
+      );
+      pods.push({
+        ...pod,
+        namespace: "kube-system",
+        name: `${ds.name}-${name}`,
+        uid: `bench-${ds.name}-${name}`,
+        nodeName: name,
+        phase: "Running",
+        provisionable: false,
+        daemonSet: true,
+        startTime: CREATED_AT,
+        tolerations: [{ operator: "Exists" }],
+      });
+    }
     for (;;) {
       const r = requestDraws(rand);
       const label = pick(rand, LETTERS);
@@ -94,7 +163,7 @@ export function consolidationCluster(n: number, seed = 42): ConsolidationCluster
       used.cpuMillis += r.cpuMillis;
       used.memoryBytes += r.memoryBytes;
       used.pods++;
-      const k = pods.length;
+      const k = app++;
       const rs = `rs-${Math.floor(k / REPLICA_SET_SIZE)}`;
       const pod = benchPod("generic", k, r.cpuMillis, r.memoryBytes / 2 ** 20, {
         "my-label": label,
@@ -109,7 +178,7 @@ export function consolidationCluster(n: number, seed = 42): ConsolidationCluster
     }
   }
   const pdbs: PodDisruptionBudget[] = [];
-  for (let j = 0; j * REPLICA_SET_SIZE < pods.length; j++) {
+  for (let j = 0; j * REPLICA_SET_SIZE < app; j++) {
     pdbs.push({
       namespace: "bench",
       name: `rs-${j}`,
@@ -118,17 +187,14 @@ export function consolidationCluster(n: number, seed = 42): ConsolidationCluster
       unhealthyPodEvictionPolicy: "IfHealthyBudget",
     });
   }
-  const nodePools = [
-    NodePoolSchema.parse({
-      name: "default",
-      disruption: {
-        consolidationPolicy: "WhenEmptyOrUnderutilized",
-        consolidateAfter: "0s",
-        budgets: [{ nodes: "10%" }],
-      },
-    }),
-  ];
-  return { nodes, pods, nodePools, pdbs, instanceTypes: types };
+  return {
+    nodes,
+    pods,
+    nodePools: [documentedPoolWithArm64()],
+    daemonSets: EKS_DAEMONSETS,
+    pdbs,
+    instanceTypes: types,
+  };
 }
 
 /** The cluster's $/h now. */

@@ -196,8 +196,10 @@ function exactScenario(n: number, subset: SubsetId): Scenario {
 }
 
 /**
- * `consolidate-N:aws-us-east-1`: the existing cluster of bench/src/cluster.ts planned to its fixed
- * point by `planDisruption` with strategy `nodeplan` (timed) and `karpenter` (the baseline).
+ * `consolidate-N:aws-us-east-1`: the existing cluster of bench/src/cluster.ts consolidated as a
+ * controller does it, by `consolidateToFixedPoint` (plan one wave, carry it out, plan again, until no
+ * command remains or 200 passes), with strategy `nodeplan` (the timed loop) and `karpenter` (the
+ * baseline, run once). Both loops start from the same cluster with the same NodePool and catalog.
  */
 function consolidateScenario(n: number): Scenario {
   return {
@@ -208,41 +210,56 @@ function consolidateScenario(n: number): Scenario {
         nodes: cluster.nodes,
         pods: cluster.pods,
         nodePools: cluster.nodePools,
+        daemonSets: cluster.daemonSets,
         instanceTypes: cluster.instanceTypes,
         pdbs: cluster.pdbs,
         now: BENCH_NOW,
         options: { strategy },
       });
+      const loop = { maxPasses: 200 };
       const nodeplanInput = input("nodeplan");
-      const after = (plan: ReturnType<Solver["planDisruption"]>) =>
-        cluster.nodes.length +
-        plan.commands.reduce((s, c) => s + c.replacements.length - c.candidates.length, 0);
       return {
-        pods: cluster.pods.length,
+        pods: cluster.pods.filter((p) => !p.daemonSet).length,
         run: () => {
-          solver.planDisruption(nodeplanInput);
+          solver.consolidateToFixedPoint(nodeplanInput, loop);
         },
         report: () => {
-          const plan = solver.planDisruption(nodeplanInput);
-          const baseline = solver.planDisruption(input("karpenter"));
+          const ours = solver.consolidateToFixedPoint(nodeplanInput, loop);
+          const theirs = solver.consolidateToFixedPoint(input("karpenter"), loop);
+          // The bound on the cluster where nodeplan's loop ends: one plan with the bound on.
+          const final = solver.planDisruption({
+            ...nodeplanInput,
+            nodes: ours.cluster.nodes,
+            pods: ours.cluster.pods,
+            now: ours.final.at,
+            options: { maxWaves: 1 },
+          });
+          const commands = (r: typeof ours) => r.passes.reduce((s, p) => s + p.commands.length, 0);
           return {
-            nodes: after(plan),
-            scheduledPods: cluster.pods.length,
+            nodes: ours.final.nodes,
+            nodesAfter: ours.final.nodes,
+            scheduledPods: cluster.pods.filter((p) => !p.daemonSet).length,
             currentNodes: cluster.nodes.length,
             currentCostPerHour: clusterCostPerHour(cluster.nodes),
-            costPerHour: plan.cost.afterPerHour,
-            lowerBoundPerHour: plan.cost.lowerBoundPerHour,
+            costPerHour: ours.final.costPerHour,
+            lowerBoundPerHour: final.cost.lowerBoundPerHour,
             costRatio:
-              plan.cost.lowerBoundPerHour > 0 ? plan.cost.afterPerHour / plan.cost.lowerBoundPerHour : null,
-            commands: plan.commands.length,
-            waves: Math.max(0, ...plan.commands.map((c) => c.wave)),
-            baselineCostPerHour: baseline.cost.afterPerHour,
+              final.cost.lowerBoundPerHour > 0 ? ours.final.costPerHour / final.cost.lowerBoundPerHour : null,
+            passes: ours.passes.length,
+            converged: ours.converged,
+            commands: commands(ours),
+            evictedPods: ours.evictions,
+            baselineCostPerHour: theirs.final.costPerHour,
             // Consolidation never leaves a pod without a home: both sides keep every pod scheduled.
-            baselineScheduledPods: cluster.pods.length,
-            baselineNodes: after(baseline),
-            baselineCommands: baseline.commands.length,
-            warnings: plan.warnings.length,
-            errors: plan.errors.length + baseline.errors.length,
+            baselineScheduledPods: cluster.pods.filter((p) => !p.daemonSet).length,
+            baselineNodes: theirs.final.nodes,
+            baselineNodesAfter: theirs.final.nodes,
+            baselinePasses: theirs.passes.length,
+            baselineConverged: theirs.converged,
+            baselineCommands: commands(theirs),
+            baselineEvictedPods: theirs.evictions,
+            warnings: final.warnings.length,
+            errors: final.errors.length,
           };
         },
       };

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import type { DisruptionPlan } from "@nodeplan/core";
 import { Command, CommanderError, Option } from "commander";
 import type { CatalogShowOptions } from "./catalog-command.ts";
@@ -18,27 +19,54 @@ const strategies = ["nodeplan", "karpenter"] as const;
 const out = (text: string) => process.stdout.write(text);
 const err = (text: string) => process.stderr.write(`nodeplan: ${text}\n`);
 
-/** Notes on stderr; every rejected input on stderr and exit code 2 (the rest was still used). */
-function finish(inputs: { notes?: string[]; errors: readonly { message: string }[] }): void {
+/**
+ * Notes on stderr; every rejected input on stderr and exit code 2 (the rest was still used); then
+ * the one line saying what was read, ignored and why.
+ */
+function finish(inputs: {
+  notes?: string[];
+  errors: readonly { message: string }[];
+  summaryLine?: string;
+}): void {
   for (const n of inputs.notes ?? []) err(`note: ${n}`);
   for (const e of inputs.errors) err(`error: ${e.message}`);
+  if (inputs.summaryLine !== undefined) err(inputs.summaryLine);
   if (inputs.errors.length > 0) process.exitCode = 2;
 }
 
-const inputOptions = (command: Command, timeFlag = "--now <time>") =>
+/** The CLI's version: the package's (one level above src/ and dist/ alike). */
+const version = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
+
+/** Options of every command that reads manifests; `--at` stays an alias of `--now`. */
+const inputOptions = (command: Command) =>
   command
     .option(
       "--catalog <source>",
-      "instance catalog: embedded (offline AWS table), aws (live: ambient credentials and region) or a catalog JSON file",
+      "instance catalog: embedded (offline AWS table), aws (live: ambient credentials) or a catalog JSON file",
       "embedded",
     )
     .option(
+      "--region <region>",
+      "AWS region of --catalog aws (default the ambient one: AWS_REGION or the profile's)",
+    )
+    .option(
       "--zones <zones>",
-      "comma-separated zones to offer (default: the catalog's, us-east-1a,b,c offline)",
+      "comma-separated zones to offer, checked against the catalog (default: the catalog's, us-east-1a,b,c offline)",
     )
     .option("--capacity-types <types>", "comma-separated capacity types to offer (default on-demand,spot)")
-    .option(timeFlag, "the time to plan at (RFC 3339); default the current time")
+    .option("--now <time>", "the time to plan at (RFC 3339); default the current time")
+    .addOption(new Option("--at <time>", "alias of --now").hideHelp())
     .option("--max-replicas-from-hpa", "plan workloads with an HPA at its maxReplicas")
+    .option(
+      "--strict",
+      "unknown fields and kinds are errors (exit 2) and their objects are not used, as kubectl --validate=strict",
+    )
+    .option(
+      "--skip-invalid-nodepools",
+      "plan without NodePools and node classes that are invalid (default: an invalid one stops the run, exit 2)",
+    )
     .option(
       "--public-ipv4",
       "every node pays for a public IPv4 address (offline; live, the node class and subnets say)",
@@ -53,6 +81,14 @@ const inputOptions = (command: Command, timeFlag = "--now <time>") =>
       "a fee per node per hour for NodePools without nodeplan.dev/node-fee-per-hour",
     );
 
+/** The input options with `--at` folded into `--now` (naming the flag the user gave in errors). */
+function withNow<T extends InputOptions & { at?: string }>(options: T): T {
+  if (options.at === undefined) return options;
+  if (options.now !== undefined && options.now !== options.at)
+    throw new CommanderError(2, "nodeplan.conflict", "error: --now and --at (its alias) disagree: give one");
+  return { ...options, now: options.at, timeFlag: "--at" };
+}
+
 /** Loads inputs with a progress indicator that is cleared before anything is printed. */
 async function withInputs<T>(
   paths: string[],
@@ -62,7 +98,7 @@ async function withInputs<T>(
   const p = progress();
   try {
     const { loadInputs } = await import("./inputs.ts");
-    const inputs = await loadInputs(paths, options, p);
+    const inputs = await loadInputs(paths, withNow(options), p);
     return [inputs, await work(inputs, p)];
   } finally {
     p.done();
@@ -74,6 +110,7 @@ const program = new Command()
   .description(
     "Kubernetes node provisioning and consolidation planner: which nodes to launch or remove, at what cost, against a proven lower bound",
   )
+  .version(version, "-V, --version", "print the version")
   .exitOverride()
   .showHelpAfterError();
 
@@ -93,14 +130,13 @@ inputOptions(
   )
   .option("--fail-on-unschedulable", "exit 1 when any pod is unschedulable")
   .action(async (paths: string[], options: PlanOptions) => {
-    const { planFor, renderPlan } = await import("./plan-command.ts");
+    const { planFor, writePlan } = await import("./plan-command.ts");
     const [inputs, plan] = await withInputs(paths, options, (i, p) => planFor(i, p));
-    out(
-      renderPlan(
-        { plan, inputs, cluster: inputs.cluster },
-        options.output,
-        paintFor(process.stdout, options.output === "text"),
-      ),
+    writePlan(
+      { plan, inputs, cluster: inputs.cluster },
+      options.output,
+      out,
+      paintFor(process.stdout, options.output === "text"),
     );
     finish(inputs);
     if (options.failOnUnschedulable && plan.unschedulable.length > 0 && process.exitCode !== 2)
@@ -114,7 +150,6 @@ inputOptions(
       "plan disruption: which nodes to remove or replace, in waves within budgets, and why others stay",
     )
     .argument("<paths...>", "manifest files or directories of the cluster (nodes, pods, NodePools, PDBs)"),
-  "--at <time>",
 )
   .addOption(
     new Option("--strategy <strategy>", "consolidation algorithm").choices(strategies).default("nodeplan"),
@@ -122,25 +157,31 @@ inputOptions(
   .addOption(
     new Option("-o, --output <format>", "output format").choices(["text", "json", "yaml"]).default("text"),
   )
+  .option(
+    "--loop",
+    "run the controller's loop to its fixed point: plan one wave, carry it out, plan again; print each pass",
+  )
   .action(
     async (
       paths: string[],
       options: InputOptions & {
-        at?: string;
         strategy: (typeof strategies)[number];
         output: "text" | "json" | "yaml";
+        loop?: boolean;
       },
     ) => {
-      const input = {
-        ...options,
-        timeFlag: "--at",
-        ...(options.at === undefined ? {} : { now: options.at }),
-      };
-      const { disruptionFor, renderDisruption } = await import("./consolidate.ts");
-      const [inputs, plan] = await withInputs(paths, input, (i, p) => disruptionFor(i, options.strategy, p));
-      out(
-        renderDisruption(plan, inputs, options.output, paintFor(process.stdout, options.output === "text")),
+      const { disruptionFor, loopFor, writeDisruption, writeLoop } = await import("./consolidate.ts");
+      const paint = paintFor(process.stdout, options.output === "text");
+      if (options.loop === true) {
+        const [inputs, loop] = await withInputs(paths, options, (i, p) => loopFor(i, options.strategy, p));
+        writeLoop(loop, inputs, options.output, out, paint);
+        finish(inputs);
+        return;
+      }
+      const [inputs, plan] = await withInputs(paths, options, (i, p) =>
+        disruptionFor(i, options.strategy, p),
       );
+      writeDisruption(plan, inputs, options.output, out, paint);
       finish(inputs);
     },
   );
@@ -189,6 +230,7 @@ catalog
     "list instance types with allocatable cpu, memory, pods and the price per zone and capacity type",
   )
   .option("--catalog <source>", "embedded (default), aws (live) or a catalog JSON file", "embedded")
+  .option("--region <region>", "AWS region of --catalog aws (default the ambient one)")
   .option("--filter <substring>", "only instance types whose name contains this")
   .option("--zones <zones>", "comma-separated zones to offer")
   .option("--capacity-types <types>", "comma-separated capacity types to offer (default on-demand,spot)")
@@ -245,6 +287,7 @@ program
   .addOption(
     new Option("--catalog <source>", "instance catalog").choices(["embedded", "aws"]).default("embedded"),
   )
+  .option("--region <region>", "AWS region (--catalog aws, acting mode); default the ambient one")
   .option("--leader-elect <bool>", "elect a leader through a coordination.k8s.io Lease", "true")
   .option("--leader-election-namespace <ns>", "namespace of the Lease and the status ConfigMap")
   .option("--leader-election-lease <name>", "Lease name", "nodeplan-controller")
@@ -254,6 +297,16 @@ program
   .option("--batch-idle-duration <d>", "solve after this long without a new pending pod", "1s")
   .option("--batch-max-duration <d>", "solve at most this long after the first pending pod", "10s")
   .option("--metrics-port <port>", "port of /metrics, /healthz and /readyz", "8080")
+  .option(
+    "--metrics-host <address>",
+    "address /metrics and the probes listen on (127.0.0.1: this host only)",
+    "0.0.0.0",
+  )
+  .option(
+    "--garbage-collection <bool>",
+    "terminate (acting) or report (advisory, with --cluster-name) instances of the cluster's NodePools no NodeClaim names",
+    "true",
+  )
   .option("--cluster-name <name>", "EKS cluster name (acting mode: node bootstrap and tags)")
   .option("--cluster-endpoint <url>", "API server endpoint nodes join (acting mode)")
   .option("--cluster-ca-bundle <base64>", "cluster CA, base64 PEM (acting mode)")
@@ -264,10 +317,14 @@ program
     "--capacity-reservations <ids>",
     "offer EC2 capacity reservations as reserved capacity (--catalog aws): all, or a comma-separated list of ids",
   )
-  .action(async (options: import("./controller-command.ts").ControllerCommandOptions) => {
-    const { runControllerCommand } = await import("./controller-command.ts");
-    await runControllerCommand(options);
-  });
+  .action(
+    async (options: import("./controller-command.ts").ControllerCommandOptions & { region?: string }) => {
+      // The AWS clients take the region from the environment, as they do in a pod.
+      if (options.region !== undefined) process.env.AWS_REGION = options.region;
+      const { runControllerCommand } = await import("./controller-command.ts");
+      await runControllerCommand(options);
+    },
+  );
 
 try {
   await program.parseAsync(process.argv);

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { toCatalogFile } from "@nodeplan/aws-provider";
 import { refreshCatalogFile } from "@nodeplan/aws-provider/live";
 import { formatQuantity, type InstanceType, type PlanError, type Warning } from "@nodeplan/core";
-import { defaultNodePool, openCatalog, parseCapacityTypes, parseList, UsageError } from "./inputs.ts";
+import { openCatalog, parseCapacityTypes, parseList, UsageError, unrestrictedNodePool } from "./inputs.ts";
 import { liveClients } from "./live.ts";
 import { table } from "./plan-command.ts";
 import type { Paint } from "./terminal.ts";
@@ -10,6 +10,8 @@ import type { Paint } from "./terminal.ts";
 /** Options of `nodeplan catalog show`. */
 export interface CatalogShowOptions {
   catalog?: string;
+  /** AWS region of --catalog aws. */
+  region?: string;
   filter?: string;
   zones?: string;
   capacityTypes?: string;
@@ -26,9 +28,14 @@ export async function loadCatalog(options: CatalogShowOptions): Promise<{
   const errors: PlanError[] = [];
   const zones = parseList(options.zones);
   const capacityTypes = parseCapacityTypes(options.capacityTypes);
-  const catalog = await openCatalog(options.catalog ?? "embedded", { zones, capacityTypes }, errors);
-  // The default NodePool has no requirements: every type of the catalog.
-  const all = await catalog.source.instanceTypes(defaultNodePool(), undefined);
+  const catalog = await openCatalog(
+    options.catalog ?? "embedded",
+    { zones, capacityTypes },
+    errors,
+    options.region,
+  );
+  // A NodePool with no requirements: every type of the catalog.
+  const all = await catalog.source.instanceTypes(unrestrictedNodePool(), undefined);
   const filter = options.filter?.toLowerCase();
   const instanceTypes = all
     .filter((t) => filter === undefined || t.name.toLowerCase().includes(filter))

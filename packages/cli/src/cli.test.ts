@@ -209,7 +209,9 @@ describe.concurrent("default NodePool, exit codes and bad input", { timeout: 240
   it("without a NodePool, plans with a default one and says so on stderr", async () => {
     const { run, plan } = await planOf([file("no-pool.yaml", pendingPod("lonely", "2"))]);
     expect(run.status).toBe(0);
-    expect(run.stderr).toMatch(/note: no NodePool in the input: planning with a default NodePool "default"/);
+    expect(run.stderr).toMatch(
+      /note: no NodePool in the input: planning with Karpenter's getting-started NodePool "default"/,
+    );
     expect(plan.nodeClaims.map((c) => c.nodePool)).toEqual(["default"]);
   });
 
@@ -381,7 +383,9 @@ describe.concurrent("nodeplan explain", { timeout: 240_000 }, () => {
     expect(run.stdout).toMatch(
       /goes to new node default-\d: NodePool default, \S+ in us-east-1\w \((on-demand|spot)\)/,
     );
-    expect(run.stdout).toMatch(/the claim may launch as any of \d+ instance types/);
+    expect(run.stdout).toMatch(
+      /may launch as any of \d+ instance types, cheapest first .*EC2 is offered the cheapest \d+/,
+    );
     expect(run.stdout).toMatch(/existing nodes: 5 -> 4 tolerated and matching -> 0 with room/);
     expect(run.stdout).toMatch(/NodePool default: \d+ instance types allowed by the NodePool/);
   });

@@ -144,6 +144,27 @@ function narrowPool(
   return lines;
 }
 
+/** How many instance types EC2 is offered at launch (the AWS provider's CreateFleet override cap). */
+const LAUNCH_OPTIONS = 60;
+
+/**
+ * A claim's instance-type options as Karpenter uses them: the NodeClaim lists them cheapest first, the
+ * launch hands the cheapest 60 to EC2, which starts the cheapest one it has capacity for. The worst
+ * launch price is the most expensive of those, paid only if every cheaper one were unavailable: the
+ * figure Karpenter compares with to be sure a consolidation saves money, not the expected price.
+ */
+function launchOptions(claim: Plan["nodeClaims"][number]): string {
+  const n = claim.instanceTypeOptions.length;
+  const shown = claim.instanceTypeOptions.slice(0, 6).join(", ");
+  const head =
+    n === 1
+      ? `launches as ${claim.instanceType} only`
+      : `may launch as any of ${n} instance types, cheapest first (${shown}${n > 6 ? ", ..." : ""}); EC2 is offered the cheapest ${Math.min(n, LAUNCH_OPTIONS)} and starts the cheapest it has capacity for`;
+  return claim.worstPricePerHour > claim.pricePerHour + 1e-9
+    ? `${head}; ${money(claim.pricePerHour)} expected, ${money(claim.worstPricePerHour)} only if every cheaper option were unavailable (the worst launch price, which consolidation compares against)`
+    : head;
+}
+
 /** Why a pod goes where it goes, or why it cannot. */
 export function explainPod(
   inputs: LoadedInputs,
@@ -170,7 +191,7 @@ export function explainPod(
   }
   if (!pod.provisionable) {
     lines.push(
-      "pending but not provisionable: kube-scheduler has not marked it Unschedulable (or it is gated, nominated, or a DaemonSet pod), so Karpenter would not launch capacity for it",
+      "pending but not provisionable: its status says kube-scheduler has not marked it Unschedulable (or it is gated, nominated, or a DaemonSet pod), so Karpenter would not launch capacity for it (a Pod with no status at all is planned as pending)",
     );
     return `${lines.join("\n")}\n`;
   }
@@ -181,8 +202,8 @@ export function explainPod(
   if (claim !== undefined) {
     lines.push(
       `goes to new node ${claim.name}: NodePool ${claim.nodePool}, ${claim.instanceType} in ${claim.zone} (${claim.capacityType}) at ${money(claim.pricePerHour)}, shared with ${claim.pods.length - 1} other pods`,
-      `  the claim may launch as any of ${claim.instanceTypeOptions.length} instance types, cheapest first: ${claim.instanceTypeOptions.slice(0, 8).join(", ")}${claim.instanceTypeOptions.length > 8 ? ", ..." : ""}`,
-      `  (worst launch price ${money(claim.worstPricePerHour)}; the claim's pods together request ${formatResources(
+      `  ${launchOptions(claim)}`,
+      `  (the claim's pods together request ${formatResources(
         inputs.cluster.pods
           .filter((p) => claim.pods.includes(podKey(p)))
           .reduce<Resources>((s, p) => addResources(s, p.requests), claim.daemonSetOverhead),
@@ -252,8 +273,8 @@ export function explainNode(
   if (claim !== undefined) {
     return `${[
       `new node ${claim.name} (planned NodeClaim of NodePool ${claim.nodePool})`,
-      `  ${claim.instanceType} in ${claim.zone} (${claim.capacityType}) at ${money(claim.pricePerHour)}, worst launch price ${money(claim.worstPricePerHour)}`,
-      `  options (${claim.instanceTypeOptions.length}, cheapest first): ${claim.instanceTypeOptions.slice(0, 10).join(", ")}${claim.instanceTypeOptions.length > 10 ? ", ..." : ""}`,
+      `  ${claim.instanceType} in ${claim.zone} (${claim.capacityType}) at ${money(claim.pricePerHour)}`,
+      `  ${launchOptions(claim)}`,
       `  requirements: ${claim.requirements.map(req).join("; ")}`,
       `  DaemonSet overhead: ${formatResources(claim.daemonSetOverhead)}`,
       `  pods (${claim.pods.length}): ${claim.pods.slice(0, 10).join(", ")}${claim.pods.length > 10 ? ", ..." : ""}`,

@@ -39,12 +39,15 @@ export async function liveClients(region?: string): Promise<LiveClients> {
 }
 
 /** The live catalog of the ambient region, checked to have instance types (else a clear error). */
-export async function liveCatalog(offer: {
-  zones: string[] | undefined;
-  capacityTypes: CapacityType[] | undefined;
-  nodeCosts?: NodeCostOptions;
-}): Promise<AwsCatalog> {
-  const { region, ec2, pricing } = await liveClients();
+export async function liveCatalog(
+  offer: {
+    zones: string[] | undefined;
+    capacityTypes: CapacityType[] | undefined;
+    nodeCosts?: NodeCostOptions;
+  },
+  wantedRegion?: string,
+): Promise<AwsCatalog> {
+  const { region, ec2, pricing } = await liveClients(wantedRegion);
   const catalog = new AwsCatalog({
     region,
     ec2,

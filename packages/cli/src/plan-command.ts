@@ -2,6 +2,7 @@ import { type ClusterState, type Costs, type Plan, renderUnschedulable } from "@
 import { toNodeClaimManifests, toYaml } from "@nodeplan/k8s-adapter";
 import { type InputOptions, type LoadedInputs, loadInputs } from "./inputs.ts";
 import { planFor } from "./prepare.ts";
+import { toPlainYaml, type Write, writeJson, writeYaml } from "./stream-output.ts";
 import type { Paint, Progress } from "./terminal.ts";
 
 export { describeFailure, readInputs, UsageError } from "./inputs.ts";
@@ -153,13 +154,28 @@ export function renderPlanReport(run: PlanRun, paint: Paint = plain): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Renders the chosen output format. */
+/**
+ * Writes the chosen output format in pieces: a Plan of any size prints (JSON and YAML stream; one
+ * string of a 100k-pod plan would exceed the engine's string limit).
+ */
+export function writePlan(
+  run: PlanRun,
+  output: PlanOptions["output"],
+  write: Write,
+  paint: Paint = plain,
+): void {
+  if (output === "json") writeJson(run.plan, write);
+  else if (output === "yaml") writeYaml(run.plan as unknown as Record<string, unknown>, write);
+  else write(renderPlan(run, output, paint));
+}
+
+/** Renders the chosen output format as one string (see writePlan for plans of any size). */
 export function renderPlan(run: PlanRun, output: PlanOptions["output"], paint: Paint = plain): string {
   switch (output ?? "text") {
     case "json":
       return `${JSON.stringify(run.plan, null, 2)}\n`;
     case "yaml":
-      return toYaml([run.plan as unknown as Record<string, unknown>]);
+      return toPlainYaml(run.plan);
     case "nodeclaims":
       return toYaml(
         toNodeClaimManifests(run.plan.nodeClaims, {

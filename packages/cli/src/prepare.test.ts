@@ -6,14 +6,16 @@ import { offlineCatalog } from "@nodeplan/aws-provider";
 import { InputValidationError } from "@nodeplan/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { loadInputs, readInputs } from "./inputs.ts";
+import { loadInputs, nodeSchemas, readInputs } from "./inputs.ts";
 import {
   catalogFromText,
   describeFailure,
+  embeddedCatalog,
   planFor,
   prepareInputs,
   prepareOptions,
   UsageError,
+  unrestrictedNodePool,
 } from "./prepare.ts";
 
 const repo = resolve(import.meta.dirname, "../../..");
@@ -52,25 +54,69 @@ describe("prepareInputs over texts", () => {
     it(`${name}: the same inputs as the CLI reading the directory`, async () => {
       const dir = join(repo, "examples", name);
       const fromFiles = await loadInputs([dir], { now: NOW });
-      const fromTexts = await prepareInputs(readInputs([dir]), prepareOptions({ now: NOW }));
+      const fromTexts = await prepareInputs(
+        readInputs([dir]),
+        prepareOptions({ now: NOW, schemas: nodeSchemas }),
+      );
       expect(fromTexts).toEqual(fromFiles);
     });
 
-  it("no NodePool: the default one, a note naming the capacity types, only the offered zones and types", async () => {
+  it("no NodePool: Karpenter's getting-started one, said in a note, only the offered zones", async () => {
     const inputs = await prepareInputs(
       [{ source: "w.yaml", text: deployment("web") }],
-      prepareOptions({ now: NOW, zones: "us-east-1b", capacityTypes: "spot" }),
+      prepareOptions({ now: NOW, zones: "us-east-1b" }),
     );
-    expect(inputs.cluster.nodePools.map((p) => p.name)).toEqual(["default"]);
+    const [pool] = inputs.cluster.nodePools;
+    expect(pool?.name).toBe("default");
+    expect(pool?.template.requirements).toEqual([
+      { key: "kubernetes.io/arch", operator: "In", values: ["amd64"] },
+      { key: "kubernetes.io/os", operator: "In", values: ["linux"] },
+      { key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] },
+      { key: "karpenter.k8s.aws/instance-category", operator: "In", values: ["c", "m", "r"] },
+      { key: "karpenter.k8s.aws/instance-generation", operator: "Gt", values: ["2"] },
+    ]);
     expect(inputs.notes).toContainEqual(
-      expect.stringMatching(/default NodePool "default" .* spot, every zone/),
+      expect.stringMatching(/getting-started NodePool "default" \(linux, amd64, on-demand/),
     );
-    const offerings = (inputs.instanceTypes.default ?? []).flatMap((t) => t.offerings);
-    expect(offerings.length).toBeGreaterThan(0);
-    for (const o of offerings) expect([o.zone, o.capacityType]).toEqual(["us-east-1b", "spot"]);
+    const types = inputs.instanceTypes.default ?? [];
+    expect(types.length).toBeGreaterThan(0);
+    for (const t of types) expect(t.labels["karpenter.k8s.aws/instance-category"]).toMatch(/^[cmr]$/);
     const plan = await planFor(inputs);
     expect(plan.placements).toHaveLength(2);
-    for (const c of plan.nodeClaims) expect([c.zone, c.capacityType]).toEqual(["us-east-1b", "spot"]);
+    for (const c of plan.nodeClaims) expect([c.zone, c.capacityType]).toEqual(["us-east-1b", "on-demand"]);
+  });
+
+  it("zones are checked against the catalog's region; a NodePool in the input means no default one", async () => {
+    await expect(
+      prepareInputs(
+        [{ source: "w.yaml", text: deployment("web") }],
+        prepareOptions({ now: NOW, zones: "us-west-2a" }),
+      ),
+    ).rejects.toThrow(
+      /^--zones us-west-2a: not a zone of the us-east-1 catalog \(zones of us-east-1 are named us-east-1a/,
+    );
+    const invalid = `apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata: { name: broken }
+spec:
+  template:
+    spec:
+      requirements: [{ key: kubernetes.io/arch, operator: Contains, values: [amd64] }]
+      nodeClassRef: { group: karpenter.k8s.aws, kind: EC2NodeClass, name: default }
+`;
+    const texts = [
+      { source: "w.yaml", text: deployment("web") },
+      { source: "pool.yaml", text: invalid },
+    ];
+    await expect(prepareInputs(texts, prepareOptions({ now: NOW }))).rejects.toThrow(
+      /pool\.yaml, document 1: NodePool broken: .*\nan invalid NodePool or node class stops the plan .* --skip-invalid-nodepools/s,
+    );
+    const skipped = await prepareInputs(texts, prepareOptions({ now: NOW, skipInvalidNodePools: true }));
+    expect(skipped.cluster.nodePools).toEqual([]);
+    expect(skipped.errors).toHaveLength(1);
+    const plan = await planFor(skipped);
+    expect(plan.nodeClaims).toEqual([]);
+    expect(plan.unschedulable).toHaveLength(2);
   });
 
   it("existing nodes get the catalog price of their type, zone and capacity type", async () => {
@@ -83,8 +129,13 @@ describe("prepareInputs over texts", () => {
       ],
       prepareOptions({ now: NOW }),
     );
+    // The default NodePool is on-demand only; the node's spot price comes from the whole catalog.
+    const all = await embeddedCatalog({ zones: undefined, capacityTypes: undefined }).source.instanceTypes(
+      unrestrictedNodePool(),
+      undefined,
+    );
     // m5.large has a (May 2022) spot price in us-east-1a; offline, a type without one has no spot offering.
-    const m5 = inputs.instanceTypes.default?.find((t) => t.name === "m5.large");
+    const m5 = all.find((t) => t.name === "m5.large");
     const spot = m5?.offerings.find((o) => o.zone === "us-east-1a" && o.capacityType === "spot");
     expect(spot).toBeDefined();
     const [a, b] = inputs.cluster.nodes;
@@ -112,9 +163,10 @@ describe("prepareInputs over texts", () => {
         fc.subarray(["on-demand", "spot"], { minLength: 1 }),
         async (z, c) => {
           const inputs = await prepareInputs(
-            [],
+            [{ source: "ns.yaml", text: "apiVersion: v1\nkind: Namespace\nmetadata: { name: a }\n" }],
             prepareOptions({ now: NOW, zones: z.join(","), capacityTypes: c.join(" , ") }),
           );
+          // The default NodePool is on-demand only; the offerings still keep to the asked ones.
           for (const t of inputs.instanceTypes.default ?? [])
             for (const o of t.offerings) {
               expect(z).toContain(o.zone);

@@ -15,11 +15,13 @@ import {
   type CatalogSource,
   type ClusterState,
   createSolver,
+  type DisruptionInput,
   type DisruptionPlan,
   formatPath,
   type InputError,
   type InstanceType,
   isInputValidationError,
+  type LoopResult,
   type NodePool,
   NodePoolSchema,
   type Plan,
@@ -32,7 +34,16 @@ import {
   WarningSchema,
   withCatalogPrice,
 } from "@nodeplan/core";
-import { loadManifests, type ManifestInput, renderLoadWarning } from "@nodeplan/k8s-adapter";
+import {
+  type InputNotice,
+  type KindSchemas,
+  type LoadSummary,
+  loadManifests,
+  type ManifestInput,
+  readDocuments,
+  renderLoadSummary,
+  renderLoadWarning,
+} from "@nodeplan/k8s-adapter";
 
 /**
  * Input preparation shared by the CLI and the playground, over texts (file name + content): the
@@ -58,14 +69,29 @@ export interface PrepareOptions {
   /** RFC 3339; default the current time. */
   now?: string;
   maxReplicasFromHpa?: boolean;
+  /** Unknown fields and kinds are errors and their objects are not used (the CLI's --strict). */
+  strict?: boolean;
+  /** Plan without the NodePools and node classes that are invalid, instead of stopping. */
+  skipInvalidNodePools?: boolean;
+  /** Loads the Kubernetes and Karpenter schemas for the kinds of the input (unknown fields, kinds). */
+  schemas?: SchemaLoader;
   /** Per-node costs (see `NodeCostOptions`): --public-ipv4, --burstable-credits, --burstable-load, --node-fee. */
   publicIpv4?: boolean;
   burstableCredits?: string;
   burstableLoad?: string;
   nodeFee?: string;
   /** What error messages call the options (default the CLI's flags: --now, --capacity-types, --catalog). */
-  names?: { now?: string; capacityTypes?: string; catalog?: string };
+  names?: {
+    now?: string;
+    capacityTypes?: string;
+    catalog?: string;
+    zones?: string;
+    skipInvalidNodePools?: string;
+  };
 }
+
+/** Loads the schemas for the apiVersion/kind pairs of an input (the CLI imports them kind by kind). */
+export type SchemaLoader = (pairs: { apiVersion: string; kind: string }[]) => Promise<KindSchemas>;
 
 /** What is offered: the zones and capacity types (undefined = the catalog's own, on-demand and spot). */
 export interface Offer {
@@ -80,6 +106,9 @@ export interface Prepared extends Offer {
   nodeCosts: NodeCostOptions;
   now: string;
   maxReplicasFromHpa: boolean;
+  strict: boolean;
+  skipInvalidNodePools: boolean;
+  schemas: SchemaLoader | undefined;
   names: Required<NonNullable<PrepareOptions["names"]>>;
 }
 
@@ -94,6 +123,9 @@ export interface LoadedInputs {
   errors: PlanError[];
   /** Things the user should know (the CLI prints them on stderr): load warnings, the default NodePool. */
   notes: string[];
+  /** What was read, ignored and rejected; `summaryLine` is its one line. */
+  summary: LoadSummary;
+  summaryLine: string;
 }
 
 /** An opened catalog: instance types per NodePool and node class, and the warnings plans must carry. */
@@ -150,12 +182,17 @@ export function prepareOptions(options: PrepareOptions): Prepared {
     now: options.names?.now ?? "--now",
     capacityTypes: options.names?.capacityTypes ?? "--capacity-types",
     catalog: options.names?.catalog ?? "--catalog",
+    zones: options.names?.zones ?? "--zones",
+    skipInvalidNodePools: options.names?.skipInvalidNodePools ?? "--skip-invalid-nodepools",
   };
   return {
     now: parseNow(options.now, names.now),
     capacityTypes: parseCapacityTypes(options.capacityTypes, names.capacityTypes),
     zones: parseList(options.zones),
     maxReplicasFromHpa: options.maxReplicasFromHpa ?? false,
+    strict: options.strict ?? false,
+    skipInvalidNodePools: options.skipInvalidNodePools ?? false,
+    schemas: options.schemas,
     nodeCosts: parseNodeCosts(options),
     names,
   };
@@ -221,11 +258,67 @@ export function toPlanError(error: InputError, fallbackSource = "input"): PlanEr
 export function describeFailure(e: unknown): string {
   if (isInputValidationError(e)) return e.errors.map(renderLocatedError).join("\n");
   if (e instanceof UsageError) return e.message;
-  return `unexpected failure: ${(e as Error)?.message ?? String(e)}`;
+  const message = (e as Error)?.message ?? String(e);
+  // The kernel module is generated (npm ci runs it); a checkout that skipped that says so in words.
+  if (
+    /kernel-wasm/.test(message) &&
+    /Cannot find module|ERR_MODULE_NOT_FOUND/.test(`${message} ${(e as { code?: string })?.code ?? ""}`)
+  )
+    return "the WebAssembly kernel module has not been generated: run `npm ci` (its prepare step generates it) or `npm run generate`";
+  return `unexpected failure: ${message}`;
 }
 
-/** The default NodePool used when the input has none. */
-export const defaultNodePool = (): NodePool => NodePoolSchema.parse({ name: "default" });
+/**
+ * The NodePool used when the input has none at all: Karpenter's getting-started NodePool
+ * (karpenter.sh/docs/getting-started): linux, amd64, on-demand, instance categories c, m and r of
+ * generation 3 and later, a 1000-cpu limit, consolidation after 1 minute. Read through the same
+ * loader as any manifest.
+ */
+export const DEFAULT_NODEPOOL_MANIFEST = `apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata:
+  name: default
+spec:
+  template:
+    spec:
+      requirements:
+        - key: kubernetes.io/arch
+          operator: In
+          values: ["amd64"]
+        - key: kubernetes.io/os
+          operator: In
+          values: ["linux"]
+        - key: karpenter.sh/capacity-type
+          operator: In
+          values: ["on-demand"]
+        - key: karpenter.k8s.aws/instance-category
+          operator: In
+          values: ["c", "m", "r"]
+        - key: karpenter.k8s.aws/instance-generation
+          operator: Gt
+          values: ["2"]
+      nodeClassRef:
+        group: karpenter.k8s.aws
+        kind: EC2NodeClass
+        name: default
+      expireAfter: 720h
+  limits:
+    cpu: 1000
+  disruption:
+    consolidationPolicy: WhenEmptyOrUnderutilized
+    consolidateAfter: 1m
+`;
+
+/** The default NodePool (see DEFAULT_NODEPOOL_MANIFEST). */
+export function defaultNodePool(): NodePool {
+  const pool = loadManifests([{ source: "default NodePool", text: DEFAULT_NODEPOOL_MANIFEST }]).cluster
+    .nodePools[0];
+  if (pool === undefined) throw new Error("the default NodePool manifest does not load");
+  return pool;
+}
+
+/** A NodePool with no requirements: every instance type of a catalog (`catalog show`). */
+export const unrestrictedNodePool = (): NodePool => NodePoolSchema.parse({ name: "all" });
 
 /** The embedded offline catalog (on-demand and spot unless told otherwise). */
 export function embeddedCatalog({ zones, capacityTypes, nodeCosts }: Offer): CatalogChoice {
@@ -284,27 +377,144 @@ export function catalogFromText(
   };
 }
 
-/** Loads manifests, adds the default NodePool when needed, and reads the catalog for every NodePool. */
+const noticeText: Record<InputNotice["code"], (source: string) => string> = {
+  empty_input: (source) => `${source}: empty, nothing read`,
+  not_kubernetes: (source) => `${source}: not a Kubernetes object (no apiVersion and kind), ignored`,
+  helm_template: (source) =>
+    `${source}: a Helm template ({{ ... }}): render it first, e.g. \`helm template <release> <chart> | nodeplan plan -\``,
+  kustomization: (source) => {
+    const file = source.replace(/, document \d+$/, "");
+    const slash = Math.max(file.lastIndexOf("/"), file.lastIndexOf("\\"));
+    const dir = slash < 0 ? "." : file.slice(0, slash);
+    return `${source}: a kustomization: its folder is read as \`kubectl kustomize\` renders it, not file by file; run \`kubectl kustomize ${dir} | nodeplan plan -\``;
+  },
+};
+
+/** A notice about an input (or a document of it) as the sentence the CLI prints. */
+export function renderNotice(notice: InputNotice): string {
+  return noticeText[notice.code](
+    notice.document === undefined ? notice.source : `${notice.source}, document ${notice.document + 1}`,
+  );
+}
+
+/** An input error is about a NodePool or a node class: such an error stops the run (unless told otherwise). */
+const isNodePoolError = (e: InputError) => /^(NodePool|EC2NodeClass) /.test(e.object ?? "");
+
+/**
+ * Zones offered must be zones of the catalog's region (AWS names them `<region><letter>`, local zones
+ * `<region>-<place>-<n><letter>`), and, when the catalog has offerings there, among them: a
+ * us-west-2 zone on a us-east-1 catalog would be priced with the wrong region's prices.
+ */
+function checkZones(
+  zones: readonly string[] | undefined,
+  region: string,
+  types: readonly InstanceType[],
+  name: string,
+) {
+  if (zones === undefined) return;
+  const offered = new Set<string>();
+  for (const t of types) for (const o of t.offerings) offered.add(o.zone);
+  for (const zone of zones) {
+    const inRegion = zone.startsWith(region) && /^([a-z]|-[a-z]+-\d+[a-z])$/.test(zone.slice(region.length));
+    if (!inRegion || (offered.size > 0 && !offered.has(zone))) {
+      const known = [...offered].filter((z) => z.startsWith(region)).sort();
+      throw new UsageError(
+        `${name} ${zone}: not a zone of the ${region} catalog (${known.length > 0 ? `its zones: ${known.join(", ")}` : `zones of ${region} are named ${region}a, ${region}b, ...`})`,
+      );
+    }
+  }
+}
+
+/**
+ * Loads manifests (with the schemas' unknown fields and kinds, when given), stops on an invalid
+ * NodePool or node class unless told to skip them, adds the default NodePool when the input has no
+ * NodePool at all, and reads the catalog for every NodePool.
+ */
 export async function prepareInputs(
   texts: readonly ManifestInput[],
   options: Prepared,
   catalog: CatalogSpec = "embedded",
   progress?: Pick<Progress, "step">,
+  /** Files and folders the host did not read (a kustomize folder), to say so with the rest. */
+  notRead: readonly InputNotice[] = [],
 ): Promise<LoadedInputs> {
   const { now, capacityTypes } = options;
   const offer: Offer = { zones: options.zones, capacityTypes, nodeCosts: options.nodeCosts };
-  const loaded = loadManifests(texts, { now, maxReplicasFromHpa: options.maxReplicasFromHpa });
-  const notes = loaded.warnings.map(renderLoadWarning);
+  const read = readDocuments(texts);
+  for (const n of notRead) read.notices.push(n);
+  let schemas: KindSchemas | undefined;
+  if (options.schemas !== undefined) {
+    progress?.step("reading the Kubernetes and Karpenter schemas");
+    const pairs = new Map<string, { apiVersion: string; kind: string }>();
+    for (const o of read.objects) {
+      const v = o.value as { apiVersion?: unknown; kind?: unknown } | null;
+      if (typeof v?.apiVersion === "string" && typeof v.kind === "string")
+        pairs.set(`${v.apiVersion}/${v.kind}`, { apiVersion: v.apiVersion, kind: v.kind });
+    }
+    schemas = await options.schemas([...pairs.values()]);
+  }
+  const loaded = loadManifests(read, {
+    now,
+    maxReplicasFromHpa: options.maxReplicasFromHpa,
+    strict: options.strict,
+    ...(schemas === undefined ? {} : { schemas }),
+  });
+  const notes = [...loaded.notices.map(renderNotice), ...loaded.warnings.map(renderLoadWarning)];
   const cluster = loaded.cluster;
   const errors = loaded.errors.map((e) => toPlanError(e));
 
+  if (loaded.graph.objects.length === 0 && errors.length === 0)
+    throw new UsageError(
+      `no Kubernetes objects in the input${notes.length > 0 ? `:\n${notes.map((n) => `  ${n}`).join("\n")}` : ""}`,
+    );
+  const poolErrors = loaded.errors.filter(isNodePoolError);
+  if (poolErrors.length > 0 && !options.skipInvalidNodePools)
+    throw new UsageError(
+      `${poolErrors.map(renderLocatedError).join("\n")}\nan invalid NodePool or node class stops the plan (it would be planned without it); fix it, or pass ${options.names.skipInvalidNodePools} to plan without it`,
+    );
+
+  const { withoutStatus } = loaded.summary.pods;
+  if (withoutStatus > 0)
+    notes.push(
+      `${withoutStatus} Pod${withoutStatus === 1 ? " has" : "s have"} no status (a manifest, not a cluster dump) and no node: planned as pending, as kube-scheduler would mark ${withoutStatus === 1 ? "it" : "them"} Unschedulable`,
+    );
+  const { notProvisionable } = loaded.summary.pods;
+  if (notProvisionable > 0)
+    notes.push(
+      `${notProvisionable} pending Pod${notProvisionable === 1 ? " is" : "s are"} not planned: kube-scheduler has not marked ${notProvisionable === 1 ? "it" : "them"} Unschedulable (or ${notProvisionable === 1 ? "it is" : "they are"} gated or nominated), and Karpenter waits for that`,
+    );
+
+  // Node classes are checked here, where their provider's schema is known (EC2NodeClass).
+  const validClasses = cluster.nodeClasses.filter((c) => {
+    try {
+      ec2NodeClassOf(c);
+      return true;
+    } catch (e) {
+      if (!isInputValidationError(e)) throw e;
+      const located = e.errors.map((x) => ({
+        ...x,
+        source: x.source ?? "input",
+        object: x.object ?? `EC2NodeClass ${c.name}`,
+      }));
+      if (!options.skipInvalidNodePools)
+        throw new UsageError(
+          `${located.map(renderInputError).join("\n")}\nan invalid node class stops the plan; fix it, or pass ${options.names.skipInvalidNodePools} to plan without it`,
+        );
+      for (const x of located) errors.push(toPlanError(x));
+      return false;
+    }
+  });
+
   let nodePools: NodePool[] = cluster.nodePools;
-  if (nodePools.length === 0) {
+  const poolObjects = loaded.graph.objects.filter((o) => o.kind === "NodePool").length;
+  if (poolObjects === 0) {
     nodePools = [defaultNodePool()];
     notes.push(
-      `no NodePool in the input: planning with a default NodePool "default" (no requirements: any instance type, ${
-        capacityTypes?.join(" or ") ?? "on-demand or spot"
-      }, every zone of the catalog)`,
+      'no NodePool in the input: planning with Karpenter\'s getting-started NodePool "default" (linux, amd64, on-demand, instance categories c, m, r of generation 3 or later, limit 1000 cpu)',
+    );
+  } else if (nodePools.length === 0) {
+    notes.push(
+      "every NodePool of the input is invalid: nothing can be provisioned (no default NodePool is used when the input has NodePools)",
     );
   }
 
@@ -317,15 +527,32 @@ export async function prepareInputs(
         : catalogFromText(catalog, offer, errors, options.names.catalog);
   const instanceTypes: Record<string, InstanceType[]> = {};
   const warnings: Warning[] = [];
+  const withClasses = { ...cluster, nodeClasses: validClasses };
   for (const pool of nodePools) {
-    instanceTypes[pool.name] = await opened.source.instanceTypes(pool, nodeClassOf(cluster, pool));
+    instanceTypes[pool.name] = await opened.source.instanceTypes(pool, nodeClassOf(withClasses, pool));
     for (const w of opened.warnings()) if (!warnings.some((x) => x.code === w.code)) warnings.push(w);
   }
-  const byName = new Map(
-    Object.values(instanceTypes).flatMap((types) => types.map((t) => [t.name, t] as const)),
-  );
-  const nodes = cluster.nodes.map((n) => withCatalogPrice(n, byName));
-  return { now, cluster: { ...cluster, nodes, nodePools }, instanceTypes, warnings, errors, notes };
+  checkZones(offer.zones, opened.region, Object.values(instanceTypes).flat(), options.names.zones);
+  const byName = new Map<string, InstanceType>();
+  for (const types of Object.values(instanceTypes)) for (const t of types) byName.set(t.name, t);
+  let nodes = cluster.nodes.map((n) => withCatalogPrice(n, byName));
+  // An existing node's price does not depend on what the NodePools allow now (a spot node under an
+  // on-demand-only pool still costs its spot price): nodes left unpriced are looked up in the whole catalog.
+  if (nodes.some((n) => n.pricePerHour === undefined && n.instanceType !== undefined)) {
+    const all = new Map<string, InstanceType>();
+    for (const t of await opened.source.instanceTypes(unrestrictedNodePool(), undefined)) all.set(t.name, t);
+    nodes = nodes.map((n) => (n.pricePerHour === undefined ? withCatalogPrice(n, all) : n));
+  }
+  return {
+    now,
+    cluster: { ...cluster, nodes, nodePools },
+    instanceTypes,
+    warnings,
+    errors,
+    notes,
+    summary: loaded.summary,
+    summaryLine: renderLoadSummary(loaded.summary),
+  };
 }
 
 /** The NodePool's EC2NodeClass (allocatable follows its AMI family, kubelet settings and volumes). */
@@ -372,10 +599,36 @@ export async function disruptionFor(
   strategy: Strategy = "nodeplan",
   progress?: Progress,
 ): Promise<DisruptionPlan> {
-  const { cluster } = inputs;
-  progress?.step(`planning disruption of ${cluster.nodes.length} nodes`);
+  progress?.step(`planning disruption of ${inputs.cluster.nodes.length} nodes`);
   await progress?.yield();
-  const plan = (await loadSolver()).planDisruption({
+  const plan = (await loadSolver()).planDisruption(disruptionInput(inputs, strategy));
+  plan.warnings.push(...inputs.warnings.filter((w) => !plan.warnings.some((x) => x.code === w.code)));
+  plan.errors.push(...inputs.errors);
+  return plan;
+}
+
+/**
+ * The controller's loop on the input cluster (`consolidate --loop`): plan one wave, carry it out,
+ * plan again, to the fixed point. The input's own warnings and errors join the last plan's.
+ */
+export async function loopFor(
+  inputs: LoadedInputs,
+  strategy: Strategy = "nodeplan",
+  progress?: Progress,
+): Promise<LoopResult> {
+  progress?.step(`consolidating ${inputs.cluster.nodes.length} nodes pass by pass`);
+  await progress?.yield();
+  const result = (await loadSolver()).consolidateToFixedPoint(disruptionInput(inputs, strategy));
+  result.last.warnings.push(
+    ...inputs.warnings.filter((w) => !result.last.warnings.some((x) => x.code === w.code)),
+  );
+  result.last.errors.push(...inputs.errors);
+  return result;
+}
+
+function disruptionInput(inputs: LoadedInputs, strategy: Strategy): DisruptionInput {
+  const { cluster } = inputs;
+  return {
     nodes: cluster.nodes,
     pods: cluster.pods,
     nodePools: cluster.nodePools,
@@ -384,8 +637,5 @@ export async function disruptionFor(
     pdbs: cluster.podDisruptionBudgets,
     now: inputs.now,
     options: { strategy },
-  });
-  plan.warnings.push(...inputs.warnings.filter((w) => !plan.warnings.some((x) => x.code === w.code)));
-  plan.errors.push(...inputs.errors);
-  return plan;
+  };
 }

@@ -11,8 +11,18 @@ export {
   type DisruptionOptions,
   type DriftInput,
 } from "./disruption/input.ts";
+export type { LoopOptions, LoopPass, LoopResult, LoopTimings } from "./disruption/loop.ts";
+export { SPOT_TO_SPOT_MIN_TYPES } from "./disruption/replacements.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
+export {
+  claimCharge,
+  exceedsLimits,
+  type LimitExceeded,
+  NODES_LIMIT,
+  NodePoolLimits,
+  nodePoolUsage,
+} from "./limits.ts";
 export * from "./model.ts";
 export * from "./plan.ts";
 export * from "./providers.ts";
@@ -68,6 +78,7 @@ export * from "./taints.ts";
 export {
   type DisruptionValidation,
   type DisruptionViolation,
+  disruptionRules,
   validateDisruption,
 } from "./validate/validate-disruption.ts";
 export { type PlanValidation, type PlanViolation, validatePlan } from "./validate/validate-plan.ts";

@@ -87,7 +87,12 @@ export const DisruptionCommandSchema = z.object({
   replacements: z.array(PlannedNodeClaimSchema),
   evictions: z.array(z.string()),
   savingsPerHour: z.number(),
+  /** The budget the command draws on (its first NodePool's, when it spans several). */
   budget: z.object({ nodePool: z.string(), reason: z.string(), consumed: z.number().int() }),
+  /** Every NodePool's budget the command draws on, when its candidates span several (emptiness, Karpenter's multi-node). */
+  budgets: z
+    .array(z.object({ nodePool: z.string(), reason: z.string(), consumed: z.number().int() }))
+    .optional(),
   /** Where each evicted pod goes: a remaining node or one of the wave's replacements. */
   placements: z.array(z.object({ pod: z.string(), node: z.string() })).optional(),
 });

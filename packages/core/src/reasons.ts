@@ -8,19 +8,30 @@ import { TaintSchema } from "./model.ts";
 
 const nodePoolField = { nodePool: z.string().optional() };
 
+/**
+ * Every NodePool's own reason for a pod none of them could take, most specific first (the pool that
+ * would take the pod but for one thing leads): an optional field of every unschedulable reason.
+ */
+const perNodePool = {
+  nodePools: z.array(z.object({ nodePool: z.string(), code: z.string(), message: z.string() })).optional(),
+};
+
 /** Why a pod was not placed. */
 export const UnschedulableReasonSchema = z.discriminatedUnion("code", [
   z.object({
+    ...perNodePool,
     code: z.literal("no_nodepool_tolerates_taint"),
     taints: z.array(TaintSchema.extend(nodePoolField)),
   }),
   z.object({
+    ...perNodePool,
     code: z.literal("no_instance_type_has_resource"),
     resource: z.string(),
     requested: z.number(),
     ...nodePoolField,
   }),
   z.object({
+    ...perNodePool,
     code: z.literal("requirement_conflict"),
     key: z.string(),
     podRequirement: z.string().optional(),
@@ -28,6 +39,7 @@ export const UnschedulableReasonSchema = z.discriminatedUnion("code", [
     ...nodePoolField,
   }),
   z.object({
+    ...perNodePool,
     code: z.literal("nodepool_limit_reached"),
     nodePool: z.string(),
     resource: z.string(),
@@ -35,33 +47,39 @@ export const UnschedulableReasonSchema = z.discriminatedUnion("code", [
     used: z.number(),
   }),
   z.object({
+    ...perNodePool,
     code: z.literal("no_available_offering"),
     ...nodePoolField,
     zones: z.array(z.string()).optional(),
   }),
   z.object({
+    ...perNodePool,
     code: z.literal("topology_spread_unsatisfiable"),
     topologyKey: z.string(),
     maxSkew: z.number(),
     domains: z.record(z.string(), z.number()).optional(),
   }),
   z.object({
+    ...perNodePool,
     code: z.literal("pod_affinity_unsatisfiable"),
     topologyKey: z.string(),
     selector: z.string().optional(),
   }),
   z.object({
+    ...perNodePool,
     code: z.literal("pod_anti_affinity_conflict"),
     topologyKey: z.string(),
     conflictingPod: z.string().optional(),
   }),
-  z.object({ code: z.literal("host_port_conflict"), port: z.number(), protocol: z.string() }),
+  z.object({ ...perNodePool, code: z.literal("host_port_conflict"), port: z.number(), protocol: z.string() }),
   z.object({
+    ...perNodePool,
     code: z.literal("volume_zone_conflict"),
     zones: z.array(z.string()),
     claim: z.string().optional(),
   }),
   z.object({
+    ...perNodePool,
     code: z.literal("min_values_unsatisfiable"),
     key: z.string(),
     minValues: z.number(),
@@ -69,6 +87,7 @@ export const UnschedulableReasonSchema = z.discriminatedUnion("code", [
     ...nodePoolField,
   }),
   z.object({
+    ...perNodePool,
     code: z.literal("too_large_for_any_type"),
     requests: z.record(z.string(), z.number()),
     largest: z.string().optional(),

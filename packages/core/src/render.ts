@@ -8,8 +8,21 @@ import type { KeptReason, UnschedulableReason } from "./reasons.ts";
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(4).replace(/0+$/, ""));
 const inPool = (p?: string) => (p === undefined ? "" : ` in NodePool ${p}`);
 
-/** Why a pod was not placed, as one sentence. */
+/**
+ * Why a pod was not placed, as one sentence; when several NodePools were tried, each one's own
+ * reason follows, most specific first.
+ */
 export function renderUnschedulable(reason: UnschedulableReason): string {
+  const main = renderReason(reason);
+  const pools = reason.nodePools ?? [];
+  if (pools.length < 2) return main;
+  // The leading NodePool's reason is the sentence itself; the others follow it.
+  const others = pools.filter((p, i) => !(i === 0 && p.message === main));
+  const label = others.length < pools.length ? "other NodePools" : "by NodePool";
+  return `${main} [${label}: ${others.map((p) => `${p.nodePool}: ${p.message}`).join("; ")}]`;
+}
+
+function renderReason(reason: UnschedulableReason): string {
   switch (reason.code) {
     case "no_nodepool_tolerates_taint":
       return `no NodePool tolerated: the pod does not tolerate ${reason.taints

@@ -1,5 +1,6 @@
 import { createKernel, type Kernel } from "@nodeplan/solver-wasm";
 import type { DisruptionInput } from "./disruption/input.ts";
+import { consolidateToFixedPoint, type LoopOptions, type LoopResult } from "./disruption/loop.ts";
 import { planDisruption } from "./disruption/plan-disruption.ts";
 import type { DisruptionPlan, Plan } from "./plan.ts";
 import type { ProvisioningInput } from "./provisioning/input.ts";
@@ -22,6 +23,11 @@ export interface Solver {
   provision(input: ProvisioningInput): Plan;
   /** Plans which nodes to disrupt and what replaces them (../shared/CONTRACTS.md DisruptionPlan). */
   planDisruption(input: DisruptionInput): DisruptionPlan;
+  /**
+   * Runs the controller's loop on `input` to its fixed point: plan one wave, carry it out, advance the
+   * clock, plan again (see disruption/loop.ts).
+   */
+  consolidateToFixedPoint(input: DisruptionInput, options?: LoopOptions): LoopResult;
 }
 
 /**
@@ -34,5 +40,6 @@ export async function createSolver(options: SolverOptions = {}): Promise<Solver>
     kernel: kernel.flavor,
     provision: (input) => provision(kernel, input),
     planDisruption: (input) => planDisruption(kernel, input),
+    consolidateToFixedPoint: (input, options) => consolidateToFixedPoint(kernel, input, options),
   };
 }

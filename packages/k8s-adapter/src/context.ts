@@ -27,6 +27,7 @@ export function reportWarning(
   subPath: IssuePath,
   code: LoadWarningCode,
   value?: string,
+  suggestion?: string,
 ): void {
   const warning: LoadWarning = {
     code,
@@ -35,6 +36,7 @@ export function reportWarning(
     path: [...ctx.path, ...subPath],
   };
   if (value !== undefined) warning.value = value;
+  if (suggestion !== undefined) warning.suggestion = suggestion;
   ctx.warnings.push(warning);
 }
 

@@ -104,6 +104,10 @@ export const TaintListSchema = z.array(TaintInputSchema);
 /** A pod spec: what scheduling and requests depend on. */
 export const PodSpecSchema = z.object({
   containers: z.array(ContainerSchema).min(1),
+  /** Pod-level requests and limits (Kubernetes 1.32+, PodLevelResources): cpu and memory. */
+  resources: z
+    .object({ requests: ResourceListInputSchema.optional(), limits: ResourceListInputSchema.optional() })
+    .optional(),
   initContainers: z.array(ContainerSchema).optional(),
   overhead: ResourceListInputSchema.optional(),
   nodeName: z.string().optional(),
@@ -190,7 +194,7 @@ const replicas = z.number().int().min(0).optional();
 /** Deployment and ReplicaSet (same shape for what is read). */
 export const ReplicatedObjectSchema = z.object({
   metadata: ObjectMetaSchema,
-  spec: z.object({ replicas, template: PodTemplateSchema }),
+  spec: z.object({ replicas, selector: LabelSelectorSchema.nullish(), template: PodTemplateSchema }),
 });
 
 /** StatefulSet: volumeClaimTemplates give each replica its own claim. */
@@ -198,6 +202,7 @@ export const StatefulSetObjectSchema = z.object({
   metadata: ObjectMetaSchema,
   spec: z.object({
     replicas,
+    selector: LabelSelectorSchema.nullish(),
     template: PodTemplateSchema,
     volumeClaimTemplates: z.array(z.object({ metadata: z.object({ name: z.string().min(1) }) })).optional(),
   }),

@@ -281,8 +281,8 @@ spec:
 `;
     const result = loadManifests([{ source: "pod.yaml", text }], { now });
     expect(result.warnings.map(renderLoadWarning)).toEqual([
-      'pod.yaml: Pod shop/p: [0].spec.volumes[0]: PersistentVolumeClaim "missing" is not in the input; its volume\'s zone is not known',
-      'pod.yaml: Pod shop/p: [0].spec.priorityClassName: PriorityClass "nightly" is not in the input; priority 0 is used',
+      'pod.yaml, document 1: Pod shop/p: spec.volumes[0]: PersistentVolumeClaim "missing" is not in the input; its volume\'s zone is not known',
+      'pod.yaml, document 1: Pod shop/p: spec.priorityClassName: PriorityClass "nightly" is not in the input; priority 0 is used',
     ]);
     expect(result.cluster.pods[0]?.priority).toBe(0);
   });

@@ -10,21 +10,31 @@ import {
   type NodeSelectorRequirement,
   type Pod,
   PodDisruptionBudgetSchema,
+  PodSchema,
   parseResourceList,
   type ResourceVector,
 } from "@nodeplan/core";
 import type { z } from "zod";
 import { adoptErrors, type ObjectContext, reportError, reportWarning } from "./context.ts";
-import { type ManifestInput, readDocuments } from "./documents.ts";
+import {
+  type InputNotice,
+  type ManifestInput,
+  type ReadDocumentsResult,
+  readDocuments,
+} from "./documents.ts";
+import { type GraphObject, graphObject, isCustomGroup, type ManifestGraph } from "./graph.ts";
 import * as shapes from "./k8s-shapes.ts";
 import { isSupportedKind, objectRef, type SupportedKind, supportedKinds } from "./kinds.ts";
 import { applyLimitRanges, type LimitRangeItem } from "./limit-ranges.ts";
 import { mergeNodes, type NodeClaimRecord, type NodeRecord } from "./nodes.ts";
+import { ObjectKeys, podOwners } from "./ownership.ts";
 import { mapPodSpec, nodeSelectorTerms } from "./pod-spec.ts";
-import { mapPod, type PodResolvers } from "./pods.ts";
+import { hasNoStatus, mapPod, type PodResolvers } from "./pods.ts";
+import type { KindSchemas } from "./schemas.ts";
+import { type LoadSummary, summarize } from "./summary.ts";
 import { deterministicUid } from "./uid.ts";
 import { persistentVolumeRequirements, type VolumeIndex, volumeRequirements } from "./volumes.ts";
-import type { LoadWarning } from "./warnings.ts";
+import type { LoadWarning, LoadWarningCode } from "./warnings.ts";
 import { synthesizePods, type WorkloadRecord } from "./workloads.ts";
 
 /** Options for `loadManifests`. */
@@ -33,6 +43,13 @@ export interface LoadOptions {
   now?: string;
   /** Plan for each HPA's maxReplicas instead of the workload's current replicas. */
   maxReplicasFromHpa?: boolean;
+  /**
+   * The Kubernetes and Karpenter schemas (`loadSchemas`, `schemasFromModules`): unknown fields and
+   * kinds become warnings. Without them, objects are read as they are and unknown kinds are skipped.
+   */
+  schemas?: KindSchemas;
+  /** Unknown fields and kinds are errors, and their objects are not used (kubectl --validate=strict). */
+  strict?: boolean;
 }
 
 /** An object of a kind the adapter does not read. */
@@ -51,7 +68,16 @@ export interface LoadResult {
   warnings: LoadWarning[];
   /** NodePool name -> metadata.uid (NodeClaims name their NodePool as owner; the model keeps no uids). */
   nodePoolUids: Record<string, string>;
+  /** Inputs (or documents) that were not read as Kubernetes objects, and why. */
+  notices: InputNotice[];
+  /** Every document and object read, with what became of it: the object graph rules are written over. */
+  graph: ManifestGraph;
+  /** Counts of what was read, ignored and rejected (`renderLoadSummary` makes the one line). */
+  summary: LoadSummary;
 }
+
+/** The most pods one workload may ask for: beyond it, replicas are a mistake (2^31), not a plan. */
+export const MAX_REPLICAS_PER_WORKLOAD = 1_000_000;
 
 const schemas = {
   Pod: shapes.PodObjectSchema,
@@ -76,39 +102,85 @@ const schemas = {
 } as const satisfies Record<SupportedKind, z.ZodType>;
 
 type Parsed<K extends SupportedKind> = z.infer<(typeof schemas)[K]>;
-type Entry<K extends SupportedKind> = { ctx: ObjectContext; value: Parsed<K>; apiVersion: string };
+type Entry<K extends SupportedKind> = {
+  ctx: ObjectContext;
+  value: Parsed<K>;
+  apiVersion: string;
+  node: GraphObject;
+};
 type Buckets = { [K in SupportedKind]: Entry<K>[] };
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const isTrue = (conditions: readonly { type: string; status: string }[] | undefined, type: string) =>
   (conditions ?? []).some((c) => c.type === type && c.status === "True");
 
 /** Runs `build` for an object; drops its result when it reported an error (an invalid object never loads). */
-function guarded<T>(ctx: ObjectContext, build: () => T): T | undefined {
+function guarded<T>(ctx: ObjectContext, node: GraphObject, build: () => T): T | undefined {
   const before = ctx.errors.length;
   const out = build();
-  return ctx.errors.length === before ? out : undefined;
+  if (ctx.errors.length === before) return out;
+  node.outcome = "rejected";
+  return undefined;
+}
+
+/** A field path as kubectl prints it: `spec.containers[0].reque}ts` (keys as written, unquoted). */
+function fieldPath(path: IssuePath): string {
+  let out = "";
+  for (const part of path) out += typeof part === "number" ? `[${part}]` : out === "" ? part : `.${part}`;
+  return out;
+}
+
+/** An unknown field or kind: a warning, or with `strict` an error (the object is then not used). */
+function schemaFinding(
+  ctx: ObjectContext,
+  strict: boolean | undefined,
+  path: IssuePath,
+  code: Extract<LoadWarningCode, "unknown_field" | "unknown_kind">,
+  value: string,
+  suggestion?: string,
+): void {
+  if (strict === true) {
+    reportError(ctx, path, {
+      code: "unsupported_object",
+      expected:
+        suggestion === undefined ? "a field or kind of the Kubernetes and Karpenter schemas" : suggestion,
+      detail: `${code === "unknown_field" ? "unknown field" : "unknown kind"} (--strict)`,
+    });
+    return;
+  }
+  reportWarning(ctx, path, code, value, suggestion);
 }
 
 /**
  * Reads Kubernetes and Karpenter manifests (multi-document YAML, JSON, kubectl `List` dumps) into a
  * cluster state. Every error names its source, path (document index first), object and field, and
- * costs only the object it is in; unknown kinds are listed in `skipped`.
+ * costs only the object it is in; kinds that are not read are listed in `skipped` and counted in
+ * the summary, every object (read or not) is in `graph`.
  */
-export function loadManifests(inputs: readonly ManifestInput[], options: LoadOptions = {}): LoadResult {
-  const read = readDocuments(inputs);
+export function loadManifests(
+  inputs: readonly ManifestInput[] | ReadDocumentsResult,
+  options: LoadOptions = {},
+): LoadResult {
+  const read = "objects" in inputs ? inputs : readDocuments(inputs);
+  const sources = new Set<string>();
+  for (const d of read.documents) sources.add(d.source);
+  for (const n of read.notices) sources.add(n.source);
+  for (const e of read.errors) if (e.source !== undefined) sources.add(e.source);
   const errors: InputError[] = [...read.errors];
   const warnings: LoadWarning[] = [];
   const skipped: SkippedObject[] = [];
+  const graph: ManifestGraph = { documents: read.documents, objects: [], notices: read.notices };
   const buckets = Object.fromEntries(Object.keys(schemas).map((k) => [k, []])) as unknown as Buckets;
   let fallbackNowUsed = false;
   const now = options.now ?? "1970-01-01T00:00:00Z";
 
   for (const raw of read.objects) {
     const base = { source: raw.source, errors, warnings };
+    const node = graphObject(raw, graph.objects.length);
+    graph.objects.push(node);
     if (!isRecord(raw.value)) {
+      node.outcome = "rejected";
       errors.push({
         code: "invalid_schema",
         source: raw.source,
@@ -117,13 +189,10 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
       });
       continue;
     }
-    const kind = str(raw.value.kind);
-    const apiVersion = str(raw.value.apiVersion);
-    const meta = isRecord(raw.value.metadata) ? raw.value.metadata : {};
-    const name = str(meta.name);
-    const namespace = str(meta.namespace);
-    const object = objectRef(kind ?? "(no kind)", namespace, name);
+    const { kind, apiVersion } = node;
+    const object = objectRef(kind ?? "(no kind)", node.namespace, node.name);
     if (kind === undefined || apiVersion === undefined) {
+      node.outcome = "rejected";
       const field = kind === undefined ? "kind" : "apiVersion";
       errors.push({
         code: "invalid_schema",
@@ -134,12 +203,39 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
       });
       continue;
     }
+    const ctx: ObjectContext = { ...base, path: raw.path, object };
+    const lookup = options.schemas?.lookup(apiVersion, kind);
+    if (lookup?.status === "unknown_kind") {
+      node.outcome = options.strict === true ? "rejected" : "ignored";
+      node.ignored = "unknown_kind";
+      schemaFinding(
+        ctx,
+        options.strict,
+        ["kind"],
+        "unknown_kind",
+        `"${kind}" in ${apiVersion}`,
+        lookup.suggestion,
+      );
+      continue;
+    }
+    if (lookup?.status === "known") {
+      const unknown = lookup.unknownFields(raw.value);
+      for (const path of unknown) schemaFinding(ctx, options.strict, path, "unknown_field", fieldPath(path));
+      if (unknown.length > 0 && options.strict === true) {
+        node.outcome = "rejected";
+        continue;
+      }
+    }
     if (!isSupportedKind(kind)) {
-      skipped.push({ source: raw.source, index: raw.path, kind, name: name ?? "" });
+      node.outcome = "ignored";
+      node.ignored =
+        lookup?.status === "custom" || isCustomGroup(apiVersion) ? "custom_resource" : "not_used";
+      skipped.push({ source: raw.source, index: raw.path, kind, name: node.name ?? "" });
       continue;
     }
     const accepted: readonly string[] = supportedKinds[kind];
     if (!accepted.includes(apiVersion)) {
+      node.outcome = "rejected";
       errors.push({
         code: "unsupported_object",
         source: raw.source,
@@ -152,13 +248,17 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
     }
     const parsed = schemas[kind].safeParse(raw.value);
     if (!parsed.success) {
-      errors.push(...fromZodError(parsed.error, { source: raw.source, object, basePath: raw.path }));
+      node.outcome = "rejected";
+      for (const e of fromZodError(parsed.error, { source: raw.source, object, basePath: raw.path }))
+        errors.push(e);
       continue;
     }
+    node.outcome = "loaded";
     (buckets[kind] as Entry<typeof kind>[]).push({
-      ctx: { ...base, path: raw.path, object },
+      ctx,
       value: parsed.data as Parsed<typeof kind>,
       apiVersion,
+      node,
     });
   }
 
@@ -255,13 +355,14 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
     const ns = value.metadata.namespace ?? "default";
     limitRangesByNamespace.set(ns, [...(limitRangesByNamespace.get(ns) ?? []), ...value.spec.limits]);
   }
-  const hpaMax = new Map<string, number>();
+  // HPA bounds per target (`namespace` -> `Kind/name`): the HPA keeps replicas within them.
+  const hpaBounds = new Map<string, Map<string, { min: number; max: number }>>();
   const horizontalPodAutoscalers = buckets.HorizontalPodAutoscaler.map(({ value }) => {
     const namespace = value.metadata.namespace ?? "default";
-    hpaMax.set(
-      `${namespace}/${value.spec.scaleTargetRef.kind}/${value.spec.scaleTargetRef.name}`,
-      value.spec.maxReplicas,
-    );
+    const target = `${value.spec.scaleTargetRef.kind}/${value.spec.scaleTargetRef.name}`;
+    const bounds = hpaBounds.get(namespace) ?? new Map<string, { min: number; max: number }>();
+    bounds.set(target, { min: value.spec.minReplicas ?? 1, max: value.spec.maxReplicas });
+    hpaBounds.set(namespace, bounds);
     return {
       namespace,
       name: value.metadata.name,
@@ -271,53 +372,62 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
     };
   });
 
-  // Pods present in the input.
+  // Pods present in the input. A Pod with no status at all is a manifest, not a cluster dump: it is
+  // what kube-scheduler would be given, and without a node it is pending (kube-scheduler marks it
+  // Unschedulable when nothing fits, which is what Karpenter waits for).
   const pods: Pod[] = [];
-  for (const { ctx, value } of buckets.Pod) {
-    const pod = guarded(ctx, () => mapPod(ctx, value, resolvers, now));
+  let withoutStatus = 0;
+  const presentPods: { pod: Pod; entry: Entry<"Pod"> }[] = [];
+  for (const entry of buckets.Pod) {
+    const { ctx, value, node } = entry;
+    const pod = guarded(ctx, node, () => mapPod(ctx, value, resolvers, now));
     if (pod === undefined) continue;
     if (value.metadata.uid === undefined) pod.uid = deterministicUid(`${pod.namespace}/${pod.name}`);
     if (value.metadata.creationTimestamp === undefined) fallbackNowUsed = true;
-    pods.push(pod);
+    if (hasNoStatus(value) && pod.provisionable) withoutStatus++;
+    pods.push(PodSchema.parse(pod));
+    presentPods.push({ pod, entry });
+    node.pods = 1;
   }
 
-  // Workloads: template x replicas, unless pods of theirs are present.
-  const ownedBy = new Set<string>(); // `namespace/Kind/name` of every pod's controller
-  for (const pod of pods) {
-    if (pod.owner === undefined) continue;
-    ownedBy.add(`${pod.namespace}/${pod.owner.kind}/${pod.owner.name}`);
-    // A Deployment's ReplicaSet is `<deployment>-<pod-template-hash>`: matches without the ReplicaSet in the input.
-    const hash = pod.labels["pod-template-hash"];
-    if (pod.owner.kind === "ReplicaSet" && hash !== undefined && pod.owner.name.endsWith(`-${hash}`)) {
-      ownedBy.add(`${pod.namespace}/Deployment/${pod.owner.name.slice(0, -hash.length - 1)}`);
-    }
-  }
-  const controllerKey = (namespace: string, meta: shapes.ObjectMeta) => {
-    const owner = meta.ownerReferences?.find((o) => o.controller === true);
-    return owner === undefined ? undefined : `${namespace}/${owner.kind}/${owner.name}`;
-  };
-  const present = new Set<string>();
-  for (const kind of ["Deployment", "ReplicaSet", "StatefulSet", "Job", "CronJob"] as const) {
+  // Workloads: template x replicas, unless pods of theirs are present (`kubectl get deploy,po`).
+  const workloadKinds = ["Deployment", "ReplicaSet", "StatefulSet", "Job", "CronJob"] as const;
+  const present = new ObjectKeys();
+  for (const kind of workloadKinds)
     for (const { value } of buckets[kind])
-      present.add(`${value.metadata.namespace ?? "default"}/${kind}/${value.metadata.name}`);
-  }
+      present.add(value.metadata.namespace ?? "default", kind, value.metadata.name);
+  const ownedBy = podOwners(
+    presentPods.map((p) => p.pod),
+    workloadKinds.flatMap((kind) =>
+      buckets[kind].map(({ value }) => ({
+        kind,
+        namespace: value.metadata.namespace ?? "default",
+        name: value.metadata.name,
+        selector: "selector" in value.spec ? value.spec.selector : undefined,
+      })),
+    ),
+  );
   // Pods of a ReplicaSet (Job) count as pods of its Deployment (CronJob); a ReplicaSet (Job) whose
   // controller is in the input is planned through that controller.
-  const delegated = new Set<string>();
+  const delegated = new ObjectKeys();
   for (const kind of ["ReplicaSet", "Job"] as const) {
     for (const { value } of buckets[kind]) {
       const ns = value.metadata.namespace ?? "default";
-      const parent = controllerKey(ns, value.metadata);
-      if (parent === undefined || !present.has(parent)) continue;
-      delegated.add(`${ns}/${kind}/${value.metadata.name}`);
-      if (ownedBy.has(`${ns}/${kind}/${value.metadata.name}`) || kind === "Job") ownedBy.add(parent);
+      const owner = value.metadata.ownerReferences?.find((o) => o.controller === true);
+      if (owner === undefined || !present.has(ns, owner.kind, owner.name)) continue;
+      delegated.add(ns, kind, value.metadata.name);
+      if (ownedBy.has(ns, kind, value.metadata.name) || kind === "Job")
+        ownedBy.add(ns, owner.kind, owner.name);
     }
   }
-  const workloads: WorkloadRecord[] = [];
-  const replicasFor = (ns: string, kind: string, name: string, replicas: number | undefined) =>
-    options.maxReplicasFromHpa === true
-      ? (hpaMax.get(`${ns}/${kind}/${name}`) ?? replicas ?? 1)
-      : (replicas ?? 1);
+  const workloads: { record: WorkloadRecord; node: GraphObject }[] = [];
+  /** Replicas as the HPA keeps them (within minReplicas..maxReplicas), or its maxReplicas when asked. */
+  const replicasFor = (ns: string, kind: string, name: string, replicas: number | undefined) => {
+    const hpa = hpaBounds.get(ns)?.get(`${kind}/${name}`);
+    if (hpa === undefined) return replicas ?? 1;
+    if (options.maxReplicasFromHpa === true) return hpa.max;
+    return Math.min(hpa.max, Math.max(hpa.min, replicas ?? 1));
+  };
   const jobPods = (
     spec: { parallelism?: number | undefined; completions?: number | null | undefined },
     succeeded: number,
@@ -327,58 +437,70 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
       ? parallelism
       : Math.max(0, Math.min(parallelism, spec.completions - succeeded));
   };
-  for (const kind of ["Deployment", "ReplicaSet", "StatefulSet", "Job", "CronJob"] as const) {
-    for (const { ctx, value } of buckets[kind]) {
+  for (const kind of workloadKinds) {
+    for (const { ctx, value, node } of buckets[kind]) {
       const ns = value.metadata.namespace ?? "default";
-      const key = `${ns}/${kind}/${value.metadata.name}`;
-      if (ownedBy.has(key) || delegated.has(key)) continue;
+      if (ownedBy.has(ns, kind, value.metadata.name) || delegated.has(ns, kind, value.metadata.name))
+        continue;
       const common = { ctx, kind, metadata: value.metadata, claimTemplates: [] as string[] };
+      let record: WorkloadRecord;
+      let countPath: IssuePath = ["spec", "replicas"];
       if (kind === "Job") {
         const job = value as Parsed<"Job">;
         const done = isTrue(job.status?.conditions, "Complete") || isTrue(job.status?.conditions, "Failed");
         const replicas =
           job.spec.suspend === true || done ? 0 : jobPods(job.spec, job.status?.succeeded ?? 0);
-        workloads.push({
-          ...common,
-          template: job.spec.template,
-          templatePath: ["spec", "template"],
-          replicas,
-        });
+        record = { ...common, template: job.spec.template, templatePath: ["spec", "template"], replicas };
+        countPath = ["spec", "parallelism"];
       } else if (kind === "CronJob") {
         const cron = value as Parsed<"CronJob">;
         const replicas = cron.spec.suspend === true ? 0 : jobPods(cron.spec.jobTemplate.spec, 0);
-        workloads.push({
+        record = {
           ...common,
           template: cron.spec.jobTemplate.spec.template,
           templatePath: ["spec", "jobTemplate", "spec", "template"],
           replicas,
-        });
+        };
+        countPath = ["spec", "jobTemplate", "spec", "parallelism"];
       } else {
         const set = value as Parsed<"StatefulSet">;
-        workloads.push({
+        record = {
           ...common,
           template: set.spec.template,
           templatePath: ["spec", "template"],
           replicas: replicasFor(ns, kind, value.metadata.name, set.spec.replicas),
           claimTemplates: (set.spec.volumeClaimTemplates ?? []).map((t) => t.metadata.name),
-        });
+        };
       }
+      if (record.replicas > MAX_REPLICAS_PER_WORKLOAD) {
+        reportError(ctx, countPath, {
+          code: "quantity_out_of_range",
+          value: String(record.replicas),
+          expected: `at most ${MAX_REPLICAS_PER_WORKLOAD} pods per workload`,
+          detail:
+            "nodeplan does not plan a workload larger than that (a replica count such as 2^31 is a mistake, not a plan)",
+        });
+        node.outcome = "rejected";
+        continue;
+      }
+      workloads.push({ record, node });
     }
   }
-  for (const workload of workloads) {
-    const synthesized = guarded(workload.ctx, () =>
-      synthesizePods(workload, { resolvers, limitRanges: (ns) => limitRangesByNamespace.get(ns) ?? [], now }),
+  for (const { record, node } of workloads) {
+    const synthesized = guarded(record.ctx, node, () =>
+      synthesizePods(record, { resolvers, limitRanges: (ns) => limitRangesByNamespace.get(ns) ?? [], now }),
     );
     if (synthesized === undefined) continue;
-    if (synthesized.length > 0 && workload.metadata.creationTimestamp === undefined) fallbackNowUsed = true;
-    pods.push(...synthesized);
+    if (synthesized.length > 0 && record.metadata.creationTimestamp === undefined) fallbackNowUsed = true;
+    for (const pod of synthesized) pods.push(pod);
+    node.pods = synthesized.length;
   }
 
   // DaemonSets: their pod template is the per-node overhead.
   const daemonSets: DaemonSet[] = [];
-  for (const { ctx, value } of buckets.DaemonSet) {
+  for (const { ctx, value, node } of buckets.DaemonSet) {
     const namespace = value.metadata.namespace ?? "default";
-    const ds = guarded(ctx, () => {
+    const ds = guarded(ctx, node, () => {
       const spec = {
         ...value.spec.template.spec,
         tolerations: [
@@ -404,7 +526,7 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
 
   // PDBs (validated against the model too: minAvailable and maxUnavailable are exclusive).
   const podDisruptionBudgets: ClusterState["podDisruptionBudgets"] = [];
-  for (const { ctx, value } of buckets.PodDisruptionBudget) {
+  for (const { ctx, value, node } of buckets.PodDisruptionBudget) {
     const parsed = PodDisruptionBudgetSchema.safeParse({
       namespace: value.metadata.namespace ?? "default",
       name: value.metadata.name,
@@ -417,7 +539,8 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
       unhealthyPodEvictionPolicy: value.spec.unhealthyPodEvictionPolicy,
     });
     if (parsed.success) podDisruptionBudgets.push(parsed.data);
-    else
+    else {
+      node.outcome = "rejected";
       errors.push(
         ...fromZodError(parsed.error, {
           source: ctx.source,
@@ -425,6 +548,7 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
           basePath: [...ctx.path, "spec"],
         }),
       );
+    }
   }
 
   // Nodes and NodeClaims.
@@ -438,8 +562,8 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
     return { ...out.resources };
   };
   const nodeRecords: NodeRecord[] = [];
-  for (const { ctx, value } of buckets.Node) {
-    const record = guarded(ctx, () => ({
+  for (const { ctx, value, node } of buckets.Node) {
+    const record = guarded(ctx, node, () => ({
       metadata: value.metadata,
       providerID: value.spec?.providerID,
       taints: (value.spec?.taints ?? []).map(stripTaint),
@@ -451,8 +575,8 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
     if (record !== undefined) nodeRecords.push(record);
   }
   const claimRecords: NodeClaimRecord[] = [];
-  for (const { ctx, value } of buckets.NodeClaim) {
-    const record = guarded(ctx, () => ({
+  for (const { ctx, value, node } of buckets.NodeClaim) {
+    const record = guarded(ctx, node, () => ({
       metadata: value.metadata,
       requirements: value.spec.requirements,
       taints: (value.spec.taints ?? []).map(stripTaint),
@@ -472,8 +596,8 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
   // NodePools, with the defaults the CRD applies.
   const nodePools: NodePool[] = [];
   const nodePoolUids: Record<string, string> = {};
-  for (const { ctx, value } of buckets.NodePool) {
-    const pool = guarded(ctx, () => mapNodePool(ctx, value, resources));
+  for (const { ctx, value, node } of buckets.NodePool) {
+    const pool = guarded(ctx, node, () => mapNodePool(ctx, value, resources));
     if (pool === undefined) continue;
     nodePools.push(pool);
     if (value.metadata.uid !== undefined) nodePoolUids[pool.name] = value.metadata.uid;
@@ -495,8 +619,9 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
   if (fallbackNowUsed && options.now === undefined) {
     warnings.push({ code: "creation_time_unknown", source: "", path: [], object: "" });
   }
+  // Pods were validated as they were made (present pods one by one, replicas through their first).
   const cluster = ClusterStateSchema.parse({
-    pods,
+    pods: [],
     nodes,
     nodePools,
     nodeClasses,
@@ -516,7 +641,10 @@ export function loadManifests(inputs: readonly ManifestInput[], options: LoadOpt
     horizontalPodAutoscalers,
     namespaces,
   });
-  return { cluster, skipped, errors, warnings, nodePoolUids };
+  cluster.pods = pods;
+  const notices: InputNotice[] = read.notices;
+  const summary: LoadSummary = summarize(graph, cluster, sources.size, withoutStatus);
+  return { cluster, skipped, errors, warnings, nodePoolUids, notices, graph, summary };
 }
 
 function stripTaint(t: {

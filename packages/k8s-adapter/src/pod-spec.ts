@@ -7,7 +7,7 @@ import type {
   Toleration,
   TopologySpreadConstraint,
 } from "@nodeplan/core";
-import { effectiveRequests, parseResourceList } from "@nodeplan/core";
+import { addResources, CPU_MILLIS, effectiveRequests, MEMORY_BYTES, parseResourceList } from "@nodeplan/core";
 import { adoptErrors, type ObjectContext, reportWarning } from "./context.ts";
 import type { ContainerShape, PodAffinityTermInput, PodSpecShape } from "./k8s-shapes.ts";
 
@@ -143,6 +143,30 @@ function hostPorts(spec: PodSpecShape): Pod["hostPorts"] {
   return out;
 }
 
+/** The resources a pod may set at pod level (component-helpers' supportedPodLevelResources). */
+const POD_LEVEL_RESOURCES = [CPU_MILLIS, MEMORY_BYTES] as const;
+
+/**
+ * Pod-level resources (KEP-2837, Kubernetes 1.32+): for cpu and memory, a pod-level request replaces
+ * the containers' aggregate (PodRequests in k8s.io/component-helpers/resource/helpers.go), and the
+ * pod overhead is still added. A pod-level limit without a request defaults the request to the
+ * limit when no container requests that resource (SetDefaults_Pod); otherwise the request defaults
+ * to the containers' aggregate, which is what `aggregate` already holds.
+ */
+function withPodLevelResources(
+  containers: ResourceVector,
+  requests: ResourceVector,
+  limits: ResourceVector,
+  overhead: ResourceVector,
+): ResourceVector {
+  const out: ResourceVector = { ...containers };
+  for (const key of POD_LEVEL_RESOURCES) {
+    const podRequest = requests[key] ?? (containers[key] === undefined ? limits[key] : undefined);
+    if (podRequest !== undefined) out[key] = podRequest;
+  }
+  return addResources(out, overhead);
+}
+
 /**
  * Maps a pod spec to the model's scheduling fields; `specPath` is the spec's path inside the object
  * (`["spec"]` for a Pod, `["spec", "template", "spec"]` for a workload). Bad quantities are reported
@@ -163,10 +187,21 @@ export function mapPodSpec(
   }));
   const overhead = parseResourceList(spec.overhead, [...specPath, "overhead"]);
   adoptErrors(ctx, overhead.errors);
+  const podLevel = {
+    requests: parseResourceList(spec.resources?.requests, [...specPath, "resources", "requests"]),
+    limits: parseResourceList(spec.resources?.limits, [...specPath, "resources", "limits"]),
+  };
+  adoptErrors(ctx, podLevel.requests.errors);
+  adoptErrors(ctx, podLevel.limits.errors);
   const nodeAffinity = spec.affinity?.nodeAffinity;
   const affinityPath = [...specPath, "affinity", "nodeAffinity"];
   return {
-    requests: { ...effectiveRequests({ containers, initContainers, overhead: overhead.resources }) },
+    requests: withPodLevelResources(
+      effectiveRequests({ containers, initContainers }),
+      podLevel.requests.resources,
+      podLevel.limits.resources,
+      overhead.resources,
+    ),
     nodeSelector: { ...(spec.nodeSelector ?? {}) },
     requiredNodeAffinity: nodeSelectorTerms(
       ctx,

@@ -37,17 +37,27 @@ function controllerOf(meta: ObjectMeta): Pod["owner"] {
   return out;
 }
 
+/** A Pod object with no status at all: a manifest as written, not an object read from a cluster. */
+export function hasNoStatus(pod: PodObject): boolean {
+  return pod.status === undefined;
+}
+
 /**
  * Whether kube-scheduler gave up on the pod and Karpenter would provision for it
  * (K: pkg/utils/pod/scheduling.go IsProvisionable): pending, not bound, not nominated for
  * preemption, marked PodScheduled=False/Unschedulable, not a DaemonSet or static (mirror) pod,
- * and not held back by scheduling gates.
+ * and not held back by scheduling gates. A pod with no status at all counts as marked (see below).
  */
 function isProvisionable(pod: PodObject, owner: Pod["owner"]): boolean {
   const status = pod.status;
-  const unschedulable = (status?.conditions ?? []).some(
-    (c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable",
-  );
+  // A manifest without status is what kube-scheduler would be handed: with no node to bind it to
+  // it marks the pod Unschedulable, which is when Karpenter provisions. A status without that
+  // condition is a pod kube-scheduler has not given up on (yet): Karpenter leaves it alone.
+  const unschedulable =
+    status === undefined ||
+    (status.conditions ?? []).some(
+      (c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable",
+    );
   return (
     (status?.phase ?? "Pending") === "Pending" &&
     (pod.spec.nodeName ?? "") === "" &&

@@ -1,4 +1,4 @@
-import type { Pod } from "@nodeplan/core";
+import { type Pod, PodSchema } from "@nodeplan/core";
 import type { ObjectContext } from "./context.ts";
 import type { ObjectMeta, PodTemplateShape } from "./k8s-shapes.ts";
 import { applyLimitRanges, type LimitRangeItem } from "./limit-ranges.ts";
@@ -33,6 +33,7 @@ export interface SynthesisContext {
  * Pending pods for a workload that has none of its own in the input: the template (with the
  * namespace's LimitRange defaults, as admission would apply them) times the replica count, named
  * `<workload>-<index>` with a uid derived from namespace/name and the workload's creation time.
+ * The pods are model pods already (validated once, through the first replica).
  */
 export function synthesizePods(workload: WorkloadRecord, context: SynthesisContext): Pod[] {
   if (workload.replicas === 0) return [];
@@ -45,35 +46,49 @@ export function synthesizePods(workload: WorkloadRecord, context: SynthesisConte
   const owner: NonNullable<Pod["owner"]> = { kind: workload.kind, name: metadata.name, controller: true };
   if (metadata.uid !== undefined) owner.uid = metadata.uid;
   const pods: Pod[] = [];
+  const labels = { ...(template.metadata?.labels ?? {}) };
+  const annotations = { ...(template.metadata?.annotations ?? {}) };
+  const creationTimestamp = metadata.creationTimestamp ?? context.now;
+  const volumesPath = [...specPath, "volumes"];
+  const claimsOf = (i: number, name: string) => {
+    const own = claimNamesOf(spec, name);
+    for (const t of workload.claimTemplates) own.push(`${t}-${metadata.name}-${i}`);
+    return own;
+  };
+  // Only the first replica reports missing objects: the others would repeat it.
+  const quiet = { ...ctx, warnings: [] };
+  const sharedVolumes = claimsOf(0, `${metadata.name}-0`).every((c) => c === undefined)
+    ? context.resolvers.volumeRequirements(ctx, namespace, [], volumesPath)
+    : undefined;
+  // Replicas share the template's (immutable) scheduling fields; the model is validated, and so
+  // copied, once for the whole cluster afterwards. A loop, not a spread: replicas can be a million.
+  let first: Pod | undefined;
   for (let i = 0; i < workload.replicas; i++) {
     const name = `${metadata.name}-${i}`;
-    const claims = [
-      ...claimNamesOf(spec, name),
-      ...workload.claimTemplates.map((t) => `${t}-${metadata.name}-${i}`),
-    ];
-    pods.push({
-      namespace,
-      name,
-      uid: deterministicUid(`${namespace}/${name}`),
-      labels: { ...(template.metadata?.labels ?? {}) },
-      annotations: { ...(template.metadata?.annotations ?? {}) },
-      creationTimestamp: metadata.creationTimestamp ?? context.now,
-      ...structuredClone(fields),
-      volumeRequirements:
-        // Only the first replica reports missing objects: the others would repeat it.
-        i === 0 || claims.length === 0
-          ? context.resolvers.volumeRequirements(ctx, namespace, claims, [...specPath, "volumes"])
-          : context.resolvers.volumeRequirements({ ...ctx, warnings: [] }, namespace, claims, [
-              ...specPath,
-              "volumes",
-            ]),
-      priority,
-      owner: { ...owner },
-      phase: "Pending",
-      provisionable: true,
-      daemonSet: false,
-      terminating: false,
-    });
+    const volumeRequirements =
+      sharedVolumes ??
+      context.resolvers.volumeRequirements(i === 0 ? ctx : quiet, namespace, claimsOf(i, name), volumesPath);
+    const uid = deterministicUid(`${namespace}/${name}`);
+    if (first === undefined) {
+      // The first replica is validated against the model; the others are it under another name.
+      first = PodSchema.parse({
+        namespace,
+        name,
+        uid,
+        labels,
+        annotations,
+        creationTimestamp,
+        ...fields,
+        volumeRequirements,
+        priority,
+        owner,
+        phase: "Pending",
+        provisionable: true,
+        daemonSet: false,
+        terminating: false,
+      });
+      pods.push(first);
+    } else pods.push({ ...first, name, uid, volumeRequirements });
   }
   return pods;
 }

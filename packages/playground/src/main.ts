@@ -3,7 +3,7 @@ import type { DisruptionResult, NodeView, PlanRequest, PlanResult } from "./run-
 import type { WorkerReply, WorkerRequest } from "./worker.ts";
 
 /** The bundled examples (the repository's examples/ folder, read by scripts/build.mjs). */
-declare const NODEPLAN_EXAMPLES: { name: string; files: ManifestInput[] }[];
+declare const NODEPLAN_EXAMPLES: { name: string; files: ManifestInput[]; now?: string }[];
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -94,6 +94,9 @@ dropZone.addEventListener("drop", (e) => {
   void addFiles(e.dataTransfer?.files ?? null);
 });
 
+const nowInput = $<HTMLInputElement>("now");
+nowInput.value = `${new Date().toISOString().slice(0, 19)}Z`;
+
 const exampleSelect = $<HTMLSelectElement>("example");
 exampleSelect.replaceChildren(
   el("option", { value: "" }, "choose an example…"),
@@ -104,6 +107,8 @@ exampleSelect.addEventListener("change", () => {
   if (example === undefined) return;
   inputs = example.files.map((f) => ({ ...f }));
   selected = 0;
+  // An example is a snapshot taken at one time: planning it at the wall clock would expire its nodes.
+  if (example.now !== undefined) nowInput.value = example.now;
   renderInputs();
 });
 
@@ -120,9 +125,6 @@ catalogFile.addEventListener("change", async () => {
   catalog = file === undefined ? undefined : { source: file.name, text: await file.text() };
   syncCatalogChoice();
 });
-
-const nowInput = $<HTMLInputElement>("now");
-nowInput.value = `${new Date().toISOString().slice(0, 19)}Z`;
 
 // ---------------------------------------------------------------------------------------------------
 // Solving in the worker.
@@ -255,6 +257,24 @@ function bar(r: { key: string; used: number; allocatable: number }): HTMLElement
   );
 }
 
+/** `us-east-1a` as `1a`: the zone's distinguishing end, the region being the same for every node. */
+function shortZone(zone: string): string {
+  const m = /-(\d+[a-z]+)$/.exec(zone);
+  return m?.[1] ?? zone;
+}
+
+/** A long sentence (a reason listing many nodes or times) folded after its first words. */
+function folded(text: string, limit = 160): HTMLElement | string {
+  if (text.length <= limit) return text;
+  const cut = text.lastIndexOf(" ", limit);
+  return el(
+    "details",
+    { class: "long" },
+    el("summary", {}, `${text.slice(0, cut > 0 ? cut : limit)} …`),
+    text,
+  );
+}
+
 function nodeRow(node: NodeView): HTMLElement {
   const pods = [...node.boundPods, ...node.placedPods];
   const row = el(
@@ -266,6 +286,7 @@ function nodeRow(node: NodeView): HTMLElement {
       title: `${node.name}${node.isNew ? " (new)" : ""}: ${pods.length} pods\n${pods.slice(0, 30).join("\n")}${pods.length > 30 ? `\n… ${pods.length - 30} more` : ""}`,
     },
     el("span", { class: "node-name" }, node.name),
+    el("span", { class: "node-zone", title: `${node.zone} ${node.capacityType}` }, shortZone(node.zone)),
     el("span", { class: "bars" }, ...node.resources.map(bar)),
   );
   const open = () => showNode(node, row);
@@ -358,13 +379,15 @@ function showResult(result: PlanResult): void {
     plan.errors.map((e) => e.message),
     "error",
   );
-  messages("warnings", [...plan.warnings.map((w) => w.message), ...result.notes], "warning");
+  messages("warnings", [...plan.warnings.map((w) => w.message), ...result.notes, result.summary], "warning");
 
   // Nodes grouped by NodePool, then instance type; existing first within a group.
   const pools = new Map<string, Map<string, NodeView[]>>();
   for (const n of result.nodes) {
     const types = pools.get(n.nodePool) ?? new Map<string, NodeView[]>();
-    types.set(n.instanceType, [...(types.get(n.instanceType) ?? []), n]);
+    const list = types.get(n.instanceType);
+    if (list === undefined) types.set(n.instanceType, [n]);
+    else list.push(n);
     pools.set(n.nodePool, types);
   }
   $("nodes").replaceChildren(
@@ -395,14 +418,36 @@ function showResult(result: PlanResult): void {
   );
   $("node-detail").replaceChildren(el("p", { class: "hint" }, "Click a node to list its pods."));
 
+  // Pods of one workload fail for one reason: one row per reason, with its pods.
+  const byReason = new Map<string, { code: string; pods: string[] }>();
+  for (const u of plan.unschedulable) {
+    const group = byReason.get(u.message) ?? { code: u.reason.code, pods: [] };
+    group.pods.push(u.pod);
+    byReason.set(u.message, group);
+  }
   $("unschedulable").replaceChildren(
-    ...plan.unschedulable.map((u) =>
+    ...[...byReason].map(([message, { code, pods }]) =>
       el(
         "tr",
-        { "data-pod": u.pod },
-        el("td", {}, u.pod),
-        el("td", {}, el("code", {}, u.reason.code)),
-        el("td", {}, u.message),
+        { "data-pod": pods[0] ?? "", "data-pods": String(pods.length), "data-message": message },
+        el(
+          "td",
+          {},
+          pods.length === 1
+            ? (pods[0] ?? "")
+            : el(
+                "details",
+                {},
+                el(
+                  "summary",
+                  {},
+                  `${pods.length} pods: ${pods.slice(0, 3).join(", ")}${pods.length > 3 ? ", …" : ""}`,
+                ),
+                pods.join(", "),
+              ),
+        ),
+        el("td", {}, el("code", {}, code)),
+        el("td", {}, folded(message)),
       ),
     ),
   );
@@ -420,7 +465,11 @@ function showDisruption({ plan, nodes, notes }: DisruptionResult): void {
   };
   const waves = [...new Set(plan.commands.map((x) => x.wave))].sort((a, b) => a - b);
   const kept = new Map<string, string[]>();
-  for (const k of plan.kept) kept.set(k.message, [...(kept.get(k.message) ?? []), k.node]);
+  for (const k of plan.kept) {
+    const list = kept.get(k.message);
+    if (list === undefined) kept.set(k.message, [k.node]);
+    else list.push(k.node);
+  }
   $("tab-consolidate").replaceChildren(
     el(
       "div",
@@ -464,7 +513,9 @@ function showDisruption({ plan, nodes, notes }: DisruptionResult): void {
                 "p",
                 {},
                 el("strong", {}, x.method),
-                ` — ${x.reason} `,
+                " — ",
+                folded(x.reason),
+                " ",
                 x.savingsPerHour >= 0
                   ? el("span", { class: "savings" }, `saves ${money(x.savingsPerHour)}`)
                   : el("span", { class: "extra-cost" }, `costs ${money(-x.savingsPerHour)} more`),
@@ -509,7 +560,7 @@ function showDisruption({ plan, nodes, notes }: DisruptionResult): void {
             "tr",
             {},
             el("td", {}, el("ul", {}, ...names.map((n) => el("li", { "data-kept": n }, node(n))))),
-            el("td", {}, why),
+            el("td", {}, folded(why)),
           ),
         ),
       ),

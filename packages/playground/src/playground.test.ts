@@ -216,10 +216,30 @@ spec:
 
   test("a bad time or a catalog that is not JSON is refused with a message", async () => {
     await expect(runPlan({ inputs: [], now: "yesterday" })).rejects.toThrow(/now "yesterday" is not a time/);
+    const ns = [{ source: "ns.yaml", text: "apiVersion: v1\nkind: Namespace\nmetadata: { name: a }\n" }];
     await expect(
-      runPlan({ inputs: [], now: NOW, catalog: { source: "cat.json", text: "{nope" } }),
+      runPlan({ inputs: ns, now: NOW, catalog: { source: "cat.json", text: "{nope" } }),
     ).rejects.toThrow(/^catalog cat\.json: /);
+    await expect(runPlan({ inputs: [], now: NOW })).rejects.toThrow(/^no Kubernetes objects in the input/);
   });
+
+  test("plans 200,000 pods (no spread or recursion over input-sized arrays)", async () => {
+    const text = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: big, namespace: default }
+spec:
+  replicas: 200000
+  selector: { matchLabels: { app: big } }
+  template:
+    metadata: { labels: { app: big } }
+    spec:
+      containers: [{ name: c, image: c, resources: { requests: { cpu: 100m, memory: 128Mi } } }]
+`;
+    const run = await runPlan({ inputs: [{ source: "big.yaml", text }], now: NOW });
+    expect(run.pendingPods).toBe(200_000);
+    expect(run.plan.placements.length + run.plan.unschedulable.length).toBe(200_000);
+    expect(run.summary).toMatch(/200000 pods \(200000 from workload templates\), 200000 pending/);
+  }, 300_000);
 });
 
 const types: Record<string, string> = {
@@ -305,10 +325,20 @@ describe.skipIf(!haveChromium)("the built page in headless Chromium", { timeout:
       expect(await field(page, "cost-planned")).toBe(expected.cost.plannedPerHour);
       expect(await field(page, "cost-lower-bound")).toBe(expected.cost.lowerBoundPerHour);
       expect(await field(page, "unschedulable-count")).toBe(expected.unschedulable.length);
+      // One row per reason, with its first pod and how many pods share it.
       const shown = await page.$$eval("#unschedulable tr", (rows) =>
-        rows.map((r) => [(r as HTMLElement).dataset.pod, r.children[2]?.textContent]),
+        rows.map((r) => {
+          const d = (r as HTMLElement).dataset;
+          return [d.pod, Number(d.pods), d.message];
+        }),
       );
-      expect(shown).toEqual(expected.unschedulable.map((u) => [u.pod, u.message]));
+      const groups = new Map<string, { pod: string; n: number }>();
+      for (const u of expected.unschedulable) {
+        const g = groups.get(u.message);
+        if (g === undefined) groups.set(u.message, { pod: u.pod, n: 1 });
+        else g.n++;
+      }
+      expect(shown).toEqual([...groups].map(([message, g]) => [g.pod, g.n, message]));
       expect(await page.textContent('[data-field="cost-planned"]')).toContain(
         `$${expected.cost.plannedPerHour.toFixed(4)}/h`,
       );

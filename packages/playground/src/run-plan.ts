@@ -1,3 +1,4 @@
+import * as karpenterModels from "@kubernetes-models/karpenter";
 import {
   describeFailure,
   disruptionFor,
@@ -21,7 +22,14 @@ import {
   type Pod,
   podKey,
 } from "@nodeplan/core";
-import { type ManifestInput, toNodeClaimManifests, toYaml } from "@nodeplan/k8s-adapter";
+import {
+  type KindSchemas,
+  type ManifestInput,
+  schemasFromModules,
+  toNodeClaimManifests,
+  toYaml,
+} from "@nodeplan/k8s-adapter";
+import * as kubernetesModels from "kubernetes-models";
 
 /**
  * The playground's planning run: the CLI's own input preparation and planning (`@nodeplan/cli/prepare`,
@@ -69,6 +77,8 @@ export interface NodeView {
 export interface PlanResult {
   plan: Plan;
   notes: string[];
+  /** The one line of what was read, ignored and why (the CLI's last line on stderr). */
+  summary: string;
   nodes: NodeView[];
   nodeClaimsYaml: string;
   kernel: string;
@@ -80,9 +90,20 @@ export interface PlanResult {
 // UsageError; describeFailure turns any failure into the one message shown.
 export { describeFailure, type LoadedInputs, renderLocatedError, UsageError as RequestError };
 
+let schemas: KindSchemas | undefined;
+/**
+ * The Kubernetes and Karpenter schemas, whole: a browser bundle cannot import them kind by kind as
+ * the CLI does, so the page carries every kind (unknown fields and kinds are reported the same way).
+ */
+const allSchemas = async () => {
+  schemas ??= schemasFromModules(kubernetesModels, karpenterModels);
+  return schemas;
+};
+
 /** Reads the manifests and the catalog for every NodePool, as the CLI does (its prepare module). */
 export function loadInputs(request: PlanRequest): Promise<LoadedInputs> {
   const options = prepareOptions({
+    schemas: allSchemas,
     now: request.now,
     ...(request.zones === undefined ? {} : { zones: request.zones }),
     ...(request.capacityTypes === undefined ? {} : { capacityTypes: request.capacityTypes }),
@@ -99,6 +120,7 @@ export async function runPlan(request: PlanRequest): Promise<PlanResult> {
   return {
     plan,
     notes: inputs.notes,
+    summary: inputs.summaryLine,
     nodes: nodeViews(plan, cluster, inputs.instanceTypes),
     nodeClaimsYaml: toYaml(
       toNodeClaimManifests(plan.nodeClaims, { nodePools: cluster.nodePools, pods: cluster.pods }),
@@ -167,11 +189,16 @@ export function nodeViews(
       used: requests.reduce((sum, r) => sum + (r[key] ?? 0), 0),
     }));
   const placed = new Map<string, string[]>();
-  for (const p of plan.placements) placed.set(p.node, [...(placed.get(p.node) ?? []), p.pod]);
+  // Appends, not copies: a plan of 200,000 pods has nodes of hundreds of pods.
+  const append = (map: Map<string, string[]>, key: string, value: string) => {
+    const list = map.get(key);
+    if (list === undefined) map.set(key, [value]);
+    else list.push(value);
+  };
+  for (const p of plan.placements) append(placed, p.node, p.pod);
   const bound = new Map<string, string[]>();
   for (const p of cluster.pods)
-    if (p.nodeName !== undefined && occupies(p))
-      bound.set(p.nodeName, [...(bound.get(p.nodeName) ?? []), podKey(p)]);
+    if (p.nodeName !== undefined && occupies(p)) append(bound, p.nodeName, podKey(p));
 
   const existing: NodeView[] = cluster.nodes.map((n) => {
     const b = bound.get(n.name) ?? [];

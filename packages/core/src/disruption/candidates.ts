@@ -17,8 +17,8 @@ export interface CandidateContext {
   pools: ReadonlyMap<string, NodePool>;
   /** Pods by node name (bound pods only). */
   podsByNode: ReadonlyMap<string, readonly Pod[]>;
-  /** PDBs covering each pod (`ns/name`), with their current disruptionsAllowed. */
-  pdbsByPod: ReadonlyMap<string, readonly { name: string; disruptionsAllowed: number }[]>;
+  /** The PDBs covering a pod (`ns/name`), with their current disruptionsAllowed. */
+  pdbsOf(pod: string): readonly { name: string; disruptionsAllowed: number }[];
   /** Nodes a pending pod has been nominated to, with that pod (`ns/name`). */
   nominated: ReadonlyMap<string, string>;
 }
@@ -48,14 +48,23 @@ export function candidateContext(
       pdbsByPod.set(key, list);
     }
   }
-  return { nowMillis, pools: new Map(pools.map((p) => [p.name, p])), podsByNode, pdbsByPod, nominated };
+  return {
+    nowMillis,
+    pools: new Map(pools.map((p) => [p.name, p])),
+    podsByNode,
+    pdbsOf: (pod) => pdbsByPod.get(pod) ?? [],
+    nominated,
+  };
 }
 
 /** Pods that need a new home when their node goes: not DaemonSet pods, not finished, not terminating. */
 export function reschedulablePods(pods: readonly Pod[]): Pod[] {
-  return pods.filter(
-    (p) => !p.daemonSet && !p.terminating && p.phase !== "Succeeded" && p.phase !== "Failed",
-  );
+  return pods.filter(isReschedulable);
+}
+
+/** Does a pod need a new home when its node goes? */
+export function isReschedulable(p: Pod): boolean {
+  return !p.daemonSet && !p.terminating && p.phase !== "Succeeded" && p.phase !== "Failed";
 }
 
 /**
@@ -80,7 +89,7 @@ export function gracefulBlocker(node: Node, ctx: CandidateContext): KeptReason |
   }
   for (const pod of pods) {
     const key = `${pod.namespace}/${pod.name}`;
-    const covering = ctx.pdbsByPod.get(key) ?? [];
+    const covering = ctx.pdbsOf(key);
     if (covering.length > 1)
       return { code: "pod_under_multiple_pdbs", pod: key, pdbs: covering.map((p) => p.name).sort() };
     const only = covering[0];

@@ -32,6 +32,11 @@ export interface DisruptionOptions {
   pdbEvictions?: "serial" | "strict";
   /** Stop after this many waves (default: run to the fixed point, bounded at 1,000). */
   maxWaves?: number;
+  /**
+   * Prove a lower bound on the cluster after the plan (default true): one more simulation of the whole
+   * cluster. When false, `cost.lowerBoundPerHour` is 0 (the trivial bound).
+   */
+  lowerBound?: boolean;
 }
 
 /** The drift hook: the provider's detector and the node classes it compares nodes against. */

@@ -350,8 +350,10 @@ describe("forceful methods", () => {
 
 describe("spot and thresholds", () => {
   test("spot nodes are not replaced unless spot-to-spot is enabled", () => {
+    // Budget 100%: both nodes go in one multi-node command (a single spot node needs 15 cheaper types).
     const spotPool = pool({
       template: { requirements: [{ key: "karpenter.sh/capacity-type", operator: "In", values: ["spot"] }] },
+      disruption: { budgets: [{ nodes: "100%" }] },
     });
     const input = base({
       nodePools: [spotPool],

@@ -87,28 +87,14 @@ export function encode(
   // tie-break is the cheapest, then the preferred capacity type. A reservation with no instance left
   // is not an offering.
   const offerings: EncodedOffering[] = [];
-  const daemonSets = input.daemonSets ?? [];
+  const daemonSets = input.daemonSets ?? NO_DAEMONSETS;
   pools.forEach((pool) => {
     const poolOfferings: EncodedOffering[] = [];
     for (const it of instanceTypesFor(input, pool.name)) {
       for (const o of it.offerings) {
-        if (!o.available || o.reservationCapacity === 0 || !poolAccepts(pool, it, o)) continue;
-        const overhead = daemonSetOverhead(daemonSets, pool, it, o);
-        const allocatable: Record<string, number> = {};
-        let negative = false;
-        for (const [k, v] of Object.entries(it.allocatable)) {
-          allocatable[k] = v - (overhead[k] ?? 0);
-          if ((allocatable[k] as number) < 0) negative = true;
-        }
-        if (negative) continue;
-        poolOfferings.push({
-          nodePool: pool,
-          instanceType: it,
-          offering: o,
-          overhead,
-          allocatable,
-          key: `${pool.name}/${it.name}/${o.zone}/${o.capacityType}${o.reservationId === undefined ? "" : `/${o.reservationId}`}`,
-        });
+        if (!o.available || o.reservationCapacity === 0) continue;
+        const usable = usableOffering(daemonSets, pool, it, o);
+        if (usable !== undefined) poolOfferings.push(usable);
       }
     }
     poolOfferings.sort(
@@ -316,6 +302,54 @@ export function encode(
   };
   return { problem, resources, groups, constraintClasses, offerings, existing, pools, classOfferings };
 }
+
+/**
+ * An offering as a NodePool may launch it (its DaemonSets' overhead taken off allocatable), or
+ * undefined when the NodePool's requirements exclude it or its DaemonSets do not fit. A pure function
+ * of its arguments, remembered per (DaemonSets, NodePool, offering) objects: a disruption plan
+ * simulates dozens of times over the same catalog, and this was a tenth of each simulation.
+ */
+function usableOffering(
+  daemonSets: readonly DaemonSet[],
+  pool: NodePool,
+  it: InstanceType,
+  o: Offering,
+): EncodedOffering | undefined {
+  let byPool = usableCache.get(daemonSets);
+  if (byPool === undefined) usableCache.set(daemonSets, (byPool = new WeakMap()));
+  let byOffering = byPool.get(pool);
+  if (byOffering === undefined) byPool.set(pool, (byOffering = new WeakMap()));
+  const known = byOffering.get(o);
+  if (known !== undefined && known.it === it) return known.usable;
+  let usable: EncodedOffering | undefined;
+  if (poolAccepts(pool, it, o)) {
+    const overhead = daemonSetOverhead(daemonSets, pool, it, o);
+    const allocatable: Record<string, number> = {};
+    let negative = false;
+    for (const [k, v] of Object.entries(it.allocatable)) {
+      allocatable[k] = v - (overhead[k] ?? 0);
+      if ((allocatable[k] as number) < 0) negative = true;
+    }
+    if (!negative)
+      usable = {
+        nodePool: pool,
+        instanceType: it,
+        offering: o,
+        overhead,
+        allocatable,
+        key: `${pool.name}/${it.name}/${o.zone}/${o.capacityType}${o.reservationId === undefined ? "" : `/${o.reservationId}`}`,
+      };
+  }
+  byOffering.set(o, { it, usable });
+  return usable;
+}
+
+const NO_DAEMONSETS: readonly DaemonSet[] = [];
+
+const usableCache = new WeakMap<
+  readonly DaemonSet[],
+  WeakMap<NodePool, WeakMap<Offering, { it: InstanceType; usable: EncodedOffering | undefined }>>
+>();
 
 function daemonSetOverhead(
   daemonSets: readonly DaemonSet[],

@@ -6,6 +6,11 @@ export interface ProvisioningOptions {
   maxInstanceTypes?: number;
   /** Run the kernel's improvement phase (default true). */
   improve?: boolean;
+  /**
+   * Run the pattern stage where the plan is visibly above the resource bound (default true): a tighter
+   * bound and a second packing guided by it. Simulations that only compare candidate sets turn it off.
+   */
+  patterns?: boolean;
   /** Candidate shapes the kernel scores per new bin (0 = all; default 24). */
   candidateShapes?: number;
   /**

@@ -196,7 +196,10 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
     const all = enc.groups.every((g, i) => onNewKernel[i] === g.pods.length);
     resourceBound = all ? upfront.bound : lowerBoundFor(enc, onNewKernel).bound;
     let cost = newBinsCost(enc.problem, result);
-    if (cost / 1e6 > resourceBound.lowerBoundPerHour * (1 + PATTERN_TRIGGER)) {
+    if (
+      input.options?.patterns !== false &&
+      cost / 1e6 > resourceBound.lowerBoundPerHour * (1 + PATTERN_TRIGGER)
+    ) {
       const prices = enc.offerings.map((o) => o.offering.pricePerHour);
       const patterns = solvePatternLP(enc.problem, onNewKernel, {}, prices);
       if (patterns !== undefined) {
@@ -965,7 +968,11 @@ function poolUsage(
 }
 
 function fitsAlone(requests: ResourceVector, allocatable: ResourceVector): boolean {
-  for (const [k, v] of Object.entries(requests)) if (v > 0 && v > (allocatable[k] ?? 0)) return false;
+  // A for-in, not Object.entries: this runs for every group and offering, and the pairs were garbage.
+  for (const k in requests) {
+    const v = requests[k] as number;
+    if (v > 0 && v > (allocatable[k] ?? 0)) return false;
+  }
   return true;
 }
 

@@ -9,21 +9,28 @@ import type { DisruptionPlan, PlannedNodeClaim } from "../plan.ts";
  * the plan wave by wave on a copy of the cluster and checks every rule on the state each wave starts from.
  */
 
+/** Every rule the checker knows, in the order it checks them. */
+export const disruptionRules = [
+  "unknown_node",
+  "not_candidate",
+  "do_not_disrupt",
+  "evictions",
+  "pdb",
+  "budget",
+  "karpenter_shape",
+  "savings",
+  "worst_case_savings",
+  "replacement_price",
+  "spot_to_spot",
+  "placement",
+  "fit",
+  "cost",
+  "kept",
+] as const;
+
 /** One broken rule. */
 export interface DisruptionViolation {
-  rule:
-    | "unknown_node"
-    | "not_candidate"
-    | "do_not_disrupt"
-    | "pdb"
-    | "budget"
-    | "evictions"
-    | "placement"
-    | "fit"
-    | "savings"
-    | "cost"
-    | "kept"
-    | "karpenter_shape";
+  rule: (typeof disruptionRules)[number];
   message: string;
   wave?: number;
   node?: string;
@@ -37,6 +44,8 @@ export interface DisruptionValidation {
 }
 
 const EPS = 1e-6;
+/** Karpenter's spot-to-spot single-node consolidation needs this many cheaper instance types. */
+const SPOT_TO_SPOT_MIN_TYPES = 15;
 const FORCEFUL = new Set(["expiration", "interruption"]);
 const BUDGET_REASON: Record<string, string> = {
   emptiness: "Empty",
@@ -99,9 +108,13 @@ export function validateDisruption(input: DisruptionInput, plan: DisruptionPlan)
       if (n.deleting || !n.ready) base.set(n.nodePool, (base.get(n.nodePool) ?? 0) + 1);
     }
     const disrupting = new Map(base);
+    // Forceful commands ignore budgets, but their nodes count against them.
     for (const c of cmds)
       if (FORCEFUL.has(c.method))
-        disrupting.set(c.budget.nodePool, (disrupting.get(c.budget.nodePool) ?? 0) + c.candidates.length);
+        for (const name of c.candidates) {
+          const pool = nodes.get(name)?.nodePool;
+          if (pool !== undefined) disrupting.set(pool, (disrupting.get(pool) ?? 0) + 1);
+        }
     if (karpenter && cmds.filter((c) => !FORCEFUL.has(c.method)).length > 1)
       v.push({
         rule: "karpenter_shape",
@@ -113,8 +126,9 @@ export function validateDisruption(input: DisruptionInput, plan: DisruptionPlan)
     const removedThisWave = new Set<string>();
     for (const c of cmds) {
       const forceful = FORCEFUL.has(c.method);
-      const pool = pools.get(c.budget.nodePool);
-      // Candidates exist, are managed by the command's NodePool, and may be disrupted.
+      // The NodePools whose budgets the command draws on.
+      const budgetPools = new Set([c.budget.nodePool, ...(c.budgets ?? []).map((b) => b.nodePool)]);
+      // Candidates exist, are managed by one of the command's NodePools, and may be disrupted.
       for (const name of c.candidates) {
         const n = nodes.get(name);
         if (n === undefined) {
@@ -126,12 +140,12 @@ export function validateDisruption(input: DisruptionInput, plan: DisruptionPlan)
           });
           continue;
         }
-        if (n.nodePool !== c.budget.nodePool || pool === undefined)
+        if (n.nodePool === undefined || !budgetPools.has(n.nodePool) || !pools.has(n.nodePool))
           v.push({
             rule: "not_candidate",
             wave: w,
             node: name,
-            message: `${name} is not managed by NodePool ${c.budget.nodePool}`,
+            message: `${name} is not managed by the command's NodePool${budgetPools.size > 1 ? "s" : ""} ${[...budgetPools].join(", ")}`,
           });
         if (n.deleting)
           v.push({ rule: "not_candidate", wave: w, node: name, message: `${name} is already being deleted` });
@@ -191,16 +205,24 @@ export function validateDisruption(input: DisruptionInput, plan: DisruptionPlan)
               });
           }
         }
-        // Budgets: what is disrupting in the wave so far, this command included, within its reason's budget.
-        if (pool !== undefined) {
-          const reason = BUDGET_REASON[c.method] as string;
-          disrupting.set(pool.name, (disrupting.get(pool.name) ?? 0) + c.candidates.length);
-          const allowed = budgetAllows(pool, reason, now, poolSize.get(pool.name) ?? 0);
-          if ((disrupting.get(pool.name) ?? 0) > allowed)
+        // Budgets: what is disrupting in the wave so far, this command included, within its reason's
+        // budget, for each NodePool the command's candidates belong to.
+        const reason = BUDGET_REASON[c.method] as string;
+        const perPool = new Map<string, number>();
+        for (const name of c.candidates) {
+          const p = nodes.get(name)?.nodePool;
+          if (p !== undefined) perPool.set(p, (perPool.get(p) ?? 0) + 1);
+        }
+        for (const [name, k] of perPool) {
+          const pool = pools.get(name);
+          if (pool === undefined) continue;
+          disrupting.set(name, (disrupting.get(name) ?? 0) + k);
+          const allowed = budgetAllows(pool, reason, now, poolSize.get(name) ?? 0);
+          if ((disrupting.get(name) ?? 0) > allowed)
             v.push({
               rule: "budget",
               wave: w,
-              message: `NodePool ${pool.name} allows ${allowed} ${reason} disruption(s); wave ${w} disrupts ${disrupting.get(pool.name)}`,
+              message: `NodePool ${name} allows ${allowed} ${reason} disruption(s); wave ${w} disrupts ${disrupting.get(name)}`,
             });
         }
       }
@@ -223,6 +245,65 @@ export function validateDisruption(input: DisruptionInput, plan: DisruptionPlan)
           wave: w,
           message: `savings ${c.savingsPerHour} != ${removedPrice} - ${added}`,
         });
+
+      // Consolidation pays for itself at the worst launch price: recomputed here from the catalog for
+      // every option each replacement may launch as, in its zones and capacity types.
+      if (c.method === "consolidation") {
+        let worstTotal = 0;
+        for (const r of c.replacements) {
+          const worst = claimWorstPrice(input, r);
+          if (worst === undefined) {
+            v.push({
+              rule: "replacement_price",
+              wave: w,
+              node: r.name,
+              message: `replacement ${r.name} lists an option with no available offering in its zones and capacity types`,
+            });
+            continue;
+          }
+          worstTotal += worst.price;
+          if (worst.price > r.worstPricePerHour + EPS)
+            v.push({
+              rule: "replacement_price",
+              wave: w,
+              node: r.name,
+              message: `replacement ${r.name} may launch as ${worst.option} at $${worst.price}/h, above its worstPricePerHour $${r.worstPricePerHour}/h`,
+            });
+          if (worst.price > removedPrice - EPS)
+            v.push({
+              rule: "replacement_price",
+              wave: w,
+              node: r.name,
+              message: `replacement ${r.name} may launch as ${worst.option} at $${worst.price}/h, not cheaper than its candidates ($${removedPrice}/h)`,
+            });
+        }
+        const threshold = karpenter ? 0 : savingsThreshold(input, removedPrice);
+        if (c.replacements.length > 0 && removedPrice - worstTotal <= threshold + EPS)
+          v.push({
+            rule: "worst_case_savings",
+            wave: w,
+            message: `${c.candidates.join(",")}: candidates $${removedPrice}/h, replacements up to $${worstTotal}/h: saves ${removedPrice - worstTotal} <= ${threshold}`,
+          });
+        const allSpot = c.candidates.every((n) => nodes.get(n)?.capacityType === "spot");
+        const spotReplacements = c.replacements.filter((r) => r.capacityType === "spot");
+        if (allSpot && c.candidates.length > 0 && spotReplacements.length > 0) {
+          if (input.options?.spotToSpotConsolidation !== true)
+            v.push({
+              rule: "spot_to_spot",
+              wave: w,
+              message: `${c.candidates.join(",")}: spot replaced with spot without the SpotToSpotConsolidation gate`,
+            });
+          else if (c.candidates.length === 1)
+            for (const r of spotReplacements)
+              if (r.instanceTypeOptions.length < SPOT_TO_SPOT_MIN_TYPES)
+                v.push({
+                  rule: "spot_to_spot",
+                  wave: w,
+                  node: r.name,
+                  message: `single spot node ${c.candidates[0]} replaced by spot with ${r.instanceTypeOptions.length} options (Karpenter needs ${SPOT_TO_SPOT_MIN_TYPES} cheaper)`,
+                });
+        }
+      }
 
       // Replay: remove the candidates, add the replacements, move the pods.
       for (const name of c.candidates) {
@@ -320,6 +401,49 @@ export function validateDisruption(input: DisruptionInput, plan: DisruptionPlan)
   return { ok: v.length === 0, violations: v };
 }
 
+/** The anti-churn threshold of the nodeplan strategy: max($/h floor, percent of the removed price). */
+function savingsThreshold(input: DisruptionInput, removedPerHour: number): number {
+  const floor = input.options?.minSavingsPerHour ?? 0.001;
+  const percent = input.options?.minSavingsPercent ?? 1;
+  return Math.max(floor, (percent / 100) * removedPerHour);
+}
+
+/**
+ * The most a replacement can cost: over its options, each option's worst launch price among its
+ * available offerings in the claim's zones, for the capacity type it would launch as (reserved, then
+ * spot, then on-demand: Karpenter's WorstLaunchPrice). Undefined when an option has no such offering.
+ */
+function claimWorstPrice(
+  input: DisruptionInput,
+  c: PlannedNodeClaim,
+): { price: number; option: string } | undefined {
+  const values = (key: string) => c.requirements.find((r) => r.key === key && r.operator === "In")?.values;
+  const zones = values("topology.kubernetes.io/zone");
+  const capacityTypes = values("karpenter.sh/capacity-type") ?? [c.capacityType];
+  const types = typesFor(input, c.nodePool);
+  let out: { price: number; option: string } | undefined;
+  for (const name of c.instanceTypeOptions) {
+    const it = types.find((t) => t.name === name);
+    if (it === undefined) return undefined;
+    let price: number | undefined;
+    for (const ct of ["reserved", "spot", "on-demand"]) {
+      if (!capacityTypes.includes(ct)) continue;
+      const prices = it.offerings
+        .filter(
+          (o) => o.available && o.capacityType === ct && (zones === undefined || zones.includes(o.zone)),
+        )
+        .map((o) => o.pricePerHour);
+      if (prices.length > 0) {
+        price = Math.max(...prices);
+        break;
+      }
+    }
+    if (price === undefined) return undefined;
+    if (out === undefined || price > out.price) out = { price, option: name };
+  }
+  return out;
+}
+
 function typesFor(input: DisruptionInput, pool: string): readonly InstanceType[] {
   const its = input.instanceTypes;
   return Array.isArray(its) ? its : ((its as Record<string, readonly InstanceType[]>)[pool] ?? []);
@@ -352,6 +476,9 @@ function replacementNode(input: DisruptionInput, c: PlannedNodeClaim, pool: Node
     taints: pool?.template.taints ?? [],
     capacity: it?.capacity ?? {},
     allocatable,
+    instanceType: c.instanceType,
+    zone: c.zone,
+    capacityType: c.capacityType,
     nodePool: c.nodePool,
     pricePerHour: c.pricePerHour,
     createdAt: "1970-01-01T00:00:00Z",

@@ -1,0 +1,218 @@
+import { cmp } from "../compare.ts";
+import type { InstanceType, Node, NodePool, Offering } from "../model.ts";
+import { poolAccepts } from "../provisioning/compat.ts";
+import type { DisruptionInput } from "./input.ts";
+
+/**
+ * The catalog as the disruption planner sees it: each NodePool's full list (what a replacement may
+ * launch as), a pruned list for the search (dominated types dropped), and the label keys anything in
+ * the cluster can select on (which decide when two types are interchangeable).
+ */
+export interface DisruptionCatalog {
+  /** Per NodePool: every instance type by name. The key "" is the list shared by all NodePools. */
+  readonly full: ReadonlyMap<string, ReadonlyMap<string, InstanceType>>;
+  /** Per NodePool: the types simulations use (see `pruneDominated`). */
+  readonly pruned: Readonly<Record<string, readonly InstanceType[]>>;
+  /** Per NodePool: label keys any requirement, selector, affinity or spread in the cluster names. */
+  readonly selectable: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Per NodePool: the types its requirements allow (an offering it accepts), each with its signature
+   * on the selectable keys: replacements' launch options are looked for among these.
+   */
+  readonly launchable: ReadonlyMap<string, ReadonlyMap<InstanceType, string>>;
+  /**
+   * The least any launchable offering of any NodePool costs per millicore and per memory byte: what new
+   * capacity can cost at best, for bounds that let a search skip what cannot pay.
+   */
+  readonly cheapestRates: { cpuMillis: number; memoryBytes: number };
+  /**
+   * No pod constrains another (no topology spread, pod affinity or anti-affinity, host port): a
+   * simulation then needs only the evicted pods and each node's room left, not every bound pod.
+   */
+  readonly independentPods: boolean;
+}
+
+export function disruptionCatalog(input: DisruptionInput): DisruptionCatalog {
+  const full = new Map<string, Map<string, InstanceType>>();
+  const pruned: Record<string, InstanceType[]> = {};
+  const selectable = new Map<string, string[]>();
+  const launchable = new Map<string, Map<InstanceType, string>>();
+  const requested = requestedResources(input);
+  const cheapestRates = { cpuMillis: Number.POSITIVE_INFINITY, memoryBytes: Number.POSITIVE_INFINITY };
+  for (const pool of input.nodePools) {
+    const types = typesFor(input, pool.name);
+    full.set(pool.name, new Map(types.map((t) => [t.name, t])));
+    const keys = selectableKeys(input, pool);
+    selectable.set(pool.name, keys);
+    const allowed = types.filter((t) => t.offerings.some((o) => poolAccepts(pool, t, o)));
+    for (const t of allowed)
+      for (const o of t.offerings) {
+        if (!o.available || !poolAccepts(pool, t, o)) continue;
+        for (const r of ["cpuMillis", "memoryBytes"] as const) {
+          const alloc = t.allocatable[r] ?? 0;
+          if (alloc > 0) cheapestRates[r] = Math.min(cheapestRates[r], o.pricePerHour / alloc);
+        }
+      }
+    launchable.set(pool.name, new Map(allowed.map((t) => [t, signature(t, keys)])));
+    pruned[pool.name] = pruneDominated(input, pool, allowed, keys, requested);
+  }
+  // Unmanaged nodes are priced from a catalog shared by all NodePools, when there is one.
+  full.set("", new Map(typesFor(input, "").map((t) => [t.name, t])));
+  const independentPods = input.pods.every(
+    (p) =>
+      p.topologySpreadConstraints.length === 0 &&
+      p.hostPorts.length === 0 &&
+      p.podAffinity.required.length === 0 &&
+      p.podAffinity.preferred.length === 0 &&
+      p.podAntiAffinity.required.length === 0 &&
+      p.podAntiAffinity.preferred.length === 0,
+  );
+  return { full, pruned, selectable, launchable, cheapestRates, independentPods };
+}
+
+/** The instance types a NodePool may use (the input lists them per NodePool, or once for all). */
+export function typesFor(
+  input: Pick<DisruptionInput, "instanceTypes">,
+  pool: string,
+): readonly InstanceType[] {
+  const its = input.instanceTypes;
+  return Array.isArray(its) ? its : ((its as Readonly<Record<string, readonly InstanceType[]>>)[pool] ?? []);
+}
+
+/** A node's price: its own, else its offering's in the catalog, else 0. */
+export function nodePrice(catalog: DisruptionCatalog, n: Node): number {
+  if (n.pricePerHour !== undefined) return n.pricePerHour;
+  const it = (catalog.full.get(n.nodePool ?? "") ?? catalog.full.get(""))?.get(n.instanceType ?? "");
+  return it?.offerings.find((o) => o.zone === n.zone && o.capacityType === n.capacityType)?.pricePerHour ?? 0;
+}
+
+/**
+ * Karpenter's worst launch price of an instance type under a claim's zones and capacity types
+ * (cloudprovider Offerings.WorstLaunchPrice): among its available offerings there, those of the
+ * capacity type it would launch as (reserved, then spot, then on-demand), the dearest. Infinity when
+ * none is left.
+ */
+export function worstLaunchPrice(
+  offerings: readonly Offering[],
+  zones: ReadonlySet<string>,
+  capacityTypes: ReadonlySet<string>,
+): number {
+  for (const ct of ["reserved", "spot", "on-demand"] as const) {
+    if (!capacityTypes.has(ct)) continue;
+    let worst = Number.NEGATIVE_INFINITY;
+    for (const o of offerings)
+      if (o.available && o.capacityType === ct && zones.has(o.zone) && o.pricePerHour > worst)
+        worst = o.pricePerHour;
+    if (worst > Number.NEGATIVE_INFINITY) return worst;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+/** The cheapest available offering of a type in the given zones and capacity types (Infinity: none). */
+export function cheapestPrice(
+  offerings: readonly Offering[],
+  zones: ReadonlySet<string>,
+  capacityTypes: ReadonlySet<string>,
+): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (const o of offerings)
+    if (o.available && zones.has(o.zone) && capacityTypes.has(o.capacityType) && o.pricePerHour < best)
+      best = o.pricePerHour;
+  return best;
+}
+
+/** Resources something requests: only these can make one type better than another. */
+function requestedResources(input: DisruptionInput): Set<string> {
+  const resources = new Set<string>(["pods"]);
+  for (const x of input.pods) for (const [k, v] of Object.entries(x.requests)) if (v > 0) resources.add(k);
+  for (const x of input.daemonSets ?? [])
+    for (const [k, v] of Object.entries(x.requests)) if (v > 0) resources.add(k);
+  return resources;
+}
+
+/** Label keys anything in the cluster can select on for nodes of `pool`, sorted. */
+export function selectableKeys(input: DisruptionInput, pool: NodePool): string[] {
+  const keys = new Set<string>([
+    ...pool.template.requirements.map((r) => r.key),
+    ...Object.keys(pool.template.labels),
+  ]);
+  const addTerms = (terms: readonly { matchExpressions: readonly { key: string }[] }[]) => {
+    for (const t of terms) for (const e of t.matchExpressions) keys.add(e.key);
+  };
+  for (const p of input.pods) {
+    for (const k of Object.keys(p.nodeSelector)) keys.add(k);
+    addTerms(p.requiredNodeAffinity);
+    addTerms(p.preferredNodeAffinity.map((x) => x.preference));
+    for (const r of p.volumeRequirements) keys.add(r.key);
+    for (const c of p.topologySpreadConstraints) keys.add(c.topologyKey);
+    for (const t of [...p.podAffinity.required, ...p.podAntiAffinity.required]) keys.add(t.topologyKey);
+    for (const t of [...p.podAffinity.preferred, ...p.podAntiAffinity.preferred])
+      keys.add(t.term.topologyKey);
+  }
+  for (const d of input.daemonSets ?? []) {
+    for (const k of Object.keys(d.nodeSelector)) keys.add(k);
+    addTerms(d.requiredNodeAffinity);
+  }
+  return [...keys].sort(cmp);
+}
+
+/** A type's values on the selectable keys: types with equal signatures satisfy the same requirements. */
+export function signature(t: InstanceType, keys: readonly string[]): string {
+  let out = "";
+  for (const k of keys) out += `${t.labels[k] ?? ""}\u0000`;
+  return out;
+}
+
+/**
+ * The catalog a simulation needs: an instance type is dropped when another one is at least as large
+ * in every allocatable resource, carries the same value on every label key anything in the cluster
+ * can select on, and has an offering at most as expensive in every zone and capacity type it has.
+ * Any node of the dropped type can then be swapped for the other at no extra cost, so the cheapest
+ * replacement is unchanged. Only the search uses this list: a replacement's launch options are taken
+ * from the full catalog again (see replacements.ts). NodePools with limits or minValues keep their
+ * whole catalog (a dominated type may be what fits under a limit or adds a value).
+ */
+export function pruneDominated(
+  input: DisruptionInput,
+  pool: NodePool,
+  types: readonly InstanceType[],
+  keys: readonly string[] = selectableKeys(input, pool),
+  requested: ReadonlySet<string> = requestedResources(input),
+): InstanceType[] {
+  if (
+    Object.keys(pool.limits).length > 0 ||
+    pool.template.requirements.some((r) => r.minValues !== undefined)
+  )
+    return [...types];
+  const resources = requested;
+  const info = types.map((t) => {
+    const offers = new Map<string, number>();
+    for (const o of t.offerings) {
+      const at = `${o.zone}/${o.capacityType}`;
+      if (o.available) offers.set(at, Math.min(offers.get(at) ?? Number.POSITIVE_INFINITY, o.pricePerHour));
+    }
+    return {
+      t,
+      sig: signature(t, keys),
+      alloc: [...resources].map((r) => t.allocatable[r] ?? 0),
+      offers,
+      cheapest: Math.min(...offers.values()),
+    };
+  });
+  const dominates = (a: (typeof info)[number], b: (typeof info)[number]) => {
+    if (a.sig !== b.sig) return false;
+    for (let r = 0; r < a.alloc.length; r++)
+      if ((a.alloc[r] as number) < (b.alloc[r] as number)) return false;
+    for (const [at, price] of b.offers) {
+      const other = a.offers.get(at);
+      if (other === undefined || other > price) return false;
+    }
+    return true;
+  };
+  // Cheapest first against the types kept so far (dominance is transitive); a type with no available
+  // offering is kept as it is (the simulation skips it anyway).
+  info.sort((a, b) => a.cheapest - b.cheapest || cmp(a.t.name, b.t.name));
+  const kept: (typeof info)[number][] = [];
+  for (const b of info) if (b.offers.size === 0 || !kept.some((a) => dominates(a, b))) kept.push(b);
+  return kept.map((x) => x.t).sort((a, b) => cmp(a.name, b.name));
+}

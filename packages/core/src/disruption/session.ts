@@ -1,0 +1,440 @@
+import type { Kernel } from "@nodeplan/solver-wasm";
+import { cmp } from "../compare.ts";
+import { type Node, type NodePool, type Pod, podKey } from "../model.ts";
+import type { DisruptionCommand, DisruptionPlan, PlannedNodeClaim } from "../plan.ts";
+import type { KeptReason } from "../reasons.ts";
+import { type AllowedDisruptions, allowedDisruptions, type BudgetReason } from "./budgets.ts";
+import {
+  type CandidateContext,
+  consolidationBlocker,
+  gracefulBlocker,
+  reschedulablePods,
+} from "./candidates.ts";
+import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
+import { DEFAULT_MIN_SAVINGS_PER_HOUR, DEFAULT_MIN_SAVINGS_PERCENT, type DisruptionInput } from "./input.ts";
+import { desiredHealthyPods, type PdbEntry, type PdbIndex, pdbHealthy } from "./pdb.ts";
+import { MIN_SAVING_PER_HOUR } from "./replacements.ts";
+import { SIM_PREFIX, type Simulation, type SimulationEffort, simulate } from "./simulate.ts";
+import { applyCommand, type ClusterView, podsByNode, replacementNode } from "./state.ts";
+import { type DisruptionStatics, disruptionStatics } from "./statics.ts";
+
+/** A disruption method's name, as commands carry it. */
+export type MethodName = DisruptionCommand["method"];
+
+/** Budget reasons by method; forceful methods ignore budgets and name their own reason. */
+export const BUDGET_REASON: Readonly<Record<MethodName, string>> = {
+  emptiness: "Empty",
+  drift: "Drifted",
+  consolidation: "Underutilized",
+  expiration: "Expired",
+  interruption: "Interrupted",
+};
+
+/** A command a method found, before it is committed. */
+export interface Proposal {
+  method: MethodName;
+  /** Why, in words (the replacements' launch price and the saving are added by `commit`). */
+  reason: string;
+  candidates: readonly Node[];
+  sim: Simulation;
+  /** The replacements as they may launch (launch options cut), in the simulation's claim order. */
+  replacements: readonly PlannedNodeClaim[];
+}
+
+/** Everything fixed for one plan, and the two things a plan accumulates (names handed out, warnings). */
+export class PlanRun {
+  readonly pools: ReadonlyMap<string, NodePool>;
+  readonly catalog: DisruptionCatalog;
+  readonly nowMillis: number;
+  readonly karpenter: boolean;
+  readonly minSavingsPerHour: number;
+  readonly minSavingsPercent: number;
+  readonly spotToSpot: boolean;
+  readonly strictPdbs: boolean;
+  readonly nominated: ReadonlyMap<string, string>;
+  readonly pdbs: PdbIndex;
+  readonly warnings: DisruptionPlan["warnings"] = [];
+  /** The latest verdict on each node a method tried and left (its kept reason unless a blocker says more). */
+  readonly verdicts = new Map<string, KeptReason>();
+  private readonly counters = new Map<string, number>();
+  private readonly taken: Set<string>;
+  readonly kernel: Kernel;
+  readonly input: DisruptionInput;
+
+  /** `statics` may be prepared once for a series of plans over the same pods and catalog (the loop). */
+  constructor(kernel: Kernel, input: DisruptionInput, statics: DisruptionStatics = disruptionStatics(input)) {
+    this.kernel = kernel;
+    this.input = input;
+    const opts = input.options ?? {};
+    this.pools = new Map(input.nodePools.map((p) => [p.name, p]));
+    this.catalog = statics.catalog;
+    this.nowMillis = Date.parse(input.now);
+    this.karpenter = opts.strategy === "karpenter";
+    this.minSavingsPerHour = opts.minSavingsPerHour ?? DEFAULT_MIN_SAVINGS_PER_HOUR;
+    this.minSavingsPercent = opts.minSavingsPercent ?? DEFAULT_MIN_SAVINGS_PERCENT;
+    this.spotToSpot = opts.spotToSpotConsolidation ?? false;
+    this.strictPdbs = opts.pdbEvictions === "strict";
+    this.nominated = new Map(Object.entries(input.nominated ?? {}).sort((a, b) => cmp(a[0], b[0])));
+    this.pdbs = statics.pdbs;
+    this.taken = new Set(input.nodes.map((n) => n.name));
+  }
+
+  /** A node's $/h. */
+  price(n: Node): number {
+    return nodePrice(this.catalog, n);
+  }
+
+  /** The savings a consolidation of nodes costing `removedPerHour` must exceed (Karpenter: strictly cheaper). */
+  thresholdPerHour(removedPerHour: number): number {
+    if (this.karpenter) return 0;
+    return Math.max(this.minSavingsPerHour, (this.minSavingsPercent / 100) * removedPerHour);
+  }
+
+  /** A NodeClaim name no node has: `<pool>-<n>`, counting per NodePool. */
+  freshName(pool: string): string {
+    for (;;) {
+      const n = this.counters.get(pool) ?? 0;
+      this.counters.set(pool, n + 1);
+      const name = `${pool}-${n}`;
+      if (!this.taken.has(name)) {
+        this.taken.add(name);
+        return name;
+      }
+    }
+  }
+}
+
+/**
+ * One wave: what may start together within every budget and PDB. Budgets and PDB allowances are taken
+ * on the cluster the wave starts from; nodes a command of the wave removed, launched or moved pods to
+ * are not candidates again in the same wave.
+ */
+export class WaveSession {
+  readonly ctx: CandidateContext;
+  private readonly poolNodes = new Map<string, number>();
+  private readonly disrupting = new Map<string, number>();
+  private readonly pdbLeft = new Map<string, number>();
+  private readonly touched = new Set<string>();
+  /** Each node's graceful blocker (null: none), as the wave started. */
+  private readonly blockers = new Map<string, KeptReason | null>();
+  /** Methods that found nothing more in a NodePool this wave. */
+  private readonly exhausted = new Map<MethodName, Set<string>>();
+  readonly commands: DisruptionCommand[] = [];
+  readonly run: PlanRun;
+  readonly index: number;
+  /** The cluster as the wave's commands so far leave it. */
+  view: ClusterView;
+
+  constructor(run: PlanRun, view: ClusterView, index: number) {
+    this.run = run;
+    this.view = view;
+    this.index = index;
+    // Each PDB's disruptionsAllowed on this cluster: membership is static (labels never change), only
+    // where its pods run and whether they are healthy moves.
+    const expected = new Map<string, number>();
+    const healthy = new Map<string, number>();
+    if (run.pdbs.entries.size > 0)
+      for (const p of view.pods) {
+        if (!run.pdbs.namespaces.has(p.namespace)) continue;
+        for (const e of run.pdbs.byPod.get(keyOf(p)) ?? []) {
+          if (p.phase === "Succeeded" || p.phase === "Failed") continue;
+          inc(expected, e.name, 1);
+          if (pdbHealthy(p)) inc(healthy, e.name, 1);
+        }
+      }
+    const covering = new Map<string, { name: string; disruptionsAllowed: number }>();
+    const allowances = new Map<readonly PdbEntry[], { name: string; disruptionsAllowed: number }[]>();
+    for (const [name, e] of run.pdbs.entries) {
+      const allowed = Math.max(
+        0,
+        (healthy.get(name) ?? 0) - desiredHealthyPods(e.pdb, expected.get(name) ?? 0),
+      );
+      this.pdbLeft.set(name, allowed);
+      covering.set(name, { name, disruptionsAllowed: allowed });
+    }
+    for (const n of view.nodes.values()) {
+      if (n.nodePool === undefined) continue;
+      inc(this.poolNodes, n.nodePool, 1);
+      if (n.deleting || !n.ready) inc(this.disrupting, n.nodePool, 1);
+    }
+    this.ctx = {
+      nowMillis: run.nowMillis,
+      pools: run.pools,
+      podsByNode: podsByNode(view),
+      pdbsOf: (pod) => {
+        // Pods of one workload share one list of PDBs: its allowances are looked up once per wave.
+        const entries = run.pdbs.byPod.get(pod);
+        if (entries === undefined) return [];
+        let out = allowances.get(entries);
+        if (out === undefined)
+          allowances.set(
+            entries,
+            (out = entries.map((e) => covering.get(e.name) as { name: string; disruptionsAllowed: number })),
+          );
+        return out;
+      },
+      nominated: run.nominated,
+    };
+  }
+
+  /** Graceful candidates by NodePool (pools in name order, nodes in name order); blocked nodes get a verdict. */
+  candidatesByPool(): Map<string, Node[]> {
+    const byPool = new Map<string, Node[]>();
+    for (const n of this.view.nodes.values()) {
+      if (this.touched.has(n.name)) continue;
+      // Untouched nodes keep their pods for the whole wave: their blocker is computed once.
+      let blocked = this.blockers.get(n.name);
+      if (blocked === undefined) this.blockers.set(n.name, (blocked = gracefulBlocker(n, this.ctx) ?? null));
+      if (blocked !== null) {
+        this.run.verdicts.set(n.name, blocked);
+        continue;
+      }
+      const list = byPool.get(n.nodePool as string);
+      if (list === undefined) byPool.set(n.nodePool as string, [n]);
+      else list.push(n);
+    }
+    return new Map([...byPool].sort((a, b) => cmp(a[0], b[0])));
+  }
+
+  /** Did a command of this wave remove, launch or move pods to this node? */
+  isTouched(name: string): boolean {
+    return this.touched.has(name);
+  }
+
+  /** Pods on a node now that would need a new home. */
+  reschedulable(n: Node): Pod[] {
+    return reschedulablePods(this.ctx.podsByNode.get(n.name) ?? []);
+  }
+
+  /** Karpenter's and nodeplan's "empty": no reschedulable pods. */
+  isEmpty(n: Node): boolean {
+    return this.reschedulable(n).length === 0;
+  }
+
+  /** Why a graceful candidate may not be consolidated now, or undefined. */
+  consolidationBlocker(n: Node): KeptReason | undefined {
+    return consolidationBlocker(n, this.ctx);
+  }
+
+  /** Nodes of `pool` the wave may still disrupt for `reason`. */
+  budget(pool: string, reason: BudgetReason): AllowedDisruptions {
+    return allowedDisruptions(
+      this.run.pools.get(pool) as NodePool,
+      reason,
+      this.run.nowMillis,
+      this.poolNodes.get(pool) ?? 0,
+      this.disrupting.get(pool) ?? 0,
+    );
+  }
+
+  /** The kept reason of a node its NodePool's budget does not let go now. */
+  budgetKept(pool: string, reason: BudgetReason): KeptReason {
+    const left = this.budget(pool, reason);
+    const out: KeptReason = { code: "budget_exhausted", nodePool: pool, reason, allowed: 0 };
+    if (left.budget?.schedule !== undefined) out.schedule = left.budget.schedule;
+    if (left.until !== undefined) out.until = left.until;
+    return out;
+  }
+
+  /**
+   * The ordered candidates the wave may take for `reason`: each NodePool's budget (what is left of it)
+   * and, with strict PDBs, the wave's evictions per PDB. The rest get their kept reason. This runs
+   * before any simulation (Karpenter drops what the budget forbids before it simulates). With `alone`,
+   * each node is for a command of its own: a budget with room for one admits every node.
+   */
+  admit(ordered: readonly Node[], reason: BudgetReason, opts: { alone?: boolean } = {}): Node[] {
+    const left = new Map<string, number>();
+    const taken = new Map<string, number>();
+    const out: Node[] = [];
+    for (const n of ordered) {
+      const pool = n.nodePool as string;
+      if (!left.has(pool)) left.set(pool, this.budget(pool, reason).allowed);
+      if ((left.get(pool) as number) <= 0) {
+        this.run.verdicts.set(n.name, this.budgetKept(pool, reason));
+        continue;
+      }
+      const blocked = this.pdbBlocker(n, opts.alone === true ? new Map() : taken);
+      if (blocked !== undefined) {
+        this.run.verdicts.set(n.name, blocked);
+        continue;
+      }
+      out.push(n);
+      if (opts.alone !== true) inc(left, pool, -1);
+    }
+    return out;
+  }
+
+  /** With strict PDBs: the first PDB a node's evictions would overdraw this wave (counting `taken`, then adding to it). */
+  private pdbBlocker(n: Node, taken: Map<string, number>): KeptReason | undefined {
+    // Serial (default): the eviction API lets a PDB's evictions through one at a time, so a PDB allowing
+    // >= 1 (the candidate rule) suffices. Strict: a wave's evictions per PDB stay within disruptionsAllowed.
+    if (!this.run.strictPdbs) return undefined;
+    const need = new Map<string, number>();
+    for (const p of this.reschedulable(n))
+      for (const { name } of this.run.pdbs.byPod.get(keyOf(p)) ?? []) {
+        inc(need, name, 1);
+        if ((need.get(name) as number) + (taken.get(name) ?? 0) > (this.pdbLeft.get(name) ?? 0))
+          return { code: "pdb_blocks_eviction", pdb: name, pod: podKey(p) };
+      }
+    for (const [name, k] of need) inc(taken, name, k);
+    return undefined;
+  }
+
+  /**
+   * Why removing `n` alone cannot pay, proven without a simulation, or undefined when it might. Its
+   * pods need what they request; what the other nodes have free takes some of it at no cost, and new
+   * capacity costs at least the catalog's cheapest rate per millicore and per byte for the rest. When
+   * that least cost is already more than the node's price less the threshold, no command removing it
+   * alone saves anything. A relaxation (free capacity anywhere counts, pods split freely), so it only
+   * ever skips what the simulation would refuse.
+   */
+  cannotPayAlone(n: Node): KeptReason | undefined {
+    const free = this.freeCapacity();
+    const rates = this.run.catalog.cheapestRates;
+    let least = 0;
+    for (const r of ["cpuMillis", "memoryBytes"] as const) {
+      let need = 0;
+      for (const p of this.reschedulable(n)) need += p.requests[r] ?? 0;
+      const elsewhere = free.total[r] - (free.byNode.get(n.name)?.[r] ?? 0);
+      const rate = Number.isFinite(rates[r]) ? rates[r] : 0;
+      least = Math.max(least, Math.max(0, need - elsewhere) * rate);
+    }
+    const price = this.run.price(n);
+    return price - least > this.run.thresholdPerHour(price) + MIN_SAVING_PER_HOUR
+      ? undefined
+      : { code: "no_cheaper_replacement", pricePerHour: price, cheapestPerHour: least };
+  }
+
+  /** Requested capacity left on schedulable nodes as the wave started: per node and in total. */
+  private freeCapacity(): {
+    byNode: Map<string, { cpuMillis: number; memoryBytes: number }>;
+    total: { cpuMillis: number; memoryBytes: number };
+  } {
+    if (this.free !== undefined) return this.free;
+    const byNode = new Map<string, { cpuMillis: number; memoryBytes: number }>();
+    const total = { cpuMillis: 0, memoryBytes: 0 };
+    for (const n of this.view.nodes.values()) {
+      if (n.deleting || n.unschedulable) continue;
+      const left = { cpuMillis: n.allocatable.cpuMillis ?? 0, memoryBytes: n.allocatable.memoryBytes ?? 0 };
+      for (const p of this.ctx.podsByNode.get(n.name) ?? []) {
+        if (p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
+        left.cpuMillis -= p.requests.cpuMillis ?? 0;
+        left.memoryBytes -= p.requests.memoryBytes ?? 0;
+      }
+      left.cpuMillis = Math.max(0, left.cpuMillis);
+      left.memoryBytes = Math.max(0, left.memoryBytes);
+      byNode.set(n.name, left);
+      total.cpuMillis += left.cpuMillis;
+      total.memoryBytes += left.memoryBytes;
+    }
+    this.free = { byNode, total };
+    return this.free;
+  }
+
+  private free?: ReturnType<WaveSession["freeCapacity"]>;
+
+  /** Has `method` already found nothing more in `pool` this wave? */
+  isExhausted(method: MethodName, pool: string): boolean {
+    return this.exhausted.get(method)?.has(pool) ?? false;
+  }
+
+  markExhausted(method: MethodName, pool: string): void {
+    const set = this.exhausted.get(method) ?? new Set<string>();
+    set.add(pool);
+    this.exhausted.set(method, set);
+  }
+
+  /** Simulates removing `nodes` from the cluster as it is now. */
+  simulate(nodes: readonly Node[], effort: SimulationEffort = "search"): Simulation {
+    return simulate(this.run.kernel, this.run.input, this.run.catalog, this.view, nodes, effort);
+  }
+
+  /**
+   * Carries a proposal out: the replacements get their names, the cluster moves on to the state after
+   * the command, budgets and PDB allowances are charged, and the command is recorded in this wave.
+   */
+  commit(p: Proposal): DisruptionCommand {
+    const rename = new Map<string, string>();
+    const replacements = p.replacements.map((c) => {
+      const name = this.run.freshName(c.nodePool);
+      rename.set(c.name, name);
+      return { ...c, name };
+    });
+    const placements: { pod: string; node: string }[] = [];
+    for (const pod of p.sim.evicted) {
+      const key = podKey(pod);
+      const to = p.sim.placements.get(key);
+      if (to !== undefined) placements.push({ pod: key, node: rename.get(to) ?? to });
+    }
+    placements.sort((a, b) => cmp(a.pod, b.pod));
+    const perPool = new Map<string, number>();
+    for (const n of p.candidates) inc(perPool, n.nodePool as string, 1);
+    const budgets = [...perPool.keys()].sort(cmp).map((nodePool) => ({
+      nodePool,
+      reason: BUDGET_REASON[p.method],
+      consumed: perPool.get(nodePool) as number,
+    }));
+    const addedPerHour = replacements.reduce((s, c) => s + c.pricePerHour, 0);
+    const savingsPerHour = p.sim.removedPerHour - addedPerHour;
+    const command: DisruptionCommand = {
+      wave: this.index,
+      method: p.method,
+      reason: `${p.reason}${describeCost(p.method, replacements, savingsPerHour, p.sim.removedPerHour)}`,
+      candidates: p.candidates.map((n) => n.name),
+      replacements,
+      evictions: p.sim.evicted.map(podKey).sort(cmp),
+      savingsPerHour,
+      budget: budgets[0] as DisruptionCommand["budget"],
+      ...(budgets.length > 1 ? { budgets } : {}),
+      placements,
+    };
+    const nodes = replacements.map((c) =>
+      replacementNode(this.run.catalog, this.run.pools.get(c.nodePool) as NodePool, c, this.run.input.now),
+    );
+    this.view = applyCommand(this.view, command, nodes, this.run.input.now);
+    for (const name of command.candidates) this.touched.add(name);
+    for (const n of nodes) this.touched.add(n.name);
+    for (const { node } of placements) this.touched.add(node);
+    // Forceful commands ignore budgets but their nodes, going away, count against them (Karpenter).
+    for (const [pool, k] of perPool) inc(this.disrupting, pool, k);
+    if (this.run.strictPdbs)
+      for (const pod of p.sim.evicted)
+        for (const { name } of this.run.pdbs.byPod.get(keyOf(pod)) ?? []) inc(this.pdbLeft, name, -1);
+    for (const name of command.candidates) this.run.verdicts.delete(name);
+    this.commands.push(command);
+    return command;
+  }
+}
+
+/** The launch price and saving in words: worst case for consolidation, the extra cost said plainly. */
+function describeCost(
+  method: MethodName,
+  replacements: readonly PlannedNodeClaim[],
+  savingsPerHour: number,
+  removedPerHour: number,
+): string {
+  const money = (x: number) => `$${x.toFixed(4)}/h`;
+  if (replacements.length === 0) return `, saving ${money(savingsPerHour)}`;
+  const worst = replacements.reduce((s, c) => s + c.worstPricePerHour, 0);
+  const launch = `; launch ${replacements.map((c) => `${c.instanceType} (${c.instanceTypeOptions.length} option${c.instanceTypeOptions.length === 1 ? "" : "s"})`).join(", ")}`;
+  if (method === "consolidation")
+    return `${launch}, saving ${money(savingsPerHour)} (at least ${money(removedPerHour - worst)} at the worst launch price)`;
+  return savingsPerHour >= 0
+    ? `${launch}, saving ${money(savingsPerHour)}`
+    : `${launch}, costing ${money(-savingsPerHour)} more (${method} goes ahead whatever it costs)`;
+}
+
+/** A pod's `ns/name`, remembered per pod object: the same pods are looked up pass after pass. */
+export function keyOf(p: Pod): string {
+  let k = podKeys.get(p);
+  if (k === undefined) podKeys.set(p, (k = podKey(p)));
+  return k;
+}
+
+const podKeys = new WeakMap<Pod, string>();
+
+export function inc(m: Map<string, number>, k: string, by: number): void {
+  m.set(k, (m.get(k) ?? 0) + by);
+}
+
+export { SIM_PREFIX };
