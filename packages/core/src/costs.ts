@@ -59,13 +59,6 @@ export function sumCosts(parts: Iterable<Readonly<Costs>>): Costs {
   return out;
 }
 
-/** `costs` with every field times `factor` (a new object). */
-export function scaleCosts(costs: Readonly<Costs>, factor: number): Costs {
-  const out: Costs = { ...ZERO_COSTS };
-  for (const k of KEYS) out[k] = costs[k] * factor;
-  return out;
-}
-
 /** An offering's breakdown: its recorded split, else its whole price as the instance's. */
 export function offeringCosts(offering: Pick<Offering, "pricePerHour" | "costs">): Costs {
   return offering.costs ?? { ...ZERO_COSTS, instancePerHour: offering.pricePerHour };

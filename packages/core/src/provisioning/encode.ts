@@ -417,8 +417,13 @@ function withoutExotic(row: Uint8Array, exotic: Uint8Array | undefined): Uint8Ar
   return out;
 }
 
-function fitsAlone(requests: ResourceVector, allocatable: ResourceVector): boolean {
-  for (const [k, v] of Object.entries(requests)) if (v > 0 && v > (allocatable[k] ?? 0)) return false;
+/** Whether one pod's requests fit an allocatable (a resource missing there counts as 0). */
+export function fitsAlone(requests: ResourceVector, allocatable: ResourceVector): boolean {
+  // A for-in, not Object.entries: this runs for every group and offering, and the pairs were garbage.
+  for (const k in requests) {
+    const v = requests[k] as number;
+    if (v > 0 && v > (allocatable[k] ?? 0)) return false;
+  }
   return true;
 }
 

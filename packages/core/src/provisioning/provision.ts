@@ -27,7 +27,7 @@ import {
 } from "../requirements.ts";
 import { LABEL_CAPACITY_RESERVATION_ID } from "../well-known-labels.ts";
 import { diagnoseUnplaced } from "./diagnose.ts";
-import { type EncodedOffering, type Encoding, encode, type PodGroup } from "./encode.ts";
+import { type EncodedOffering, type Encoding, encode, fitsAlone, type PodGroup } from "./encode.ts";
 import { EXACT_BOUND_PODS, exactBound } from "./exact-bound.ts";
 import { instanceTypesFor, isProvisionable, type ProvisioningInput } from "./input.ts";
 import {
@@ -965,15 +965,6 @@ function poolUsage(
     add(c.nodePool, max);
   }
   return usage;
-}
-
-function fitsAlone(requests: ResourceVector, allocatable: ResourceVector): boolean {
-  // A for-in, not Object.entries: this runs for every group and offering, and the pairs were garbage.
-  for (const k in requests) {
-    const v = requests[k] as number;
-    if (v > 0 && v > (allocatable[k] ?? 0)) return false;
-  }
-  return true;
 }
 
 function key(p: Pod): string {
