@@ -22,8 +22,12 @@ import { solvePatternLP } from "./patterns.ts";
 
 /** Problems with at most this many pods on new claims are tried. */
 export const EXACT_BOUND_PODS = 60;
-/** ... when their states (product of group counts + 1) times node patterns stay within this. */
-const MAX_WORK = 20_000_000;
+/**
+ * ... when their states (product of group counts + 1) fit in memory and the dynamic program takes at
+ * most this many steps (a count, never time).
+ */
+const MAX_STATES = 1_000_000;
+const MAX_WORK = 30_000_000;
 
 export const EXACT_BOUND_METHOD = "exact-enumeration";
 
@@ -44,9 +48,17 @@ export function exactBound(enc: Encoding, counts: Int32Array): ProvenBound | und
   radix[0] = 1;
   for (let k = 0; k < K; k++) {
     radix[k + 1] = (radix[k] as number) * ((counts[active[k] as number] as number) + 1);
-    if ((radix[k + 1] as number) > MAX_WORK) return undefined;
+    if ((radix[k + 1] as number) > MAX_STATES) return undefined;
   }
   const S = radix[K] as number;
+  // The program visits at most every (state, sub-vector) pair: prod (d + 1)(d + 2) / 2. Beyond the
+  // step limit it is not started at all (a search that gives up costs the time and proves nothing).
+  let pairs = 1;
+  for (const g of active) {
+    const d = counts[g] as number;
+    pairs *= ((d + 1) * (d + 2)) / 2;
+    if (pairs > MAX_WORK) return undefined;
+  }
   const prices = enc.offerings.map((o) => o.offering.pricePerHour);
   // Per active group, the offerings it may use (its class's, fitting one pod).
   const T = p.offerings.count;
@@ -65,56 +77,75 @@ export function exactBound(enc: Encoding, counts: Int32Array): ProvenBound | und
     return mask;
   });
 
-  // Node patterns: every non-empty vector of pods some offering holds, with its cheapest price.
-  const patterns: { index: number; price: number }[] = [];
+  // price[v]: the cheapest node holding the pod vector v (Infinity when none does); found by growing
+  // each group's count while some offering still holds the vector (a vector no node holds has no
+  // superset any node holds).
+  const price = new Float64Array(S).fill(Number.POSITIVE_INFINITY);
+  let steps = 0;
   const load = new Float64Array(R);
   const enumerate = (k: number, options: readonly number[] | undefined, index: number): boolean => {
+    if (++steps > MAX_WORK) return false;
     if (k === K) {
       if (options === undefined) return true;
-      let price = Number.POSITIVE_INFINITY;
-      for (const t of options) price = Math.min(price, prices[t] as number);
-      patterns.push({ index, price });
-      return patterns.length * S <= MAX_WORK;
+      let cheapest = Number.POSITIVE_INFINITY;
+      for (const t of options) cheapest = Math.min(cheapest, prices[t] as number);
+      price[index] = cheapest;
+      return true;
     }
     const g = active[k] as number;
     const most = counts[g] as number;
     if (!enumerate(k + 1, options, index)) return false;
     let narrowed = options;
-    for (let c = 1; c <= most; c++) {
+    let c = 1;
+    for (; c <= most; c++) {
       for (let r = 0; r < R; r++) load[r] = (load[r] as number) + (p.groups.requests[g * R + r] as number);
       const from = narrowed ?? (usable[k] as number[]);
       const mask = allowed[k] as Uint8Array;
       narrowed = from.filter(
         (t) => mask[t] === 1 && fitsLoad(load, 0, 1, load, p.offerings.allocatable, t, R),
       );
-      if (narrowed.length === 0 || !enumerate(k + 1, narrowed, index + c * (radix[k] as number))) {
-        for (let r = 0; r < R; r++)
-          load[r] = (load[r] as number) - c * (p.groups.requests[g * R + r] as number);
-        return narrowed.length === 0;
-      }
+      if (narrowed.length === 0) break;
+      if (!enumerate(k + 1, narrowed, index + c * (radix[k] as number))) return false;
     }
+    const added = Math.min(c, most);
     for (let r = 0; r < R; r++)
-      load[r] = (load[r] as number) - most * (p.groups.requests[g * R + r] as number);
+      load[r] = (load[r] as number) - added * (p.groups.requests[g * R + r] as number);
     return true;
   };
   if (!enumerate(0, undefined, 0)) return undefined;
 
-  // cost[s]: the cheapest nodes for state s; each step takes a pattern holding a pod of s's first group.
-  const digits = (index: number, k: number) =>
+  // cost[s]: the cheapest nodes for state s (pods left per group). Each step places one node holding a
+  // pod of s's first group left: every sub-vector v of s with that, grown digit by digit while some
+  // node holds it.
+  const digit = (index: number, k: number) =>
     Math.floor(index / (radix[k] as number)) % ((counts[active[k] as number] as number) + 1);
   const cost = new Float64Array(S).fill(Number.POSITIVE_INFINITY);
   cost[0] = 0;
-  for (let s = 1; s < S; s++) {
-    let first = 0;
-    while (digits(s, first) === 0) first++;
-    let best = Number.POSITIVE_INFINITY;
-    for (const pattern of patterns) {
-      if (digits(pattern.index, first) === 0) continue;
-      let within = true;
-      for (let k = 0; k < K && within; k++) if (digits(pattern.index, k) > digits(s, k)) within = false;
-      if (!within) continue;
-      const total = pattern.price + (cost[s - pattern.index] as number);
+  let s = 0;
+  let best = Number.POSITIVE_INFINITY;
+  const subVectors = (k: number, v: number): boolean => {
+    if (++steps > MAX_WORK) return false;
+    if (k === K) {
+      const total = (price[v] as number) + (cost[s - v] as number);
       if (total < best) best = total;
+      return true;
+    }
+    const most = digit(s, k);
+    for (let c = 0; c <= most; c++) {
+      const next = v + c * (radix[k] as number);
+      if (c > 0 && !Number.isFinite(price[next] as number)) break;
+      if (!subVectors(k + 1, next)) return false;
+    }
+    return true;
+  };
+  for (s = 1; s < S; s++) {
+    let first = 0;
+    while (digit(s, first) === 0) first++;
+    best = Number.POSITIVE_INFINITY;
+    for (let c = 1; c <= digit(s, first); c++) {
+      const v = c * (radix[first] as number);
+      if (!Number.isFinite(price[v] as number)) break;
+      if (!subVectors(first + 1, v)) return undefined;
     }
     cost[s] = best;
   }

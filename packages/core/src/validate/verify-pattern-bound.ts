@@ -14,7 +14,7 @@ export function verifyPatternBound(
   pods: readonly Pod[],
   offeringsFor: (pod: Pod) => CheckedOffering[],
   searchBudget = 2_000_000,
-  exactWork = 20_000_000,
+  exactWork = 60_000_000,
 ): number | null {
   if (!isPatternCertificate(certificate)) return null;
   const { resources } = certificate;
@@ -110,10 +110,10 @@ type CheckedOffering = { key: string; pricePerHour: number; allocatable: Resourc
 
 /**
  * The least total price of nodes holding every pod, each node an offering every pod on it may use
- * whose allocatable holds them all; undefined when the problem is larger than `work` allows. Pods
- * with the same requests and offerings are interchangeable: a dynamic program over how many of each
- * kind are left, each step placing one node that holds a pod of the first kind left. Plain on
- * purpose: it shares nothing with the solver's own search.
+ * whose allocatable holds them all; undefined when larger than `work` steps allow. Pods with the same
+ * requests and offerings are interchangeable: a dynamic program over how many of each kind are left,
+ * each step placing one node that holds a pod of the first kind left. Plain on purpose: it shares
+ * nothing with the solver's own program.
  */
 function cheapestCover(
   pods: readonly Pod[],
@@ -132,79 +132,65 @@ function cheapestCover(
       kinds.push({ requests: pod.requests, offerings, count: 1 });
     } else (kinds[k] as { count: number }).count++;
   }
+  // A vector of pods per kind is a number in mixed radix (count + 1 per kind).
+  const place: number[] = [];
   let states = 1;
   for (const k of kinds) {
+    place.push(states);
     states *= k.count + 1;
-    if (states > work) return undefined;
+    if (states > 2_000_000) return undefined;
   }
-  // Every offering any pod may use, with the kinds that may use it.
-  const offerings = new Map<string, { o: CheckedOffering; kinds: Set<number> }>();
-  kinds.forEach((kind, k) => {
-    for (const o of kind.offerings) {
-      const entry = offerings.get(o.key) ?? { o, kinds: new Set<number>() };
-      entry.kinds.add(k);
-      offerings.set(o.key, entry);
-    }
-  });
-  // The cheapest node for a vector of pods per kind (Infinity when none holds it).
-  const nodePrice = (take: readonly number[]): number => {
-    let best = Number.POSITIVE_INFINITY;
-    for (const { o, kinds: usable } of offerings.values()) {
-      if (o.pricePerHour >= best) continue;
-      const load: Record<string, number> = {};
-      let ok = true;
-      take.forEach((n, k) => {
-        if (n === 0 || !ok) return;
-        if (!usable.has(k)) ok = false;
-        for (const [r, q] of Object.entries((kinds[k] as { requests: ResourceVector }).requests))
-          load[r] = (load[r] ?? 0) + n * q;
-      });
-      if (ok && Object.entries(load).every(([r, q]) => q <= 0 || q <= (o.allocatable[r] ?? 0)))
-        best = o.pricePerHour;
-    }
-    return best;
-  };
-  // All vectors of pods one node holds, found by growing each kind's count while some node holds it.
-  const patterns: { take: number[]; price: number }[] = [];
-  const grow = (k: number, take: number[]): boolean => {
+  let steps = 0;
+  // node[v]: the cheapest node holding vector v (Infinity when none does).
+  const node = new Float64Array(states).fill(Number.POSITIVE_INFINITY);
+  const holds = (o: CheckedOffering, load: Record<string, number>) =>
+    Object.entries(load).every(([r, q]) => q <= 0 || q <= (o.allocatable[r] ?? 0));
+  const fill = (k: number, v: number, load: Record<string, number>, options: CheckedOffering[] | null) => {
+    if (++steps > work) return false;
     if (k === kinds.length) {
-      if (take.every((n) => n === 0)) return true;
-      patterns.push({ take: [...take], price: nodePrice(take) });
-      return patterns.length * states <= work;
+      if (options !== null) for (const o of options) node[v] = Math.min(node[v] as number, o.pricePerHour);
+      return true;
     }
-    if (!grow(k + 1, take)) return false;
-    for (let n = 1; n <= (kinds[k] as { count: number }).count; n++) {
-      take[k] = n;
-      if (!Number.isFinite(nodePrice(take))) break;
-      if (!grow(k + 1, take)) return false;
+    if (!fill(k + 1, v, load, options)) return false;
+    const kind = kinds[k] as (typeof kinds)[number];
+    const keys = new Set(kind.offerings.map((o) => o.key));
+    let grown = { ...load };
+    for (let n = 1; n <= kind.count; n++) {
+      grown = { ...grown };
+      for (const [r, q] of Object.entries(kind.requests)) grown[r] = (grown[r] ?? 0) + q;
+      const left = (options ?? kind.offerings).filter((o) => keys.has(o.key) && holds(o, grown));
+      if (left.length === 0) break;
+      if (!fill(k + 1, v + n * (place[k] as number), grown, left)) return false;
     }
-    take[k] = 0;
     return true;
   };
-  if (
-    !grow(
-      0,
-      kinds.map(() => 0),
-    )
-  )
-    return undefined;
-  // cost of a state (pods left per kind), memoized by its text.
-  const memo = new Map<string, number>();
-  const cost = (left: number[]): number => {
-    const first = left.findIndex((n) => n > 0);
-    if (first < 0) return 0;
-    const key = left.join(",");
-    const known = memo.get(key);
-    if (known !== undefined) return known;
+  if (!fill(0, 0, {}, null)) return undefined;
+  const countOf = (v: number, k: number) =>
+    Math.floor(v / (place[k] as number)) % ((kinds[k] as { count: number }).count + 1);
+  const cheapest = new Float64Array(states).fill(Number.POSITIVE_INFINITY);
+  cheapest[0] = 0;
+  for (let s = 1; s < states; s++) {
+    let first = 0;
+    while (countOf(s, first) === 0) first++;
     let best = Number.POSITIVE_INFINITY;
-    for (const { take, price } of patterns) {
-      if ((take[first] as number) === 0 || take.some((n, k) => n > (left[k] as number))) continue;
-      best = Math.min(best, price + cost(left.map((n, k) => n - (take[k] as number))));
-    }
-    memo.set(key, best);
-    return best;
-  };
-  const optimum = cost(kinds.map((k) => k.count));
+    // Nodes for state s: vectors within s holding a pod of its first kind, grown while a node holds them.
+    const within = (k: number, v: number): boolean => {
+      if (++steps > work) return false;
+      if (k === kinds.length) {
+        best = Math.min(best, (node[v] as number) + (cheapest[s - v] as number));
+        return true;
+      }
+      for (let n = k === first ? 1 : 0; n <= countOf(s, k); n++) {
+        const next = v + n * (place[k] as number);
+        if (n > 0 && !Number.isFinite(node[next] as number)) break;
+        if (!within(k + 1, next)) return false;
+      }
+      return true;
+    };
+    if (!within(first, 0)) return undefined;
+    cheapest[s] = best;
+  }
+  const optimum = cheapest[states - 1] as number;
   return Number.isFinite(optimum) ? optimum : undefined;
 }
 
