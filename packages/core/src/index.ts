@@ -16,6 +16,12 @@ export { SPOT_TO_SPOT_MIN_TYPES } from "./disruption/replacements.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
 export {
+  type CheckedInput,
+  checkDisruptionInput,
+  checkProvisioningInput,
+  toPlanErrors,
+} from "./input-check.ts";
+export {
   claimCharge,
   exceedsLimits,
   type LimitExceeded,
