@@ -148,3 +148,40 @@ describe("disruption plans carry the breakdown", () => {
     expect(b?.after.storagePerHour).toBeGreaterThan(0);
   });
 });
+
+describe("the solver's boundary check knows the cost fields", () => {
+  test("a split that does not sum to the price, a bad fee annotation, a non-boolean exotic are reported", () => {
+    const good = instanceType("m", 2, 8, 0.1);
+    const badSum = {
+      ...instanceType("bad-sum", 2, 8, 0.1),
+      offerings: [
+        {
+          zone: "zone-a",
+          capacityType: "on-demand" as const,
+          pricePerHour: 0.1,
+          available: true,
+          costs: { ...ZERO_COSTS, instancePerHour: 0.1, storagePerHour: 0.01 },
+        },
+      ],
+    };
+    const badExotic = { ...instanceType("bad-exotic", 2, 8, 0.1), exotic: "yes" as unknown as boolean };
+    const pool = NodePoolSchema.parse({ name: "default" });
+    const feePool = {
+      ...NodePoolSchema.parse({ name: "fee" }),
+      annotations: { [NODE_FEE_ANNOTATION]: "lots" },
+    };
+    const plan = solver.provision({
+      pods: [pod("p", 1000, 1)],
+      nodes: [],
+      nodePools: [pool, feePool],
+      instanceTypes: [good, badSum, badExotic],
+      now: NOW,
+    });
+    const paths = plan.errors.map((e) => e.path);
+    expect(paths).toContain("instanceTypes[1].offerings[0].costs");
+    expect(paths).toContain("instanceTypes[2].exotic");
+    expect(paths).toContain(`nodePools[1].annotations["${NODE_FEE_ANNOTATION}"]`);
+    // What is sound is still planned.
+    expect(plan.nodeClaims.map((c) => c.instanceType)).toEqual(["m"]);
+  });
+});
