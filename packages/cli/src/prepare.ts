@@ -361,19 +361,33 @@ export function catalogFromText(
   // Files written by `nodeplan catalog refresh` carry the warnings plans made from them must carry.
   const carried = WarningSchema.array().safeParse((json as { warnings?: unknown }).warnings);
   const warnings = carried.success ? carried.data : [];
+  // A file's offerings are read at their instance prices: per-node costs depend on the NodePool, its
+  // node class and the flags of this run, so they are folded in again below (never twice).
+  const instanceTypes = parsed.instanceTypes.map(atInstancePrice);
   return {
     region: parsed.region,
     source: {
       // Priced per NodePool and node class with the node's per-node costs; exotic types marked.
       instanceTypes: async (pool, nodeClass) =>
         withAwsNodeCosts(
-          markExotic(filterInstanceTypes(parsed.instanceTypes, nodePoolRequirements(pool))),
+          markExotic(filterInstanceTypes(instanceTypes, nodePoolRequirements(pool))),
           pool,
           nodeClass,
           nodeCosts,
         ),
     },
     warnings: () => warnings,
+  };
+}
+
+/** An instance type whose offerings cost the instance alone (a recorded split dropped). */
+function atInstancePrice(type: InstanceType): InstanceType {
+  if (!type.offerings.some((o) => o.costs !== undefined)) return type;
+  return {
+    ...type,
+    offerings: type.offerings.map(({ costs, ...o }) =>
+      costs === undefined ? o : { ...o, pricePerHour: costs.instancePerHour },
+    ),
   };
 }
 

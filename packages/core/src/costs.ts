@@ -78,7 +78,8 @@ export function withNodeCosts(
     const offerings = type.offerings.map((o) => {
       const add = extra(type, o);
       if (add === undefined) return o;
-      const costs = offeringCosts(o);
+      // A copy: the offering (and its recorded split) may be shared by other catalogs' types.
+      const costs = { ...offeringCosts(o) };
       let sum = 0;
       for (const k of KEYS) {
         if (k === "instancePerHour") continue;
