@@ -227,12 +227,12 @@ function packRounds(
 ): Packed {
   let levels: ReadonlyMap<string, number> = new Map();
   let caps: DomainCaps = new Map();
-  let scheduled: ProvisioningInput = input;
+  let scheduled: Scheduled = { input, asWritten: new Map() };
   let base = prefs.preferring ? undefined : encode(input);
   for (let round = 0; ; round++) {
     if (base === undefined || (prefs.preferring && caps.size === 0)) {
       scheduled = withLevels(input, levels, prefs);
-      base = encode(scheduled);
+      base = encode(scheduled.input);
     }
     const packed = packRound(kernel, scheduled, base, caps, catalog);
     const tighter = packed.topo === undefined ? undefined : tightenCaps(packed.topo, packed.result, caps);
@@ -250,20 +250,26 @@ function packRounds(
   }
 }
 
-/** Preferences as requirements, relaxed `levels` steps per pod (Karpenter's order). */
+/** The input with preferences as requirements, relaxed `levels` steps per pod (Karpenter's order). */
+interface Scheduled {
+  input: ProvisioningInput;
+  /** Per pod key, the pod as written, for each pending pod scheduled as another. */
+  asWritten: ReadonlyMap<string, Pod>;
+}
+
 function withLevels(
   input: ProvisioningInput,
   levels: ReadonlyMap<string, number>,
   prefs: PreferenceSetup,
-): ProvisioningInput {
-  return {
-    ...input,
-    pods: input.pods.map((p) =>
-      isProvisionable(p)
-        ? withPreferences(p, levels.get(podKey(p)) ?? 0, prefs.policy, prefs.preferNoSchedule)
-        : p,
-    ),
-  };
+): Scheduled {
+  const asWritten = new Map<string, Pod>();
+  const pods = input.pods.map((p) => {
+    if (!isProvisionable(p)) return p;
+    const scheduled = withPreferences(p, levels.get(podKey(p)) ?? 0, prefs.policy, prefs.preferNoSchedule);
+    if (scheduled !== p) asWritten.set(podKey(p), p);
+    return scheduled;
+  });
+  return { input: { ...input, pods }, asWritten };
 }
 
 /**
@@ -273,12 +279,15 @@ function withLevels(
  */
 function packRound(
   kernel: Kernel,
-  scheduled: ProvisioningInput,
+  scheduled: Scheduled,
   base: Encoding,
   caps: DomainCaps,
   catalog: ProvisioningInput["instanceTypes"],
 ): Round {
-  const topo = needsTopology(scheduled, base) ? applyTopology(scheduled, base, caps, catalog) : undefined;
+  const { input, asWritten } = scheduled;
+  const topo = needsTopology(input, base)
+    ? applyTopology(input, base, { caps, catalog, asWritten })
+    : undefined;
   const enc = topo?.enc ?? base;
   const upfront = lowerBoundFor(
     enc,

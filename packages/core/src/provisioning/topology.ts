@@ -1,11 +1,12 @@
 import { CLASS_ACTIVATES, CLASS_COUNTED } from "@nodeplan/solver-wasm";
-import type {
-  LabelSelector,
-  Node,
-  Pod,
-  PodAffinityTerm,
-  ResourceVector,
-  TopologySpreadConstraint,
+import {
+  type LabelSelector,
+  type Node,
+  type Pod,
+  type PodAffinityTerm,
+  podKey,
+  type ResourceVector,
+  type TopologySpreadConstraint,
 } from "../model.ts";
 import type { UnschedulableReason } from "../reasons.ts";
 import { labelSelectorKey, matchesLabelSelector } from "../selectors.ts";
@@ -20,7 +21,6 @@ import {
 } from "./compat.ts";
 import { comparePods, type EncodedOffering, type Encoding, type PodGroup } from "./encode.ts";
 import { instanceTypesFor, type ProvisioningInput } from "./input.ts";
-import { originalPod } from "./preferences.ts";
 
 /**
  * Topology spread, pod (anti-)affinity and host ports around the bin-packing kernel (Karpenter's
@@ -200,16 +200,26 @@ interface RawClass {
   members: Map<Pod, number>;
 }
 
-/**
- * Refines `enc` for the topology constraints of its pods. `caps` narrows domains after a solve.
- * `catalog` is the whole catalog when `input` plans over part of it: spread domains come from it.
- */
+/** What refines an encoding besides the input and the encoding itself. */
+export interface TopologyOptions {
+  /** Narrows domains after a solve (see `DomainCaps`). */
+  caps: ReadonlyMap<string, number>;
+  /** The whole catalog when the input plans over part of it: spread domains come from it (default the input's). */
+  catalog?: ProvisioningInput["instanceTypes"];
+  /**
+   * Per pod key, the pod as written, for pending pods scheduled with preferences as requirements:
+   * nodeAffinityPolicy reads the pod's own node affinity, not preferences tried as requirements.
+   */
+  asWritten?: ReadonlyMap<string, Pod>;
+}
+
+/** Refines `enc` for the topology constraints of its pods. */
 export function applyTopology(
   input: ProvisioningInput,
   enc: Encoding,
-  caps: DomainCaps,
-  catalog: ProvisioningInput["instanceTypes"] = input.instanceTypes,
+  options: TopologyOptions,
 ): TopologyResult {
+  const { caps, catalog = input.instanceTypes, asWritten } = options;
   const nodesByName = new Map(input.nodes.map((n) => [n.name, n]));
   const bound = boundPods(input, nodesByName);
   const existingIndex = new Map(enc.existing.map((n, e) => [n.name, e]));
@@ -403,7 +413,7 @@ export function applyTopology(
         }
         const policy = { affinity: c.nodeAffinityPolicy === "Honor", taints: c.nodeTaintsPolicy === "Honor" };
         // nodeAffinityPolicy reads the pod's own node affinity, not preferences tried as requirements.
-        const original = originalPod(pod);
+        const original = asWritten?.get(podKey(pod));
         const own = original === undefined ? undefined : constraintsOf(original);
         const c0 = own ?? enc.constraintClasses[group.constraintClass];
         const countNode = (n: Node) =>
