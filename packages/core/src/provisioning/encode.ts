@@ -1,4 +1,4 @@
-import type { EncodedProblem } from "@nodeplan/solver-wasm";
+import { type EncodedProblem, encodedProblem } from "@nodeplan/solver-wasm";
 import type { DaemonSet, InstanceType, Node, NodePool, Offering, Pod, ResourceVector } from "../model.ts";
 import {
   constraintsOf,
@@ -275,31 +275,21 @@ export function encode(
     });
   });
 
-  const problem: EncodedProblem = {
+  // The output regions are sized per solve (see solveWithCapacity).
+  const problem = encodedProblem({
     resources: R,
-    groups: {
-      count: G,
-      requests,
-      counts,
-      compat,
-      existingCompat,
-      classStart: new Int32Array(G + 1),
-      classList: new Int32Array(0),
-      classFlags: new Int32Array(0),
-      value,
-    },
-    offerings: { count: T, allocatable, capacity, priceMicros, pool, shape, capGroup },
-    capGroups: { count: capMax.length, maxBins: Int32Array.from(capMax) },
-    pools: { count: P, limits, used },
-    existing: { count: E, remaining, classCount: new Int32Array(0) },
-    classes: { count: 0, capPerBin: new Int32Array(0), conditional: new Uint8Array(0) },
+    groups: { requests, counts, compat, existingCompat, value },
+    offerings: { allocatable, capacity, priceMicros, pool, shape, capGroup },
+    capGroups: { maxBins: Int32Array.from(capMax) },
+    pools: { limits, used },
+    existing: { remaining },
     options: {
       maxBins: 0,
       maxPlacements: 0,
       candidateShapes: input.options?.candidateShapes ?? 24,
       improve: input.options?.improve ?? true,
     },
-  };
+  });
   return { problem, resources, groups, constraintClasses, offerings, existing, pools, classOfferings };
 }
 

@@ -1,4 +1,4 @@
-import { CLASS_ACTIVATES, CLASS_COUNTED } from "@nodeplan/solver-wasm";
+import { CLASS_ACTIVATES, CLASS_COUNTED, encodedProblem } from "@nodeplan/solver-wasm";
 import {
   type LabelSelector,
   type Node,
@@ -1013,14 +1013,14 @@ export function applyTopology(
     if (rep === undefined) shapeOf.set(column, t);
     shape[t] = rep ?? t;
   }
+  const { offerings, capGroups, pools, existing } = enc.problem;
   return {
     enc: {
       ...enc,
       groups,
-      problem: {
-        ...enc.problem,
+      problem: encodedProblem({
+        resources: R,
         groups: {
-          count: G,
           requests,
           counts,
           compat,
@@ -1028,12 +1028,16 @@ export function applyTopology(
           classStart,
           classList: Int32Array.from(classList),
           classFlags: Int32Array.from(classFlags),
+          // Valued per solve (see provisioning's setGroupValues).
           value: new Float64Array(G),
         },
-        offerings: { ...enc.problem.offerings, shape },
-        existing: { ...enc.problem.existing, classCount },
-        classes: { count: C, capPerBin, conditional },
-      },
+        offerings: { ...offerings, shape },
+        capGroups,
+        pools,
+        existing: { remaining: existing.remaining, classCount },
+        classes: { capPerBin, conditional },
+        options: enc.problem.options,
+      }),
     },
     failures,
     capReasons,
