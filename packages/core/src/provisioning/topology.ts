@@ -200,6 +200,102 @@ interface RawClass {
   members: Map<Pod, number>;
 }
 
+/**
+ * Where each topology key's domains are, remembered per key: an offering's value on a key, the
+ * domains a constraint class reaches (each at its cheapest price), and the domains a spread's minimum
+ * is taken over.
+ */
+interface DomainIndex {
+  /** Per offering (encoding order): its value on `key`, if any. */
+  valuesOf(key: string): (string | undefined)[];
+  /** The domains of `key` the group's constraint class can reach, each with its cheapest price (existing nodes: Infinity). */
+  reach(group: PodGroup, key: string): Map<string, number>;
+  /**
+   * The domains a spread's global minimum is taken over (Karpenter: NodePool requirements x instance
+   * types, and existing nodes), as nodeAffinityPolicy and nodeTaintsPolicy filter them. Over the whole
+   * catalog: a NodePool at its limit, or instance types left out of this solve, still make domains.
+   */
+  eligibleDomains(
+    c: PodConstraints,
+    key: string,
+    policy: { affinity: boolean; taints: boolean },
+  ): Set<string>;
+}
+
+/** The domain index of an encoding: offering values and existing node labels, per key. */
+function domainIndex(
+  input: ProvisioningInput,
+  enc: Encoding,
+  catalog: ProvisioningInput["instanceTypes"],
+): DomainIndex {
+  const T = enc.offerings.length;
+  // Domains per key: offering values ∪ existing node labels.
+  const offeringValues = new Map<string, (string | undefined)[]>();
+  const valuesOf = (key: string): (string | undefined)[] => {
+    let v = offeringValues.get(key);
+    if (v === undefined) {
+      v = enc.offerings.map((o) => offeringLabel(o.nodePool, o.instanceType, o.offering, key));
+      offeringValues.set(key, v);
+    }
+    return v;
+  };
+  // Per (constraint class, key): domains the class can reach, each with its cheapest price.
+  const reachMemo = new Map<string, Map<string, number>>();
+  const reach = (group: PodGroup, key: string): Map<string, number> => {
+    const memoKey = `${group.constraintClass}|${key}`;
+    let out = reachMemo.get(memoKey);
+    if (out !== undefined) return out;
+    out = new Map<string, number>();
+    const c = enc.constraintClasses[group.constraintClass];
+    const row = enc.classOfferings[group.constraintClass] as Uint8Array;
+    const values = valuesOf(key);
+    for (let t = 0; t < T; t++) {
+      const v = values[t];
+      if (v === undefined || c === undefined || row[t] !== 1) continue;
+      const o = enc.offerings[t] as EncodedOffering;
+      out.set(v, Math.min(out.get(v) ?? Number.POSITIVE_INFINITY, o.offering.pricePerHour));
+    }
+    for (const n of input.nodes) {
+      const v = n.labels[key];
+      if (v === undefined || c === undefined || !nodeAccepts(c, n)) continue;
+      if (!out.has(v)) out.set(v, Number.POSITIVE_INFINITY);
+    }
+    reachMemo.set(memoKey, out);
+    return out;
+  };
+  const eligibleMemo = new Map<string, Set<string>>();
+  const eligibleDomains = (
+    c: PodConstraints,
+    key: string,
+    policy: { affinity: boolean; taints: boolean },
+  ): Set<string> => {
+    const memoKey = `${c.key}|${key}|${policy.affinity}|${policy.taints}`;
+    let out = eligibleMemo.get(memoKey);
+    if (out !== undefined) return out;
+    out = new Set<string>();
+    for (const pool of input.nodePools) {
+      if (policy.taints && untoleratedTaint(pool.template.taints, c.tolerations) !== undefined) continue;
+      for (const it of instanceTypesFor({ ...input, instanceTypes: catalog }, pool.name))
+        for (const o of it.offerings) {
+          if (!o.available || o.reservationCapacity === 0 || !poolAccepts(pool, it, o)) continue;
+          const v = offeringLabel(pool, it, o, key);
+          if (v === undefined || out.has(v)) continue;
+          if (!policy.affinity || requirementConflict(c, pool, it, o) === undefined) out.add(v);
+        }
+    }
+    for (const n of input.nodes) {
+      const v = n.labels[key];
+      if (v === undefined) continue;
+      if (policy.affinity && !nodeAccepts({ ...c, tolerations: [{ operator: "Exists" }] }, n)) continue;
+      if (policy.taints && untoleratedTaint(n.taints, c.tolerations) !== undefined) continue;
+      out.add(v);
+    }
+    eligibleMemo.set(memoKey, out);
+    return out;
+  };
+  return { valuesOf, reach, eligibleDomains };
+}
+
 /** What refines an encoding besides the input and the encoding itself. */
 export interface TopologyOptions {
   /** Narrows domains after a solve (see `DomainCaps`). */
@@ -228,75 +324,7 @@ export function applyTopology(
   const failures: TopologyFailure[] = [];
   let unenforced = 0;
 
-  // Domains per key: offering values ∪ existing node labels.
-  const offeringValues = new Map<string, (string | undefined)[]>();
-  const valuesOf = (key: string) => {
-    let v = offeringValues.get(key);
-    if (v === undefined) {
-      v = enc.offerings.map((o) => offeringLabel(o.nodePool, o.instanceType, o.offering, key));
-      offeringValues.set(key, v);
-    }
-    return v;
-  };
-  // Per (constraint class, key): domains the class can reach, each with its cheapest price.
-  const reachMemo = new Map<string, Map<string, number>>();
-  const reach = (group: PodGroup, key: string) => {
-    const memoKey = `${group.constraintClass}|${key}`;
-    let out = reachMemo.get(memoKey);
-    if (out !== undefined) return out;
-    out = new Map<string, number>();
-    const c = enc.constraintClasses[group.constraintClass];
-    const row = enc.classOfferings[group.constraintClass] as Uint8Array;
-    const values = valuesOf(key);
-    for (let t = 0; t < T; t++) {
-      const v = values[t];
-      if (v === undefined || c === undefined || row[t] !== 1) continue;
-      const o = enc.offerings[t] as EncodedOffering;
-      out.set(v, Math.min(out.get(v) ?? Number.POSITIVE_INFINITY, o.offering.pricePerHour));
-    }
-    for (const n of input.nodes) {
-      const v = n.labels[key];
-      if (v === undefined || c === undefined || !nodeAccepts(c, n)) continue;
-      if (!out.has(v)) out.set(v, Number.POSITIVE_INFINITY);
-    }
-    reachMemo.set(memoKey, out);
-    return out;
-  };
-  const eligibleMemo = new Map<string, Set<string>>();
-  /**
-   * The domains a spread's global minimum is taken over (Karpenter: NodePool requirements x instance
-   * types, and existing nodes), as nodeAffinityPolicy and nodeTaintsPolicy filter them. Over the whole
-   * catalog: a NodePool at its limit, or instance types left out of this solve, still make domains.
-   */
-  const eligibleDomains = (
-    c: PodConstraints,
-    key: string,
-    policy: { affinity: boolean; taints: boolean },
-  ) => {
-    const memoKey = `${c.key}|${key}|${policy.affinity}|${policy.taints}`;
-    let out = eligibleMemo.get(memoKey);
-    if (out !== undefined) return out;
-    out = new Set<string>();
-    for (const pool of input.nodePools) {
-      if (policy.taints && untoleratedTaint(pool.template.taints, c.tolerations) !== undefined) continue;
-      for (const it of instanceTypesFor({ ...input, instanceTypes: catalog }, pool.name))
-        for (const o of it.offerings) {
-          if (!o.available || o.reservationCapacity === 0 || !poolAccepts(pool, it, o)) continue;
-          const v = offeringLabel(pool, it, o, key);
-          if (v === undefined || out.has(v)) continue;
-          if (!policy.affinity || requirementConflict(c, pool, it, o) === undefined) out.add(v);
-        }
-    }
-    for (const n of input.nodes) {
-      const v = n.labels[key];
-      if (v === undefined) continue;
-      if (policy.affinity && !nodeAccepts({ ...c, tolerations: [{ operator: "Exists" }] }, n)) continue;
-      if (policy.taints && untoleratedTaint(n.taints, c.tolerations) !== undefined) continue;
-      out.add(v);
-    }
-    eligibleMemo.set(memoKey, out);
-    return out;
-  };
+  const { valuesOf, reach, eligibleDomains } = domainIndex(input, enc, catalog);
 
   const configs = new Map<Set<string>, Map<string, SpreadConfig>>();
   const configOf = (maxSkew: number, minDomains: number | undefined, eligible: Set<string>) => {
@@ -384,7 +412,6 @@ export function applyTopology(
     rc.members.set(carrier, (rc.members.get(carrier) ?? 0) | CLASS_ACTIVATES);
   };
   const hostAffinity = new Map<Pod, Set<number>>();
-  const bundleMembers = new Map<Pod, Pod[]>();
   // Hostname self-affinity terms that bootstrap, per carrier (a term id, as for cap classes).
   const selfAffine: { pod: Pod; id: string; selector: string }[] = [];
 
@@ -667,13 +694,13 @@ export function applyTopology(
       }
     });
 
-  const rawList = [...rawClasses.values()];
+  const givenClasses = [...rawClasses.values()];
   // Per pod: its raw classes with its flags in each (both for an unconditional class).
-  const podClasses = new Map<Pod, { i: number; flags: number }[]>();
-  rawList.forEach((rc, i) => {
+  const givenPodClasses = new Map<Pod, ClassRef[]>();
+  givenClasses.forEach((rc, i) => {
     for (const [p, f] of rc.members) {
       const flags = rc.conditional ? f : CLASS_COUNTED | CLASS_ACTIVATES;
-      podClasses.set(p, [...(podClasses.get(p) ?? []), { i, flags }]);
+      givenPodClasses.set(p, [...(givenPodClasses.get(p) ?? []), { i, flags }]);
     }
   });
   // Kernel classes: the raw classes some refined group is in, numbered in order of first use.
@@ -740,6 +767,14 @@ export function applyTopology(
     requestsOf.push(bundle?.requests);
     for (const { i } of raw) if (!kernelClass.has(i)) kernelClass.set(i, kernelClass.size);
   };
+  const bundleInputs = (): BundleInputs => ({
+    enc,
+    rawList: givenClasses,
+    podClasses: givenPodClasses,
+    selfAffine,
+    failed,
+    placeOf,
+  });
   // Pin; a hostname self-affinity member its bundle leaves out was counted in its domains when the
   // others were pinned: fail it and pin again without it (the failed set only grows, so this ends).
   const start = {
@@ -752,7 +787,7 @@ export function applyTopology(
     pinPass(false);
     pinPass(true);
     if (selfAffine.length === 0) break;
-    const doomed = bundleSelfAffinity(true).rejected.filter((f) => pinsOf.has(f.pod));
+    const doomed = bundleSelfAffinity(bundleInputs()).rejected.filter((f) => pinsOf.has(f.pod));
     if (doomed.length === 0) break;
     for (const { c, counts, firm } of start.counts) {
       c.counts = new Map(counts);
@@ -772,7 +807,14 @@ export function applyTopology(
     pinsOf.clear();
     placedInDomain.clear();
   }
-  const bundles = bundleSelfAffinity(false);
+  const bundles = bundleSelfAffinity(bundleInputs());
+  for (const f of bundles.rejected) {
+    failed.add(f.pod);
+    failures.push(f);
+  }
+  unenforced += bundles.unenforced;
+  const rawList = bundles.rawClasses;
+  const podClasses = bundles.podClasses;
   enc.groups.forEach((group, g) => {
     const index = new Map<string, number>();
     for (const pod of group.pods) {
@@ -792,172 +834,50 @@ export function applyTopology(
   for (const b of bundles.list)
     addGroup(b.g, [b.pod], b.pins, b, b.raw, { requests: b.requests, vector: b.pod.requests });
 
-  /**
-   * Bootstrapping hostname self-affinity sets (carriers sharing a term, transitively), each packed as
-   * one bundle pod: the largest prefix of its members in queue order that one node takes (an offering
-   * or existing node both admit and hold, within every cap class); the rest fail. A member no node
-   * takes alone is left to the kernel, which names why. `dry`: only say which members it leaves out
-   * (`rejected`), changing nothing.
-   */
-  function bundleSelfAffinity(dry: boolean) {
-    const rawAll = dry ? [...rawList] : rawList;
-    const classMap = dry ? new Map(podClasses) : podClasses;
-    const membersOf = dry ? new Map<Pod, Pod[]>() : bundleMembers;
-    const rejected: TopologyFailure[] = [];
-    const baseClasses = rawAll.length;
-    /** Raw classes a bundle counts several members in (given a class of its own). */
-    const multiCounted = new Set<number>();
-    const groupOf = new Map<Pod, number>();
-    enc.groups.forEach((group, g) => {
-      for (const pod of group.pods) groupOf.set(pod, g);
-    });
-    const parent = new Map<string, string>();
-    const root = (x: string): string => {
-      const p = parent.get(x) ?? x;
-      return p === x ? x : root(p);
-    };
-    for (const { id } of selfAffine) parent.set(id, parent.get(id) ?? id);
-    const firstId = new Map<Pod, string>();
-    for (const { pod, id } of selfAffine) {
-      const prev = firstId.get(pod);
-      if (prev === undefined) firstId.set(pod, id);
-      else if (root(prev) !== root(id)) parent.set(root(id), root(prev));
-    }
-    const sets = new Map<string, { members: Pod[]; selector: string }>();
-    for (const { pod, id, selector } of selfAffine) {
-      if (failed.has(pod) || firstId.get(pod) !== id) continue;
-      const r = root(id);
-      const set = sets.get(r) ?? { members: [], selector };
-      set.members.push(pod);
-      sets.set(r, set);
-    }
-    const bundled = new Set<Pod>();
-    const list: {
-      g: number;
-      pod: Pod;
-      pins: [string, string][];
-      row: Uint8Array;
-      ex: boolean[];
-      raw: { i: number; flags: number }[];
-      requests: Float64Array;
-    }[] = [];
-    const { allocatable } = enc.problem.offerings;
-    const { remaining } = enc.problem.existing;
-    for (const { members, selector } of sets.values()) {
-      if (members.length < 2) continue;
-      members.sort(comparePods);
-      const sum = new Float64Array(R);
-      /** Per raw class, the flags of each member taken so far. */
-      const inClass = new Map<number, number[]>();
-      let row: Uint8Array | undefined;
-      let ex: boolean[] | undefined;
-      const taken: Pod[] = [];
-      const rest: Pod[] = [];
-      for (const pod of members) {
-        const g = groupOf.get(pod) as number;
-        const place = placeOf(g, pod);
-        const req = enc.problem.groups.requests.subarray(g * R, g * R + R);
-        const fits = (r: Uint8Array, x: boolean[], add: boolean) => {
-          const need = (i: number) => (add ? (sum[i] as number) : 0) + (req[i] as number);
-          const holds = (cap: Float64Array, at: number) => {
-            for (let i = 0; i < R; i++) if (need(i) > (cap[at * R + i] as number)) return false;
-            return true;
-          };
-          for (let t = 0; t < T; t++) if (r[t] === 1 && holds(allocatable, t)) return true;
-          for (let e = 0; e < E; e++) if (x[e] && holds(remaining, e)) return true;
-          return false;
-        };
-        if (!fits(place.row, place.ex, false)) continue;
-        const nextRow = row === undefined ? place.row : row.map((v, t) => v & (place.row[t] as number));
-        const nextEx = ex === undefined ? place.ex : ex.map((v, e) => v && (place.ex[e] as boolean));
-        const classes = classMap.get(pod) ?? [];
-        // The set shares one node: within each class, its counted members stay within the cap once
-        // one of them activates it (always, for an unconditional class).
-        const capped = classes.some(({ i, flags }) => {
-          const rc = rawAll[i] as RawClass;
-          const there = [...(inClass.get(i) ?? []), flags];
-          const counted = there.filter((f) => f & CLASS_COUNTED).length;
-          return there.some((f) => f & CLASS_ACTIVATES) && counted > rc.cap;
-        });
-        if (rest.length > 0 || capped || !fits(nextRow, nextEx, taken.length > 0)) {
-          rest.push(pod);
-          continue;
-        }
-        row = nextRow;
-        ex = nextEx;
-        for (let i = 0; i < R; i++) sum[i] = (sum[i] as number) + (req[i] as number);
-        for (const { i, flags } of classes) inClass.set(i, [...(inClass.get(i) ?? []), flags]);
-        taken.push(pod);
-      }
-      for (const pod of rest) {
-        const failure = {
-          pod,
-          reason: { code: "pod_affinity_unsatisfiable", topologyKey: HOSTNAME, selector },
-        } as const;
-        rejected.push(failure);
-        if (dry) continue;
-        failed.add(pod);
-        failures.push(failure);
-      }
-      const [first] = taken;
-      if (first === undefined || row === undefined || ex === undefined || taken.length < 2) continue;
-      for (const pod of taken) bundled.add(pod);
-      const raw = [...inClass].map(([i, flags]) => ({ i, flags: flags.reduce((a, f) => a | f, 0) }));
-      // The bundle is one pod to the kernel: a class of cap m that counts k > 1 of its members needs
-      // more than a count of one (anti-affinity caps are 0 and 1, where any count already suffices).
-      // k > m: no pod carrying the constraint may share its node (a class of cap 0 counting the bundle,
-      // activated by the carriers); k <= m: its node takes at most m - k other counted pods (a class of
-      // cap m - k + 1 counting as the original does, activated by the bundle alone). A class two such
-      // bundles count in is not modelled exactly: warned.
-      const taking = new Set(taken);
-      for (const [i, flags] of inClass) {
-        const rc = rawAll[i] as RawClass;
-        const k = flags.filter((f) => f & CLASS_COUNTED).length;
-        if (rc.reason.code === "pod_anti_affinity_conflict" || k < 2) continue;
-        if (i >= baseClasses || multiCounted.has(i)) {
-          if (!dry) unenforced += taken.length;
-          continue;
-        }
-        multiCounted.add(i);
-        const out = k > rc.cap;
-        const flagOf = (f: number) => (out ? f & CLASS_ACTIVATES : f & CLASS_COUNTED);
-        const members = new Map<Pod, number>();
-        for (const [p, f] of rc.members) if (!taking.has(p) && flagOf(f) !== 0) members.set(p, flagOf(f));
-        const existing = out ? new Int32Array(E) : rc.existing;
-        rawAll.push({
-          cap: out ? 0 : rc.cap - k + 1,
-          existing,
-          reason: rc.reason,
-          conditional: true,
-          members,
-        });
-        const j = rawAll.length - 1;
-        for (const [p, flag] of members) classMap.set(p, [...(classMap.get(p) ?? []), { i: j, flags: flag }]);
-        // Bundles made before this one stand for their members.
-        for (const b of list) {
-          const flag = (membersOf.get(b.pod) ?? []).reduce((a, p) => a | (members.get(p) ?? 0), 0);
-          if (flag !== 0) b.raw.push({ i: j, flags: flag });
-        }
-        raw.push({ i: j, flags: out ? CLASS_COUNTED : CLASS_COUNTED | CLASS_ACTIVATES });
-      }
-      const requests: Record<string, number> = {};
-      for (const pod of taken)
-        for (const [k, v] of Object.entries(pod.requests)) requests[k] = (requests[k] ?? 0) + v;
-      const g = groupOf.get(first) as number;
-      list.push({
-        g,
-        pod: { ...first, name: `${first.name}+${taken.length - 1}`, requests },
-        pins: placeOf(g, first).pins,
-        row,
-        ex,
-        raw,
-        requests: sum,
-      });
-      membersOf.set(list.at(-1)?.pod as Pod, taken);
-    }
-    return { bundled, list, rejected };
-  }
+  const refined = refinedEncoding(
+    enc,
+    { groups, origin, rowOf, exOf, classesOf, requestsOf },
+    rawList,
+    kernelClass,
+  );
+  return {
+    enc: refined.enc,
+    failures,
+    capReasons: refined.capReasons,
+    origin,
+    unenforced,
+    bundles: bundles.members,
+  };
+}
 
+/** The refined groups: per group its pods, original group and pins, offering row, existing column and classes. */
+interface RefinedGroups {
+  groups: PodGroup[];
+  origin: TopologyResult["origin"];
+  rowOf: Uint8Array[];
+  exOf: boolean[][];
+  classesOf: ClassRef[][];
+  /** Per refined group: its encoded requests when not its original group's (a bundle's sum). */
+  requestsOf: (Float64Array | undefined)[];
+}
+
+/**
+ * The kernel problem of the refined groups: their requests, counts and compatibility, the cap classes
+ * they use (numbered as `kernelClass` says) and offering shapes split by every refined row; and per
+ * group the reason to give when the kernel stops it on a cap.
+ */
+function refinedEncoding(
+  enc: Encoding,
+  refined: RefinedGroups,
+  rawList: readonly RawClass[],
+  kernelClass: ReadonlyMap<number, number>,
+): { enc: Encoding; capReasons: (UnschedulableReason | undefined)[] } {
+  const { groups, origin, rowOf, exOf, classesOf, requestsOf } = refined;
+  const R = enc.problem.resources;
+  const T = enc.offerings.length;
+  const E = enc.existing.length;
+  const W = Math.ceil(T / 32);
+  const WE = Math.ceil(E / 32);
   const C = kernelClass.size;
   const capPerBin = new Int32Array(C);
   const conditional = new Uint8Array(C);
@@ -1015,6 +935,7 @@ export function applyTopology(
   }
   const { offerings, capGroups, pools, existing } = enc.problem;
   return {
+    capReasons,
     enc: {
       ...enc,
       groups,
@@ -1039,10 +960,228 @@ export function applyTopology(
         options: enc.problem.options,
       }),
     },
-    failures,
-    capReasons,
-    origin,
+  };
+}
+
+/** Where a pod may run: its pins, and its offering row and existing-node column. */
+interface Place {
+  where: string;
+  pins: [string, string][];
+  row: Uint8Array;
+  ex: boolean[];
+}
+
+/** A pod's raw cap class and its CLASS_COUNTED | CLASS_ACTIVATES flags in it. */
+interface ClassRef {
+  i: number;
+  flags: number;
+}
+
+/** A bootstrapping hostname self-affinity set packed as one pod. */
+interface Bundle {
+  /** The original group of its first member. */
+  g: number;
+  /** The bundle pod (the first member, named `<name>+<others>`, requesting the sum). */
+  pod: Pod;
+  pins: [string, string][];
+  row: Uint8Array;
+  ex: boolean[];
+  raw: ClassRef[];
+  /** The summed requests in the encoding's resource order. */
+  requests: Float64Array;
+}
+
+/** What bundling reads. */
+interface BundleInputs {
+  enc: Encoding;
+  rawList: readonly RawClass[];
+  podClasses: ReadonlyMap<Pod, ClassRef[]>;
+  selfAffine: readonly { pod: Pod; id: string; selector: string }[];
+  failed: ReadonlySet<Pod>;
+  placeOf: (g: number, pod: Pod) => Place;
+}
+
+/** The bundles, and what they change: members that fail, classes added, pods not fully enforced. */
+interface Bundling {
+  /** Members packed inside a bundle. */
+  bundled: Set<Pod>;
+  list: Bundle[];
+  /** Members a bundle leaves out: they fail. */
+  rejected: TopologyFailure[];
+  /** The raw classes given, then those bundles need. */
+  rawClasses: RawClass[];
+  /** The pods' classes given, with the added classes. */
+  podClasses: Map<Pod, ClassRef[]>;
+  /** Per bundle pod: the member pods it stands for. */
+  members: Map<Pod, Pod[]>;
+  /** Pending pods in a class two bundles count in (not modelled exactly: warned). */
+  unenforced: number;
+}
+
+/**
+ * Bootstrapping hostname self-affinity sets (carriers sharing a term, transitively), each packed as
+ * one bundle pod: the largest prefix of its members in queue order that one node takes (an offering
+ * or existing node both admit and hold, within every cap class); the rest fail. A member no node
+ * takes alone is left to the kernel, which names why. Changes nothing it is given: the classes a
+ * bundle needs come back with the ones given (`rawClasses`, `podClasses`).
+ */
+function bundleSelfAffinity(given: BundleInputs): Bundling {
+  const { enc, rawList, podClasses, selfAffine, failed, placeOf } = given;
+  const R = enc.problem.resources;
+  const T = enc.offerings.length;
+  const E = enc.existing.length;
+  const rawAll = [...rawList];
+  const classMap = new Map(podClasses);
+  const membersOf = new Map<Pod, Pod[]>();
+  const rejected: TopologyFailure[] = [];
+  let unenforced = 0;
+  const baseClasses = rawAll.length;
+  /** Raw classes a bundle counts several members in (given a class of its own). */
+  const multiCounted = new Set<number>();
+  const groupOf = new Map<Pod, number>();
+  enc.groups.forEach((group, g) => {
+    for (const pod of group.pods) groupOf.set(pod, g);
+  });
+  const parent = new Map<string, string>();
+  const root = (x: string): string => {
+    const p = parent.get(x) ?? x;
+    return p === x ? x : root(p);
+  };
+  for (const { id } of selfAffine) parent.set(id, parent.get(id) ?? id);
+  const firstId = new Map<Pod, string>();
+  for (const { pod, id } of selfAffine) {
+    const prev = firstId.get(pod);
+    if (prev === undefined) firstId.set(pod, id);
+    else if (root(prev) !== root(id)) parent.set(root(id), root(prev));
+  }
+  const sets = new Map<string, { members: Pod[]; selector: string }>();
+  for (const { pod, id, selector } of selfAffine) {
+    if (failed.has(pod) || firstId.get(pod) !== id) continue;
+    const r = root(id);
+    const set = sets.get(r) ?? { members: [], selector };
+    set.members.push(pod);
+    sets.set(r, set);
+  }
+  const bundled = new Set<Pod>();
+  const list: Bundle[] = [];
+  const { allocatable } = enc.problem.offerings;
+  const { remaining } = enc.problem.existing;
+  for (const { members, selector } of sets.values()) {
+    if (members.length < 2) continue;
+    members.sort(comparePods);
+    const sum = new Float64Array(R);
+    /** Per raw class, the flags of each member taken so far. */
+    const inClass = new Map<number, number[]>();
+    let row: Uint8Array | undefined;
+    let ex: boolean[] | undefined;
+    const taken: Pod[] = [];
+    const rest: Pod[] = [];
+    for (const pod of members) {
+      const g = groupOf.get(pod) as number;
+      const place = placeOf(g, pod);
+      const req = enc.problem.groups.requests.subarray(g * R, g * R + R);
+      const fits = (r: Uint8Array, x: boolean[], add: boolean) => {
+        const need = (i: number) => (add ? (sum[i] as number) : 0) + (req[i] as number);
+        const holds = (cap: Float64Array, at: number) => {
+          for (let i = 0; i < R; i++) if (need(i) > (cap[at * R + i] as number)) return false;
+          return true;
+        };
+        for (let t = 0; t < T; t++) if (r[t] === 1 && holds(allocatable, t)) return true;
+        for (let e = 0; e < E; e++) if (x[e] && holds(remaining, e)) return true;
+        return false;
+      };
+      if (!fits(place.row, place.ex, false)) continue;
+      const nextRow = row === undefined ? place.row : row.map((v, t) => v & (place.row[t] as number));
+      const nextEx = ex === undefined ? place.ex : ex.map((v, e) => v && (place.ex[e] as boolean));
+      const classes = classMap.get(pod) ?? [];
+      // The set shares one node: within each class, its counted members stay within the cap once
+      // one of them activates it (always, for an unconditional class).
+      const capped = classes.some(({ i, flags }) => {
+        const rc = rawAll[i] as RawClass;
+        const there = [...(inClass.get(i) ?? []), flags];
+        const counted = there.filter((f) => f & CLASS_COUNTED).length;
+        return there.some((f) => f & CLASS_ACTIVATES) && counted > rc.cap;
+      });
+      if (rest.length > 0 || capped || !fits(nextRow, nextEx, taken.length > 0)) {
+        rest.push(pod);
+        continue;
+      }
+      row = nextRow;
+      ex = nextEx;
+      for (let i = 0; i < R; i++) sum[i] = (sum[i] as number) + (req[i] as number);
+      for (const { i, flags } of classes) inClass.set(i, [...(inClass.get(i) ?? []), flags]);
+      taken.push(pod);
+    }
+    for (const pod of rest) {
+      const failure = {
+        pod,
+        reason: { code: "pod_affinity_unsatisfiable", topologyKey: HOSTNAME, selector },
+      } as const;
+      rejected.push(failure);
+    }
+    const [first] = taken;
+    if (first === undefined || row === undefined || ex === undefined || taken.length < 2) continue;
+    for (const pod of taken) bundled.add(pod);
+    const raw = [...inClass].map(([i, flags]) => ({ i, flags: flags.reduce((a, f) => a | f, 0) }));
+    // The bundle is one pod to the kernel: a class of cap m that counts k > 1 of its members needs
+    // more than a count of one (anti-affinity caps are 0 and 1, where any count already suffices).
+    // k > m: no pod carrying the constraint may share its node (a class of cap 0 counting the bundle,
+    // activated by the carriers); k <= m: its node takes at most m - k other counted pods (a class of
+    // cap m - k + 1 counting as the original does, activated by the bundle alone). A class two such
+    // bundles count in is not modelled exactly: warned.
+    const taking = new Set(taken);
+    for (const [i, flags] of inClass) {
+      const rc = rawAll[i] as RawClass;
+      const k = flags.filter((f) => f & CLASS_COUNTED).length;
+      if (rc.reason.code === "pod_anti_affinity_conflict" || k < 2) continue;
+      if (i >= baseClasses || multiCounted.has(i)) {
+        unenforced += taken.length;
+        continue;
+      }
+      multiCounted.add(i);
+      const out = k > rc.cap;
+      const flagOf = (f: number) => (out ? f & CLASS_ACTIVATES : f & CLASS_COUNTED);
+      const members = new Map<Pod, number>();
+      for (const [p, f] of rc.members) if (!taking.has(p) && flagOf(f) !== 0) members.set(p, flagOf(f));
+      const existing = out ? new Int32Array(E) : rc.existing;
+      rawAll.push({
+        cap: out ? 0 : rc.cap - k + 1,
+        existing,
+        reason: rc.reason,
+        conditional: true,
+        members,
+      });
+      const j = rawAll.length - 1;
+      for (const [p, flag] of members) classMap.set(p, [...(classMap.get(p) ?? []), { i: j, flags: flag }]);
+      // Bundles made before this one stand for their members.
+      for (const b of list) {
+        const flag = (membersOf.get(b.pod) ?? []).reduce((a, p) => a | (members.get(p) ?? 0), 0);
+        if (flag !== 0) b.raw.push({ i: j, flags: flag });
+      }
+      raw.push({ i: j, flags: out ? CLASS_COUNTED : CLASS_COUNTED | CLASS_ACTIVATES });
+    }
+    const requests: Record<string, number> = {};
+    for (const pod of taken)
+      for (const [k, v] of Object.entries(pod.requests)) requests[k] = (requests[k] ?? 0) + v;
+    const g = groupOf.get(first) as number;
+    list.push({
+      g,
+      pod: { ...first, name: `${first.name}+${taken.length - 1}`, requests },
+      pins: placeOf(g, first).pins,
+      row,
+      ex,
+      raw,
+      requests: sum,
+    });
+    membersOf.set(list.at(-1)?.pod as Pod, taken);
+  }
+  return {
+    bundled,
+    list,
+    rejected,
+    rawClasses: rawAll,
+    podClasses: classMap,
+    members: membersOf,
     unenforced,
-    bundles: bundleMembers,
   };
 }
