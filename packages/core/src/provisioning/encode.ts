@@ -1,4 +1,5 @@
 import { type EncodedProblem, encodedProblem } from "@nodeplan/solver-wasm";
+import { cmp } from "../compare.ts";
 import type { DaemonSet, InstanceType, Node, NodePool, Offering, Pod, ResourceVector } from "../model.ts";
 import {
   constraintsOf,
@@ -58,13 +59,12 @@ export function comparePods(a: Pod, b: Pod): number {
   if (cpu !== 0) return cpu;
   const mem = (b.requests.memoryBytes ?? 0) - (a.requests.memoryBytes ?? 0);
   if (mem !== 0) return mem;
-  if (a.creationTimestamp !== b.creationTimestamp) return a.creationTimestamp < b.creationTimestamp ? -1 : 1;
-  return a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0;
+  return cmp(a.creationTimestamp, b.creationTimestamp) || cmp(a.uid, b.uid);
 }
 
 /** NodePools by weight descending, ties by name descending (Karpenter's order). */
 export function poolOrder(pools: readonly NodePool[]): NodePool[] {
-  return [...pools].sort((a, b) => b.weight - a.weight || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  return [...pools].sort((a, b) => b.weight - a.weight || cmp(b.name, a.name));
 }
 
 /** Builds the kernel problem. */
@@ -423,7 +423,3 @@ const LAUNCH_PRECEDENCE: Readonly<Record<Offering["capacityType"], number>> = {
   spot: 1,
   "on-demand": 2,
 };
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

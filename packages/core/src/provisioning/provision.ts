@@ -36,7 +36,16 @@ import {
   withPreferences,
   withPreferNoScheduleToleration,
 } from "./preferences.ts";
-import { applyTopology, type DomainCaps, needsTopology, type TopologyResult } from "./topology.ts";
+import {
+  applyTopology,
+  type DomainCaps,
+  type DomainCounts,
+  domainCount,
+  needsTopology,
+  type Pin,
+  setDomainCount,
+  type TopologyResult,
+} from "./topology.ts";
 
 /** The pattern stage runs when the kernel's plan is more than this far above the resource bound. */
 const PATTERN_TRIGGER = 0.01;
@@ -632,32 +641,32 @@ function exactOverOwnConstraints(
  * After a solve, the caps with each (group, pinned domain) that left pods unplaced capped at what it
  * took, or undefined when no cap changed (else pinning is redone under the new caps).
  */
-function tightenCaps(
-  topo: TopologyResult,
-  result: KernelResult,
-  caps: ReadonlyMap<string, number>,
-): DomainCaps | undefined {
-  const placed = new Map<string, number>();
-  const short = new Set<string>();
+function tightenCaps(topo: TopologyResult, result: KernelResult, caps: DomainCaps): DomainCaps | undefined {
+  const placed: DomainCounts = new Map();
+  const short: { group: number; pin: Pin }[] = [];
   topo.origin.forEach(({ group, pins }, s) => {
     const left = result.unplaced[s] as number;
     const n = (topo.enc.groups[s] as PodGroup).pods.length - left;
     for (const pin of pins) {
-      const k = `${group}|${pin}`;
-      placed.set(k, (placed.get(k) ?? 0) + n);
-      if (left > 0) short.add(k);
+      setDomainCount(placed, group, pin, (domainCount(placed, group, pin) ?? 0) + n);
+      if (left > 0) short.push({ group, pin });
     }
   });
-  const next: DomainCaps = new Map(caps);
-  let changed = false;
-  for (const k of short) {
-    const n = placed.get(k) as number;
-    if ((next.get(k) ?? Number.POSITIVE_INFINITY) > n) {
-      next.set(k, n);
-      changed = true;
-    }
-  }
-  return changed ? next : undefined;
+  const tighter = short.filter(
+    ({ group, pin }) =>
+      (domainCount(caps, group, pin) ?? Number.POSITIVE_INFINITY) >
+      (domainCount(placed, group, pin) as number),
+  );
+  if (tighter.length === 0) return undefined;
+  const next: DomainCounts = new Map(
+    [...caps].map(([group, byKey]) => [
+      group,
+      new Map([...byKey].map(([key, byDomain]) => [key, new Map(byDomain)])),
+    ]),
+  );
+  for (const { group, pin } of tighter)
+    setDomainCount(next, group, pin, domainCount(placed, group, pin) as number);
+  return next;
 }
 
 /** Only used-up capacity reservations stopped the group: no available offering in the first NodePool offering one. */

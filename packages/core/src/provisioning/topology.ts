@@ -1,4 +1,5 @@
 import { CLASS_ACTIVATES, CLASS_COUNTED, encodedProblem } from "@nodeplan/solver-wasm";
+import { cmp } from "../compare.ts";
 import {
   type LabelSelector,
   type Node,
@@ -53,8 +54,31 @@ export interface TopologyFailure {
   reason: UnschedulableReason;
 }
 
-/** Per original group and `key=domain`: the most pods of that group the domain took when solved. */
-export type DomainCaps = Map<string, number>;
+/** A pod's domain on one topology key. */
+export interface Pin {
+  key: string;
+  domain: string;
+}
+
+/** A count per original group, topology key and domain (pods pinned there, or the most it may take). */
+export type DomainCounts = Map<number, Map<string, Map<string, number>>>;
+
+/** Per original group, key and domain: the most pods of that group the domain took when solved. */
+export type DomainCaps = ReadonlyMap<number, ReadonlyMap<string, ReadonlyMap<string, number>>>;
+
+/** The count of (group, pin), if any. */
+export function domainCount(counts: DomainCaps, group: number, pin: Pin): number | undefined {
+  return counts.get(group)?.get(pin.key)?.get(pin.domain);
+}
+
+/** Sets the count of (group, pin) in `counts`. */
+export function setDomainCount(counts: DomainCounts, group: number, pin: Pin, n: number): void {
+  let byKey = counts.get(group);
+  if (byKey === undefined) counts.set(group, (byKey = new Map()));
+  let byDomain = byKey.get(pin.key);
+  if (byDomain === undefined) byKey.set(pin.key, (byDomain = new Map()));
+  byDomain.set(pin.domain, n);
+}
 
 /** The refined encoding and what it left out. */
 export interface TopologyResult {
@@ -62,8 +86,8 @@ export interface TopologyResult {
   failures: TopologyFailure[];
   /** Per refined group: the reason to give when the kernel stops it on a cap class. */
   capReasons: (UnschedulableReason | undefined)[];
-  /** Per refined group: its original group and its pins (`key=domain`). */
-  origin: { group: number; pins: string[] }[];
+  /** Per refined group: its original group and its pins. */
+  origin: { group: number; pins: Pin[] }[];
   /** Pending pods whose constraints are seen but not fully enforced (a bundle counted once in a spread). */
   unenforced: number;
   /** Per bundle pod (the only pod of its refined group): the member pods it stands for. */
@@ -299,7 +323,7 @@ function domainIndex(
 /** What refines an encoding besides the input and the encoding itself. */
 export interface TopologyOptions {
   /** Narrows domains after a solve (see `DomainCaps`). */
-  caps: ReadonlyMap<string, number>;
+  caps: DomainCaps;
   /** The whole catalog when the input plans over part of it: spread domains come from it (default the input's). */
   catalog?: ProvisioningInput["instanceTypes"];
   /**
@@ -552,7 +576,7 @@ export function applyTopology(
     return out;
   };
   const pinsOf = new Map<Pod, Map<string, string>>();
-  const placedInDomain = new Map<string, number>();
+  const placedInDomain: DomainCounts = new Map();
   const pinPass = (withRules: boolean) =>
     enc.groups.forEach((group, g) => {
       for (const pod of group.pods) {
@@ -576,7 +600,8 @@ export function applyTopology(
         for (const key of [...keys].sort()) {
           const reachable = reach(group, key);
           const room = (d: string) =>
-            (placedInDomain.get(`${g}|${key}=${d}`) ?? 0) < (caps.get(`${g}|${key}=${d}`) ?? Infinity);
+            (domainCount(placedInDomain, g, { key, domain: d }) ?? 0) <
+            (domainCount(caps, g, { key, domain: d }) ?? Infinity);
           const ruled =
             rules !== undefined &&
             [...rules.spread, ...rules.affinity, ...rules.anti].some((r) => r.counter.key === key);
@@ -666,9 +691,9 @@ export function applyTopology(
           continue;
         }
         pinsOf.set(pod, pins);
-        for (const [key, d] of pins) {
-          const k = `${g}|${key}=${d}`;
-          placedInDomain.set(k, (placedInDomain.get(k) ?? 0) + 1);
+        for (const [key, domain] of pins) {
+          const pin = { key, domain };
+          setDomainCount(placedInDomain, g, pin, (domainCount(placedInDomain, g, pin) ?? 0) + 1);
         }
         for (const c of matching) {
           const d = pins.get(c.key);
@@ -723,7 +748,7 @@ export function applyTopology(
   // places (differing only in classes) share one offering row and existing-node column.
   const places = new Map<string, { row: Uint8Array; ex: boolean[] }>();
   const placeOf = (g: number, pod: Pod) => {
-    const pins = [...(pinsOf.get(pod) ?? new Map<string, string>())].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const pins = [...(pinsOf.get(pod) ?? new Map<string, string>())].sort((a, b) => cmp(a[0], b[0]));
     const excluded = nodeRepels.filter((r) => r.repels(pod)).map((r) => r.node);
     const affine = hostAffinity.get(pod);
     const where = JSON.stringify([pins, excluded, affine === undefined ? null : [...affine]]);
@@ -760,7 +785,7 @@ export function applyTopology(
   ) => {
     const group = enc.groups[g] as PodGroup;
     groups.push({ pods, requests: bundle?.vector ?? group.requests, constraintClass: group.constraintClass });
-    origin.push({ group: g, pins: pins.map(([key, d]) => `${key}=${d}`) });
+    origin.push({ group: g, pins: pins.map(([key, domain]) => ({ key, domain })) });
     rowOf.push(place.row);
     exOf.push(place.ex);
     classesOf.push(raw);
