@@ -320,36 +320,97 @@ function domainIndex(
   return { valuesOf, reach, eligibleDomains };
 }
 
-/** What refines an encoding besides the input and the encoding itself. */
-export interface TopologyOptions {
-  /** Narrows domains after a solve (see `DomainCaps`). */
-  caps: DomainCaps;
-  /** The whole catalog when the input plans over part of it: spread domains come from it (default the input's). */
-  catalog?: ProvisioningInput["instanceTypes"];
-  /**
-   * Per pod key, the pod as written, for pending pods scheduled with preferences as requirements:
-   * nodeAffinityPolicy reads the pod's own node affinity, not preferences tried as requirements.
-   */
-  asWritten?: ReadonlyMap<string, Pod>;
+/** A bound pod's required anti-affinity on a domain key: the domains it occupies, and whom it repels. */
+interface AntiAffinityOwner {
+  key: string;
+  repels: (p: Pod) => boolean;
+  domains: Set<string>;
+  topologyKey: string;
 }
 
-/** Refines `enc` for the topology constraints of its pods. */
-export function applyTopology(
+/**
+ * The required anti-affinity of pods already bound: on a domain key, owners whose domains repel
+ * matching pods; on the hostname key, the existing nodes matching pods may not use.
+ */
+function existingAntiAffinity(
   input: ProvisioningInput,
-  enc: Encoding,
-  options: TopologyOptions,
-): TopologyResult {
-  const { caps, catalog = input.instanceTypes, asWritten } = options;
-  const nodesByName = new Map(input.nodes.map((n) => [n.name, n]));
-  const bound = boundPods(input, nodesByName);
-  const existingIndex = new Map(enc.existing.map((n, e) => [n.name, e]));
+  bound: readonly { pod: Pod; node: Node }[],
+  existingIndex: ReadonlyMap<string, number>,
+): { owners: AntiAffinityOwner[]; nodeRepels: { node: number; repels: (p: Pod) => boolean }[] } {
+  // Anti-affinity owners on domain keys: (key, predicate, domains they occupy).
+  const owners: AntiAffinityOwner[] = [];
+  const nodeRepels: { node: number; repels: (p: Pod) => boolean }[] = [];
+  for (const { pod, node } of bound) {
+    for (const term of pod.podAntiAffinity.required) {
+      const inNs = termNamespaces(term, pod, input.namespaces);
+      const sel = effectiveSelector(term.labelSelector, pod, term.matchLabelKeys, term.mismatchLabelKeys);
+      const repels = (p: Pod) => inNs(p.namespace) && matchesLabelSelector(sel, p.labels);
+      if (term.topologyKey === HOSTNAME) {
+        const e = existingIndex.get(node.name);
+        if (e !== undefined) nodeRepels.push({ node: e, repels });
+      } else {
+        const d = node.labels[term.topologyKey];
+        if (d !== undefined)
+          owners.push({
+            key: term.topologyKey,
+            repels,
+            domains: new Set([d]),
+            topologyKey: term.topologyKey,
+          });
+      }
+    }
+  }
+
+  return { owners, nodeRepels };
+}
+
+/** A pod's domain rules: its spreads, and its affinity and anti-affinity terms on domain keys. */
+interface PodRules {
+  spread: SpreadRule[];
+  affinity: AffinityRule[];
+  anti: AffinityRule[];
+}
+
+/** A pending pod carrying a bootstrapping hostname self-affinity term (a term id, as for cap classes). */
+interface SelfAffine {
+  pod: Pod;
+  id: string;
+  selector: string;
+}
+
+/** What the rules are read from. */
+interface RuleInputs {
+  input: ProvisioningInput;
+  enc: Encoding;
+  bound: readonly { pod: Pod; node: Node }[];
+  existingIndex: ReadonlyMap<string, number>;
+  eligibleDomains: DomainIndex["eligibleDomains"];
+  asWritten: ReadonlyMap<string, Pod> | undefined;
+}
+
+/** The pending pods' topology rules, before any is pinned. */
+interface Rules {
+  /** Per pod with a rule on a domain key. */
+  rulesOf: Map<Pod, PodRules>;
+  /** The counters the rules read, by id, counting the bound pods. */
+  counters: Map<string, Counter>;
+  /** Node-level cap classes by id, in order of first use, with the pending pods in each. */
+  rawClasses: Map<string, RawClass>;
+  /** Per pod with hostname affinity to pods already bound: the existing nodes it may join. */
+  hostAffinity: Map<Pod, Set<number>>;
+  selfAffine: SelfAffine[];
+  /** Pods whose hostname affinity nothing can satisfy. */
+  failures: TopologyFailure[];
+}
+
+/**
+ * Pass 1: the rules of every pending pod (pods of a group share node constraints, not labels or
+ * namespaces): spreads and affinity on domain keys as counters, node-level rules (hostname spread and
+ * anti-affinity, host ports) as cap classes, and hostname affinity as the nodes to join.
+ */
+function collectRules(given: RuleInputs): Rules {
+  const { input, enc, bound, existingIndex, eligibleDomains, asWritten } = given;
   const E = enc.existing.length;
-  const T = enc.offerings.length;
-  const failures: TopologyFailure[] = [];
-  let unenforced = 0;
-
-  const { valuesOf, reach, eligibleDomains } = domainIndex(input, enc, catalog);
-
   const configs = new Map<Set<string>, Map<string, SpreadConfig>>();
   const configOf = (maxSkew: number, minDomains: number | undefined, eligible: Set<string>) => {
     const byEligible = configs.get(eligible) ?? new Map<string, SpreadConfig>();
@@ -383,32 +444,6 @@ export function applyTopology(
     }
     return c;
   };
-  const domainKeys = new Set<string>();
-
-  // Anti-affinity owners on domain keys: (key, predicate, domains they occupy).
-  const owners: { key: string; repels: (p: Pod) => boolean; domains: Set<string>; topologyKey: string }[] =
-    [];
-  const nodeRepels: { node: number; repels: (p: Pod) => boolean }[] = [];
-  for (const { pod, node } of bound) {
-    for (const term of pod.podAntiAffinity.required) {
-      const inNs = termNamespaces(term, pod, input.namespaces);
-      const sel = effectiveSelector(term.labelSelector, pod, term.matchLabelKeys, term.mismatchLabelKeys);
-      const repels = (p: Pod) => inNs(p.namespace) && matchesLabelSelector(sel, p.labels);
-      if (term.topologyKey === HOSTNAME) {
-        const e = existingIndex.get(node.name);
-        if (e !== undefined) nodeRepels.push({ node: e, repels });
-      } else {
-        const d = node.labels[term.topologyKey];
-        if (d !== undefined)
-          owners.push({
-            key: term.topologyKey,
-            repels,
-            domains: new Set([d]),
-            topologyKey: term.topologyKey,
-          });
-      }
-    }
-  }
 
   // Node-level cap classes.
   const rawClasses = new Map<string, RawClass>();
@@ -436,11 +471,11 @@ export function applyTopology(
     rc.members.set(carrier, (rc.members.get(carrier) ?? 0) | CLASS_ACTIVATES);
   };
   const hostAffinity = new Map<Pod, Set<number>>();
+  const failures: TopologyFailure[] = [];
   // Hostname self-affinity terms that bootstrap, per carrier (a term id, as for cap classes).
-  const selfAffine: { pod: Pod; id: string; selector: string }[] = [];
+  const selfAffine: SelfAffine[] = [];
 
-  // Pass 1: rules per pod (pods of a group share node constraints, not labels or namespaces).
-  const rulesOf = new Map<Pod, { spread: SpreadRule[]; affinity: AffinityRule[]; anti: AffinityRule[] }>();
+  const rulesOf = new Map<Pod, PodRules>();
   enc.groups.forEach((group) => {
     for (const pod of group.pods) {
       const spread: SpreadRule[] = [];
@@ -474,7 +509,6 @@ export function applyTopology(
         // Which nodes' pods count depends on the pod's node affinity (Honor) and tolerations (Honor).
         const counterId = `spread|${c.topologyKey}|${id}|${policy.affinity || policy.taints ? (c0?.key ?? "") : ""}|${policy.affinity}|${policy.taints}`;
         const counter = counterFor(counterId, c.topologyKey, matches, countNode);
-        domainKeys.add(c.topologyKey);
         const eligible = c0 === undefined ? new Set<string>() : eligibleDomains(c0, c.topologyKey, policy);
         const config = configOf(c.maxSkew, c.minDomains, eligible);
         spread.push({ counter, constraint: c, config });
@@ -529,7 +563,6 @@ export function applyTopology(
             continue;
           }
           const counter = counterFor(id, term.topologyKey, matches, () => true);
-          domainKeys.add(term.topologyKey);
           (kind === "affinity" ? affinity : anti).push({ counter, self: matches(pod) });
         }
       }
@@ -542,13 +575,54 @@ export function applyTopology(
       if (spread.length + affinity.length + anti.length > 0) rulesOf.set(pod, { spread, affinity, anti });
     }
   });
-  const failed = new Set(failures.map((f) => f.pod));
   // Pending pods a node-level class counts belong to it too.
   if (podClassTests.length > 0)
     for (const group of enc.groups)
       for (const pod of group.pods)
         for (const { rc, test } of podClassTests)
           if (test(pod)) rc.members.set(pod, (rc.members.get(pod) ?? 0) | CLASS_COUNTED);
+  return { rulesOf, counters, rawClasses, hostAffinity, selfAffine, failures };
+}
+
+/** What refines an encoding besides the input and the encoding itself. */
+export interface TopologyOptions {
+  /** Narrows domains after a solve (see `DomainCaps`). */
+  caps: DomainCaps;
+  /** The whole catalog when the input plans over part of it: spread domains come from it (default the input's). */
+  catalog?: ProvisioningInput["instanceTypes"];
+  /**
+   * Per pod key, the pod as written, for pending pods scheduled with preferences as requirements:
+   * nodeAffinityPolicy reads the pod's own node affinity, not preferences tried as requirements.
+   */
+  asWritten?: ReadonlyMap<string, Pod>;
+}
+
+/** Refines `enc` for the topology constraints of its pods. */
+export function applyTopology(
+  input: ProvisioningInput,
+  enc: Encoding,
+  options: TopologyOptions,
+): TopologyResult {
+  const { caps, catalog = input.instanceTypes, asWritten } = options;
+  const nodesByName = new Map(input.nodes.map((n) => [n.name, n]));
+  const bound = boundPods(input, nodesByName);
+  const existingIndex = new Map(enc.existing.map((n, e) => [n.name, e]));
+  const E = enc.existing.length;
+  const T = enc.offerings.length;
+  let unenforced = 0;
+
+  const { valuesOf, reach, eligibleDomains } = domainIndex(input, enc, catalog);
+
+  const { owners, nodeRepels } = existingAntiAffinity(input, bound, existingIndex);
+  const { rulesOf, counters, rawClasses, hostAffinity, selfAffine, failures } = collectRules({
+    input,
+    enc,
+    bound,
+    existingIndex,
+    eligibleDomains,
+    asWritten,
+  });
+  const failed = new Set(failures.map((f) => f.pod));
 
   // Pass 2: pin domain keys, pod by pod in queue order: first the pods no domain rule of their own
   // binds (only counted by others' spreads or affinities, or repelled by anti-affinity), then the pods
@@ -1021,7 +1095,7 @@ interface BundleInputs {
   enc: Encoding;
   rawList: readonly RawClass[];
   podClasses: ReadonlyMap<Pod, ClassRef[]>;
-  selfAffine: readonly { pod: Pod; id: string; selector: string }[];
+  selfAffine: readonly SelfAffine[];
   failed: ReadonlySet<Pod>;
   placeOf: (g: number, pod: Pod) => Place;
 }
