@@ -138,23 +138,27 @@ export function applyJsonPatch<T>(document: T, patch: readonly JsonPatchOperatio
 /**
  * The one operation that sets `path` in `root` to `value`: `replace` when the field exists, `add` of
  * the field when its parent exists, else `add` of the first missing ancestor holding the rest of the
- * path (objects, or a one-element array where the next segment is `-`).
+ * path (objects, or a one-element array where the next segment is `-` or an index). A value in the
+ * way that cannot hold the rest of the path (a string where an object is needed) is replaced.
  */
 export function setOperation(root: unknown, path: readonly Segment[], value: unknown): JsonPatchOperation {
+  const build = (from: number) => {
+    let built: unknown = value;
+    for (let j = path.length - 1; j >= from; j--) {
+      const next = path[j] as Segment;
+      built = next === "-" || typeof next === "number" ? [built] : { [next]: built };
+    }
+    return built;
+  };
   let at: unknown = root;
   for (let i = 0; i < path.length; i++) {
     const s = path[i] as Segment;
+    const fits = Array.isArray(at) ? s === "-" || typeof s === "number" : isObject(at);
+    if (!fits) return { op: "replace", path: pointer(path.slice(0, i)), value: build(i) };
     const exists = Array.isArray(at)
       ? typeof s === "number" && s < at.length
-      : isObject(at) && Object.hasOwn(at, String(s));
-    if (!exists) {
-      let built: unknown = value;
-      for (let j = path.length - 1; j > i; j--) {
-        const next = path[j] as Segment;
-        built = next === "-" || typeof next === "number" ? [built] : { [next]: built };
-      }
-      return { op: "add", path: pointer(path.slice(0, i + 1)), value: built };
-    }
+      : Object.hasOwn(at as Record<string, unknown>, String(s));
+    if (!exists) return { op: "add", path: pointer(path.slice(0, i + 1)), value: build(i + 1) };
     at = Array.isArray(at) ? at[s as number] : (at as Record<string, unknown>)[String(s)];
   }
   return { op: "replace", path: pointer(path), value };
