@@ -33,6 +33,7 @@ import {
   type KindSchemas,
   type LoadSummary,
   loadManifests,
+  type ManifestGraph,
   type ManifestInput,
   readDocuments,
   renderLoadSummary,
@@ -112,6 +113,8 @@ export interface LoadedInputs {
   /** What was read, ignored and rejected; `summaryLine` is its one line. */
   summary: LoadSummary;
   summaryLine: string;
+  /** Every document and object read, as written (what `nodeplan doctor` checks). */
+  graph: ManifestGraph;
 }
 
 /** An opened catalog: instance types per NodePool and node class, and the warnings plans must carry. */
@@ -498,6 +501,7 @@ export async function prepareInputs(
     notes,
     summary: loaded.summary,
     summaryLine: renderLoadSummary(loaded.summary),
+    graph: loaded.graph,
   };
 }
 

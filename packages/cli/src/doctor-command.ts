@@ -1,0 +1,93 @@
+import {
+  type DoctorReport,
+  type Paint,
+  renderDoctorText,
+  runDoctor,
+  type Severity,
+  severities,
+  toSarif,
+} from "@nodeplan/doctor";
+import type { ManifestInput } from "@nodeplan/k8s-adapter";
+import { type InputOptions, nodeSchemas, openCatalog, readInputFiles } from "./inputs.ts";
+import { type LoadedInputs, loadSolver, prepareInputs, prepareOptions } from "./prepare.ts";
+import type { Progress } from "./terminal.ts";
+
+/**
+ * `nodeplan doctor`: the configuration findings of @nodeplan/doctor over manifests read exactly as
+ * `nodeplan plan` reads them (the same loader, schemas, warnings, default NodePool and catalog), with
+ * the texts kept so findings name the line of each field.
+ */
+
+/** Options of `nodeplan doctor`. */
+export interface DoctorCommandOptions extends InputOptions {
+  output?: "text" | "json" | "sarif";
+  /** Exit 1 when a finding is at least this severe. */
+  failOn?: Exclude<Severity, "info">;
+}
+
+/** Reads the manifests and the catalog as `loadInputs` does, keeping the texts read. */
+export async function loadDoctorInputs(
+  paths: readonly string[],
+  options: InputOptions,
+  progress?: Progress,
+): Promise<{ inputs: LoadedInputs; texts: ManifestInput[] }> {
+  const prepared = prepareOptions({
+    ...options,
+    schemas: nodeSchemas,
+    ...(options.timeFlag === undefined ? {} : { names: { now: options.timeFlag } }),
+  });
+  progress?.step("reading manifests");
+  const { texts, notices } = readInputFiles(paths);
+  const inputs = await prepareInputs(
+    texts,
+    prepared,
+    (offer, errors) => openCatalog(options.catalog ?? "embedded", offer, errors, options.region),
+    progress,
+    notices,
+  );
+  return { inputs, texts };
+}
+
+/** Runs every rule over prepared inputs (plans and consolidation loops for the findings' costs). */
+export async function doctorFor(
+  inputs: LoadedInputs,
+  texts: readonly ManifestInput[],
+  progress?: Progress,
+): Promise<DoctorReport> {
+  progress?.step("checking the configuration");
+  await progress?.yield();
+  const solver = await loadSolver();
+  return runDoctor(
+    { graph: inputs.graph, cluster: inputs.cluster, instanceTypes: inputs.instanceTypes, now: inputs.now },
+    { solver, texts },
+  );
+}
+
+/** The report in the chosen format: text by severity, `{ findings, summary }` JSON, or SARIF 2.1.0. */
+export function renderDoctor(
+  report: DoctorReport,
+  output: DoctorCommandOptions["output"],
+  options: { version: string; paint?: Paint },
+): string {
+  if (output === "json") return `${JSON.stringify(report, null, 2)}\n`;
+  if (output === "sarif")
+    return `${JSON.stringify(toSarif(report, { version: options.version, isFile: (s) => s !== "stdin" }), null, 2)}\n`;
+  return renderDoctorText(report, options.paint);
+}
+
+/** Does some finding reach `level` (`warning` counts errors too)? */
+export function failsOn(report: DoctorReport, level: DoctorCommandOptions["failOn"]): boolean {
+  if (level === undefined) return false;
+  const worst = severities.indexOf(level);
+  return report.findings.some((f) => severities.indexOf(f.severity) <= worst);
+}
+
+/** Loads, checks and renders: what the `doctor` command prints, and whether `--fail-on` fails it. */
+export async function doctorCommand(
+  paths: readonly string[],
+  options: DoctorCommandOptions,
+  progress?: Progress,
+): Promise<{ inputs: LoadedInputs; report: DoctorReport }> {
+  const { inputs, texts } = await loadDoctorInputs(paths, options, progress);
+  return { inputs, report: await doctorFor(inputs, texts, progress) };
+}
