@@ -9,7 +9,7 @@ import {
   type UnschedulableReason,
 } from "@nodeplan/core";
 import type { JsonPatchOperation } from "../finding.ts";
-import { type DoctorGraph, type Pool, pathInSource, sourceTracksFile } from "../graph.ts";
+import { type DoctorGraph, type Pool, pathInSource, sourceTracksFile, type Workload } from "../graph.ts";
 import { pointer, type Segment, setOperation } from "../json-patch.ts";
 import { isRaw, listAt, numberAt, stringAt } from "../raw.ts";
 import { type Draft, type Named, plural, type Rule } from "../rule.ts";
@@ -284,6 +284,9 @@ export const autoscalerOnManagedNodes: Rule = {
     const drafts: Draft[] = [];
     for (const w of graph.workloads) {
       if (w.kind === "DaemonSet" || !isNodeAutoscaler(w) || w.pools.length === 0) continue;
+      // Pods already running keep the affinity they were made with; a template that now keeps them
+      // off Karpenter's nodes is fixed (the next rollout moves them).
+      if (keptOffNodePools(w)) continue;
       drafts.push({
         message: `${name(w)} is a node autoscaler and its pods can run on ${names(w.pools.map((p) => ({ kind: "NodePool", name: p.name })))}, nodes it manages`,
         objects: [{ obj: w, path: [...w.templatePath, "spec", "affinity"] }, ...poolNamed(w.pools)],
@@ -297,6 +300,26 @@ export const autoscalerOnManagedNodes: Rule = {
     return drafts;
   },
 };
+
+/** Does every required node affinity term of the template say karpenter.sh/nodepool DoesNotExist? */
+function keptOffNodePools(w: Workload): boolean {
+  const terms = listAt(w.raw, [
+    ...w.templatePath,
+    "spec",
+    "affinity",
+    "nodeAffinity",
+    "requiredDuringSchedulingIgnoredDuringExecution",
+    "nodeSelectorTerms",
+  ]);
+  return (
+    terms.length > 0 &&
+    terms.every((t) =>
+      listAt(t, ["matchExpressions"]).some(
+        (e) => isRaw(e) && e.key === "karpenter.sh/nodepool" && e.operator === "DoesNotExist",
+      ),
+    )
+  );
+}
 
 export const clusterAutoscalerWithKarpenter: Rule = {
   id: "cluster-autoscaler-with-karpenter",

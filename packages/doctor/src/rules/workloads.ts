@@ -1,4 +1,10 @@
-import { type PodDisruptionBudget, podKey, quantityKindFor } from "@nodeplan/core";
+import {
+  formatQuantity,
+  k8sNameFor,
+  type PodDisruptionBudget,
+  podKey,
+  quantityKindFor,
+} from "@nodeplan/core";
 import type { JsonPatchOperation } from "../finding.ts";
 import type { ArgoApp, Hpa, Pdb, Workload } from "../graph.ts";
 import { pointer, type Segment, setOperation } from "../json-patch.ts";
@@ -278,7 +284,7 @@ export const hpaMaxUnreachable: Rule = {
           .map((p) => `NodePool ${p}`)
           .join(
             ", ",
-          )}${first?.code === "nodepool_limit_reached" ? ` (${first.resource} limit ${first.limit} reached)` : ""}: ${plural(limited.length, "replica")} would stay Pending`,
+          )}${first?.code === "nodepool_limit_reached" ? ` (${limitText(first.resource, first.limit)} reached)` : ""}: ${plural(limited.length, "replica")} would stay Pending`,
         objects: [...named, ...poolNamed(poolList, ["spec", "limits"])],
         effect: { replicasUnreachable: limited.length },
         ...(reachable >= hpa.minReplicas && reachable >= 1
@@ -294,6 +300,12 @@ export const hpaMaxUnreachable: Rule = {
     return drafts;
   },
 };
+
+/** A NodePool limit as Kubernetes writes it: `cpu limit 48`, `memory limit 512Gi`. */
+function limitText(modelKey: string, value: number): string {
+  const k8s = k8sNameFor(modelKey);
+  return `${k8s} limit ${formatQuantity(value, quantityKindFor(k8s))}`;
+}
 
 /** The resources a container asks for, as written (requests, then limits, which default requests). */
 const written = (c: Raw, field: "requests" | "limits", resource: string) =>
