@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   applyFix,
@@ -111,3 +113,8 @@ for (const rule of rules) {
     }
   });
 }
+
+test("the README's rule table lists every rule with its severity", () => {
+  const readme = readFileSync(join(import.meta.dirname, "../../../README.md"), "utf8");
+  for (const r of rules) expect(readme).toMatch(new RegExp(`\\| \`${r.id}\`\\s+\\| ${r.severity}\\s+\\|`));
+});

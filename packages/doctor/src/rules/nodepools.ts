@@ -288,12 +288,9 @@ export const budgetsBlockAll: Rule = {
         if (!isZero(b) || !alwaysActive(b, nowMillis)) return;
         const others = budgets.filter((_, j) => j !== i);
         const replacement = others.length > 0 ? others : [{ nodes: "10%" }];
-        const covers =
-          b.reasons === undefined
-            ? "every disruption reason (Empty, Underutilized, Drifted)"
-            : b.reasons.join(", ");
+        const covers = (b.reasons ?? ["Empty", "Underutilized", "Drifted"]).join(", ");
         drafts.push({
-          message: `NodePool ${pool.name}'s budget ${budgetText(b)} is always active: ${covers} never disrupts a node`,
+          message: `NodePool ${pool.name} has a budget that is always active, ${budgetText(b)}: none of its nodes is ever disrupted (${covers})`,
           objects: [{ obj: pool.obj, path: [...BUDGETS, i] }],
           fix: {
             description:

@@ -288,7 +288,7 @@ export const autoscalerOnManagedNodes: Rule = {
       // off Karpenter's nodes is fixed (the next rollout moves them).
       if (keptOffNodePools(w)) continue;
       drafts.push({
-        message: `${name(w)} is a node autoscaler and its pods can run on ${names(w.pools.map((p) => ({ kind: "NodePool", name: p.name })))}, nodes it manages`,
+        message: `${name(w)} is a node autoscaler and its pods can run on nodes it manages: ${names(w.pools.map((p) => ({ kind: "NodePool", name: p.name })))}`,
         objects: [{ obj: w, path: [...w.templatePath, "spec", "affinity"] }, ...poolNamed(w.pools)],
         fix: {
           description:
