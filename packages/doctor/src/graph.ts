@@ -2,6 +2,7 @@ import {
   type ClusterState,
   constraintsOf,
   type DaemonSet,
+  fits,
   formatPath,
   type InstanceType,
   matchesLabelSelector,
@@ -93,9 +94,14 @@ export function ref(o: Obj, path?: readonly Segment[]): ObjectRef {
   return out;
 }
 
-/** `Kind namespace/name` or `Kind name`, as errors and findings name objects. */
-export const describe = (o: { kind: string; namespace?: string; name: string }) =>
-  `${o.kind} ${o.namespace === undefined ? o.name : `${o.namespace}/${o.name}`}`;
+/**
+ * `Kind namespace/name` or `Kind name`, as errors and findings name objects; pods made alike read
+ * `3 Pods like shop/worker-0`.
+ */
+export const describe = (o: { kind: string; namespace?: string; name: string; alike?: Obj[] }) => {
+  const id = o.namespace === undefined ? o.name : `${o.namespace}/${o.name}`;
+  return o.alike === undefined ? `${o.kind} ${id}` : `${o.alike.length + 1} ${o.kind}s like ${id}`;
+};
 
 /** A container of a pod template. */
 export interface Container {
@@ -144,6 +150,8 @@ export interface Workload extends Obj {
   containers: Container[];
   /** Runs until deleted (Deployment, StatefulSet, ReplicaSet, their pods): not a Job. */
   longLived: boolean;
+  /** For a Pod: the other Pod objects of the input made alike (one controller, or one app's bare pods). */
+  alike?: Obj[];
 }
 
 /** A HorizontalPodAutoscaler and its target. */
@@ -497,6 +505,8 @@ export function buildGraph(input: DoctorInput): DoctorGraph {
   // pods through its ReplicaSet `<deployment>-<pod-template-hash>`, a CronJob's through its Jobs), and
   // orphans adopted by a selector, as the loader does. A Pod of the input no workload owns is its own.
   const podOwner = new Map<Pod, Workload>();
+  /** Pod workloads by namespace and grouping identity (an owner not in the input, or app and images). */
+  const podGroups = new Map<string, Map<string, Workload>>();
   const adopters = workloads.filter(
     (w) => w.kind === "Deployment" || w.kind === "ReplicaSet" || w.kind === "StatefulSet",
   );
@@ -538,9 +548,30 @@ export function buildGraph(input: DoctorInput): DoctorGraph {
     if (w === undefined) {
       const podObj = index.get(pod.namespace, "Pod", pod.name);
       if (podObj === undefined || podObj.apiVersion !== "v1") continue;
-      w = addWorkload(podObj, "Pod");
-      w.longLived =
-        owner?.kind === "ReplicaSet" || owner?.kind === "StatefulSet" || owner?.kind === "Deployment";
+      // Pods of one controller that is not in the input, or bare pods of one app with the same
+      // images, are one workload: one finding for all of them, not one per pod.
+      const app = pod.labels["app.kubernetes.io/name"] ?? pod.labels.app ?? pod.labels["k8s-app"];
+      const images = containersOf(podObj.raw, [])
+        .map((c) => c.image)
+        .join(",");
+      const key =
+        owner !== undefined
+          ? `owner:${owner.kind}/${owner.name}`
+          : app === undefined
+            ? undefined
+            : `app:${app}:${images}`;
+      const groups = podGroups.get(pod.namespace) ?? new Map<string, Workload>();
+      podGroups.set(pod.namespace, groups);
+      w = key === undefined ? undefined : groups.get(key);
+      if (w === undefined) {
+        w = addWorkload(podObj, "Pod");
+        w.longLived =
+          owner?.kind === "ReplicaSet" || owner?.kind === "StatefulSet" || owner?.kind === "Deployment";
+        if (key !== undefined) groups.set(key, w);
+      } else {
+        w.replicas = { low: w.replicas.low + 1, high: w.replicas.high + 1 };
+        (w.alike ??= []).push(podObj);
+      }
     }
     w.pods.push(pod);
     podOwner.set(pod, w);
@@ -588,11 +619,21 @@ export function buildGraph(input: DoctorInput): DoctorGraph {
       const pool = p.nodeName === undefined ? undefined : nodePool.get(p.nodeName);
       if (pool !== undefined) names.add(pool);
     }
-    if (w.constraints !== undefined) for (const p of compatiblePools(w.constraints)) names.add(p.name);
+    // Pools whose requirements and taints allow the pods and that have an instance type big enough
+    // for one of them (a GPU pod does not run on a pool without GPUs).
+    if (w.constraints !== undefined && first !== undefined)
+      for (const p of compatiblePools(w.constraints))
+        if (p.types.some((it) => fits(first.requests, it.allocatable))) names.add(p.name);
     w.pools = pools.filter((p) => names.has(p.name));
   }
 
   // PDBs -> pods and workloads.
+  const podsByNamespace = new Map<string, Pod[]>();
+  for (const p of cluster.pods) {
+    const list = podsByNamespace.get(p.namespace);
+    if (list === undefined) podsByNamespace.set(p.namespace, [p]);
+    else list.push(p);
+  }
   const pdbModels = new Index<PodDisruptionBudget>();
   for (const p of cluster.podDisruptionBudgets) pdbModels.set(p.namespace, "PodDisruptionBudget", p.name, p);
   const pdbs: Pdb[] = byKind("PodDisruptionBudget").map((o) => {
@@ -601,8 +642,8 @@ export function buildGraph(input: DoctorInput): DoctorGraph {
     const pdb: Pdb = { ...o, namespace, pods: [], workloads: [] };
     if (model === undefined) return pdb;
     pdb.model = model;
-    pdb.pods = cluster.pods.filter(
-      (p) => p.namespace === namespace && !p.daemonSet && matchesLabelSelector(model.selector, p.labels),
+    pdb.pods = (podsByNamespace.get(namespace) ?? []).filter(
+      (p) => !p.daemonSet && matchesLabelSelector(model.selector, p.labels),
     );
     pdb.workloads = workloads.filter(
       (w) =>

@@ -109,7 +109,9 @@ export function runDoctor(input: DoctorInput, options: DoctorOptions): DoctorRep
       docs: rule.docs,
       objects,
     };
-    if (draft.fix !== undefined) finding.fix = draft.fix;
+    // A fix patches one manifest: pods made alike are fixed in whatever makes them, not one by one.
+    const subject = draft.objects[0]?.obj as { alike?: unknown[] } | undefined;
+    if (draft.fix !== undefined && subject?.alike === undefined) finding.fix = draft.fix;
     if (Object.keys(effect).length > 0) finding.effect = effect;
     return finding;
   });

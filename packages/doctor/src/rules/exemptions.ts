@@ -1,3 +1,4 @@
+import { describe } from "../graph.ts";
 import { pointer } from "../json-patch.ts";
 import type { Draft, Rule } from "../rule.ts";
 
@@ -49,8 +50,8 @@ export const exemptionWithoutReason: Rule = {
         const suggestion = unknown ? closest(rule, ruleIds) : undefined;
         drafts.push({
           message: unknown
-            ? `${o.kind} ${o.namespace === undefined ? o.name : `${o.namespace}/${o.name}`} is exempted from "${rule}", which is not a rule${suggestion === undefined ? "" : ` (did you mean ${suggestion}?)`}: it exempts nothing`
-            : `${o.kind} ${o.namespace === undefined ? o.name : `${o.namespace}/${o.name}`} is exempted from ${rule} without a reason: the exemption is not applied until it says why`,
+            ? `${describe(o)} is exempted from "${rule}", which is not a rule${suggestion === undefined ? "" : ` (did you mean ${suggestion}?)`}: it exempts nothing`
+            : `${describe(o)} is exempted from ${rule} without a reason: the exemption is not applied until it says why`,
           objects: [{ obj: o, path: ["metadata", "annotations", key] }],
           fix:
             unknown && suggestion !== undefined

@@ -1,7 +1,7 @@
 import { podKey } from "@nodeplan/core";
 import type { JsonPatchOperation } from "../finding.ts";
-import { type DoctorGraph, describe, type Obj, type Pdb, type Pool, type Workload } from "../graph.ts";
-import { pointer, type Segment, setOperation } from "../json-patch.ts";
+import { type DoctorGraph, describe, type Pdb, type Pool, type Workload } from "../graph.ts";
+import { type Segment, setOperation } from "../json-patch.ts";
 import { at, isRaw, listAt } from "../raw.ts";
 import type { Named } from "../rule.ts";
 
@@ -30,7 +30,7 @@ function scaled(value: number | string, total: number): number {
 }
 
 /** Disruptions a PDB allows with `expected` pods, all healthy. */
-export function pdbAllows(pdb: Pdb, expected: number): number | undefined {
+function pdbAllows(pdb: Pdb, expected: number): number | undefined {
   const m = pdb.model;
   if (m === undefined) return undefined;
   if (m.maxUnavailable !== undefined) return scaled(m.maxUnavailable, expected);
@@ -94,10 +94,6 @@ export function requireNodeAffinity(
 export const schedulingTaints = (pool: Pool) =>
   pool.model.template.taints.filter((t) => t.effect === "NoSchedule" || t.effect === "NoExecute");
 
-/** The JSON Pointer of an annotation of an object's metadata. */
-export const annotationPointer = (key: string, prefix: Segment[] = []) =>
-  pointer([...prefix, "metadata", "annotations", key]);
-
 /** Is a raw value a non-empty object (a limits map that says something)? */
 export const nonEmpty = (v: unknown) => isRaw(v) && Object.keys(v).length > 0;
 
@@ -119,6 +115,3 @@ export function isClusterAutoscaler(w: Workload): boolean {
     return true;
   return w.containers.some((c) => /(^|\/)cluster-autoscaler([:@]|$)/.test(c.image));
 }
-
-/** The objects of the input that carry this model NodePool's name. */
-export const poolObj = (graph: DoctorGraph, name: string): Obj | undefined => graph.poolByName.get(name)?.obj;

@@ -388,7 +388,7 @@ export const memoryLimitAboveRequest: Rule = {
       if (parts.length === 0) continue;
       const pools = w.pools.filter((p) => p.consolidates);
       drafts.push({
-        message: `${name(w)} runs on consolidating ${names(pools.map((p) => ({ kind: "NodePool", name: p.name })))} and its memory can outgrow its request: ${parts.join("; ")}`,
+        message: `${name(w)} can run on consolidating ${names(pools.map((p) => ({ kind: "NodePool", name: p.name })))} and memory can outgrow what it requests: ${parts.join("; ")}`,
         objects: [
           { obj: w, path: firstPath ?? [] },
           ...poolNamed(pools, ["spec", "disruption", "consolidationPolicy"]),
