@@ -16,6 +16,7 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import {
   type CatalogSource,
   type InstanceType,
+  isLaunchFailed,
   type NodePool,
   NodePoolSchema,
   NodeSchema,
@@ -290,6 +291,7 @@ describe("CreateFleet", () => {
           Tags: [
             { Key: "eks:eks-cluster-name", Value: "demo" },
             { Key: "karpenter.k8s.aws/ec2nodeclass", Value: "default" },
+            { Key: "karpenter.sh/nodepool", Value: "default" },
             { Key: "kubernetes.io/cluster/demo", Value: "owned" },
             { Key: "owner", Value: "platform" },
             { Key: "nodeplan.dev/cluster", Value: "demo" },
@@ -1111,5 +1113,105 @@ describe("idempotent CreateFleet", () => {
     await expect(launcher().create(claim(), nodePool, nc)).rejects.toThrow(
       `NodeClaim default-x7k2p: EC2 refused CreateFleet (IdempotentParameterMismatch): client token ${fleetClientToken("demo", { name: "default-x7k2p" })} was used by an earlier, different request of this claim`,
     );
+  });
+});
+
+describe("launch outcomes: definite failure or unknown", () => {
+  const serviceError = (name: string, status: number) =>
+    Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+
+  it("EC2 refusing the request (4xx) or no capacity is a definite failure: no instance exists", async () => {
+    mockAws();
+    ec2Mock.on(CreateFleetCommand).rejects(serviceError("UnauthorizedOperation", 403));
+    const refused = await launcher()
+      .create(claim(), nodePool, nodeClass())
+      .catch((e: unknown) => e);
+    expect(isLaunchFailed(refused)).toBe(true);
+    expect(String(refused)).toContain("EC2 refused CreateFleet: UnauthorizedOperation");
+    ec2Mock.on(CreateFleetCommand).resolves({ Instances: [], Errors: [] });
+    const empty = await launcher()
+      .create(claim(), nodePool, nodeClass())
+      .catch((e: unknown) => e);
+    expect(empty).toBeInstanceOf(InsufficientCapacityError);
+    expect(isLaunchFailed(empty)).toBe(true);
+    expect(
+      isLaunchFailed(
+        await launcher()
+          .create(claim(), nodePool, undefined)
+          .catch((e: unknown) => e),
+      ),
+    ).toBe(true);
+  });
+
+  it("a 5xx or a lost connection leaves the outcome unknown (the claim is kept and the token reused)", async () => {
+    mockAws();
+    ec2Mock.on(CreateFleetCommand).rejects(serviceError("InternalError", 500));
+    const internal = await launcher()
+      .create(claim(), nodePool, nodeClass())
+      .catch((e: unknown) => e);
+    expect(internal).toBeInstanceOf(Error);
+    expect(isLaunchFailed(internal)).toBe(false);
+    ec2Mock
+      .on(CreateFleetCommand)
+      .rejects(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
+    const lost = await launcher()
+      .create(claim(), nodePool, nodeClass())
+      .catch((e: unknown) => e);
+    expect(isLaunchFailed(lost)).toBe(false);
+  });
+});
+
+describe("instances (garbage collection)", () => {
+  it("lists the cluster's NodePool instances, every page, with the claim each was launched for", async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({
+        Reservations: [
+          {
+            Instances: [
+              {
+                InstanceId: "i-1",
+                Placement: { AvailabilityZone: "us-east-1a" },
+                LaunchTime: new Date(NOW - 60_000),
+                Tags: [
+                  { Key: "karpenter.sh/nodeclaim", Value: "default-a" },
+                  { Key: "karpenter.sh/nodepool", Value: "default" },
+                ],
+              },
+            ],
+          },
+        ],
+        NextToken: "page-2",
+      })
+      .resolvesOnce({
+        Reservations: [
+          {
+            Instances: [
+              {
+                InstanceId: "i-2",
+                Placement: { AvailabilityZone: "us-east-1b" },
+                LaunchTime: new Date(NOW),
+                Tags: [{ Key: "karpenter.sh/nodepool", Value: "default" }],
+              },
+            ],
+          },
+        ],
+      });
+    expect(await launcher().instances()).toEqual([
+      {
+        providerID: "aws:///us-east-1a/i-1",
+        nodeClaim: "default-a",
+        nodePool: "default",
+        launchedAt: new Date(NOW - 60_000).toISOString(),
+      },
+      { providerID: "aws:///us-east-1b/i-2", nodePool: "default", launchedAt: new Date(NOW).toISOString() },
+    ]);
+    const inputs = ec2Mock.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input);
+    expect(inputs[0]?.Filters).toEqual([
+      { Name: "tag:kubernetes.io/cluster/demo", Values: ["owned"] },
+      { Name: "tag-key", Values: ["karpenter.sh/nodepool"] },
+      { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] },
+    ]);
+    expect(inputs[1]?.NextToken).toBe("page-2");
   });
 });
