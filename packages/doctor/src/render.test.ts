@@ -97,8 +97,18 @@ describe("for the controller", () => {
     const savings = families.find((f) => f.name === "nodeplan_doctor_savings_blocked_dollars_per_hour")!;
     expect(savings.samples[0]!.value).toBe(report.summary.savingsBlockedPerHour);
     expect(savings.samples[0]!.value).toBeGreaterThan(0);
-    const data = doctorStatusData(report, 2);
+    const data = doctorStatusData(report, { limit: 2 });
     expect(JSON.parse(data["doctor.json"]!).findings).toHaveLength(2);
     expect(data.doctor).toMatch(/and \d+ more\n$/);
+    // Bounded in bytes: fewer findings listed, the summary still counts them all.
+    const all = doctorStatusData(report);
+    const small = doctorStatusData(report, { maxBytes: 3000 });
+    const size = (d: Record<string, string>) =>
+      Object.entries(d).reduce((s, [k, v]) => s + k.length + v.length, 0);
+    expect(size(small)).toBeLessThanOrEqual(3000);
+    expect(JSON.parse(small["doctor.json"]!).findings.length).toBeLessThan(
+      JSON.parse(all["doctor.json"]!).findings.length,
+    );
+    expect(JSON.parse(small["doctor.json"]!).summary.findings).toBe(report.findings.length);
   });
 });

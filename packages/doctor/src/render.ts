@@ -255,16 +255,28 @@ export function doctorMetrics(report: DoctorReport, rules: readonly Rule[] = all
 
 /**
  * The status ConfigMap's doctor keys: `doctor` (the summary and one line per finding, for kubectl)
- * and `doctor.json` (`{ findings, summary }`, the first `limit` findings: a ConfigMap holds 1 MiB).
+ * and `doctor.json` (`{ findings, summary }` with the first `limit` findings), at most `maxBytes`
+ * (UTF-8, keys and values): the apiserver refuses a ConfigMap over 1 MiB and the controller's own
+ * keys share it, so the list is halved until it fits. The summary always counts every finding.
  */
-export function doctorStatusData(report: DoctorReport, limit = 200): Record<string, string> {
-  const lines = [
-    renderSummary(report),
-    ...report.findings.slice(0, limit).map((f) => `${f.severity} ${f.rule}: ${f.message}`),
-  ];
-  if (report.findings.length > limit) lines.push(`... and ${report.findings.length - limit} more`);
-  return {
-    doctor: `${lines.join("\n")}\n`,
-    "doctor.json": JSON.stringify({ findings: report.findings.slice(0, limit), summary: report.summary }),
-  };
+export function doctorStatusData(
+  report: DoctorReport,
+  options: { limit?: number; maxBytes?: number } = {},
+): Record<string, string> {
+  const maxBytes = options.maxBytes ?? 256 * 1024;
+  const encoder = new TextEncoder();
+  for (let n = options.limit ?? 200; ; n = Math.floor(n / 2)) {
+    const shown = report.findings.slice(0, n);
+    const lines = [renderSummary(report), ...shown.map((f) => `${f.severity} ${f.rule}: ${f.message}`)];
+    if (report.findings.length > n) lines.push(`... and ${report.findings.length - n} more`);
+    const data = {
+      doctor: `${lines.join("\n")}\n`,
+      "doctor.json": JSON.stringify({ findings: shown, summary: report.summary }),
+    };
+    const bytes = Object.entries(data).reduce(
+      (sum, [k, v]) => sum + encoder.encode(k).length + encoder.encode(v).length,
+      0,
+    );
+    if (bytes <= maxBytes || n === 0) return data;
+  }
 }
