@@ -7,15 +7,14 @@ import {
   severities,
   toSarif,
 } from "@nodeplan/doctor";
-import type { ManifestInput } from "@nodeplan/k8s-adapter";
-import { type InputOptions, nodeSchemas, openCatalog, readInputFiles } from "./inputs.ts";
-import { type LoadedInputs, loadSolver, prepareInputs, prepareOptions } from "./prepare.ts";
+import { type InputOptions, loadInputs } from "./inputs.ts";
+import { type LoadedInputs, loadSolver } from "./prepare.ts";
 import type { Progress } from "./terminal.ts";
 
 /**
  * `nodeplan doctor`: the configuration findings of @nodeplan/doctor over manifests read exactly as
- * `nodeplan plan` reads them (the same loader, schemas, warnings, default NodePool and catalog), with
- * the texts kept so findings name the line of each field.
+ * `nodeplan plan` reads them (the same loader, schemas, warnings, default NodePool and catalog); the
+ * texts read give each finding the line of its field.
  */
 
 /** Options of `nodeplan doctor`. */
@@ -25,41 +24,14 @@ export interface DoctorCommandOptions extends InputOptions {
   failOn?: Exclude<Severity, "info">;
 }
 
-/** Reads the manifests and the catalog as `loadInputs` does, keeping the texts read. */
-export async function loadDoctorInputs(
-  paths: readonly string[],
-  options: InputOptions,
-  progress?: Progress,
-): Promise<{ inputs: LoadedInputs; texts: ManifestInput[] }> {
-  const prepared = prepareOptions({
-    ...options,
-    schemas: nodeSchemas,
-    ...(options.timeFlag === undefined ? {} : { names: { now: options.timeFlag } }),
-  });
-  progress?.step("reading manifests");
-  const { texts, notices } = readInputFiles(paths);
-  const inputs = await prepareInputs(
-    texts,
-    prepared,
-    (offer, errors) => openCatalog(options.catalog ?? "embedded", offer, errors, options.region),
-    progress,
-    notices,
-  );
-  return { inputs, texts };
-}
-
 /** Runs every rule over prepared inputs (plans and consolidation loops for the findings' costs). */
-export async function doctorFor(
-  inputs: LoadedInputs,
-  texts: readonly ManifestInput[],
-  progress?: Progress,
-): Promise<DoctorReport> {
+export async function doctorFor(inputs: LoadedInputs, progress?: Progress): Promise<DoctorReport> {
   progress?.step("checking the configuration");
   await progress?.yield();
   const solver = await loadSolver();
   return runDoctor(
     { graph: inputs.graph, cluster: inputs.cluster, instanceTypes: inputs.instanceTypes, now: inputs.now },
-    { solver, texts },
+    { solver, texts: inputs.texts },
   );
 }
 
@@ -88,6 +60,6 @@ export async function doctorCommand(
   options: DoctorCommandOptions,
   progress?: Progress,
 ): Promise<{ inputs: LoadedInputs; report: DoctorReport }> {
-  const { inputs, texts } = await loadDoctorInputs(paths, options, progress);
-  return { inputs, report: await doctorFor(inputs, texts, progress) };
+  const inputs = await loadInputs(paths, options, progress);
+  return { inputs, report: await doctorFor(inputs, progress) };
 }

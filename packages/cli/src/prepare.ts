@@ -117,6 +117,8 @@ export interface LoadedInputs {
   summaryLine: string;
   /** Every document and object read, as written (what `nodeplan doctor` checks). */
   graph: ManifestGraph;
+  /** The texts read (`nodeplan doctor` finds the line of each field in them). */
+  texts: readonly ManifestInput[];
 }
 
 /** An opened catalog: instance types per NodePool and node class, and the warnings plans must carry. */
@@ -504,6 +506,7 @@ export async function prepareInputs(
     summary: loaded.summary,
     summaryLine: renderLoadSummary(loaded.summary),
     graph: loaded.graph,
+    texts,
   };
 }
 

@@ -26,7 +26,11 @@ import { at, isRaw, listAt, numberAt, type Raw, recordAt, stringAt, stringMapAt 
  * -> the objects it tracks. Indexes are nested maps (namespace, kind, name), never joined strings.
  */
 
-/** One object of a load, as `@nodeplan/k8s-adapter`'s `LoadResult.graph.objects` holds it. */
+/**
+ * One object of a load, as `@nodeplan/k8s-adapter`'s `LoadResult.graph.objects` holds it: the same
+ * shape written here, not imported, so the doctor does not depend on the adapter (whose controller
+ * is a host that calls the doctor).
+ */
 export interface ManifestObject {
   source: string;
   /** Document index first, then `items` and the index inside a `List`. */

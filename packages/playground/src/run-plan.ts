@@ -249,7 +249,7 @@ export async function runDoctorRequest(request: PlanRequest): Promise<DoctorResu
   const inputs = await loadInputs(request);
   const report = runDoctor(
     { graph: inputs.graph, cluster: inputs.cluster, instanceTypes: inputs.instanceTypes, now: inputs.now },
-    { solver: await loadSolver(), texts: request.inputs },
+    { solver: await loadSolver(), texts: inputs.texts },
   );
   return { report, notes: inputs.notes };
 }
