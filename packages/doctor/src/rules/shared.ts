@@ -8,7 +8,7 @@ import type { Named } from "../rule.ts";
 /** Shared pieces of several rules: names, PDB arithmetic, node affinity patches. */
 
 /** `Deployment shop/api`. */
-export const name = (o: { kind: string; namespace?: string; name: string }) => describe(o);
+export const name = describe;
 
 /** `NodePool a, NodePool b`. */
 export const names = (os: readonly { kind: string; namespace?: string; name: string }[]) =>
