@@ -40,6 +40,16 @@ type Obj = {
 
 const millis = (q: string): number => (q.endsWith("m") ? Number(q.slice(0, -1)) : Number(q) * 1000);
 
+/** A pod's cpu request in millicores (its one container's). */
+const podCpu = (p: Obj): number => {
+  const containers = (p.spec?.containers ?? []) as { resources?: { requests?: { cpu?: string } } }[];
+  return millis(containers[0]?.resources?.requests?.cpu ?? "0");
+};
+
+/** A node's allocatable cpu in millicores. */
+const nodeCpu = (n: Obj): number =>
+  millis(String((n.status?.allocatable as { cpu?: string } | undefined)?.cpu ?? "0"));
+
 describe("the acting controller converges without ever raising cost (#17)", () => {
   let api: FakeApiServer;
   let launcher: FakeLauncher;
@@ -97,21 +107,12 @@ describe("the acting controller converges without ever raising cost (#17)", () =
     for (const p of api.list("v1", "Pod") as Obj[]) {
       const on = p.spec?.nodeName as string | undefined;
       if (on === undefined) continue;
-      const cpu = (p.spec?.containers as { resources: { requests: { cpu: string } } }[])[0]?.resources
-        .requests.cpu;
-      used.set(on, (used.get(on) ?? 0) + millis(cpu ?? "0"));
+      used.set(on, (used.get(on) ?? 0) + podCpu(p));
     }
     for (const p of api.list("v1", "Pod") as Obj[]) {
       if (p.spec?.nodeName !== undefined) continue;
-      const cpu = millis(
-        (p.spec?.containers as { resources: { requests: { cpu: string } } }[])[0]?.resources.requests.cpu ??
-          "0",
-      );
-      const fit = nodes.find(
-        (n) =>
-          millis(String((n.status?.allocatable as { cpu: string }).cpu)) - (used.get(n.metadata.name) ?? 0) >=
-          cpu,
-      );
+      const cpu = podCpu(p);
+      const fit = nodes.find((n) => nodeCpu(n) - (used.get(n.metadata.name) ?? 0) >= cpu);
       if (fit === undefined) {
         api.put({
           ...p,
