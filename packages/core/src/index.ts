@@ -3,6 +3,7 @@
  * reason codes, catalog file, provider interfaces) and, as they land, the solvers. Browser-safe.
  */
 export * from "./catalog.ts";
+export * from "./costs.ts";
 export {
   DEFAULT_MIN_SAVINGS_PER_HOUR,
   DEFAULT_MIN_SAVINGS_PERCENT,
@@ -43,6 +44,7 @@ export {
 export * from "./provisioning/input.ts";
 export {
   computeLowerBound,
+  describeLowerBound,
   type LowerBoundCertificate,
   type LowerBoundResult,
 } from "./provisioning/lower-bound.ts";

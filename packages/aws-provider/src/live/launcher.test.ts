@@ -43,7 +43,6 @@ import {
   subnets,
 } from "./launch-fixtures.test-helper.ts";
 import { AwsLauncher, fleetClientToken, InsufficientCapacityError, instanceIdOf } from "./launcher.ts";
-import { userData } from "./user-data.ts";
 
 const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
@@ -255,16 +254,33 @@ describe("CreateFleet", () => {
     ec2Mock.on(CreateFleetCommand).resolves(launchedAs("i-1", "m6g.large"));
     await launcher().create(claim(), nodePool, nodeClass({ tags: { owner: "platform" } }));
     const arm = templateCreates()[0];
-    const text = userData({
-      family: "AL2023",
-      cluster,
-      maxPods: 29,
-      labels: { team: "a", "karpenter.sh/nodepool": "default", "karpenter.sh/capacity-type": "spot" },
-      taints: [
-        { key: "dedicated", value: "batch", effect: "NoSchedule" },
-        { key: "example.com/not-ready", effect: "NoSchedule" },
-      ],
-    });
+    // Written out, not built with userData(): nodeadm's NodeConfig in a MIME multipart document, as
+    // Karpenter writes it (A: pkg/providers/amifamily/bootstrap/nodeadm.go), max pods of m6g.large.
+    const text = [
+      "MIME-Version: 1.0",
+      'Content-Type: multipart/mixed; boundary="//"',
+      "",
+      "--//",
+      "Content-Type: application/node.eks.aws",
+      "",
+      'apiVersion: "node.eks.aws/v1alpha1"',
+      'kind: "NodeConfig"',
+      "spec:",
+      "  cluster:",
+      '    name: "demo"',
+      '    apiServerEndpoint: "https://ABCDEF.gr7.us-east-1.eks.amazonaws.com"',
+      '    certificateAuthority: "LS0tLS1CRUdJTi1DRVJUSUZJQ0FURS0tLS0t"',
+      '    cidr: "10.100.0.0/16"',
+      "  kubelet:",
+      "    config:",
+      "      maxPods: 29",
+      "    flags:",
+      '      - "--node-labels=karpenter.sh/capacity-type=spot,karpenter.sh/nodepool=default,team=a"',
+      '      - "--register-with-taints=dedicated=batch:NoSchedule,example.com/not-ready:NoSchedule"',
+      "",
+      "--//--",
+      "",
+    ].join("\n");
     expect(arm).toEqual({
       LaunchTemplateName: arm?.LaunchTemplateName,
       LaunchTemplateData: {
