@@ -358,6 +358,11 @@ program
     "--capacity-reservations <ids>",
     "offer EC2 capacity reservations as reserved capacity (--catalog aws): all, or a comma-separated list of ids",
   )
+  .option(
+    "--doctor-interval <d>",
+    "run nodeplan doctor's rules over the watched cluster this often (status ConfigMap keys doctor, doctor.json; nodeplan_doctor_* metrics); 0 turns them off",
+    "10m",
+  )
   .action(
     async (options: import("./controller-command.ts").ControllerCommandOptions & { region?: string }) => {
       // The AWS clients take the region from the environment, as they do in a pod.

@@ -216,3 +216,45 @@ spec:
     expect(missing.stderr).toMatch(/no such file/);
   });
 });
+
+describe("the controller's configuration checks (doctorChecks)", { timeout: 180_000 }, () => {
+  it("find over the objects the controller watches what nodeplan doctor finds in the same objects", async () => {
+    const { loadInputs } = await import("./inputs.ts");
+    const { doctorChecks, doctorFor } = await import("./doctor-command.ts");
+    const { loadSolver } = await import("./prepare.ts");
+    const inputs = await loadInputs([join(repo, example)], { now: NOW });
+    // What the informers hold: the watched kinds of the example, as the API server serves them.
+    const watched = new Set([
+      "Pod",
+      "Node",
+      "NodePool",
+      "NodeClaim",
+      "EC2NodeClass",
+      "DaemonSet",
+      "PodDisruptionBudget",
+    ]);
+    const objects = inputs.graph.objects
+      .filter((o) => o.outcome === "loaded" && watched.has(o.kind ?? ""))
+      .map((o) => o.raw as import("@nodeplan/k8s-adapter/controller").KubeObject);
+    const checks = doctorChecks(await loadSolver(), { savings: false });
+    const result = checks.check({
+      objects,
+      cluster: inputs.cluster,
+      instanceTypes: inputs.instanceTypes,
+      now: inputs.now,
+    });
+    const published = JSON.parse(result.statusData["doctor.json"] as string) as DoctorReport;
+    expect(published.findings.length).toBeGreaterThan(0);
+    expect(result.statusData.doctor).toContain(published.findings[0]?.rule);
+    // The same rules fire as when the doctor reads those objects from files.
+    const fromFiles = await doctorFor({
+      ...inputs,
+      graph: { ...inputs.graph, objects: inputs.graph.objects.filter((o) => watched.has(o.kind ?? "")) },
+    });
+    const rulesOf = (r: DoctorReport) => [...new Set(r.findings.map((f) => f.rule))].sort();
+    expect(rulesOf(published)).toEqual(rulesOf(fromFiles));
+    const findings = result.gauges.find((g) => g.name === "nodeplan_doctor_findings");
+    const fired = (findings?.samples ?? []).filter((s) => s.value > 0).map((s) => s.labels.rule);
+    expect(fired.sort()).toEqual(rulesOf(published));
+  });
+});

@@ -1,5 +1,9 @@
+import type { Solver } from "@nodeplan/core";
 import {
   type DoctorReport,
+  doctorMetrics,
+  doctorStatusData,
+  type ManifestObject,
   type Paint,
   renderDoctorText,
   runDoctor,
@@ -7,6 +11,7 @@ import {
   severities,
   toSarif,
 } from "@nodeplan/doctor";
+import type { ClusterCheckOptions } from "@nodeplan/k8s-adapter/controller";
 import { type InputOptions, loadInputs } from "./inputs.ts";
 import { type LoadedInputs, loadSolver } from "./prepare.ts";
 import type { Progress } from "./terminal.ts";
@@ -62,4 +67,44 @@ export async function doctorCommand(
 ): Promise<{ inputs: LoadedInputs; report: DoctorReport }> {
   const inputs = await loadInputs(paths, options, progress);
   return { inputs, report: await doctorFor(inputs, progress) };
+}
+
+/**
+ * The controller's configuration checks: the doctor's rules over the objects the controller watches
+ * (Pods, Nodes, NodePools, NodeClaims, EC2NodeClasses, DaemonSets, PDBs; rules over kinds it does not
+ * watch, such as HPAs and Argo CD Applications, need `nodeplan doctor` on the manifests). Findings go
+ * to the status ConfigMap's `doctor` and `doctor.json` keys and to the `nodeplan_doctor_*` gauges.
+ */
+export function doctorChecks(
+  solver: Solver,
+  // Savings off by default: a consolidation loop per rule would stall the event loop (and the Lease)
+  // on a large cluster; the CLI's doctor gives them.
+  options: { intervalMs?: number; savings?: boolean } = {},
+): ClusterCheckOptions {
+  return {
+    ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
+    check: ({ objects, cluster, instanceTypes, now }) => {
+      const manifests = objects.map(
+        (o, i): ManifestObject => ({
+          source: "cluster",
+          path: [i],
+          document: i,
+          apiVersion: o.apiVersion,
+          kind: o.kind,
+          ...(o.metadata.namespace === undefined ? {} : { namespace: o.metadata.namespace }),
+          name: o.metadata.name,
+          raw: o,
+          outcome: "loaded",
+        }),
+      );
+      const report = runDoctor(
+        { graph: { objects: manifests }, cluster, instanceTypes, now },
+        { solver, savings: options.savings ?? false },
+      );
+      return {
+        statusData: doctorStatusData(report),
+        gauges: doctorMetrics(report).map(({ name, help, samples }) => ({ name, help, samples })),
+      };
+    },
+  };
 }
