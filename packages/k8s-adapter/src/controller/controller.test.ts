@@ -416,8 +416,11 @@ describe("controller through @kubernetes/client-node against the fake apiserver"
       "status",
     );
     await c.reconcileNow();
-    const status = api.get("v1", "ConfigMap", "nodeplan-status", "nodeplan-system")?.data ?? {};
-    expect(status.doctor).toBeUndefined();
+    const status = api.get("v1", "ConfigMap", "nodeplan-status", "nodeplan-system")?.data as
+      | Record<string, string>
+      | undefined;
+    expect(status?.["plan.json"]).toBeDefined();
+    expect(status?.doctor).toBeUndefined();
     expect(logs.some((l) => l.includes("configuration check failed: rule exploded"))).toBe(true);
     const metrics = await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^nodeplan_action_errors_total\{action="check"\} [1-9]/m);
