@@ -4,6 +4,7 @@
  */
 export {
   type DisruptionResult,
+  type DoctorResult,
   describeFailure,
   type LoadedInputs,
   loadInputs,
@@ -15,5 +16,6 @@ export {
   type ResourceUse,
   renderLocatedError,
   runDisruption,
+  runDoctorRequest,
   runPlan,
 } from "./run-plan.ts";
