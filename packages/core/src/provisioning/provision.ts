@@ -333,7 +333,12 @@ function patternStage(kernel: Kernel, input: ProvisioningInput, packed: Round): 
   )
     return { result, resourceBound };
   const prices = enc.offerings.map((o) => o.offering.pricePerHour);
-  const patterns = solvePatternLP(enc.problem, onNewKernel, {}, prices);
+  const patterns = solvePatternLP(
+    enc.problem,
+    onNewKernel,
+    { provenPerHour: resourceBound.lowerBoundPerHour, planPerHour: cost / 1e6 },
+    prices,
+  );
   if (patterns === undefined) return { result, resourceBound };
   for (const integral of [false, true]) {
     const guided = packByPatterns(kernel, enc, result, onNewKernel, patterns, solveWithCapacity, integral);
