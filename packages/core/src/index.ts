@@ -4,6 +4,28 @@
  */
 export * from "./catalog.ts";
 export {
+  type Action,
+  type BatchVerdict,
+  type BatchWindow,
+  batchVerdict,
+  type CommandInProgress,
+  type CommandPhase,
+  type ControllerMemory,
+  type DecideOptions,
+  type Decision,
+  type DecisionPod,
+  type DecisionState,
+  decide,
+  initialMemory,
+  karpenterStrategy,
+  type LaunchFailure,
+  nodeplanProvisioning,
+  nodeplanStrategy,
+  type ProvisioningStrategy,
+  type Strategy,
+  strategies,
+} from "./decide/index.ts";
+export {
   DEFAULT_MIN_SAVINGS_PER_HOUR,
   DEFAULT_MIN_SAVINGS_PERCENT,
   type DisruptionInput,
