@@ -7,7 +7,7 @@ import { pdbMembership } from "../disruption/pdb.ts";
 import { planDisruption } from "../disruption/plan-disruption.ts";
 import type { DisruptionStatics } from "../disruption/statics.ts";
 import { parseDurationMillis } from "../duration.ts";
-import { type InstanceType, type Node, type NodePool, type Pod, podKey } from "../model.ts";
+import { type InstanceType, type Node, type NodePool, podKey } from "../model.ts";
 import type { DisruptionCommand, DisruptionPlan, Plan, PlannedNodeClaim } from "../plan.ts";
 import { type UnavailableOffering, withUnavailableOfferings } from "../providers.ts";
 import type { ProvisioningInput } from "../provisioning/input.ts";
