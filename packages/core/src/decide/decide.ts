@@ -1,12 +1,13 @@
 import type { Kernel } from "@nodeplan/solver-wasm";
 import { cmp } from "../compare.ts";
+import { allowedDisruptions } from "../disruption/budgets.ts";
 import { type DisruptionCatalog, disruptionCatalog } from "../disruption/catalog.ts";
-import { expiresAt } from "../disruption/drift.ts";
+import { driftReason, expiresAt } from "../disruption/drift.ts";
 import type { DisruptionInput } from "../disruption/input.ts";
 import { pdbMembership } from "../disruption/pdb.ts";
 import { planDisruption } from "../disruption/plan-disruption.ts";
 import type { DisruptionStatics } from "../disruption/statics.ts";
-import { parseDurationMillis } from "../duration.ts";
+import { parseDurationMillis, parseNillableDurationMillis } from "../duration.ts";
 import { type InstanceType, type Node, type NodePool, podKey } from "../model.ts";
 import type { DisruptionCommand, DisruptionPlan, Plan, PlannedNodeClaim } from "../plan.ts";
 import { type UnavailableOffering, withUnavailableOfferings } from "../providers.ts";
@@ -328,11 +329,31 @@ export function decide(
       memo !== undefined &&
       Date.parse(state.changedAt) <= Date.parse(memo.changedAt) &&
       nowMillis < Date.parse(memo.wakeAt);
+    if (
+      memory.gatedUntil !== undefined &&
+      memory.gatedUntil !== "never" &&
+      Date.parse(memory.gatedUntil) > nowMillis
+    )
+      pass.wake(Date.parse(memory.gatedUntil));
     const lastGraceful =
       memory.lastDisruptionAt === undefined ? undefined : Date.parse(memory.lastDisruptionAt);
     const pollDue =
       lastGraceful === undefined || nowMillis >= lastGraceful + seconds(o.disruptionPollSeconds);
-    const graceful = !validating && !memoHolds && pollDue;
+    // The budget gate reads cron schedules: only worth it when planning is otherwise due.
+    const gate =
+      !validating && !memoHolds && pollDue
+        ? budgetGate(
+            pass.planningNodes(memory.commands),
+            state.nodePools,
+            instanceTypes,
+            state.drift,
+            nowMillis,
+          )
+        : { open: true };
+    if (gate.wakeMillis !== undefined) pass.wake(gate.wakeMillis);
+    if (!gate.open) memory.gatedUntil = gate.wakeMillis === undefined ? "never" : iso(gate.wakeMillis);
+    else delete memory.gatedUntil;
+    const graceful = !validating && !memoHolds && pollDue && gate.open;
     const forceful = pass.forcefulDue(memory.commands);
     if (graceful || forceful) {
       inProgress = memory.commands;
@@ -380,8 +401,8 @@ export function decide(
       }
     }
     const after = memory.consolidated;
-    if (memory.commands.some((c) => c.phase === "validating")) {
-      // Planning waits for the validation (woken above).
+    if (memory.commands.some((c) => c.phase === "validating") || memory.gatedUntil !== undefined) {
+      // Planning waits for the validation, or for a budget window to open (both woken above).
     } else if (after !== undefined && Date.parse(state.changedAt) <= Date.parse(after.changedAt))
       pass.wake(Date.parse(after.wakeAt));
     else if (memory.lastDisruptionAt !== undefined)
@@ -397,6 +418,63 @@ export function decide(
   if (plan !== undefined) decision.plan = plan;
   if (disruption !== undefined) decision.disruption = disruption;
   return decision;
+}
+
+/**
+ * Can any graceful method disrupt anything now? Not when every NodePool with managed nodes has a budget
+ * of 0 for every reason (a maintenance window closed, `nodes: "0"`): Karpenter drops such candidates before
+ * simulating, so planning would only confirm it. When closed, `wakeMillis` is when the first window ends.
+ */
+function budgetGate(
+  nodes: readonly Node[],
+  pools: readonly NodePool[],
+  types: Readonly<Record<string, readonly InstanceType[]>>,
+  drift: DecisionState["drift"],
+  nowMillis: number,
+): { open: boolean; wakeMillis?: number } {
+  const members = new Map<string, Node[]>();
+  let disrupting = new Map<string, number>();
+  for (const n of nodes) {
+    if (n.nodePool === undefined) continue;
+    const list = members.get(n.nodePool);
+    if (list === undefined) members.set(n.nodePool, [n]);
+    else list.push(n);
+    if (n.deleting || !n.ready) disrupting.set(n.nodePool, (disrupting.get(n.nodePool) ?? 0) + 1);
+  }
+  disrupting = new Map(disrupting);
+  let wake: number | undefined;
+  for (const pool of pools) {
+    const list = members.get(pool.name);
+    if (list === undefined) continue;
+    const after = parseNillableDurationMillis(pool.disruption.consolidateAfter);
+    const consolidates = after.ok && after.millis !== null;
+    for (const reason of ["Empty", "Underutilized", "Drifted"] as const) {
+      // Emptiness and consolidation need consolidateAfter; drift needs a drifted node.
+      if (reason !== "Drifted" && !consolidates) continue;
+      if (reason === "Drifted") {
+        const byName = typeMap(types[pool.name] ?? []);
+        if (!list.some((n) => !n.deleting && driftReason(n, pool, byName, drift) !== undefined)) continue;
+      }
+      const allowed = allowedDisruptions(
+        pool,
+        reason,
+        nowMillis,
+        list.length,
+        disrupting.get(pool.name) ?? 0,
+      );
+      if (allowed.allowed > 0) return { open: true };
+      const until = allowed.until === undefined ? Number.NaN : Date.parse(allowed.until);
+      if (until > nowMillis && (wake === undefined || until < wake)) wake = until;
+    }
+  }
+  return wake === undefined ? { open: false } : { open: false, wakeMillis: wake };
+}
+
+const typeMaps = new WeakMap<readonly InstanceType[], Map<string, InstanceType>>();
+function typeMap(types: readonly InstanceType[]): Map<string, InstanceType> {
+  let m = typeMaps.get(types);
+  if (m === undefined) typeMaps.set(types, (m = new Map(types.map((t) => [t.name, t]))));
+  return m;
 }
 
 /** What one pass knows and accumulates: nodes by name, pods by node, failed claims, actions, wake-up. */

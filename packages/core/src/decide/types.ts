@@ -77,6 +77,11 @@ export interface ControllerMemory {
   /** When graceful disruption was last planned (Karpenter polls every 10 s). */
   lastDisruptionAt?: string;
   /**
+   * Every NodePool's budget allowed nothing at the last look: until when (a budget window's end), or
+   * "never" (a budget of 0 with no schedule, or nothing drifted where only drift could act).
+   */
+  gatedUntil?: string;
+  /**
    * The last disruption pass that found nothing: when, the cluster's `changedAt` then, and when
    * something it was blocked by lifts. Until the cluster changes or that time comes, nothing is re-planned
    * (Karpenter's consolidation state, with an exact wake-up instead of only its 5-minute timeout).
