@@ -36,6 +36,7 @@ import {
   type SimNode,
   type SimPod,
 } from "./cluster.ts";
+import { desiredHealthy, evictionRefusal, type PdbCounts } from "./eviction.ts";
 import type { LoadedCluster, WorkloadSpec, Workloads } from "./load.ts";
 import { EventQueue } from "./queue.ts";
 import { Recorder } from "./recorder.ts";
@@ -43,7 +44,7 @@ import type { StrategyResult } from "./result.ts";
 import { draw, hash32, Rng } from "./rng.ts";
 import { type CapacityWindow, distribution, millis, type Scenario } from "./scenario.ts";
 import { KubeScheduler, type SchedulerView, SelectorIndex } from "./scheduler.ts";
-import { type App, type Revision, reconcileDeployment, reconcileStatefulSet, scaled } from "./workloads.ts";
+import { type App, type Revision, reconcileDeployment, reconcileStatefulSet } from "./workloads.ts";
 
 /** A run that broke an invariant: the simulation failed. */
 export class SimulationFailure extends Error {
@@ -948,28 +949,20 @@ class Simulation {
    */
   private evict(pod: SimPod): boolean {
     if (pod.state === "terminating" || pod.state === "gone") return true;
-    const covering = this.pdbs.filter(
-      (b) => b.namespace === pod.namespace && matchesLabelSelector(b.selector, pod.base.labels),
-    );
-    if (covering.length > 1) return false;
-    const pdb = covering[0];
-    if (pdb !== undefined) {
-      const st = this.pdbStatus(pdb);
-      const healthy = pod.state === "ready";
-      if (
-        healthy
-          ? st.healthy - st.desired < 1
-          : pdb.unhealthyPodEvictionPolicy !== "AlwaysAllow" && st.healthy < st.desired
-      )
-        return false;
-      // Independent recount: the eviction leaves the PDB within its budget.
-      const after = this.pdbStatus(pdb, pod);
-      if (healthy && after.healthy < after.desired)
-        this.fail(
-          "pdb",
-          `evicting ${pod.key} leaves PDB ${pdb.namespace}/${pdb.name} with ${after.healthy} healthy pods, it requires ${after.desired}`,
-        );
-    }
+    const covering = this.pdbs
+      .filter((b) => b.namespace === pod.namespace && matchesLabelSelector(b.selector, pod.base.labels))
+      .map((pdb) => ({ name: `${pdb.namespace}/${pdb.name}`, pdb, counts: this.pdbStatus(pdb) }));
+    if (evictionRefusal(pod.state === "ready", covering) !== undefined) return false;
+    // Independent recount: a healthy pod's eviction leaves every PDB covering it within its budget.
+    if (pod.state === "ready")
+      for (const { name, pdb } of covering) {
+        const after = this.pdbStatus(pdb, pod);
+        if (after.healthy < after.desired)
+          this.fail(
+            "pdb",
+            `evicting ${pod.key} leaves PDB ${name} with ${after.healthy} healthy pods, it requires ${after.desired}`,
+          );
+      }
     pod.evicted = true;
     this.recorder.evictions++;
     if (pod.app === undefined && pod.daemonSet === undefined) this.recorder.barePodsLost++;
@@ -978,9 +971,10 @@ class Simulation {
   }
 
   /** A PDB's healthy and desired-healthy counts (Kubernetes' disruption controller), `without` a pod. */
-  private pdbStatus(pdb: PodDisruptionBudget, without?: SimPod): { healthy: number; desired: number } {
+  private pdbStatus(pdb: PodDisruptionBudget, without?: SimPod): PdbCounts {
     let healthy = 0;
     let count = 0;
+    let bare = 0;
     const apps = new Set<App>();
     for (const p of this.pods.values()) {
       if (
@@ -991,29 +985,16 @@ class Simulation {
         continue;
       count++;
       if (p.app !== undefined) apps.add(p.app);
+      else bare++;
       if (p.state === "ready" && p !== without) healthy++;
     }
-    const usesScale = pdb.maxUnavailable !== undefined || typeof pdb.minAvailable === "string";
+    // maxUnavailable and percentages count the workloads' replicas (their scale), as Kubernetes does.
     let expected = count;
-    if (usesScale) {
-      expected = 0;
+    if (pdb.maxUnavailable !== undefined || typeof pdb.minAvailable === "string") {
+      expected = bare;
       for (const a of apps) expected += a.replicas;
-      for (const p of this.pods.values())
-        if (
-          p.app === undefined &&
-          p.namespace === pdb.namespace &&
-          p.state !== "gone" &&
-          matchesLabelSelector(pdb.selector, p.base.labels)
-        )
-          expected++;
     }
-    const desired =
-      pdb.maxUnavailable !== undefined
-        ? Math.max(0, expected - scaled(pdb.maxUnavailable, expected, true))
-        : pdb.minAvailable !== undefined
-          ? scaled(pdb.minAvailable, expected, true)
-          : 1;
-    return { healthy, desired };
+    return { healthy, desired: desiredHealthy(pdb, expected) };
   }
 
   /** DaemonSet pods for a node that just became Ready (where the DaemonSet's pods land and fit). */

@@ -15,6 +15,7 @@ export {
   type ScalingRules,
 } from "./autoscaling.ts";
 export { type RunInput, runStrategy, SimulationFailure } from "./engine.ts";
+export { desiredHealthy, type EvictionRefusal, evictionRefusal, type PdbCounts } from "./eviction.ts";
 export {
   applyPatches,
   type LoadedCluster,
@@ -23,6 +24,7 @@ export {
   type Workloads,
   workloadsFromManifests,
 } from "./load.ts";
+export { renderSvg, renderText } from "./render.ts";
 export {
   type SimulationResult,
   SimulationResultSchema,

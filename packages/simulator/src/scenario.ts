@@ -60,19 +60,26 @@ const AppSchema = z
   .object({
     app: appRef,
     /** Bound to container started (image pull, start). */
-    startSeconds: DistributionSchema.optional(),
+    startSeconds: DistributionSchema.optional().describe("Bound to container started (image pull, start)."),
     /** Started to Ready (readiness probe). */
-    readySeconds: DistributionSchema.optional(),
+    readySeconds: DistributionSchema.optional().describe("Started to Ready (readiness probe)."),
     /** How long the app takes to stop after SIGTERM (capped by its terminationGracePeriodSeconds). */
-    shutdownSeconds: DistributionSchema.optional(),
+    shutdownSeconds: DistributionSchema.optional().describe(
+      "How long the app takes to stop after SIGTERM (capped by its terminationGracePeriodSeconds).",
+    ),
     /** The CPU the app uses over time: what its HPA measures. */
     load: z
       .object({
         points: z.array(LoadPointSchema).min(1),
         /** The curve repeats with this period (for example 24h). */
-        repeat: duration.optional(),
+        repeat: duration.optional().describe("The curve repeats with this period (for example 24h)."),
         /** Multiplicative noise: each HPA sample is scaled by 1 + noise x N(0,1) (seeded). */
-        noise: z.number().min(0).max(1).default(0),
+        noise: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0)
+          .describe("Multiplicative noise: each HPA sample is scaled by 1 + noise x N(0,1) (seeded)."),
       })
       .strict()
       .optional(),
@@ -80,11 +87,23 @@ const AppSchema = z
     gitops: z
       .object({
         /** Git's manifest sets spec.replicas (so a sync resets what an HPA or kubectl scale changed). */
-        replicasInGit: z.boolean().default(true),
+        replicasInGit: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Git's manifest sets spec.replicas (so a sync resets what an HPA or kubectl scale changed).",
+          ),
         /** Automated sync with selfHeal: drift from Git is reverted at every sync, not only on commits. */
-        selfHeal: z.boolean().default(true),
+        selfHeal: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Automated sync with selfHeal: drift from Git is reverted at every sync, not only on commits.",
+          ),
         /** ArgoCD's reconciliation interval (timeout.reconciliation, default 180s). */
-        syncInterval: duration.default("180s"),
+        syncInterval: duration
+          .default("180s")
+          .describe("ArgoCD's reconciliation interval (timeout.reconciliation, default 180s)."),
       })
       .strict()
       .optional(),
@@ -103,9 +122,15 @@ const TimelineEventSchema = z.union([
           app: appRef,
           replicas: z.number().int().min(0).optional(),
           /** A new image tag: a new pod template, rolled out as the Deployment's strategy says. */
-          image: z.string().optional(),
+          image: z
+            .string()
+            .optional()
+            .describe("A new image tag: a new pod template, rolled out as the Deployment's strategy says."),
           /** New container requests (cpu, memory): a new pod template too. */
-          requests: z.record(z.string(), quantity).optional(),
+          requests: z
+            .record(z.string(), quantity)
+            .optional()
+            .describe("New container requests (cpu, memory): a new pod template too."),
         })
         .strict(),
     })
@@ -116,7 +141,13 @@ const TimelineEventSchema = z.union([
       interrupt: z
         .object({
           /** How many nodes get a spot interruption notice now (chosen at random among those that match). */
-          count: z.number().int().min(1),
+          count: z
+            .number()
+            .int()
+            .min(1)
+            .describe(
+              "How many nodes get a spot interruption notice now (chosen at random among those that match).",
+            ),
           nodePool: z.string().optional(),
           capacityType: CapacityTypeSchema.default("spot"),
         })
@@ -129,7 +160,12 @@ const TimelineEventSchema = z.union([
       amiRelease: z
         .object({
           /** The EC2NodeClass whose AMI alias resolves to a new image now (default: every node class). */
-          nodeClass: z.string().optional(),
+          nodeClass: z
+            .string()
+            .optional()
+            .describe(
+              "The EC2NodeClass whose AMI alias resolves to a new image now (default: every node class).",
+            ),
           image: z.string().min(1),
         })
         .strict(),
@@ -158,35 +194,56 @@ const PatchSchema = z
         namespace: z.string().optional(),
         name: z.string().optional(),
         /** matchLabels on metadata.labels. */
-        labels: z.record(z.string(), z.string()).optional(),
+        labels: z.record(z.string(), z.string()).optional().describe("matchLabels on metadata.labels."),
       })
       .strict(),
     /** A JSON merge patch (RFC 7386) applied to every matching object. */
-    patch: z.record(z.string(), z.unknown()).optional(),
+    patch: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("A JSON merge patch (RFC 7386) applied to every matching object."),
     /** Remove the matching objects instead. */
-    delete: z.boolean().optional(),
+    delete: z.boolean().optional().describe("Remove the matching objects instead."),
   })
   .strict()
-  .refine((p) => (p.patch === undefined) !== (p.delete === true), "give either patch or delete: true");
+  .refine((p) => (p.patch !== undefined) !== (p.delete === true), "give either patch or delete: true");
 
 const SettingsSchema = z
   .object({
     /** How often the time series is sampled. */
-    sampleInterval: duration.default("60s"),
+    sampleInterval: duration.default("60s").describe("How often the time series is sampled."),
     nodes: z
       .object({
         /** The launch call: claim created to instance running (billing starts). */
-        launchSeconds: DistributionSchema.default({ fixed: 2 }),
+        launchSeconds: DistributionSchema.default({ fixed: 2 }).describe(
+          "The launch call: claim created to instance running (billing starts).",
+        ),
         /** Instance running to Node registered (boot, kubelet start). */
-        bootSeconds: DistributionSchema.default({ lognormal: { median: 35, p95: 70 } }),
+        bootSeconds: DistributionSchema.default({ lognormal: { median: 35, p95: 70 } }).describe(
+          "Instance running to Node registered (boot, kubelet start).",
+        ),
         /** Registered to Ready and initialized (CNI, startup taints). */
-        readySeconds: DistributionSchema.default({ fixed: 10 }),
+        readySeconds: DistributionSchema.default({ fixed: 10 }).describe(
+          "Registered to Ready and initialized (CNI, startup taints).",
+        ),
         /** Drained node to instance terminated (billing stops). */
-        terminationSeconds: DistributionSchema.default({ fixed: 15 }),
+        terminationSeconds: DistributionSchema.default({ fixed: 15 }).describe(
+          "Drained node to instance terminated (billing stops).",
+        ),
         /** Each launch fails with this probability with a provider error (not a capacity shortage). */
-        launchFailureRate: z.number().min(0).max(1).default(0),
+        launchFailureRate: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0)
+          .describe(
+            "Each launch fails with this probability with a provider error (not a capacity shortage).",
+          ),
         /** The image nodes run at the start (an amiRelease event changes what new nodes get). */
-        image: z.string().default("ami-initial"),
+        image: z
+          .string()
+          .default("ami-initial")
+          .describe("The image nodes run at the start (an amiRelease event changes what new nodes get)."),
       })
       .strict()
       .default({
@@ -198,13 +255,23 @@ const SettingsSchema = z
         image: "ami-initial",
       }),
     /** Offerings without capacity for a while. */
-    capacity: z.array(CapacityWindowSchema).default([]),
+    capacity: z.array(CapacityWindowSchema).default([]).describe("Offerings without capacity for a while."),
     spot: z
       .object({
         /** Spot interruption notices per spot node per hour (a Poisson rate; 0 = only the timeline's). */
-        interruptionsPerHour: z.number().min(0).default(0),
+        interruptionsPerHour: z
+          .number()
+          .min(0)
+          .default(0)
+          .describe(
+            "Spot interruption notices per spot node per hour (a Poisson rate; 0 = only the timeline's).",
+          ),
         /** Notice before the instance is reclaimed (EC2: two minutes). */
-        noticeSeconds: z.number().min(0).default(120),
+        noticeSeconds: z
+          .number()
+          .min(0)
+          .default(120)
+          .describe("Notice before the instance is reclaimed (EC2: two minutes)."),
       })
       .strict()
       .default({ interruptionsPerHour: 0, noticeSeconds: 120 }),
@@ -241,10 +308,15 @@ export const ScenarioSchema = z
     spec: z
       .object({
         /** Manifest files or directories, relative to the scenario file, read as `nodeplan plan` reads them. */
-        manifests: z.array(z.string().min(1)).min(1),
+        manifests: z
+          .array(z.string().min(1))
+          .min(1)
+          .describe(
+            "Manifest files or directories, relative to the scenario file, read as `nodeplan plan` reads them.",
+          ),
         patches: z.array(PatchSchema).default([]),
         /** The simulated clock's start (RFC 3339). */
-        start: TimestampSchema,
+        start: TimestampSchema.describe("The simulated clock's start (RFC 3339)."),
         duration: duration.default("24h"),
         seed: z.number().int().min(0).default(1),
         strategies: z

@@ -34,7 +34,7 @@ export const nodeplanStrategy: Strategy = {
   name: "nodeplan",
   provisioning: nodeplanProvisioning,
   disruption: "nodeplan",
-  description: "nodeplan: kernel-packed provisioning, N->M consolidation that pays for itself at every step",
+  description: "kernel-packed provisioning, N->M consolidation that pays for itself at every step",
 };
 
 /**
@@ -47,7 +47,7 @@ export const karpenterStrategy: Strategy = {
   provisioning: nodeplanProvisioning,
   disruption: "karpenter",
   description:
-    "karpenter: Karpenter v1.14's disruption (multi-node prefix search, single-node first success); provisioning is nodeplan's until Karpenter's provisioner is in core",
+    "Karpenter v1.14's disruption (multi-node prefix search, single-node first success); provisioning is nodeplan's until Karpenter's provisioner is in core",
 };
 
 /** The strategies by name. */
