@@ -167,7 +167,8 @@ export function renderSvg(r: SimulationResult): string {
   const x = (t: number) => left + ((W - left - right) * t) / T;
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, sans-serif" font-size="11">`,
+    // The plot's geometry, for a page that moves a cursor over the chart (the playground plays it).
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, sans-serif" font-size="11" data-plot-left="${left}" data-plot-right="${W - right}" data-plot-top="${top}" data-plot-bottom="${top + panels.length * (panelH + gap) - gap}" data-duration="${T}">`,
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
     `<text x="${left}" y="20" font-size="14" font-weight="600">${esc(`nodeplan simulate: ${r.scenario}`)}</text>`,
   );
@@ -228,7 +229,10 @@ export function renderSvg(r: SimulationResult): string {
     out.push(
       `<text x="${x(t).toFixed(1)}" y="${axisY + 12}" text-anchor="middle" fill="#495057">${esc(fmtClock(t).replace(/:00$/, ""))}</text>`,
     );
-  out.push("</svg>");
+  out.push(
+    `<line class="cursor" x1="${left}" x2="${left}" y1="${top - 10}" y2="${top + panels.length * (panelH + gap) - gap}" stroke="#212529" stroke-width="1" visibility="hidden"/>`,
+    "</svg>",
+  );
   return `${out.join("\n")}\n`;
 }
 
