@@ -17,3 +17,10 @@ export {
   runDisruption,
   runPlan,
 } from "./run-plan.ts";
+export {
+  manifestsOf,
+  runSimulation,
+  type SimulateRequest,
+  type SimulateResult,
+  scenarioOf,
+} from "./run-simulate.ts";
