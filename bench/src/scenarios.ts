@@ -14,6 +14,7 @@ import { type CatalogId, catalog, catalogSubset, type SubsetId } from "./catalog
 import { clusterCostPerHour, consolidationCluster } from "./cluster.ts";
 import { exactOptimum } from "./exact.ts";
 import { mulberry32, pick } from "./random.ts";
+import { simulationScenarios } from "./simulate-scenarios.ts";
 import { BENCH_NOW, diversePods, genericPods, mixedWorkload, requestDraws } from "./workloads.ts";
 /** What one scenario measures: a function to time, and what the row reports about its result. */
 export interface Scenario {
@@ -387,4 +388,5 @@ export const scenarios: Scenario[] = [
   consolidateScenario(500),
   consolidateScenario(2000),
   kernelScenario(),
+  ...simulationScenarios,
 ];
