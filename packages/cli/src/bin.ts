@@ -145,19 +145,31 @@ inputOptions(
   .addOption(
     new Option("-o, --output <format>", "output format").choices(["text", "json", "yaml"]).default("text"),
   )
+  .option(
+    "--loop",
+    "run the controller's loop to its fixed point: plan one wave, carry it out, plan again; print each pass",
+  )
   .action(
     async (
       paths: string[],
       options: InputOptions & {
         strategy: (typeof strategies)[number];
         output: "text" | "json" | "yaml";
+        loop?: boolean;
       },
     ) => {
-      const { disruptionFor, writeDisruption } = await import("./consolidate.ts");
+      const { disruptionFor, loopFor, writeDisruption, writeLoop } = await import("./consolidate.ts");
+      const paint = paintFor(process.stdout, options.output === "text");
+      if (options.loop === true) {
+        const [inputs, loop] = await withInputs(paths, options, (i, p) => loopFor(i, options.strategy, p));
+        writeLoop(loop, inputs, options.output, out, paint);
+        finish(inputs);
+        return;
+      }
       const [inputs, plan] = await withInputs(paths, options, (i, p) =>
         disruptionFor(i, options.strategy, p),
       );
-      writeDisruption(plan, inputs, options.output, out, paintFor(process.stdout, options.output === "text"));
+      writeDisruption(plan, inputs, options.output, out, paint);
       finish(inputs);
     },
   );
@@ -333,6 +345,16 @@ program
   .option("--batch-idle-duration <d>", "solve after this long without a new pending pod", "1s")
   .option("--batch-max-duration <d>", "solve at most this long after the first pending pod", "10s")
   .option("--metrics-port <port>", "port of /metrics, /healthz and /readyz", "8080")
+  .option(
+    "--metrics-host <address>",
+    "address /metrics and the probes listen on (127.0.0.1: this host only)",
+    "0.0.0.0",
+  )
+  .option(
+    "--garbage-collection <bool>",
+    "terminate (acting) or report (advisory, with --cluster-name) instances of the cluster's NodePools no NodeClaim names",
+    "true",
+  )
   .option("--cluster-name <name>", "EKS cluster name (acting mode: node bootstrap and tags)")
   .option("--cluster-endpoint <url>", "API server endpoint nodes join (acting mode)")
   .option("--cluster-ca-bundle <base64>", "cluster CA, base64 PEM (acting mode)")

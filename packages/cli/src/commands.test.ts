@@ -6,7 +6,13 @@ import { join, resolve } from "node:path";
 import { DisruptionPlanSchema, type Plan } from "@nodeplan/core";
 import { describe, expect, it } from "vitest";
 import { catalogShow, loadCatalog } from "./catalog-command.ts";
-import { disruptionFor, renderDisruptionReport } from "./consolidate.ts";
+import {
+  disruptionFor,
+  loopFor,
+  renderDisruptionReport,
+  renderLoopReport,
+  writeLoop,
+} from "./consolidate.ts";
 import { explainNode, explainPod } from "./explain.ts";
 import { type LoadedInputs, loadInputs, renderLocatedError, UsageError } from "./inputs.ts";
 import { planFor, renderPlanReport, table } from "./plan-command.ts";
@@ -174,6 +180,36 @@ describe("consolidate", () => {
       expect(text).toMatch(/after: +\$\d+\.\d{4}\/h/);
       expect(plan.cost.afterPerHour).toBeLessThanOrEqual(plan.cost.currentPerHour + 1e-9);
     }
+  });
+
+  it("--loop: the controller's passes, each saving, ending at a fixed point; JSON leaves the cluster out", async () => {
+    const { inputs } = await example("kubectl-dump");
+    const loop = await loopFor(inputs, "nodeplan");
+    expect(loop.converged).toBe(true);
+    expect(loop.passes.length).toBeGreaterThan(0);
+    let cost = loop.initial.costPerHour;
+    for (const p of loop.passes) {
+      expect(p.costPerHour).toBeLessThan(cost);
+      cost = p.costPerHour;
+    }
+    const text = renderLoopReport(loop, inputs, plain);
+    expect(text).toContain(`${loop.passes.length} passes`);
+    expect(text).toMatch(/fixed point at /);
+    expect(text).toContain(`-> ${loop.final.nodes}`);
+    let json = "";
+    writeLoop(
+      loop,
+      inputs,
+      "json",
+      (chunk) => {
+        json += chunk;
+      },
+      plain,
+    );
+    const parsed = JSON.parse(json);
+    expect(parsed.cluster).toBeUndefined();
+    expect(parsed.passes).toHaveLength(loop.passes.length);
+    expect(parsed.final.costPerHour).toBe(loop.final.costPerHour);
   });
 
   it("--at is validated", async () => {

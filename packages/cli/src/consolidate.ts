@@ -1,10 +1,10 @@
-import { type DisruptionPlan, renderKept } from "@nodeplan/core";
+import { type DisruptionPlan, type LoopResult, renderKept } from "@nodeplan/core";
 import { money, table } from "./plan-command.ts";
 import type { LoadedInputs } from "./prepare.ts";
 import { toPlainYaml, type Write, writeJson, writeYaml } from "./stream-output.ts";
 import type { Paint } from "./terminal.ts";
 
-export { disruptionFor, type Strategy } from "./prepare.ts";
+export { disruptionFor, loopFor, type Strategy } from "./prepare.ts";
 
 const list = (xs: readonly string[], n = 3) =>
   xs.length === 0 ? "-" : xs.slice(0, n).join(", ") + (xs.length > n ? ` +${xs.length - n} more` : "");
@@ -103,4 +103,65 @@ export function renderDisruption(
   if (output === "json") return `${JSON.stringify(plan, null, 2)}\n`;
   if (output === "yaml") return toPlainYaml(plan);
   return renderDisruptionReport(plan, inputs, paint);
+}
+
+/**
+ * The human report of the controller's loop: one line per pass (when, what, the cluster after), then
+ * where it stopped and why the nodes left stay.
+ */
+export function renderLoopReport(loop: LoopResult, inputs: LoadedInputs, paint: Paint): string {
+  const start = Date.parse(inputs.now);
+  const lines = [
+    paint.bold(
+      `nodeplan consolidate --loop from ${inputs.now}: ${loop.initial.nodes} nodes, ${loop.passes.length} passes, ${loop.evictions} pods evicted`,
+    ),
+    paint.dim("  each pass plans one wave, carries it out, and plans again (as the controller does)"),
+    "",
+  ];
+  const rows = [
+    ["pass", "at", "commands", "candidates -> replacements", "evicted", "$/h after", "nodes after"],
+    ...loop.passes.map((p) => [
+      String(p.pass),
+      `+${Math.round((Date.parse(p.at) - start) / 1000)}s`,
+      counted(p.commands.map((c) => c.method)),
+      `${p.commands.reduce((s, c) => s + c.candidates.length, 0)} -> ${p.commands.reduce((s, c) => s + c.replacements.length, 0)}`,
+      String(p.evictions),
+      p.costPerHour.toFixed(4),
+      String(p.nodes),
+    ]),
+  ];
+  if (loop.passes.length > 0) {
+    const [head, ...body] = table(rows);
+    lines.push(`  ${paint.dim(head ?? "")}`, ...body.map((l) => `  ${l}`), "");
+  }
+  const saved = loop.initial.costPerHour - loop.final.costPerHour;
+  lines.push(
+    paint.bold(
+      loop.converged ? `fixed point at ${loop.final.at}` : `stopped by the pass limit at ${loop.final.at}`,
+    ),
+    `  cost per hour: ${money(loop.initial.costPerHour)} -> ${money(loop.final.costPerHour)}${
+      loop.initial.costPerHour > 0 ? ` (-${((100 * saved) / loop.initial.costPerHour).toFixed(1)}%)` : ""
+    }`,
+    `  nodes: ${loop.initial.nodes} -> ${loop.final.nodes}`,
+  );
+  const byCode = new Map<string, number>();
+  for (const k of loop.last.kept) byCode.set(k.reason.code, (byCode.get(k.reason.code) ?? 0) + 1);
+  if (byCode.size > 0)
+    lines.push(`  nodes that stay, by reason: ${[...byCode].map(([c, n]) => `${c} ${n}`).join(", ")}`);
+  for (const w of loop.last.warnings) lines.push(paint.yellow(`warning: ${w.message}`));
+  return `${lines.join("\n")}\n`;
+}
+
+/** Writes the loop in the chosen format; JSON and YAML leave out the final cluster (it is the input, moved). */
+export function writeLoop(
+  loop: LoopResult,
+  inputs: LoadedInputs,
+  output: "text" | "json" | "yaml" | undefined,
+  write: Write,
+  paint: Paint,
+): void {
+  const { cluster: _cluster, ...data } = loop;
+  if (output === "json") writeJson(data, write);
+  else if (output === "yaml") writeYaml(data as unknown as Record<string, unknown>, write);
+  else write(renderLoopReport(loop, inputs, paint));
 }

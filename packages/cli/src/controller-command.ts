@@ -4,6 +4,7 @@ import {
   AwsDriftDetector,
   AwsLauncher,
   consumeInterruptionQueue,
+  describeClusterInstances,
   sqsSdk,
   ssmSdk,
 } from "@nodeplan/aws-provider/live";
@@ -25,6 +26,10 @@ export interface ControllerCommandOptions {
   batchIdleDuration: string;
   batchMaxDuration: string;
   metricsPort: string;
+  /** Address of the metrics and probe server (default 0.0.0.0; 127.0.0.1 keeps it on the host). */
+  metricsHost?: string;
+  /** `true` (default) or `false`: instance garbage collection. */
+  garbageCollection?: string;
   clusterName?: string;
   clusterEndpoint?: string;
   clusterCaBundle?: string;
@@ -80,8 +85,15 @@ export async function runControllerCommand(options: ControllerCommandOptions): P
     },
   };
   const acting = options.mode === "acting";
+  const gcFlag = options.garbageCollection ?? "true";
+  if (gcFlag !== "true" && gcFlag !== "false")
+    throw new UsageError(`--garbage-collection: "${gcFlag}" is not true or false`);
+  const gc = gcFlag === "true";
   const unavailable = new UnavailableOfferings();
-  const needsAws = acting || options.catalog === "aws" || options.interruptionQueue !== undefined;
+  // Advisory mode reports leaked instances when it knows the cluster (read-only EC2 access).
+  const reportsLeaks = !acting && gc && options.clusterName !== undefined;
+  const needsAws =
+    acting || options.catalog === "aws" || options.interruptionQueue !== undefined || reportsLeaks;
   const aws = needsAws ? await liveClients() : undefined;
   const catalog: CatalogSource =
     options.catalog === "aws" && aws !== undefined
@@ -158,9 +170,16 @@ export async function runControllerCommand(options: ControllerCommandOptions): P
           }) as never,
         }),
     interruptions: current,
+    garbageCollection: {
+      enabled: gc,
+      ...(reportsLeaks && aws !== undefined
+        ? { instances: () => describeClusterInstances(aws.ec2, options.clusterName as string) }
+        : {}),
+    },
     ...(options.leaderElectionNamespace === undefined ? {} : { namespace: options.leaderElectionNamespace }),
     ...timing,
     metricsPort: port,
+    ...(options.metricsHost === undefined ? {} : { metricsHost: options.metricsHost }),
     log: (message) => process.stderr.write(`${new Date().toISOString()} ${message}\n`),
   });
   process.stderr.write(

@@ -12,11 +12,13 @@ import {
   type CatalogSource,
   type ClusterState,
   createSolver,
+  type DisruptionInput,
   type DisruptionPlan,
   formatPath,
   type InputError,
   type InstanceType,
   isInputValidationError,
+  type LoopResult,
   type NodePool,
   NodePoolSchema,
   type Plan,
@@ -545,10 +547,36 @@ export async function disruptionFor(
   strategy: Strategy = "nodeplan",
   progress?: Progress,
 ): Promise<DisruptionPlan> {
-  const { cluster } = inputs;
-  progress?.step(`planning disruption of ${cluster.nodes.length} nodes`);
+  progress?.step(`planning disruption of ${inputs.cluster.nodes.length} nodes`);
   await progress?.yield();
-  const plan = (await loadSolver()).planDisruption({
+  const plan = (await loadSolver()).planDisruption(disruptionInput(inputs, strategy));
+  plan.warnings.push(...inputs.warnings.filter((w) => !plan.warnings.some((x) => x.code === w.code)));
+  plan.errors.push(...inputs.errors);
+  return plan;
+}
+
+/**
+ * The controller's loop on the input cluster (`consolidate --loop`): plan one wave, carry it out,
+ * plan again, to the fixed point. The input's own warnings and errors join the last plan's.
+ */
+export async function loopFor(
+  inputs: LoadedInputs,
+  strategy: Strategy = "nodeplan",
+  progress?: Progress,
+): Promise<LoopResult> {
+  progress?.step(`consolidating ${inputs.cluster.nodes.length} nodes pass by pass`);
+  await progress?.yield();
+  const result = (await loadSolver()).consolidateToFixedPoint(disruptionInput(inputs, strategy));
+  result.last.warnings.push(
+    ...inputs.warnings.filter((w) => !result.last.warnings.some((x) => x.code === w.code)),
+  );
+  result.last.errors.push(...inputs.errors);
+  return result;
+}
+
+function disruptionInput(inputs: LoadedInputs, strategy: Strategy): DisruptionInput {
+  const { cluster } = inputs;
+  return {
     nodes: cluster.nodes,
     pods: cluster.pods,
     nodePools: cluster.nodePools,
@@ -557,8 +585,5 @@ export async function disruptionFor(
     pdbs: cluster.podDisruptionBudgets,
     now: inputs.now,
     options: { strategy },
-  });
-  plan.warnings.push(...inputs.warnings.filter((w) => !plan.warnings.some((x) => x.code === w.code)));
-  plan.errors.push(...inputs.errors);
-  return plan;
+  };
 }

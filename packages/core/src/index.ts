@@ -36,6 +36,20 @@ export type { LoopOptions, LoopPass, LoopResult, LoopTimings } from "./disruptio
 export { SPOT_TO_SPOT_MIN_TYPES } from "./disruption/replacements.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
+export {
+  type CheckedInput,
+  checkDisruptionInput,
+  checkProvisioningInput,
+  toPlanErrors,
+} from "./input-check.ts";
+export {
+  claimCharge,
+  exceedsLimits,
+  type LimitExceeded,
+  NODES_LIMIT,
+  NodePoolLimits,
+  nodePoolUsage,
+} from "./limits.ts";
 export * from "./model.ts";
 export * from "./plan.ts";
 export * from "./providers.ts";

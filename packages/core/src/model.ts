@@ -43,13 +43,43 @@ export const NodeSelectorOperatorSchema = z.enum([
   "Lte",
 ]);
 
+const integerValue = /^[+-]?[0-9]+$/;
+
+/**
+ * What is wrong with a requirement's values for its operator, or undefined. Gt, Lt, Gte and Lte take
+ * exactly one integer (the API server accepts any single string there: `Gt ["v2"]` is an error in the
+ * model, not a requirement that throws later), within the safe integers so bounds compare exactly.
+ */
+export function requirementValuesProblem(
+  operator: string,
+  values: readonly unknown[],
+): { index?: number; expected: string } | undefined {
+  if (operator !== "Gt" && operator !== "Lt" && operator !== "Gte" && operator !== "Lte") return undefined;
+  if (values.length !== 1) return { expected: `exactly one integer value for ${operator}` };
+  const v = values[0];
+  if (typeof v !== "string" || !integerValue.test(v) || !Number.isSafeInteger(Number(v)))
+    return { index: 0, expected: "an integer between -(2^53-1) and 2^53-1" };
+  return undefined;
+}
+
 /** One node selector requirement, with Karpenter's optional `minValues`. */
-export const NodeSelectorRequirementSchema = z.object({
-  key: z.string().min(1),
-  operator: NodeSelectorOperatorSchema,
-  values: z.array(z.string()).default([]),
-  minValues: z.number().int().min(1).max(50).optional(),
-});
+export const NodeSelectorRequirementSchema = z
+  .object({
+    key: z.string().min(1),
+    operator: NodeSelectorOperatorSchema,
+    values: z.array(z.string()).default([]),
+    minValues: z.number().int().min(1).max(50).optional(),
+  })
+  .superRefine((r, ctx) => {
+    const problem = requirementValuesProblem(r.operator, r.values);
+    if (problem !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: problem.index === undefined ? ["values"] : ["values", problem.index],
+        message: `expected ${problem.expected}`,
+        input: problem.index === undefined ? r.values : r.values[problem.index],
+      });
+  });
 export type NodeSelectorRequirement = z.infer<typeof NodeSelectorRequirementSchema>;
 
 /** A node selector term: requirements ANDed. Terms are ORed where a list of them appears. */

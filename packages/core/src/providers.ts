@@ -37,9 +37,42 @@ export interface LaunchedInstance {
   labels?: Record<string, string>;
 }
 
+/**
+ * Thrown by `Launcher.create` when the launch definitely failed: no instance exists and none will
+ * (no capacity, a rejected request). Any other error leaves the outcome unknown (a lost response, a
+ * timeout): the host then keeps the claim and retries with the same name and uid, which an
+ * idempotent launch turns into the instance it may already have started.
+ */
+export class LaunchFailedError extends Error {
+  /** Checked by `isLaunchFailed` (an error from another copy of this module still counts). */
+  readonly launchFailed = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "LaunchFailedError";
+  }
+}
+
+/** True for a `LaunchFailedError` (a definite failure): false means the outcome is unknown. */
+export function isLaunchFailed(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { launchFailed?: unknown }).launchFailed === true;
+}
+
+/** An instance the provider runs for this cluster's NodePools (what garbage collection compares with NodeClaims). */
+export interface CloudInstance {
+  providerID: string;
+  /** The NodeClaim the instance was launched for (AWS: its karpenter.sh/nodeclaim tag). */
+  nodeClaim?: string;
+  nodePool?: string;
+  /** RFC 3339. */
+  launchedAt: string;
+}
+
 /** Creates and deletes the instance behind a NodeClaim. */
 export interface Launcher<NodeClass = unknown> {
-  /** `uid` is the NodeClaim object's, when one exists: with the name it makes the launch idempotent. */
+  /**
+   * `uid` is the NodeClaim object's, when one exists: with the name it makes the launch idempotent.
+   * Throws `LaunchFailedError` when no instance was launched; any other error means "unknown".
+   */
   create(
     claim: PlannedNodeClaim & { uid?: string },
     nodePool: NodePool,
@@ -53,6 +86,11 @@ export interface Launcher<NodeClass = unknown> {
   }): Promise<void>;
   /** Offerings recently found unavailable; a catalog source honours them. */
   unavailableOfferings(): UnavailableOffering[];
+  /**
+   * Every pending or running instance launched for this cluster's NodePools, whether or not a
+   * NodeClaim still names it (for garbage collection of leaked instances). Optional.
+   */
+  instances?(): Promise<CloudInstance[]>;
 }
 
 /** Why a node has drifted from its NodePool or node class. */

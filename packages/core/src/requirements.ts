@@ -129,7 +129,9 @@ export class Requirement {
 
   /**
    * Builds a requirement from a node selector requirement, as Karpenter's NewRequirementWithFlexibility
-   * does. Trusts its input: validate raw input with `parseNodeSelectorRequirements` first.
+   * does. Validate raw input with `parseNodeSelectorRequirements` (or the model's schema) first; a bound
+   * that is not an integer never gets past either, and reads here as kube-scheduler reads it (no node
+   * matches) rather than throwing.
    */
   static fromNodeSelector(r: NodeSelectorRequirementInput): Requirement {
     const values = r.values ?? [];
@@ -144,7 +146,7 @@ export class Requirement {
         return Requirement.doesNotExist(r.key, r.minValues);
       default: {
         const bound = parseLabelInteger(values[0] ?? "");
-        if (bound === undefined) throw new RangeError(`${r.key} ${r.operator} needs one integer value`);
+        if (bound === undefined) return Requirement.doesNotExist(r.key, r.minValues);
         if (r.operator === "Gt") return Requirement.between(r.key, bound, undefined, r.minValues);
         if (r.operator === "Gte") return Requirement.between(r.key, bound - 1, undefined, r.minValues);
         if (r.operator === "Lt") return Requirement.between(r.key, undefined, bound, r.minValues);

@@ -5,6 +5,12 @@ import type { DecideOptions, Decision, DecisionState } from "./decide/types.ts";
 import type { DisruptionInput } from "./disruption/input.ts";
 import { consolidateToFixedPoint, type LoopOptions, type LoopResult } from "./disruption/loop.ts";
 import { planDisruption } from "./disruption/plan-disruption.ts";
+import {
+  checkDisruptionInput,
+  checkLoopOptions,
+  checkProvisioningInput,
+  toPlanErrors,
+} from "./input-check.ts";
 import type { DisruptionPlan, Plan } from "./plan.ts";
 import type { ProvisioningInput } from "./provisioning/input.ts";
 import { provision } from "./provisioning/provision.ts";
@@ -18,7 +24,12 @@ export interface SolverOptions {
   kernel?: KernelChoice;
 }
 
-/** A loaded solver. Calls are synchronous and pure: same input, same plan. */
+/**
+ * A loaded solver. Calls are synchronous and pure: same input, same plan. They check their input's
+ * structure first (`checkProvisioningInput`, `checkDisruptionInput`) and never throw on bad input: an
+ * object that cannot be read is left out and reported in the plan's `errors`; an input that cannot be
+ * read at all gives a plan with nothing in it but those errors.
+ */
 export interface Solver {
   /** The kernel actually in use. */
   readonly kernel: Kernel["flavor"];
@@ -43,9 +54,66 @@ export async function createSolver(options: SolverOptions = {}): Promise<Solver>
   const kernel = createKernel({ flavor: options.kernel ?? "auto" });
   return {
     kernel: kernel.flavor,
-    provision: (input) => provision(kernel, input),
-    planDisruption: (input) => planDisruption(kernel, input),
-    consolidateToFixedPoint: (input, options) => consolidateToFixedPoint(kernel, input, options),
+    provision: (raw) => {
+      const checked = checkProvisioningInput(raw);
+      const errors = toPlanErrors(checked.errors, "ProvisioningInput");
+      if (checked.input === undefined) return emptyPlan(errors);
+      const plan = provision(kernel, checked.input);
+      plan.errors.push(...errors);
+      return plan;
+    },
+    planDisruption: (raw) => {
+      const checked = checkDisruptionInput(raw);
+      const errors = toPlanErrors(checked.errors, "DisruptionInput");
+      if (checked.input === undefined) return emptyDisruptionPlan(errors);
+      const plan = planDisruption(kernel, checked.input);
+      plan.errors.push(...errors);
+      return plan;
+    },
+    consolidateToFixedPoint: (raw, rawOptions) => {
+      const checked = checkDisruptionInput(raw);
+      const options = checkLoopOptions(rawOptions);
+      const errors = toPlanErrors([...checked.errors, ...options.errors], "DisruptionInput");
+      if (checked.input === undefined) {
+        const now = typeof (raw as { now?: unknown })?.now === "string" ? (raw as { now: string }).now : "";
+        return {
+          passes: [],
+          initial: { costPerHour: 0, nodes: 0 },
+          final: { costPerHour: 0, nodes: 0, at: now },
+          evictions: 0,
+          converged: true,
+          cluster: { nodes: [], pods: [] },
+          last: emptyDisruptionPlan(errors),
+        };
+      }
+      const result = consolidateToFixedPoint(kernel, checked.input, options.options);
+      result.last.errors.push(...errors);
+      return result;
+    },
     decide: (state, now, strategy, options) => decide(kernel, state, now, strategy, options),
+  };
+}
+
+/** The plan for an input that cannot be read at all: nothing planned, and why. */
+function emptyPlan(errors: Plan["errors"]): Plan {
+  return {
+    nodeClaims: [],
+    placements: [],
+    unschedulable: [],
+    cost: { currentPerHour: 0, newPerHour: 0, plannedPerHour: 0, lowerBoundPerHour: 0, ratio: null },
+    lowerBound: { method: "none", certificate: null },
+    warnings: [],
+    errors,
+  };
+}
+
+/** The disruption plan for an input that cannot be read at all. */
+function emptyDisruptionPlan(errors: DisruptionPlan["errors"]): DisruptionPlan {
+  return {
+    commands: [],
+    kept: [],
+    cost: { currentPerHour: 0, afterPerHour: 0, lowerBoundPerHour: 0 },
+    warnings: [],
+    errors,
   };
 }

@@ -27,6 +27,7 @@ export {
   describeOfferedZones,
   describeSpotPrices,
 } from "./ec2-calls.ts";
+export { describeClusterInstances } from "./instances.ts";
 export {
   consumeInterruptionQueue,
   type InterruptionQueueOptions,

@@ -16,6 +16,7 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import {
   type CatalogSource,
   type InstanceType,
+  isLaunchFailed,
   type NodePool,
   NodePoolSchema,
   NodeSchema,
@@ -42,7 +43,6 @@ import {
   subnets,
 } from "./launch-fixtures.test-helper.ts";
 import { AwsLauncher, fleetClientToken, InsufficientCapacityError, instanceIdOf } from "./launcher.ts";
-import { userData } from "./user-data.ts";
 
 const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
@@ -254,16 +254,33 @@ describe("CreateFleet", () => {
     ec2Mock.on(CreateFleetCommand).resolves(launchedAs("i-1", "m6g.large"));
     await launcher().create(claim(), nodePool, nodeClass({ tags: { owner: "platform" } }));
     const arm = templateCreates()[0];
-    const text = userData({
-      family: "AL2023",
-      cluster,
-      maxPods: 29,
-      labels: { team: "a", "karpenter.sh/nodepool": "default", "karpenter.sh/capacity-type": "spot" },
-      taints: [
-        { key: "dedicated", value: "batch", effect: "NoSchedule" },
-        { key: "example.com/not-ready", effect: "NoSchedule" },
-      ],
-    });
+    // Written out, not built with userData(): nodeadm's NodeConfig in a MIME multipart document, as
+    // Karpenter writes it (A: pkg/providers/amifamily/bootstrap/nodeadm.go), max pods of m6g.large.
+    const text = [
+      "MIME-Version: 1.0",
+      'Content-Type: multipart/mixed; boundary="//"',
+      "",
+      "--//",
+      "Content-Type: application/node.eks.aws",
+      "",
+      'apiVersion: "node.eks.aws/v1alpha1"',
+      'kind: "NodeConfig"',
+      "spec:",
+      "  cluster:",
+      '    name: "demo"',
+      '    apiServerEndpoint: "https://ABCDEF.gr7.us-east-1.eks.amazonaws.com"',
+      '    certificateAuthority: "LS0tLS1CRUdJTi1DRVJUSUZJQ0FURS0tLS0t"',
+      '    cidr: "10.100.0.0/16"',
+      "  kubelet:",
+      "    config:",
+      "      maxPods: 29",
+      "    flags:",
+      '      - "--node-labels=karpenter.sh/capacity-type=spot,karpenter.sh/nodepool=default,team=a"',
+      '      - "--register-with-taints=dedicated=batch:NoSchedule,example.com/not-ready:NoSchedule"',
+      "",
+      "--//--",
+      "",
+    ].join("\n");
     expect(arm).toEqual({
       LaunchTemplateName: arm?.LaunchTemplateName,
       LaunchTemplateData: {
@@ -290,6 +307,7 @@ describe("CreateFleet", () => {
           Tags: [
             { Key: "eks:eks-cluster-name", Value: "demo" },
             { Key: "karpenter.k8s.aws/ec2nodeclass", Value: "default" },
+            { Key: "karpenter.sh/nodepool", Value: "default" },
             { Key: "kubernetes.io/cluster/demo", Value: "owned" },
             { Key: "owner", Value: "platform" },
             { Key: "nodeplan.dev/cluster", Value: "demo" },
@@ -1111,5 +1129,105 @@ describe("idempotent CreateFleet", () => {
     await expect(launcher().create(claim(), nodePool, nc)).rejects.toThrow(
       `NodeClaim default-x7k2p: EC2 refused CreateFleet (IdempotentParameterMismatch): client token ${fleetClientToken("demo", { name: "default-x7k2p" })} was used by an earlier, different request of this claim`,
     );
+  });
+});
+
+describe("launch outcomes: definite failure or unknown", () => {
+  const serviceError = (name: string, status: number) =>
+    Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+
+  it("EC2 refusing the request (4xx) or no capacity is a definite failure: no instance exists", async () => {
+    mockAws();
+    ec2Mock.on(CreateFleetCommand).rejects(serviceError("UnauthorizedOperation", 403));
+    const refused = await launcher()
+      .create(claim(), nodePool, nodeClass())
+      .catch((e: unknown) => e);
+    expect(isLaunchFailed(refused)).toBe(true);
+    expect(String(refused)).toContain("EC2 refused CreateFleet: UnauthorizedOperation");
+    ec2Mock.on(CreateFleetCommand).resolves({ Instances: [], Errors: [] });
+    const empty = await launcher()
+      .create(claim(), nodePool, nodeClass())
+      .catch((e: unknown) => e);
+    expect(empty).toBeInstanceOf(InsufficientCapacityError);
+    expect(isLaunchFailed(empty)).toBe(true);
+    expect(
+      isLaunchFailed(
+        await launcher()
+          .create(claim(), nodePool, undefined)
+          .catch((e: unknown) => e),
+      ),
+    ).toBe(true);
+  });
+
+  it("a 5xx or a lost connection leaves the outcome unknown (the claim is kept and the token reused)", async () => {
+    mockAws();
+    ec2Mock.on(CreateFleetCommand).rejects(serviceError("InternalError", 500));
+    const internal = await launcher()
+      .create(claim(), nodePool, nodeClass())
+      .catch((e: unknown) => e);
+    expect(internal).toBeInstanceOf(Error);
+    expect(isLaunchFailed(internal)).toBe(false);
+    ec2Mock
+      .on(CreateFleetCommand)
+      .rejects(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
+    const lost = await launcher()
+      .create(claim(), nodePool, nodeClass())
+      .catch((e: unknown) => e);
+    expect(isLaunchFailed(lost)).toBe(false);
+  });
+});
+
+describe("instances (garbage collection)", () => {
+  it("lists the cluster's NodePool instances, every page, with the claim each was launched for", async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({
+        Reservations: [
+          {
+            Instances: [
+              {
+                InstanceId: "i-1",
+                Placement: { AvailabilityZone: "us-east-1a" },
+                LaunchTime: new Date(NOW - 60_000),
+                Tags: [
+                  { Key: "karpenter.sh/nodeclaim", Value: "default-a" },
+                  { Key: "karpenter.sh/nodepool", Value: "default" },
+                ],
+              },
+            ],
+          },
+        ],
+        NextToken: "page-2",
+      })
+      .resolvesOnce({
+        Reservations: [
+          {
+            Instances: [
+              {
+                InstanceId: "i-2",
+                Placement: { AvailabilityZone: "us-east-1b" },
+                LaunchTime: new Date(NOW),
+                Tags: [{ Key: "karpenter.sh/nodepool", Value: "default" }],
+              },
+            ],
+          },
+        ],
+      });
+    expect(await launcher().instances()).toEqual([
+      {
+        providerID: "aws:///us-east-1a/i-1",
+        nodeClaim: "default-a",
+        nodePool: "default",
+        launchedAt: new Date(NOW - 60_000).toISOString(),
+      },
+      { providerID: "aws:///us-east-1b/i-2", nodePool: "default", launchedAt: new Date(NOW).toISOString() },
+    ]);
+    const inputs = ec2Mock.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input);
+    expect(inputs[0]?.Filters).toEqual([
+      { Name: "tag:kubernetes.io/cluster/demo", Values: ["owned"] },
+      { Name: "tag-key", Values: ["karpenter.sh/nodepool"] },
+      { Name: "instance-state-name", Values: ["pending", "running", "stopping", "stopped"] },
+    ]);
+    expect(inputs[1]?.NextToken).toBe("page-2");
   });
 });

@@ -13,9 +13,11 @@ import {
 import {
   type CapacityType,
   type CatalogSource,
+  type CloudInstance,
   type InstanceType,
   type LaunchedInstance,
   type Launcher,
+  LaunchFailedError,
   type NodePool,
   type PlannedNodeClaim,
   PODS,
@@ -29,6 +31,7 @@ import { UnavailableOfferings } from "../unavailable-offerings.ts";
 import { AwsCatalog } from "./aws-catalog.ts";
 import { TtlCache } from "./cache.ts";
 import { ec2NodeClassHashAnnotations } from "./drift.ts";
+import { describeClusterInstances } from "./instances.ts";
 import { awsErrorCode, type Ec2LaunchApi, type SsmApi } from "./launch-clients.ts";
 import {
   blockDeviceMappings,
@@ -65,8 +68,11 @@ const SPOT_ROLE_MISSING = "AuthFailure.ServiceLinkedRoleCreationNotPermitted";
 /** Karpenter's cap on instance types in one CreateFleet request. */
 export const MAX_INSTANCE_TYPES = 60;
 
-/** No offering of the claim could be launched; the failed offerings are now marked unavailable. */
-export class InsufficientCapacityError extends Error {
+/**
+ * No offering of the claim could be launched; the failed offerings are now marked unavailable. A
+ * definite failure (core's LaunchFailedError): no instance was started.
+ */
+export class InsufficientCapacityError extends LaunchFailedError {
   readonly errors: readonly { code: string; message: string; instanceType?: string; zone?: string }[];
   constructor(claim: string, errors: InsufficientCapacityError["errors"], detail?: string) {
     const codes = [...new Set(errors.map((e) => e.code))].join(", ");
@@ -260,7 +266,7 @@ export class AwsLauncher implements Launcher<EC2NodeClass> {
     if (nodeClass.spec.instanceProfile !== undefined) return nodeClass.spec.instanceProfile;
     if (this.options.instanceProfileForRole !== undefined)
       return this.options.instanceProfileForRole(nodeClass);
-    throw new Error(
+    throw new LaunchFailedError(
       `EC2NodeClass ${nodeClass.metadata.name}: spec.role needs an instance profile created through IAM, which this launcher does not do; set spec.instanceProfile or pass instanceProfileForRole`,
     );
   }
@@ -434,13 +440,16 @@ export class AwsLauncher implements Launcher<EC2NodeClass> {
       if (reservation !== undefined) reservationOf.set(`${c.type.name}/${c.zone}`, reservation);
     }
     if (groups.size === 0)
-      throw new Error(
+      throw new LaunchFailedError(
         `NodeClaim ${claim.name}: no AMI of EC2NodeClass ${nodeClass.metadata.name} serves its instance types (architecture, GPU/Neuron variant)`,
       );
+    // The NodePool tag lets the IAM policy allow launching from a template only when it is one of the
+    // cluster's NodePool templates (its user data carries the NodePool's labels and taints anyway).
     const templateTags = {
       ...spec.tags,
       [`kubernetes.io/cluster/${this.options.cluster.name}`]: "owned",
       "eks:eks-cluster-name": this.options.cluster.name,
+      "karpenter.sh/nodepool": nodePool.name,
       [awsLabels.ec2NodeClass]: nodeClass.metadata.name,
     };
     const configs = [];
@@ -532,7 +541,7 @@ export class AwsLauncher implements Launcher<EC2NodeClass> {
     nodeClass: EC2NodeClass | undefined,
   ): Promise<LaunchedInstance> {
     if (nodeClass === undefined)
-      throw new Error(`NodeClaim ${claim.name}: NodePool ${nodePool.name} has no EC2NodeClass`);
+      throw new LaunchFailedError(`NodeClaim ${claim.name}: NodePool ${nodePool.name} has no EC2NodeClass`);
     const resolved = await this.resolve(nodeClass);
     const { input, capacityType, zoneOfSubnet, imageOfType, reservationOf } = await this.fleetRequest(
       claim,
@@ -556,10 +565,20 @@ export class AwsLauncher implements Launcher<EC2NodeClass> {
       if (code === "IdempotentParameterMismatch") {
         const earlier = await this.launchedEarlier(claim, nodeClass);
         if (earlier !== undefined) return earlier;
-        throw new Error(
+        throw new LaunchFailedError(
           `NodeClaim ${claim.name}: EC2 refused CreateFleet (IdempotentParameterMismatch): client token ${input.ClientToken} was used by an earlier, different request of this claim, and no pending or running instance is tagged karpenter.sh/nodeclaim=${claim.name}; make the claim again (a new name or uid)`,
         );
       }
+      // EC2 answered and refused the request (a 4xx: not authorized, an invalid parameter): nothing
+      // was launched. Anything else (a 5xx, a timeout, a lost connection) leaves the outcome unknown:
+      // the caller keeps the claim and retries with the same client token.
+      if (rejectedByEc2(error))
+        throw new LaunchFailedError(
+          `NodeClaim ${claim.name}: EC2 refused CreateFleet: ${describeAwsError(error)}`,
+          {
+            cause: error,
+          },
+        );
       throw error;
     }
     const errors = this.recordErrors(fleet.Errors ?? [], input, capacityType, zoneOfSubnet, reservationOf);
@@ -639,6 +658,14 @@ export class AwsLauncher implements Launcher<EC2NodeClass> {
   }
 
   /**
+   * Every pending, running, stopping or stopped instance of this cluster's NodePools (tagged with the
+   * cluster and a karpenter.sh/nodepool), for garbage collection of instances no NodeClaim names.
+   */
+  instances(): Promise<CloudInstance[]> {
+    return describeClusterInstances(this.options.ec2, this.options.cluster.name, this.options.retry);
+  }
+
+  /**
    * Terminates the instance; an instance already gone counts as deleted. An instance in a capacity
    * reservation (launched by this process, or labelled with the reservation) gives its capacity
    * back to the reservation's count, once.
@@ -660,3 +687,12 @@ export class AwsLauncher implements Launcher<EC2NodeClass> {
     this.reservations.markTerminated(reservation);
   }
 }
+
+/** An AWS service error with a 4xx status: the request reached EC2 and was refused. */
+function rejectedByEc2(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  return typeof status === "number" && status >= 400 && status < 500 && status !== 429;
+}
+
+const describeAwsError = (error: unknown) =>
+  `${awsErrorCode(error) ?? "error"}: ${error instanceof Error ? error.message : String(error)}`;

@@ -21,6 +21,11 @@ export interface DisruptionCatalog {
    */
   readonly launchable: ReadonlyMap<string, ReadonlyMap<InstanceType, string>>;
   /**
+   * The least any launchable offering of any NodePool costs per millicore and per memory byte: what new
+   * capacity can cost at best, for bounds that let a search skip what cannot pay.
+   */
+  readonly cheapestRates: { cpuMillis: number; memoryBytes: number };
+  /**
    * No pod constrains another (no topology spread, pod affinity or anti-affinity, host port): a
    * simulation then needs only the evicted pods and each node's room left, not every bound pod.
    */
@@ -33,12 +38,21 @@ export function disruptionCatalog(input: DisruptionInput): DisruptionCatalog {
   const selectable = new Map<string, string[]>();
   const launchable = new Map<string, Map<InstanceType, string>>();
   const requested = requestedResources(input);
+  const cheapestRates = { cpuMillis: Number.POSITIVE_INFINITY, memoryBytes: Number.POSITIVE_INFINITY };
   for (const pool of input.nodePools) {
     const types = typesFor(input, pool.name);
     full.set(pool.name, new Map(types.map((t) => [t.name, t])));
     const keys = selectableKeys(input, pool);
     selectable.set(pool.name, keys);
     const allowed = types.filter((t) => t.offerings.some((o) => poolAccepts(pool, t, o)));
+    for (const t of allowed)
+      for (const o of t.offerings) {
+        if (!o.available || !poolAccepts(pool, t, o)) continue;
+        for (const r of ["cpuMillis", "memoryBytes"] as const) {
+          const alloc = t.allocatable[r] ?? 0;
+          if (alloc > 0) cheapestRates[r] = Math.min(cheapestRates[r], o.pricePerHour / alloc);
+        }
+      }
     launchable.set(pool.name, new Map(allowed.map((t) => [t, signature(t, keys)])));
     pruned[pool.name] = pruneDominated(input, pool, allowed, keys, requested);
   }
@@ -53,7 +67,7 @@ export function disruptionCatalog(input: DisruptionInput): DisruptionCatalog {
       p.podAntiAffinity.required.length === 0 &&
       p.podAntiAffinity.preferred.length === 0,
   );
-  return { full, pruned, selectable, launchable, independentPods };
+  return { full, pruned, selectable, launchable, cheapestRates, independentPods };
 }
 
 /** The instance types a NodePool may use (the input lists them per NodePool, or once for all). */

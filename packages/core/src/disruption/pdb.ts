@@ -129,5 +129,14 @@ export function pdbMembership(pdbs: readonly PodDisruptionBudget[], pods: readon
       else list.push(entry);
     }
   }
+  // Pods covered by the same PDBs share one list: a workload's pods are then one lookup for callers
+  // that remember per list.
+  const shared = new Map<string, PdbEntry[]>();
+  for (const [pod, list] of byPod) {
+    const key = list.map((e) => e.name).join("\n");
+    const known = shared.get(key);
+    if (known === undefined) shared.set(key, list);
+    else byPod.set(pod, known);
+  }
   return { entries, byPod, namespaces: new Set(pdbs.map((p) => p.namespace)) };
 }

@@ -12,7 +12,8 @@ import {
 } from "./candidates.ts";
 import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
 import { DEFAULT_MIN_SAVINGS_PER_HOUR, DEFAULT_MIN_SAVINGS_PERCENT, type DisruptionInput } from "./input.ts";
-import { desiredHealthyPods, type PdbIndex, pdbHealthy } from "./pdb.ts";
+import { desiredHealthyPods, type PdbEntry, type PdbIndex, pdbHealthy } from "./pdb.ts";
+import { MIN_SAVING_PER_HOUR } from "./replacements.ts";
 import { SIM_PREFIX, type Simulation, type SimulationEffort, simulate } from "./simulate.ts";
 import { applyCommand, type ClusterView, podsByNode, replacementNode } from "./state.ts";
 import { type DisruptionStatics, disruptionStatics } from "./statics.ts";
@@ -142,6 +143,7 @@ export class WaveSession {
         }
       }
     const covering = new Map<string, { name: string; disruptionsAllowed: number }>();
+    const allowances = new Map<readonly PdbEntry[], { name: string; disruptionsAllowed: number }[]>();
     for (const [name, e] of run.pdbs.entries) {
       const allowed = Math.max(
         0,
@@ -159,10 +161,18 @@ export class WaveSession {
       nowMillis: run.nowMillis,
       pools: run.pools,
       podsByNode: podsByNode(view),
-      pdbsOf: (pod) =>
-        (run.pdbs.byPod.get(pod) ?? []).map(
-          (e) => covering.get(e.name) as { name: string; disruptionsAllowed: number },
-        ),
+      pdbsOf: (pod) => {
+        // Pods of one workload share one list of PDBs: its allowances are looked up once per wave.
+        const entries = run.pdbs.byPod.get(pod);
+        if (entries === undefined) return [];
+        let out = allowances.get(entries);
+        if (out === undefined)
+          allowances.set(
+            entries,
+            (out = entries.map((e) => covering.get(e.name) as { name: string; disruptionsAllowed: number })),
+          );
+        return out;
+      },
       nominated: run.nominated,
     };
   }
@@ -269,6 +279,59 @@ export class WaveSession {
     for (const [name, k] of need) inc(taken, name, k);
     return undefined;
   }
+
+  /**
+   * Why removing `n` alone cannot pay, proven without a simulation, or undefined when it might. Its
+   * pods need what they request; what the other nodes have free takes some of it at no cost, and new
+   * capacity costs at least the catalog's cheapest rate per millicore and per byte for the rest. When
+   * that least cost is already more than the node's price less the threshold, no command removing it
+   * alone saves anything. A relaxation (free capacity anywhere counts, pods split freely), so it only
+   * ever skips what the simulation would refuse.
+   */
+  cannotPayAlone(n: Node): KeptReason | undefined {
+    const free = this.freeCapacity();
+    const rates = this.run.catalog.cheapestRates;
+    let least = 0;
+    for (const r of ["cpuMillis", "memoryBytes"] as const) {
+      let need = 0;
+      for (const p of this.reschedulable(n)) need += p.requests[r] ?? 0;
+      const elsewhere = free.total[r] - (free.byNode.get(n.name)?.[r] ?? 0);
+      const rate = Number.isFinite(rates[r]) ? rates[r] : 0;
+      least = Math.max(least, Math.max(0, need - elsewhere) * rate);
+    }
+    const price = this.run.price(n);
+    return price - least > this.run.thresholdPerHour(price) + MIN_SAVING_PER_HOUR
+      ? undefined
+      : { code: "no_cheaper_replacement", pricePerHour: price, cheapestPerHour: least };
+  }
+
+  /** Requested capacity left on schedulable nodes as the wave started: per node and in total. */
+  private freeCapacity(): {
+    byNode: Map<string, { cpuMillis: number; memoryBytes: number }>;
+    total: { cpuMillis: number; memoryBytes: number };
+  } {
+    if (this.free !== undefined) return this.free;
+    const byNode = new Map<string, { cpuMillis: number; memoryBytes: number }>();
+    const total = { cpuMillis: 0, memoryBytes: 0 };
+    for (const n of this.view.nodes.values()) {
+      if (n.deleting || n.unschedulable) continue;
+      const left = { cpuMillis: n.allocatable.cpuMillis ?? 0, memoryBytes: n.allocatable.memoryBytes ?? 0 };
+      for (const p of this.ctx.podsByNode.get(n.name) ?? []) {
+        if (p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
+        left.cpuMillis -= p.requests.cpuMillis ?? 0;
+        left.memoryBytes -= p.requests.memoryBytes ?? 0;
+      }
+      left.cpuMillis = Math.max(0, left.cpuMillis);
+      left.memoryBytes = Math.max(0, left.memoryBytes);
+      byNode.set(n.name, left);
+      total.cpuMillis += left.cpuMillis;
+      total.memoryBytes += left.memoryBytes;
+    }
+    this.free = { byNode, total };
+    return this.free;
+  }
+
+  private free?: ReturnType<WaveSession["freeCapacity"]>;
 
   /** Has `method` already found nothing more in `pool` this wave? */
   isExhausted(method: MethodName, pool: string): boolean {

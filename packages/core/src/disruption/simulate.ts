@@ -6,7 +6,7 @@ import type { KeptReason } from "../reasons.ts";
 import { isReschedulable } from "./candidates.ts";
 import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
 import type { DisruptionInput } from "./input.ts";
-import type { ClusterView } from "./state.ts";
+import { type ClusterView, podsByNode } from "./state.ts";
 
 /** Prefix of the names simulated claims get; `commit` gives the claims their real names. */
 export const SIM_PREFIX = "\u0000sim:";
@@ -142,7 +142,7 @@ function hasRoom(
 /** A view's nodes with their allocatable less what their bound pods request, and its pods by node. */
 interface ResidualView {
   nodes: Map<string, Node>;
-  podsOn: Map<string, Pod[]>;
+  podsOn: ReadonlyMap<string, readonly Pod[]>;
 }
 
 /** Per view (a plan simulates many times on one): computed once. */
@@ -151,27 +151,20 @@ const residuals = new WeakMap<ClusterView, ResidualView>();
 function residualView(view: ClusterView): ResidualView {
   const known = residuals.get(view);
   if (known !== undefined) return known;
-  const used = new Map<string, Record<string, number>>();
-  const podsOn = new Map<string, Pod[]>();
-  for (const p of view.pods) {
-    if (p.nodeName === undefined) continue;
-    const list = podsOn.get(p.nodeName);
-    if (list === undefined) podsOn.set(p.nodeName, [p]);
-    else list.push(p);
-    if (p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
-    let sum = used.get(p.nodeName);
-    if (sum === undefined) used.set(p.nodeName, (sum = {}));
-    for (const k in p.requests) sum[k] = (sum[k] ?? 0) + (p.requests[k] as number);
-  }
+  const podsOn = podsByNode(view);
   const nodes = new Map<string, Node>();
   for (const n of view.nodes.values()) {
-    const sum = used.get(n.name);
-    if (sum === undefined) {
+    const on = podsOn.get(n.name);
+    if (on === undefined) {
       nodes.set(n.name, n);
       continue;
     }
     const allocatable: Record<string, number> = { ...n.allocatable };
-    for (const k in sum) allocatable[k] = Math.max(0, (allocatable[k] ?? 0) - (sum[k] as number));
+    for (const p of on) {
+      if (p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
+      for (const k in p.requests) allocatable[k] = (allocatable[k] ?? 0) - (p.requests[k] as number);
+    }
+    for (const k in allocatable) if ((allocatable[k] as number) < 0) allocatable[k] = 0;
     nodes.set(n.name, { ...n, allocatable });
   }
   const out = { nodes, podsOn };

@@ -27,8 +27,10 @@ export function clusterView(nodes: readonly Node[], pods: readonly Pod[]): Clust
   return { nodes: new Map([...nodes].sort((a, b) => cmp(a.name, b.name)).map((n) => [n.name, n])), pods };
 }
 
-/** Pods by the node they are bound to. */
-export function podsByNode(view: ClusterView): Map<string, Pod[]> {
+/** Pods by the node they are bound to (computed once per view: a view never changes). */
+export function podsByNode(view: ClusterView): ReadonlyMap<string, readonly Pod[]> {
+  const known = byNode.get(view);
+  if (known !== undefined) return known;
   const out = new Map<string, Pod[]>();
   for (const p of view.pods) {
     if (p.nodeName === undefined) continue;
@@ -36,8 +38,11 @@ export function podsByNode(view: ClusterView): Map<string, Pod[]> {
     if (list === undefined) out.set(p.nodeName, [p]);
     else list.push(p);
   }
+  byNode.set(view, out);
   return out;
 }
+
+const byNode = new WeakMap<ClusterView, Map<string, Pod[]>>();
 
 /**
  * The cluster once `command` has completed at `now`: its candidates gone, its replacements running as

@@ -100,7 +100,7 @@ function rightSizedForLimits(kernel: Kernel, input: ProvisioningInput, first: At
       byPool[pool.name] = cut.length > 0 ? cut : types;
     }
     const trimmed = { ...input, instanceTypes: byPool };
-    const attempt = provisionOnce(kernel, trimmed);
+    const attempt = provisionOnce(kernel, trimmed, input.instanceTypes);
     if (better(attempt, best)) {
       best = attempt;
       bestInput = trimmed;
@@ -130,7 +130,12 @@ interface Attempt {
   relaxed: number;
 }
 
-function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
+/** One plan; `catalog` (default the input's) is the whole catalog, where topology spread finds its domains. */
+function provisionOnce(
+  kernel: Kernel,
+  input: ProvisioningInput,
+  catalog: ProvisioningInput["instanceTypes"] = input.instanceTypes,
+): Attempt {
   const policy = input.options?.preferencePolicy ?? "Respect";
   const levels = new Map<string, number>();
   const pending = input.pods.filter(isProvisionable);
@@ -155,7 +160,7 @@ function provisionOnce(kernel: Kernel, input: ProvisioningInput): Attempt {
       };
       base = encode(scheduled);
     }
-    topo = needsTopology(scheduled, base) ? applyTopology(scheduled, base, caps) : undefined;
+    topo = needsTopology(scheduled, base) ? applyTopology(scheduled, base, caps, catalog) : undefined;
     enc = topo?.enc ?? base;
     // Values first: the LP over all pending pods prices each pod group in dollars, which is what the
     // kernel's cost-aware offering choice maximizes per dollar.

@@ -14,11 +14,12 @@ import {
   nodeAccepts,
   offeringLabel,
   type PodConstraints,
+  poolAccepts,
   requirementConflict,
   untoleratedTaint,
 } from "./compat.ts";
 import { comparePods, type EncodedOffering, type Encoding, type PodGroup } from "./encode.ts";
-import type { ProvisioningInput } from "./input.ts";
+import { instanceTypesFor, type ProvisioningInput } from "./input.ts";
 import { originalPod } from "./preferences.ts";
 
 /**
@@ -135,26 +136,51 @@ function effectiveSelector(
 interface Counter {
   key: string;
   matches: (p: Pod) => boolean;
+  /** Per domain: the matching pods there, bound and pinned (at least as many as the plan leaves there). */
   counts: Map<string, number>;
+  /**
+   * Per domain: the matching pods sure to be there (bound, or pinned into a domain with room): at most as
+   * many as the plan leaves there. A pod pinned past its domain's room is counted only in `counts`: it is
+   * usually left unplaced, so a spread's minimum never counts it.
+   */
+  firm: Map<string, number>;
+  /** Whether a pod on this existing node counts (nodeAffinityPolicy / nodeTaintsPolicy); new claims always do. */
+  countNode: (n: Node) => boolean;
   /** For a spread counter: the tightest skew its carriers allow, over their eligible domains. */
-  spread?: { maxSkew: number; minDomains: number | undefined; eligible: Set<string> };
+  spread?: SpreadConfig;
+  /** For a spread counter: per domain, the distinct configs of the pending carriers pinned there. */
+  carriersIn: Map<string, Set<SpreadConfig>>;
 }
 
-/** The counter's global minimum, Karpenter's domainMinCount (minDomains unmet => 0). */
-function globalMin(c: Counter): number {
-  const s = c.spread;
+/** What a spread carrier's skew is measured against. */
+interface SpreadConfig {
+  maxSkew: number;
+  minDomains: number | undefined;
+  /** Domains counted toward the minimum (nodeAffinityPolicy / nodeTaintsPolicy). */
+  eligible: Set<string>;
+}
+
+/** The global minimum of `counts` for a config, Karpenter's domainMinCount (minDomains unmet => 0). */
+function globalMin(counts: ReadonlyMap<string, number>, s: SpreadConfig | undefined): number {
   if (s === undefined || s.eligible.size === 0) return 0;
   if (s.minDomains !== undefined && s.eligible.size < s.minDomains) return 0;
   let min = Number.POSITIVE_INFINITY;
-  for (const d of s.eligible) min = Math.min(min, c.counts.get(d) ?? 0);
+  for (const d of s.eligible) min = Math.min(min, counts.get(d) ?? 0);
   return min;
+}
+
+/** Can one more counted pod join domain `d` with every carrier pinned there still within its skew? */
+function keepsCarriers(c: Counter, d: string): boolean {
+  const n = (c.counts.get(d) ?? 0) + 1;
+  for (const s of c.carriersIn.get(d) ?? []) if (n - globalMin(c.firm, s) > s.maxSkew) return false;
+  return true;
 }
 
 interface SpreadRule {
   counter: Counter;
   constraint: TopologySpreadConstraint;
-  /** Domains the pod may count toward the minimum (nodeAffinityPolicy / nodeTaintsPolicy). */
-  eligible: Set<string>;
+  /** Its skew, minDomains and the domains the pod counts toward the minimum (one object per distinct config). */
+  config: SpreadConfig;
 }
 
 interface AffinityRule {
@@ -174,8 +200,16 @@ interface RawClass {
   members: Map<Pod, number>;
 }
 
-/** Refines `enc` for the topology constraints of its pods. `caps` narrows domains after a solve. */
-export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: DomainCaps): TopologyResult {
+/**
+ * Refines `enc` for the topology constraints of its pods. `caps` narrows domains after a solve.
+ * `catalog` is the whole catalog when `input` plans over part of it: spread domains come from it.
+ */
+export function applyTopology(
+  input: ProvisioningInput,
+  enc: Encoding,
+  caps: DomainCaps,
+  catalog: ProvisioningInput["instanceTypes"] = input.instanceTypes,
+): TopologyResult {
   const nodesByName = new Map(input.nodes.map((n) => [n.name, n]));
   const bound = boundPods(input, nodesByName);
   const existingIndex = new Map(enc.existing.map((n, e) => [n.name, e]));
@@ -196,43 +230,76 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   };
   // Per (constraint class, key): domains the class can reach, each with its cheapest price.
   const reachMemo = new Map<string, Map<string, number>>();
-  const reach = (
-    group: PodGroup,
-    key: string,
-    policy: { affinity: boolean; taints: boolean },
-    own?: PodConstraints,
-  ) => {
-    const memoKey = `${own?.key ?? group.constraintClass}|${key}|${policy.affinity}|${policy.taints}`;
+  const reach = (group: PodGroup, key: string) => {
+    const memoKey = `${group.constraintClass}|${key}`;
     let out = reachMemo.get(memoKey);
     if (out !== undefined) return out;
     out = new Map<string, number>();
-    const c = own ?? enc.constraintClasses[group.constraintClass];
+    const c = enc.constraintClasses[group.constraintClass];
     const row = enc.classOfferings[group.constraintClass] as Uint8Array;
     const values = valuesOf(key);
     for (let t = 0; t < T; t++) {
       const v = values[t];
-      if (v === undefined || c === undefined) continue;
+      if (v === undefined || c === undefined || row[t] !== 1) continue;
       const o = enc.offerings[t] as EncodedOffering;
-      let ok: boolean;
-      if (policy.affinity && policy.taints && own === undefined) ok = row[t] === 1;
-      else
-        ok =
-          (!policy.affinity ||
-            requirementConflict(c, o.nodePool, o.instanceType, o.offering) === undefined) &&
-          (!policy.taints || untoleratedTaint(o.nodePool.template.taints, c.tolerations) === undefined);
-      if (ok) out.set(v, Math.min(out.get(v) ?? Number.POSITIVE_INFINITY, o.offering.pricePerHour));
+      out.set(v, Math.min(out.get(v) ?? Number.POSITIVE_INFINITY, o.offering.pricePerHour));
     }
     for (const n of input.nodes) {
       const v = n.labels[key];
-      if (v === undefined || c === undefined) continue;
-      if (policy.affinity && !nodeAccepts({ ...c, tolerations: [{ operator: "Exists" }] }, n)) continue;
-      if (policy.taints && untoleratedTaint(n.taints, c.tolerations) !== undefined) continue;
+      if (v === undefined || c === undefined || !nodeAccepts(c, n)) continue;
       if (!out.has(v)) out.set(v, Number.POSITIVE_INFINITY);
     }
     reachMemo.set(memoKey, out);
     return out;
   };
+  const eligibleMemo = new Map<string, Set<string>>();
+  /**
+   * The domains a spread's global minimum is taken over (Karpenter: NodePool requirements x instance
+   * types, and existing nodes), as nodeAffinityPolicy and nodeTaintsPolicy filter them. Over the whole
+   * catalog: a NodePool at its limit, or instance types left out of this solve, still make domains.
+   */
+  const eligibleDomains = (
+    c: PodConstraints,
+    key: string,
+    policy: { affinity: boolean; taints: boolean },
+  ) => {
+    const memoKey = `${c.key}|${key}|${policy.affinity}|${policy.taints}`;
+    let out = eligibleMemo.get(memoKey);
+    if (out !== undefined) return out;
+    out = new Set<string>();
+    for (const pool of input.nodePools) {
+      if (policy.taints && untoleratedTaint(pool.template.taints, c.tolerations) !== undefined) continue;
+      for (const it of instanceTypesFor({ ...input, instanceTypes: catalog }, pool.name))
+        for (const o of it.offerings) {
+          if (!o.available || o.reservationCapacity === 0 || !poolAccepts(pool, it, o)) continue;
+          const v = offeringLabel(pool, it, o, key);
+          if (v === undefined || out.has(v)) continue;
+          if (!policy.affinity || requirementConflict(c, pool, it, o) === undefined) out.add(v);
+        }
+    }
+    for (const n of input.nodes) {
+      const v = n.labels[key];
+      if (v === undefined) continue;
+      if (policy.affinity && !nodeAccepts({ ...c, tolerations: [{ operator: "Exists" }] }, n)) continue;
+      if (policy.taints && untoleratedTaint(n.taints, c.tolerations) !== undefined) continue;
+      out.add(v);
+    }
+    eligibleMemo.set(memoKey, out);
+    return out;
+  };
 
+  const configs = new Map<Set<string>, Map<string, SpreadConfig>>();
+  const configOf = (maxSkew: number, minDomains: number | undefined, eligible: Set<string>) => {
+    const byEligible = configs.get(eligible) ?? new Map<string, SpreadConfig>();
+    configs.set(eligible, byEligible);
+    const k = `${maxSkew}|${minDomains}`;
+    let config = byEligible.get(k);
+    if (config === undefined) {
+      config = { maxSkew, minDomains, eligible };
+      byEligible.set(k, config);
+    }
+    return config;
+  };
   const counters = new Map<string, Counter>();
   const counterFor = (
     id: string,
@@ -242,10 +309,13 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
   ) => {
     let c = counters.get(id);
     if (c === undefined) {
-      c = { key, matches, counts: new Map() };
+      c = { key, matches, counts: new Map(), firm: new Map(), countNode, carriersIn: new Map() };
       for (const { pod, node } of bound) {
         const d = node.labels[key];
-        if (d !== undefined && countNode(node) && matches(pod)) c.counts.set(d, (c.counts.get(d) ?? 0) + 1);
+        if (d !== undefined && countNode(node) && matches(pod)) {
+          c.counts.set(d, (c.counts.get(d) ?? 0) + 1);
+          c.firm.set(d, (c.firm.get(d) ?? 0) + 1);
+        }
       }
       counters.set(id, c);
     }
@@ -340,13 +410,14 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
           c0 === undefined ||
           ((!policy.affinity || nodeAccepts({ ...c0, tolerations: [{ operator: "Exists" }] }, n)) &&
             (!policy.taints || untoleratedTaint(n.taints, c0.tolerations) === undefined));
-        const counterId = `spread|${c.topologyKey}|${id}|${policy.affinity ? (own?.key ?? group.constraintClass) : ""}|${policy.taints}`;
+        // Which nodes' pods count depends on the pod's node affinity (Honor) and tolerations (Honor).
+        const counterId = `spread|${c.topologyKey}|${id}|${policy.affinity || policy.taints ? (c0?.key ?? "") : ""}|${policy.affinity}|${policy.taints}`;
         const counter = counterFor(counterId, c.topologyKey, matches, countNode);
         domainKeys.add(c.topologyKey);
-        const eligible = new Set(reach(group, c.topologyKey, policy, own).keys());
-        spread.push({ counter, constraint: c, eligible });
-        if (counter.spread === undefined || c.maxSkew < counter.spread.maxSkew)
-          counter.spread = { maxSkew: c.maxSkew, minDomains: c.minDomains, eligible };
+        const eligible = c0 === undefined ? new Set<string>() : eligibleDomains(c0, c.topologyKey, policy);
+        const config = configOf(c.maxSkew, c.minDomains, eligible);
+        spread.push({ counter, constraint: c, config });
+        if (counter.spread === undefined || c.maxSkew < counter.spread.maxSkew) counter.spread = config;
       }
       for (const [kind, terms] of [
         ["affinity", pod.podAffinity.required],
@@ -418,134 +489,173 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         for (const { rc, test } of podClassTests)
           if (test(pod)) rc.members.set(pod, (rc.members.get(pod) ?? 0) | CLASS_COUNTED);
 
-  // Pass 2: pin domain keys, pod by pod in queue order.
+  // Pass 2: pin domain keys, pod by pod in queue order: first the pods no domain rule of their own
+  // binds (only counted by others' spreads or affinities, or repelled by anti-affinity), then the pods
+  // with rules. A spread holds in the final state when each pod added to a domain keeps the carriers
+  // already pinned there within their skew (minimums only grow); pods without a rule may have nowhere
+  // that does, so they go first, and the carriers then pin around them.
   const allCounters = [...counters.values()];
+  const landsMemo = new Map<Counter, Map<string, boolean>>();
+  /** Is a pod of group `g` pinned to `d` counted by `c` wherever in `d` it lands (no existing node it may use there is filtered out)? */
+  const landsCounted = (c: Counter, g: number, d: string) => {
+    const memo = landsMemo.get(c) ?? new Map<string, boolean>();
+    landsMemo.set(c, memo);
+    let out = memo.get(`${g}|${d}`);
+    if (out === undefined) {
+      out = true;
+      const WE = Math.ceil(E / 32);
+      const ex = enc.problem.groups.existingCompat;
+      for (let e = 0; e < E && out; e++) {
+        const n = enc.existing[e] as Node;
+        const usable = (((ex[g * WE + (e >>> 5)] as number) >>> (e & 31)) & 1) === 1;
+        if (usable && n.labels[c.key] === d && !c.countNode(n)) out = false;
+      }
+      memo.set(`${g}|${d}`, out);
+    }
+    return out;
+  };
   const pinsOf = new Map<Pod, Map<string, string>>();
   const placedInDomain = new Map<string, number>();
-  enc.groups.forEach((group, g) => {
-    for (const pod of group.pods) {
-      if (failed.has(pod)) continue;
-      const rules = rulesOf.get(pod);
-      const matching = allCounters.filter((c) => c.matches(pod));
-      const repelledBy = owners.filter((o) => o.repels(pod));
-      if (rules === undefined && matching.length === 0 && repelledBy.length === 0) continue;
-      const keys = new Set<string>([
-        ...matching.map((c) => c.key),
-        ...repelledBy.map((o) => o.key),
-        ...(rules?.spread.map((r) => r.counter.key) ?? []),
-        ...(rules?.affinity.map((r) => r.counter.key) ?? []),
-        ...(rules?.anti.map((r) => r.counter.key) ?? []),
-      ]);
-      const pins = new Map<string, string>();
-      let failure: UnschedulableReason | undefined;
-      for (const key of [...keys].sort()) {
-        const reachable = reach(group, key, { affinity: true, taints: true });
-        const room = (d: string) =>
-          (placedInDomain.get(`${g}|${key}=${d}`) ?? 0) < (caps.get(`${g}|${key}=${d}`) ?? Infinity);
-        const ruled =
-          rules !== undefined &&
-          [...rules.spread, ...rules.affinity, ...rules.anti].some((r) => r.counter.key === key);
-        // A pod only counted on this key keeps a full domain (the kernel then names what stops it).
-        const all = [...reachable.keys()].sort();
-        let allowed = all.filter(room);
-        if (!ruled && allowed.length === 0) allowed = all;
-        for (const o of repelledBy) if (o.key === key) allowed = allowed.filter((d) => !o.domains.has(d));
-        for (const r of rules?.anti ?? []) {
-          if (r.counter.key !== key) continue;
-          allowed = allowed.filter((d) => (r.counter.counts.get(d) ?? 0) === 0);
-          if (allowed.length === 0) failure ??= { code: "pod_anti_affinity_conflict", topologyKey: key };
-        }
-        for (const r of rules?.affinity ?? []) {
-          if (r.counter.key !== key) continue;
-          const total = [...r.counter.counts.values()].reduce((s, x) => s + x, 0);
-          if (total > 0 || !r.self) allowed = allowed.filter((d) => (r.counter.counts.get(d) ?? 0) > 0);
-          if (allowed.length === 0) failure ??= { code: "pod_affinity_unsatisfiable", topologyKey: key };
-        }
-        let choice: string | undefined;
-        let bestCount = Number.POSITIVE_INFINITY;
-        for (const r of rules?.spread ?? []) {
-          if (r.counter.key !== key) continue;
-          const c = r.constraint;
-          const self = r.counter.matches(pod) ? 1 : 0;
-          let min = Number.POSITIVE_INFINITY;
-          for (const d of r.eligible) min = Math.min(min, r.counter.counts.get(d) ?? 0);
-          if (c.minDomains !== undefined && r.eligible.size < c.minDomains) min = 0;
-          if (!Number.isFinite(min)) min = 0;
-          allowed = allowed.filter((d) => (r.counter.counts.get(d) ?? 0) + self - min <= c.maxSkew);
-          if (allowed.length === 0) {
-            const domains: Record<string, number> = {};
-            for (const d of [...r.eligible].sort()) domains[d] = r.counter.counts.get(d) ?? 0;
-            failure ??= {
-              code: "topology_spread_unsatisfiable",
-              topologyKey: key,
-              maxSkew: c.maxSkew,
-              domains,
-            };
-          }
-        }
-        // Pods a spread counts stay within its skew too, so the carriers' skew holds when all are placed.
-        for (const c of matching) {
-          if (c.key !== key || c.spread === undefined) continue;
-          const min = globalMin(c);
-          const within = allowed.filter((d) => (c.counts.get(d) ?? 0) + 1 - min <= (c.spread?.maxSkew ?? 0));
-          if (within.length > 0 || ruled) allowed = within;
-          if (allowed.length === 0)
-            failure ??= {
-              code: "topology_spread_unsatisfiable",
-              topologyKey: key,
-              maxSkew: c.spread.maxSkew,
-            };
-        }
-        if (failure !== undefined) break;
-        // Least populated (over the spread counters on this key, else every counter), then cheapest, then name.
-        const by = new Set([
-          ...(rules?.spread ?? []).filter((r) => r.counter.key === key).map((r) => r.counter),
-          ...matching.filter((c) => c.key === key && c.spread !== undefined),
+  const pinPass = (withRules: boolean) =>
+    enc.groups.forEach((group, g) => {
+      for (const pod of group.pods) {
+        if (failed.has(pod)) continue;
+        const rules = rulesOf.get(pod);
+        if ((rules !== undefined) !== withRules) continue;
+        const matching = allCounters.filter((c) => c.matches(pod));
+        const repelledBy = owners.filter((o) => o.repels(pod));
+        if (rules === undefined && matching.length === 0 && repelledBy.length === 0) continue;
+        const keys = new Set<string>([
+          ...matching.map((c) => c.key),
+          ...repelledBy.map((o) => o.key),
+          ...(rules?.spread.map((r) => r.counter.key) ?? []),
+          ...(rules?.affinity.map((r) => r.counter.key) ?? []),
+          ...(rules?.anti.map((r) => r.counter.key) ?? []),
         ]);
-        if (by.size === 0) for (const c of matching) if (c.key === key) by.add(c);
-        for (const d of allowed) {
-          let n = 0;
-          for (const c of by) n += c.counts.get(d) ?? 0;
-          const better =
-            choice === undefined ||
-            n < bestCount ||
-            (n === bestCount && (reachable.get(d) as number) < (reachable.get(choice) as number));
-          if (better) {
-            choice = d;
-            bestCount = n;
+        const pins = new Map<string, string>();
+        /** Keys the pod is pinned on past its domain's room. */
+        const overflow = new Set<string>();
+        let failure: UnschedulableReason | undefined;
+        for (const key of [...keys].sort()) {
+          const reachable = reach(group, key);
+          const room = (d: string) =>
+            (placedInDomain.get(`${g}|${key}=${d}`) ?? 0) < (caps.get(`${g}|${key}=${d}`) ?? Infinity);
+          const ruled =
+            rules !== undefined &&
+            [...rules.spread, ...rules.affinity, ...rules.anti].some((r) => r.counter.key === key);
+          // A pod only counted on this key keeps a full domain (the kernel then names what stops it).
+          const all = [...reachable.keys()].sort();
+          let allowed = all.filter(room);
+          if (!ruled && allowed.length === 0) allowed = all;
+          for (const o of repelledBy) if (o.key === key) allowed = allowed.filter((d) => !o.domains.has(d));
+          for (const r of rules?.anti ?? []) {
+            if (r.counter.key !== key) continue;
+            allowed = allowed.filter((d) => (r.counter.counts.get(d) ?? 0) === 0);
+            if (allowed.length === 0) failure ??= { code: "pod_anti_affinity_conflict", topologyKey: key };
           }
+          for (const r of rules?.affinity ?? []) {
+            if (r.counter.key !== key) continue;
+            const total = [...r.counter.counts.values()].reduce((s, x) => s + x, 0);
+            if (total > 0 || !r.self) allowed = allowed.filter((d) => (r.counter.firm.get(d) ?? 0) > 0);
+            if (allowed.length === 0) failure ??= { code: "pod_affinity_unsatisfiable", topologyKey: key };
+          }
+          let choice: string | undefined;
+          let bestCount = Number.POSITIVE_INFINITY;
+          for (const r of rules?.spread ?? []) {
+            if (r.counter.key !== key) continue;
+            const c = r.constraint;
+            const self = r.counter.matches(pod) ? 1 : 0;
+            const min = globalMin(r.counter.firm, r.config);
+            allowed = allowed.filter((d) => (r.counter.counts.get(d) ?? 0) + self - min <= c.maxSkew);
+            if (allowed.length === 0) {
+              const domains: Record<string, number> = {};
+              for (const d of [...r.config.eligible].sort()) domains[d] = r.counter.counts.get(d) ?? 0;
+              failure ??= {
+                code: "topology_spread_unsatisfiable",
+                topologyKey: key,
+                maxSkew: c.maxSkew,
+                domains,
+              };
+            }
+          }
+          // Pods a spread counts stay within its skew too, so the carriers' skew holds when all are placed.
+          for (const c of matching) {
+            if (c.key !== key || c.spread === undefined) continue;
+            // Never past a carrier already pinned in the domain (its skew would break); preferably within
+            // the tightest skew of any carrier (required of a pod ruled on this key), so carriers pinned
+            // later find room.
+            allowed = allowed.filter((d) => keepsCarriers(c, d));
+            const min = globalMin(c.firm, c.spread);
+            const within = allowed.filter(
+              (d) => (c.counts.get(d) ?? 0) + 1 - min <= (c.spread?.maxSkew ?? 0),
+            );
+            if (within.length > 0 || ruled) allowed = within;
+            if (allowed.length === 0)
+              failure ??= {
+                code: "topology_spread_unsatisfiable",
+                topologyKey: key,
+                maxSkew: c.spread.maxSkew,
+              };
+          }
+          if (failure !== undefined) break;
+          // Least populated (over the spread counters on this key, else every counter), then cheapest, then name.
+          const by = new Set([
+            ...(rules?.spread ?? []).filter((r) => r.counter.key === key).map((r) => r.counter),
+            ...matching.filter((c) => c.key === key && c.spread !== undefined),
+          ]);
+          if (by.size === 0) for (const c of matching) if (c.key === key) by.add(c);
+          for (const d of allowed) {
+            let n = 0;
+            for (const c of by) n += c.counts.get(d) ?? 0;
+            const better =
+              choice === undefined ||
+              n < bestCount ||
+              (n === bestCount && (reachable.get(d) as number) < (reachable.get(choice) as number));
+            if (better) {
+              choice = d;
+              bestCount = n;
+            }
+          }
+          if (choice === undefined) {
+            failure = { code: "no_available_offering" };
+            break;
+          }
+          pins.set(key, choice);
+          if (!room(choice)) overflow.add(key);
         }
-        if (choice === undefined) {
-          failure = { code: "no_available_offering" };
-          break;
+        if (failure !== undefined) {
+          failures.push({ pod, reason: failure });
+          failed.add(pod);
+          continue;
         }
-        pins.set(key, choice);
+        pinsOf.set(pod, pins);
+        for (const [key, d] of pins) {
+          const k = `${g}|${key}=${d}`;
+          placedInDomain.set(k, (placedInDomain.get(k) ?? 0) + 1);
+        }
+        for (const c of matching) {
+          const d = pins.get(c.key);
+          if (d === undefined) continue;
+          c.counts.set(d, (c.counts.get(d) ?? 0) + 1);
+          if (!overflow.has(c.key) && landsCounted(c, g, d)) c.firm.set(d, (c.firm.get(d) ?? 0) + 1);
+        }
+        for (const r of rules?.anti ?? []) {
+          const d = pins.get(r.counter.key) as string;
+          owners.push({
+            key: r.counter.key,
+            repels: r.counter.matches,
+            domains: new Set([d]),
+            topologyKey: r.counter.key,
+          });
+        }
+        for (const r of rules?.spread ?? []) {
+          const d = pins.get(r.counter.key) as string;
+          const here = r.counter.carriersIn.get(d) ?? new Set();
+          here.add(r.config);
+          r.counter.carriersIn.set(d, here);
+        }
       }
-      if (failure !== undefined) {
-        failures.push({ pod, reason: failure });
-        failed.add(pod);
-        continue;
-      }
-      pinsOf.set(pod, pins);
-      for (const [key, d] of pins) {
-        const k = `${g}|${key}=${d}`;
-        placedInDomain.set(k, (placedInDomain.get(k) ?? 0) + 1);
-      }
-      for (const c of matching) {
-        const d = pins.get(c.key);
-        if (d !== undefined) c.counts.set(d, (c.counts.get(d) ?? 0) + 1);
-      }
-      for (const r of rules?.anti ?? []) {
-        const d = pins.get(r.counter.key) as string;
-        owners.push({
-          key: r.counter.key,
-          repels: r.counter.matches,
-          domains: new Set([d]),
-          topologyKey: r.counter.key,
-        });
-      }
-    }
-  });
+    });
 
   const rawList = [...rawClasses.values()];
   // Per pod: its raw classes with its flags in each (both for an unconditional class).
@@ -620,7 +730,39 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
     requestsOf.push(bundle?.requests);
     for (const { i } of raw) if (!kernelClass.has(i)) kernelClass.set(i, kernelClass.size);
   };
-  const bundles = bundleSelfAffinity();
+  // Pin; a hostname self-affinity member its bundle leaves out was counted in its domains when the
+  // others were pinned: fail it and pin again without it (the failed set only grows, so this ends).
+  const start = {
+    counts: allCounters.map((c) => ({ c, counts: new Map(c.counts), firm: new Map(c.firm) })),
+    owners: owners.length,
+    failures: failures.length,
+    failed: new Set(failed),
+  };
+  for (;;) {
+    pinPass(false);
+    pinPass(true);
+    if (selfAffine.length === 0) break;
+    const doomed = bundleSelfAffinity(true).rejected.filter((f) => pinsOf.has(f.pod));
+    if (doomed.length === 0) break;
+    for (const { c, counts, firm } of start.counts) {
+      c.counts = new Map(counts);
+      c.firm = new Map(firm);
+      c.carriersIn = new Map();
+    }
+    owners.length = start.owners;
+    failures.length = start.failures;
+    failed.clear();
+    for (const pod of start.failed) failed.add(pod);
+    for (const f of doomed) {
+      failures.push(f);
+      failed.add(f.pod);
+      start.failed.add(f.pod);
+    }
+    start.failures = failures.length;
+    pinsOf.clear();
+    placedInDomain.clear();
+  }
+  const bundles = bundleSelfAffinity(false);
   enc.groups.forEach((group, g) => {
     const index = new Map<string, number>();
     for (const pod of group.pods) {
@@ -644,10 +786,15 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
    * Bootstrapping hostname self-affinity sets (carriers sharing a term, transitively), each packed as
    * one bundle pod: the largest prefix of its members in queue order that one node takes (an offering
    * or existing node both admit and hold, within every cap class); the rest fail. A member no node
-   * takes alone is left to the kernel, which names why.
+   * takes alone is left to the kernel, which names why. `dry`: only say which members it leaves out
+   * (`rejected`), changing nothing.
    */
-  function bundleSelfAffinity() {
-    const baseClasses = rawList.length;
+  function bundleSelfAffinity(dry: boolean) {
+    const rawAll = dry ? [...rawList] : rawList;
+    const classMap = dry ? new Map(podClasses) : podClasses;
+    const membersOf = dry ? new Map<Pod, Pod[]>() : bundleMembers;
+    const rejected: TopologyFailure[] = [];
+    const baseClasses = rawAll.length;
     /** Raw classes a bundle counts several members in (given a class of its own). */
     const multiCounted = new Set<number>();
     const groupOf = new Map<Pod, number>();
@@ -713,11 +860,11 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         if (!fits(place.row, place.ex, false)) continue;
         const nextRow = row === undefined ? place.row : row.map((v, t) => v & (place.row[t] as number));
         const nextEx = ex === undefined ? place.ex : ex.map((v, e) => v && (place.ex[e] as boolean));
-        const classes = podClasses.get(pod) ?? [];
+        const classes = classMap.get(pod) ?? [];
         // The set shares one node: within each class, its counted members stay within the cap once
         // one of them activates it (always, for an unconditional class).
         const capped = classes.some(({ i, flags }) => {
-          const rc = rawList[i] as RawClass;
+          const rc = rawAll[i] as RawClass;
           const there = [...(inClass.get(i) ?? []), flags];
           const counted = there.filter((f) => f & CLASS_COUNTED).length;
           return there.some((f) => f & CLASS_ACTIVATES) && counted > rc.cap;
@@ -733,11 +880,14 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         taken.push(pod);
       }
       for (const pod of rest) {
-        failed.add(pod);
-        failures.push({
+        const failure = {
           pod,
           reason: { code: "pod_affinity_unsatisfiable", topologyKey: HOSTNAME, selector },
-        });
+        } as const;
+        rejected.push(failure);
+        if (dry) continue;
+        failed.add(pod);
+        failures.push(failure);
       }
       const [first] = taken;
       if (first === undefined || row === undefined || ex === undefined || taken.length < 2) continue;
@@ -751,11 +901,11 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
       // bundles count in is not modelled exactly: warned.
       const taking = new Set(taken);
       for (const [i, flags] of inClass) {
-        const rc = rawList[i] as RawClass;
+        const rc = rawAll[i] as RawClass;
         const k = flags.filter((f) => f & CLASS_COUNTED).length;
         if (rc.reason.code === "pod_anti_affinity_conflict" || k < 2) continue;
         if (i >= baseClasses || multiCounted.has(i)) {
-          unenforced += taken.length;
+          if (!dry) unenforced += taken.length;
           continue;
         }
         multiCounted.add(i);
@@ -764,19 +914,18 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         const members = new Map<Pod, number>();
         for (const [p, f] of rc.members) if (!taking.has(p) && flagOf(f) !== 0) members.set(p, flagOf(f));
         const existing = out ? new Int32Array(E) : rc.existing;
-        rawList.push({
+        rawAll.push({
           cap: out ? 0 : rc.cap - k + 1,
           existing,
           reason: rc.reason,
           conditional: true,
           members,
         });
-        const j = rawList.length - 1;
-        for (const [p, flag] of members)
-          podClasses.set(p, [...(podClasses.get(p) ?? []), { i: j, flags: flag }]);
+        const j = rawAll.length - 1;
+        for (const [p, flag] of members) classMap.set(p, [...(classMap.get(p) ?? []), { i: j, flags: flag }]);
         // Bundles made before this one stand for their members.
         for (const b of list) {
-          const flag = (bundleMembers.get(b.pod) ?? []).reduce((a, p) => a | (members.get(p) ?? 0), 0);
+          const flag = (membersOf.get(b.pod) ?? []).reduce((a, p) => a | (members.get(p) ?? 0), 0);
           if (flag !== 0) b.raw.push({ i: j, flags: flag });
         }
         raw.push({ i: j, flags: out ? CLASS_COUNTED : CLASS_COUNTED | CLASS_ACTIVATES });
@@ -794,9 +943,9 @@ export function applyTopology(input: ProvisioningInput, enc: Encoding, caps: Dom
         raw,
         requests: sum,
       });
-      bundleMembers.set(list.at(-1)?.pod as Pod, taken);
+      membersOf.set(list.at(-1)?.pod as Pod, taken);
     }
-    return { bundled, list };
+    return { bundled, list, rejected };
   }
 
   const C = kernelClass.size;

@@ -149,11 +149,13 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
   }
 
   // New claims: every option must be able to host the claim's pods on an available offering.
-  const limitUse = new Map<string, ResourceVector>();
+  // Limits: what the pool's nodes use before the plan, and what its claims add (largest option each).
+  const existingUse = new Map<string, ResourceVector>();
   for (const node of input.nodes) {
     if (node.nodePool === undefined) continue;
-    limitUse.set(node.nodePool, sum([limitUse.get(node.nodePool) ?? {}, node.capacity, { nodes: 1 }]));
+    existingUse.set(node.nodePool, sum([existingUse.get(node.nodePool) ?? {}, node.capacity, { nodes: 1 }]));
   }
+  const addedUse = new Map<string, ResourceVector>();
   let newCost = 0;
   // Claims of one option set (NodePool, instance types, zones, capacity types) share every check that
   // does not depend on their pods: analysed once per set. Pods with the same node constraints share
@@ -299,7 +301,7 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
     if (claim.annotations?.["karpenter.sh/nodeclaim-min-values-relaxed"] !== "true")
       for (const message of set.minValuesProblems)
         violations.push({ rule: "min_values", node: claim.name, message });
-    limitUse.set(pool.name, sum([limitUse.get(pool.name) ?? {}, set.maxCapacity, { nodes: 1 }]));
+    addedUse.set(pool.name, sum([addedUse.get(pool.name) ?? {}, set.maxCapacity, { nodes: 1 }]));
   }
   for (const [id, n] of launches) {
     const capacity = caps.get(id);
@@ -309,15 +311,20 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
         message: `reservation ${id} launched ${n} times, ${capacity} instances left`,
       });
   }
+  // A pool its nodes already took over a limit is the cluster's state, not the plan's doing: only a
+  // plan that adds capacity to such a pool breaks the limit (Karpenter launches nothing there).
   for (const pool of input.nodePools) {
-    const used = limitUse.get(pool.name) ?? {};
+    const added = addedUse.get(pool.name);
+    if (added === undefined) continue;
+    const before = existingUse.get(pool.name) ?? {};
     for (const [k, limit] of Object.entries(pool.limits)) {
-      if ((used[k] ?? 0) > limit) {
-        violations.push({
-          rule: "limit",
-          message: `NodePool ${pool.name} ${k} would reach ${used[k]} over its limit ${limit}`,
-        });
-      }
+      const after = (before[k] ?? 0) + (added[k] ?? 0);
+      if (after <= limit) continue;
+      const already = (before[k] ?? 0) > limit ? `, its nodes already use ${before[k]}` : "";
+      violations.push({
+        rule: "limit",
+        message: `NodePool ${pool.name} ${k} would reach ${after} over its limit ${limit}${already}`,
+      });
     }
   }
 

@@ -4,9 +4,11 @@
  * (advisory, the default) or carried out through core's Launcher (acting), under a Lease.
  */
 import { hostname } from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { KubeConfig } from "@kubernetes/client-node";
 import {
   type CatalogSource,
+  type CloudInstance,
   createSolver,
   type DriftDetector,
   type InterruptionEvent,
@@ -15,24 +17,40 @@ import {
   type Solver,
 } from "@nodeplan/core";
 import { Batcher } from "./batcher.ts";
-import { describe, type Informers, type KubeObject, startInformers } from "./informers.ts";
+import { withPooledConnections } from "./connections.ts";
+import { GarbageCollector } from "./garbage-collector.ts";
+import { describe, type Informers, startInformers } from "./informers.ts";
 import { type LeaderElector, startLeaderElection } from "./leader.ts";
+import { GC_GRACE_MS, GC_INTERVAL_MS, LAUNCH_TIMEOUT_MS, REGISTRATION_TIMEOUT_MS } from "./lifecycle.ts";
 import { ControllerMetrics, portOf, serveProbes } from "./metrics.ts";
-import { Reconciler, type Solved } from "./reconciler.ts";
+import { Publisher } from "./publisher.ts";
+import { OWNER_LABEL, Reconciler, type Solved } from "./reconciler.ts";
+import type { RetryPolicy } from "./retry.ts";
+import { Terminator } from "./terminator.ts";
 import { ClusterWriter } from "./writer.ts";
 
 export { Batcher, type BatchWindow } from "./batcher.ts";
 export { type InformerOptions, type Informers, type KubeObject, startInformers } from "./informers.ts";
 export { type LeaderElectionOptions, type LeaderElector, startLeaderElection } from "./leader.ts";
+export {
+  drainStep,
+  findOrphans,
+  livenessTimeout,
+  TERMINATION_TIMESTAMP_ANNOTATION,
+  terminationTime,
+} from "./lifecycle.ts";
 export { ControllerMetrics, serveProbes } from "./metrics.ts";
 export {
   DISRUPTED_TAINT,
   MANAGED_BY_LABEL,
+  nominatedNodes,
   OWNER_LABEL,
   PLANNED_CLAIM_ANNOTATION,
   type Solved,
 } from "./reconciler.ts";
-export { ClusterWriter, NotLeaderError } from "./writer.ts";
+export { type RetryPolicy, withRetry } from "./retry.ts";
+export { STATUS_MAX_BYTES, statusData } from "./status.ts";
+export { ClusterWriter, NotLeaderError, TERMINATION_FINALIZER } from "./writer.ts";
 
 /** Options of `runController` (what `nodeplan controller` flags map to). */
 export interface ControllerOptions {
@@ -80,6 +98,36 @@ export interface ControllerOptions {
   watchBackoffMs?: number;
   /** Eviction retry after a 429: first delay (default 1 s), doubling up to 30 s. */
   evictionBackoffMs?: number;
+  /** API writes that fail with 429, a 5xx or a network error: backoff with jitter (200 ms doubling to 10 s, 6 tries). */
+  writeRetry?: RetryPolicy;
+  /** Relaunch of a claim whose launch outcome was unknown (default 1 s doubling to 1 min). */
+  launchRetry?: RetryPolicy;
+  /** How often the termination loop (finalizers, drains, liveness) runs (default 1 s). */
+  terminationIntervalMs?: number;
+  /** A claim of ours whose node has not registered this long after launch is deleted (default 15 min). */
+  registrationTimeoutMs?: number;
+  /** ... or that has not launched this long after creation (default 5 min). */
+  launchTimeoutMs?: number;
+  /**
+   * Instances of this cluster's NodePools that no NodeClaim names: listed every `intervalMs` (default
+   * 2 min) through `instances` (default: the launcher's `instances()`), terminated in acting mode
+   * once older than `graceMs` (default 30 s), only reported in advisory mode. `enabled: false` turns
+   * it off.
+   */
+  garbageCollection?: {
+    enabled?: boolean;
+    intervalMs?: number;
+    graceMs?: number;
+    instances?: () => Promise<CloudInstance[]>;
+  };
+  /** /readyz fails once this many passes in a row failed (default 3). */
+  readiness?: { maxFailedPasses?: number };
+  /** /healthz fails while a pass has been running longer than this (default 10 min, at least 5 resyncs). */
+  liveness?: { maxPassMs?: number };
+  /** Events written per pass at most (default 500). */
+  maxEventsPerPass?: number;
+  /** Entries listed per list in the status ConfigMap (default 200, fewer when it would not fit in 900 KiB). */
+  statusTopN?: number;
   solver?: Solver;
   now?: () => number;
   log?: (message: string) => void;
@@ -97,8 +145,10 @@ export interface ControllerHandle {
   lastSolve(): Solved | undefined;
   /** Solves now, skipping the batch window; resolves when done. */
   reconcileNow(): Promise<void>;
-  /** Resolves when every drain in progress has finished. */
+  /** Runs a round of the termination loop now and resolves when it is done. */
   drains(): Promise<void>;
+  /** Resolves when the background publication (status, Events) is done. */
+  published(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -109,7 +159,7 @@ export interface ControllerHandle {
 export async function runController(options: ControllerOptions): Promise<ControllerHandle> {
   const mode = options.mode ?? "advisory";
   if (mode === "acting" && options.launcher === undefined) throw new Error("acting mode needs a launcher");
-  const kc = options.kubeConfig ?? defaultKubeConfig();
+  const kc = withPooledConnections(options.kubeConfig ?? defaultKubeConfig());
   const env = globalThis.process?.env ?? {};
   const namespace = options.namespace ?? env.POD_NAMESPACE ?? "nodeplan-system";
   const identity = options.identity ?? env.POD_NAME ?? hostname();
@@ -126,40 +176,112 @@ export async function runController(options: ControllerOptions): Promise<Control
     component: "nodeplan",
     instance: identity,
     now,
+    ...(options.writeRetry === undefined ? {} : { retry: options.writeRetry }),
+    onRetry: (what) => metrics.apiRetries.inc({ what }),
   });
+  const owner = options.owner ?? "nodeplan";
 
   let informers: Informers | undefined;
   let batcher: Batcher | undefined;
-  const reconciler = new Reconciler({
+  const list = (kind: string) => informers?.list(kind) ?? [];
+  const retrigger = () => batcher?.trigger();
+  const publisher = new Publisher({
     mode,
-    owner: options.owner ?? "nodeplan",
     namespace,
     statusConfigMap: options.statusConfigMap ?? "nodeplan-status",
+    writer,
+    metrics,
+    log,
+    ...(options.maxEventsPerPass === undefined ? {} : { maxEventsPerPass: options.maxEventsPerPass }),
+    ...(options.statusTopN === undefined ? {} : { statusTopN: options.statusTopN }),
+  });
+
+  const gcOptions = options.garbageCollection ?? {};
+  const launcherInstances = options.launcher?.instances?.bind(options.launcher);
+  const instances = gcOptions.instances ?? launcherInstances;
+  const collector =
+    gcOptions.enabled === false || instances === undefined
+      ? undefined
+      : new GarbageCollector({
+          instances,
+          launcher: mode === "acting" ? options.launcher : undefined,
+          writer,
+          metrics,
+          list,
+          now,
+          log,
+          graceMs: gcOptions.graceMs ?? GC_GRACE_MS,
+        });
+
+  const reconciler = new Reconciler({
+    mode,
+    owner,
     catalog: options.catalog,
     launcher: options.launcher,
     solver,
     writer,
     metrics,
+    publisher,
     now,
     log,
-    podsOn: (node) =>
-      (informers?.snapshot() ?? []).filter(
-        (o) => o.kind === "Pod" && (o.spec as { nodeName?: string } | undefined)?.nodeName === node,
-      ),
-    retrigger: () => batcher?.trigger(),
-    ...(options.evictionBackoffMs === undefined ? {} : { evictionBackoffMs: options.evictionBackoffMs }),
+    retrigger,
+    ...(options.launchRetry === undefined ? {} : { launchRetry: options.launchRetry }),
     disruption: options.disruption ?? true,
     drift: options.drift,
     nodeClass: options.nodeClass,
     interruptions: options.interruptions,
+    orphanedInstances: () => collector?.last ?? [],
   });
+  const terminator =
+    mode === "acting" && options.launcher !== undefined
+      ? new Terminator({
+          writer,
+          launcher: options.launcher,
+          metrics,
+          owner,
+          ownerLabel: OWNER_LABEL,
+          now,
+          log,
+          list,
+          podsOn: (node) => informers?.podsOn(node) ?? [],
+          isLaunching: (name) => reconciler.isLaunching(name),
+          retrigger,
+          ...(options.evictionBackoffMs === undefined
+            ? {}
+            : { evictionBackoffMs: options.evictionBackoffMs }),
+          registrationTimeoutMs: options.registrationTimeoutMs ?? REGISTRATION_TIMEOUT_MS,
+          launchTimeoutMs: options.launchTimeoutMs ?? LAUNCH_TIMEOUT_MS,
+        })
+      : undefined;
+
+  // The loop's health: a pass running too long (wedged) fails /healthz; passes failing in a row
+  // (the controller cannot act) fail /readyz.
+  const resyncMs = options.resyncMs ?? 60_000;
+  const maxPassMs = options.liveness?.maxPassMs ?? Math.max(600_000, 5 * resyncMs);
+  const maxFailedPasses = options.readiness?.maxFailedPasses ?? 3;
+  let passStartedAt: number | undefined;
+  let failedInARow = 0;
+  let lastError = "";
 
   const run = async () => {
     if (informers === undefined || !informers.synced() || !isLeader()) return;
+    passStartedAt = now();
     try {
-      await reconciler.reconcile(informers.snapshot() as KubeObject[]);
+      const pass = await reconciler.reconcile(informers.snapshot());
+      if (pass.result === "ok") failedInARow = 0;
+      else if (pass.result === "error") {
+        failedInARow += 1;
+        lastError = pass.error === undefined ? "an acting step failed" : describe(pass.error);
+        // Not at the next resync only: a failed pass is tried again with backoff.
+        setTimeout(retrigger, Math.min(30_000, 1000 * 2 ** Math.min(failedInARow - 1, 5)));
+      }
     } catch (err) {
-      log(`reconcile failed: ${describe(err)}`);
+      failedInARow += 1;
+      lastError = describe(err);
+      metrics.reconciles.inc({ result: "error" });
+      log(`reconcile failed: ${lastError}`);
+    } finally {
+      passStartedAt = undefined;
     }
   };
   batcher = new Batcher(
@@ -197,18 +319,59 @@ export async function runController(options: ControllerOptions): Promise<Control
     log,
   });
   batcher.trigger();
-  const resyncMs = options.resyncMs ?? 60_000;
-  const resync = resyncMs > 0 ? setInterval(() => batcher?.trigger(), resyncMs) : undefined;
+  const timers: ReturnType<typeof setInterval>[] = [];
+  if (resyncMs > 0) timers.push(setInterval(() => batcher?.trigger(), resyncMs));
+  const whenLeading = (task: () => Promise<void>) => () => {
+    if (informers?.synced() === true && isLeader()) void task();
+  };
+  if (terminator !== undefined)
+    timers.push(
+      setInterval(
+        whenLeading(() => terminator.trigger()),
+        options.terminationIntervalMs ?? 1000,
+      ),
+    );
+  let collecting: Promise<void> | undefined;
+  if (collector !== undefined)
+    timers.push(
+      setInterval(
+        whenLeading(async () => {
+          if (collecting !== undefined) return;
+          collecting = collector
+            .collect()
+            .catch((err: unknown) => log(`garbage collection: ${describe(err)}`))
+            .finally(() => {
+              collecting = undefined;
+            });
+          await collecting;
+        }),
+        gcOptions.intervalMs ?? GC_INTERVAL_MS,
+      ),
+    );
 
+  // Event-loop stalls (a long solve) delay Lease renewals: the longest since the last scrape.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  metrics.beforeRender = () => {
+    metrics.eventLoopDelayMax.set(loopDelay.max / 1e9);
+    loopDelay.reset();
+  };
+
+  const healthy = () => {
+    const started = passStartedAt;
+    if (started !== undefined && now() - started > maxPassMs)
+      return `a pass has been running for ${Math.round((now() - started) / 1000)} s (limit ${Math.round(maxPassMs / 1000)} s)`;
+    return undefined;
+  };
+  const ready = () => {
+    if (informers?.synced() !== true) return "caches not synced";
+    if (isLeader() && failedInARow >= maxFailedPasses)
+      return `the last ${failedInARow} passes failed; last error: ${lastError}`;
+    return undefined;
+  };
   const port = options.metricsPort === undefined ? 8080 : options.metricsPort;
   const server =
-    port === null
-      ? undefined
-      : await serveProbes(
-          { metrics, healthy: () => true, ready: () => informers?.synced() === true },
-          port,
-          options.metricsHost,
-        );
+    port === null ? undefined : await serveProbes({ metrics, healthy, ready }, port, options.metricsHost);
 
   return {
     metricsPort: server === undefined ? undefined : portOf(server),
@@ -217,11 +380,19 @@ export async function runController(options: ControllerOptions): Promise<Control
     ready: () => informers?.synced() === true,
     lastSolve: () => reconciler.last,
     reconcileNow: () => batcher?.flush() ?? Promise.resolve(),
-    drains: () => reconciler.drains(),
+    drains: async () => {
+      await terminator?.trigger();
+      await terminator?.idle();
+    },
+    published: () => publisher.idle(),
     async stop() {
-      if (resync !== undefined) clearInterval(resync);
-      await batcher?.stop();
-      reconciler.stop();
+      for (const t of timers) clearInterval(t);
+      loopDelay.disable();
+      // A wedged pass is not waited for forever: stopping is what a failed liveness probe asks for.
+      await Promise.race([batcher?.stop(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      await terminator?.idle();
+      await collecting;
+      await publisher.idle();
       await informers?.stop();
       await elector?.stop();
       if (server !== undefined) {

@@ -1,12 +1,10 @@
+import http from "node:http";
+import https from "node:https";
 import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   ListWatch,
-  PolicyV1Api,
   Watch,
 } from "@kubernetes/client-node";
 
@@ -28,6 +26,8 @@ export interface InformerOptions {
   backoffMs?: number;
   /** Default 30 000. */
   maxBackoffMs?: number;
+  /** Objects per list page (default 500): a large cluster is listed in pages, not one response. */
+  pageSize?: number;
   log?: (message: string) => void;
 }
 
@@ -35,8 +35,15 @@ export interface InformerOptions {
 export interface Informers {
   /** True once every informer has listed at least once. */
   synced(): boolean;
-  /** Every cached object as plain JSON (the shape `loadManifests` reads). */
+  /**
+   * Every cached object as plain JSON (the shape `loadManifests` reads). The objects are the cache's
+   * own: callers must not change them.
+   */
   snapshot(): KubeObject[];
+  /** Cached objects of one kind (the cache's own, read only). */
+  list(kind: string): KubeObject[];
+  /** Pods bound to a node (from an index kept as events arrive, read only). */
+  podsOn(node: string): KubeObject[];
   stop(): Promise<void>;
 }
 
@@ -49,39 +56,27 @@ interface Watched {
 
 /**
  * List + watch informers (client-node's ListWatch) for Pods, Nodes, NodePools, NodeClaims, PDBs,
- * DaemonSets and EC2NodeClasses. A watch from a resourceVersion the server has compacted away (410
- * Gone) re-lists; a failed list or watch (server down, connection refused) is retried with
- * exponential backoff, resuming from the last resourceVersion seen.
+ * DaemonSets and EC2NodeClasses. Lists are read as plain JSON in pages (`limit`/`continue`), not
+ * through client-node's typed deserializer: on a large cluster that took seconds of one event-loop
+ * turn and kept a second copy of every object. A watch from a resourceVersion the server has
+ * compacted away (410 Gone) re-lists; a failed list or watch (server down, connection refused) is
+ * retried with exponential backoff, resuming from the last resourceVersion seen.
  */
 export async function startInformers(kc: KubeConfig, options: InformerOptions): Promise<Informers> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const policy = kc.makeApiClient(PolicyV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const crd = (group: string, version: string, kind: string, plural: string): Watched => ({
-    apiVersion: `${group}/${version}`,
+  const w = (apiVersion: string, kind: string, path: string): Watched => ({
+    apiVersion,
     kind,
-    path: `/apis/${group}/${version}/${plural}`,
-    list: () => custom.listClusterCustomObject({ group, version, plural }),
+    path,
+    list: () => listPages(kc, path, options.pageSize ?? 500),
   });
   const watched: Watched[] = [
-    { apiVersion: "v1", kind: "Pod", path: "/api/v1/pods", list: () => core.listPodForAllNamespaces() },
-    { apiVersion: "v1", kind: "Node", path: "/api/v1/nodes", list: () => core.listNode() },
-    {
-      apiVersion: "policy/v1",
-      kind: "PodDisruptionBudget",
-      path: "/apis/policy/v1/poddisruptionbudgets",
-      list: () => policy.listPodDisruptionBudgetForAllNamespaces(),
-    },
-    {
-      apiVersion: "apps/v1",
-      kind: "DaemonSet",
-      path: "/apis/apps/v1/daemonsets",
-      list: () => apps.listDaemonSetForAllNamespaces(),
-    },
-    crd("karpenter.sh", "v1", "NodePool", "nodepools"),
-    crd("karpenter.sh", "v1", "NodeClaim", "nodeclaims"),
-    crd("karpenter.k8s.aws", "v1", "EC2NodeClass", "ec2nodeclasses"),
+    w("v1", "Pod", "/api/v1/pods"),
+    w("v1", "Node", "/api/v1/nodes"),
+    w("policy/v1", "PodDisruptionBudget", "/apis/policy/v1/poddisruptionbudgets"),
+    w("apps/v1", "DaemonSet", "/apis/apps/v1/daemonsets"),
+    w("karpenter.sh/v1", "NodePool", "/apis/karpenter.sh/v1/nodepools"),
+    w("karpenter.sh/v1", "NodeClaim", "/apis/karpenter.sh/v1/nodeclaims"),
+    w("karpenter.k8s.aws/v1", "EC2NodeClass", "/apis/karpenter.k8s.aws/v1/ec2nodeclasses"),
   ];
   const baseMs = options.backoffMs ?? 1000;
   const maxMs = options.maxBackoffMs ?? 30_000;
@@ -97,9 +92,34 @@ export async function startInformers(kc: KubeConfig, options: InformerOptions): 
       timers.add(t);
     });
 
+  // Plain objects by kind and `namespace/name`, kept as events arrive (a pass reads them without copying).
+  const caches = new Map<string, Map<string, KubeObject>>(watched.map((w) => [w.kind, new Map()]));
+  const podsByNode = new Map<string, Map<string, KubeObject>>();
+  const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
+    `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+  const nodeOf = (o: KubeObject | undefined) => (o?.spec as { nodeName?: string } | undefined)?.nodeName;
+  const index = (
+    kind: string,
+    key: string,
+    before: KubeObject | undefined,
+    after: KubeObject | undefined,
+  ) => {
+    if (kind !== "Pod") return;
+    const was = nodeOf(before);
+    const is = nodeOf(after);
+    if (was !== undefined && was !== is) podsByNode.get(was)?.delete(key);
+    if (is !== undefined && after !== undefined) {
+      let pods = podsByNode.get(is);
+      if (pods === undefined) podsByNode.set(is, (pods = new Map()));
+      pods.set(key, after);
+    }
+    if (was !== undefined && podsByNode.get(was)?.size === 0) podsByNode.delete(was);
+  };
+
   const running = watched.map((w) => {
     let listed = false;
     let failures = 0;
+    const cache = caches.get(w.kind) as Map<string, KubeObject>;
     const informer = new ListWatch<KubernetesObject>(
       w.path,
       new Watch(kc),
@@ -115,13 +135,23 @@ export async function startInformers(kc: KubeConfig, options: InformerOptions): 
       // client-node's own reconnect delay after a watch closes (1 s doubling), scaled to ours.
       { delayFn: (ms) => sleep(Math.min((ms * baseMs) / 1000, maxMs)) },
     );
-    const changed = () => {
+    const store = (o: KubernetesObject) => {
+      const key = keyOf(o);
+      const next = { ...plain(o), apiVersion: w.apiVersion, kind: w.kind } as KubeObject;
+      index(w.kind, key, cache.get(key), next);
+      cache.set(key, next);
       failures = 0;
       options.onChange(w.kind);
     };
-    informer.on("add", changed);
-    informer.on("update", changed);
-    informer.on("delete", changed);
+    informer.on("add", store);
+    informer.on("update", store);
+    informer.on("delete", (o: KubernetesObject) => {
+      const key = keyOf(o);
+      index(w.kind, key, cache.get(key), undefined);
+      cache.delete(key);
+      failures = 0;
+      options.onChange(w.kind);
+    });
     informer.on("error", (err: unknown) => {
       if (stopped) return;
       const delay = Math.min(baseMs * 2 ** failures, maxMs);
@@ -141,10 +171,9 @@ export async function startInformers(kc: KubeConfig, options: InformerOptions): 
 
   return {
     synced: () => running.every((r) => r.listed),
-    snapshot: () =>
-      running.flatMap(({ w, informer }) =>
-        informer.list().map((o) => ({ ...plain(o), apiVersion: w.apiVersion, kind: w.kind }) as KubeObject),
-      ),
+    snapshot: () => [...caches.values()].flatMap((cache) => [...cache.values()]),
+    list: (kind) => [...(caches.get(kind)?.values() ?? [])],
+    podsOn: (node) => [...(podsByNode.get(node)?.values() ?? [])],
     async stop() {
       stopped = true;
       for (const t of timers) clearTimeout(t);
@@ -153,9 +182,18 @@ export async function startInformers(kc: KubeConfig, options: InformerOptions): 
   };
 }
 
-/** Typed list results carry Date objects; watch events carry JSON. One shape for both. */
+/**
+ * Typed list results carry Date objects (class instances); watch events carry JSON. One shape for
+ * both: a typed object is converted once, a JSON one is kept as it is.
+ */
 function plain(o: KubernetesObject): Record<string, unknown> {
+  if (Object.getPrototypeOf(o) === Object.prototype && !hasDate(o)) return o as Record<string, unknown>;
   return JSON.parse(JSON.stringify(o)) as Record<string, unknown>;
+}
+
+function hasDate(o: KubernetesObject): boolean {
+  const meta = o.metadata as Record<string, unknown> | undefined;
+  return meta?.creationTimestamp instanceof Date || meta?.deletionTimestamp instanceof Date;
 }
 
 /** A short description of an API or network error. */
@@ -173,4 +211,73 @@ export function describe(err: unknown): string {
       .join(": ");
   }
   return String(err);
+}
+
+/** One GET of JSON with the kubeconfig's server, credentials and TLS settings. */
+async function getJson(kc: KubeConfig, path: string): Promise<unknown> {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new Error("no current cluster in the kubeconfig");
+  const url = new URL(cluster.server + path);
+  const opts: https.RequestOptions = { method: "GET", headers: { accept: "application/json" } };
+  await kc.applyToHTTPSOptions(opts);
+  const client = url.protocol === "https:" ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(url, opts, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          let message = res.statusMessage ?? "";
+          try {
+            message = (JSON.parse(text) as { message?: string }).message ?? message;
+          } catch {}
+          reject(Object.assign(new Error(`list ${path}: ${message}`), { code: status, statusCode: status }));
+          return;
+        }
+        try {
+          resolve(JSON.parse(text));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on("error", reject);
+    req.setTimeout(60_000, () => req.destroy(new Error(`list ${path}: timed out`)));
+    req.end();
+  });
+}
+
+/**
+ * A full list, page by page (`limit`, `continue`), as plain objects; the event loop gets a turn
+ * between pages. An expired continue token (410) starts the list again.
+ */
+async function listPages(
+  kc: KubeConfig,
+  path: string,
+  pageSize: number,
+): Promise<KubernetesListObject<KubernetesObject>> {
+  for (let attempt = 0; ; attempt++) {
+    const items: KubernetesObject[] = [];
+    let token: string | undefined;
+    let resourceVersion = "";
+    try {
+      do {
+        const query = new URLSearchParams({ limit: String(pageSize) });
+        if (token !== undefined) query.set("continue", token);
+        const page = (await getJson(kc, `${path}?${query}`)) as {
+          metadata?: { resourceVersion?: string; continue?: string };
+          items?: KubernetesObject[];
+        };
+        for (const item of page.items ?? []) items.push(item);
+        resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+        token = page.metadata?.continue || undefined;
+      } while (token !== undefined);
+      return { apiVersion: "v1", kind: "List", metadata: { resourceVersion }, items };
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 410 || attempt >= 2) throw err;
+    }
+  }
 }

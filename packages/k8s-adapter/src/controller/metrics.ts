@@ -111,6 +111,62 @@ export class ControllerMetrics {
     "Eviction API calls, by result (evicted, blocked, error).",
   );
   readonly leader = gauge("nodeplan_leader", "1 while this replica holds the Lease.");
+  readonly objectErrors = counter(
+    "nodeplan_object_errors_total",
+    "Objects skipped because they could not be read or planned, by kind and error code (each object version counted once).",
+  );
+  readonly publishErrors = counter(
+    "nodeplan_publish_errors_total",
+    "Events and status writes that failed (publishing is best effort), by kind.",
+  );
+  readonly apiRetries = counter(
+    "nodeplan_api_retries_total",
+    "API requests retried after a 429, a 5xx or a network error, by what was written.",
+  );
+  readonly actionErrors = counter(
+    "nodeplan_action_errors_total",
+    "Acting steps that failed after their retries (the next pass tries again), by action.",
+  );
+  readonly launches = counter(
+    "nodeplan_launches_total",
+    "Launch calls, by result: launched, failed (no instance), unknown (response lost: retried with the same client token).",
+  );
+  readonly terminations = counter(
+    "nodeplan_nodeclaims_terminated_total",
+    "NodeClaims whose instance was terminated and finalizer removed, by NodePool.",
+  );
+  readonly podDeletions = counter(
+    "nodeplan_pods_deleted_total",
+    "Pods deleted because their node's terminationGracePeriod ran out (do-not-disrupt, blocked by a PDB).",
+  );
+  readonly registrationTimeouts = counter(
+    "nodeplan_registration_timeouts_total",
+    "NodeClaims deleted because their node did not register (or launch) in time, by NodePool.",
+  );
+  readonly orphanedInstances = gauge(
+    "nodeplan_orphaned_instances",
+    "Instances of this cluster's NodePools that no NodeClaim names (past the grace period), at the last garbage collection.",
+  );
+  readonly garbageCollected = counter(
+    "nodeplan_instances_garbage_collected_total",
+    "Orphaned instances terminated by garbage collection (acting mode).",
+  );
+  readonly lastSuccess = gauge(
+    "nodeplan_last_successful_pass_timestamp_seconds",
+    "When the last pass that planned (and, in acting mode, acted) without error finished (Unix seconds).",
+  );
+  readonly statusBytes = gauge(
+    "nodeplan_status_bytes",
+    "Size of the status ConfigMap's data; entries past the top N are counted here and in metrics, not listed.",
+  );
+  readonly phaseSeconds = gauge(
+    "nodeplan_pass_phase_seconds",
+    "Duration of each phase of the last pass (read, catalog, provision, disruption, act), in seconds.",
+  );
+  readonly eventLoopDelayMax = gauge(
+    "nodeplan_event_loop_delay_max_seconds",
+    "Longest event-loop stall since the previous scrape (a stall delays Lease renewals).",
+  );
 
   private families(): Family[] {
     const g = (m: Metric): Family => ({ ...m.family, render: () => m.render() });
@@ -126,10 +182,28 @@ export class ControllerMetrics {
       g(this.claimsCreated),
       g(this.evictions),
       g(this.leader),
+      g(this.objectErrors),
+      g(this.publishErrors),
+      g(this.apiRetries),
+      g(this.actionErrors),
+      g(this.launches),
+      g(this.terminations),
+      g(this.podDeletions),
+      g(this.registrationTimeouts),
+      g(this.orphanedInstances),
+      g(this.garbageCollected),
+      g(this.lastSuccess),
+      g(this.statusBytes),
+      g(this.phaseSeconds),
+      g(this.eventLoopDelayMax),
     ];
   }
 
+  /** Called before each render (gauges read at scrape time). */
+  beforeRender: (() => void) | undefined;
+
   render(): string {
+    this.beforeRender?.();
     const lines: string[] = [];
     for (const f of this.families()) {
       lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.render());
@@ -141,16 +215,26 @@ export class ControllerMetrics {
 const gauge = (name: string, help: string) => new Metric({ name, help, type: "gauge" });
 const counter = (name: string, help: string) => new Metric({ name, help, type: "counter" });
 
+/** A probe's answer: undefined when fine, else why not (the response body). */
+export type ProbeResult = string | undefined;
+
 /** What the HTTP endpoints report. */
 export interface ProbeSource {
   metrics: ControllerMetrics;
-  /** Alive: the process serves requests (and its loop is not wedged). */
-  healthy(): boolean;
-  /** Ready: caches synced (a standby replica is ready too: it can take over). */
-  ready(): boolean;
+  /** Alive: undefined, or why the loop is wedged (liveness fails, the pod restarts). */
+  healthy(): ProbeResult | boolean;
+  /** Ready: undefined, or why this replica cannot act (caches not synced, passes failing). */
+  ready(): ProbeResult | boolean;
 }
 
-/** Serves /metrics, /healthz and /readyz on node:http. Port 0 picks a free port. */
+const problem = (r: ProbeResult | boolean, otherwise: string): string | undefined =>
+  r === true || r === undefined ? undefined : r === false ? otherwise : r;
+
+/**
+ * Serves /metrics, /healthz and /readyz on node:http. Port 0 picks a free port. The default host is
+ * 0.0.0.0 (Prometheus scrapes the pod IP; deploy/ limits who may connect with a NetworkPolicy);
+ * pass 127.0.0.1 to serve this host only.
+ */
 export async function serveProbes(source: ProbeSource, port: number, host = "0.0.0.0"): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -160,8 +244,14 @@ export async function serveProbes(source: ProbeSource, port: number, host = "0.0
     };
     if (path === "/metrics")
       return text(200, source.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
-    if (path === "/healthz") return source.healthy() ? text(200, "ok\n") : text(500, "unhealthy\n");
-    if (path === "/readyz") return source.ready() ? text(200, "ok\n") : text(503, "caches not synced\n");
+    if (path === "/healthz") {
+      const why = problem(source.healthy(), "unhealthy");
+      return why === undefined ? text(200, "ok\n") : text(500, `${why}\n`);
+    }
+    if (path === "/readyz") {
+      const why = problem(source.ready(), "not ready");
+      return why === undefined ? text(200, "ok\n") : text(503, `${why}\n`);
+    }
     return text(404, "not found\n");
   });
   await new Promise<void>((resolve) => server.listen(port, host, resolve));

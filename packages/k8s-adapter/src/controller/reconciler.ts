@@ -2,30 +2,38 @@ import { createHash } from "node:crypto";
 import {
   type CatalogSource,
   type ClusterState,
+  claimCharge,
+  type DaemonSet,
   type DisruptionPlan,
   type DriftDetector,
   type InstanceType,
   type InterruptionEvent,
+  isLaunchFailed,
   isProvisionable,
   type Launcher,
   type Node,
   type NodeClassObject,
   type NodePool,
+  NodePoolLimits,
   type Plan,
   type PlannedNodeClaim,
   PlannedNodeClaimSchema,
-  podKey,
-  renderKept,
+  type Pod,
+  type PodDisruptionBudget,
+  type ResourceVector,
   type Solver,
   withCatalogPrice,
   withUnavailableOfferings,
 } from "@nodeplan/core";
-import { loadManifests } from "../load-manifests.ts";
 import { resourceList, toNodeClaimManifests } from "../nodeclaim-manifests.ts";
+import { ClusterReader, describeRef, type ObjectError, objectError, refOf } from "./convert.ts";
 import type { KubeObject } from "./informers.ts";
 import { describe } from "./informers.ts";
+import { culpritsAsync } from "./isolate.ts";
 import type { ControllerMetrics } from "./metrics.ts";
-import { type ClusterWriter, NotLeaderError } from "./writer.ts";
+import type { Publisher } from "./publisher.ts";
+import { backoffMs, type RetryPolicy } from "./retry.ts";
+import { type ClusterWriter, NotLeaderError, TERMINATION_FINALIZER } from "./writer.ts";
 
 /** Labels and annotations the controller stamps on what it creates. */
 export const OWNER_LABEL = "nodeplan.dev/owner";
@@ -40,22 +48,18 @@ export interface ReconcilerOptions {
   mode: "advisory" | "acting";
   /** Names what this controller owns (the `nodeplan.dev/owner` label). */
   owner: string;
-  namespace: string;
-  statusConfigMap: string;
   catalog: CatalogSource;
   launcher?: Launcher | undefined;
   solver: Solver;
   writer: ClusterWriter;
   metrics: ControllerMetrics;
+  publisher: Publisher;
   now: () => number;
   log: (message: string) => void;
-  /** Pods on a node now (read fresh from the informer cache). */
-  podsOn: (node: string) => KubeObject[];
-  /** Called when something should be solved again soon (a launch failed, a drain finished). */
+  /** Called when something should be solved again soon (a launch failed, a claim was made). */
   retrigger: () => void;
-  /** Eviction retry after a 429: first delay, doubling up to the max (defaults 1 s and 30 s). */
-  evictionBackoffMs?: number;
-  maxEvictionBackoffMs?: number;
+  /** Relaunch of a claim whose launch outcome was unknown: backoff (defaults 1 s doubling to 1 min). */
+  launchRetry?: RetryPolicy;
   /** Plan disruption (default true). */
   disruption?: boolean;
   /** The provider's drift detector (node classes are passed by name). */
@@ -67,6 +71,8 @@ export interface ReconcilerOptions {
   nodeClass?: ((loaded: NodeClassObject) => unknown) | undefined;
   /** Interruption events received so far (the provider's queue), read on every pass. */
   interruptions?: (() => readonly InterruptionEvent[]) | undefined;
+  /** Orphaned instances found by garbage collection (reported in the status). */
+  orphanedInstances?: () => readonly string[];
 }
 
 /** The last solve, for the status object and tests. */
@@ -77,41 +83,74 @@ export interface Solved {
   disruption: DisruptionPlan | undefined;
 }
 
+/** How a pass went. */
+export interface PassResult {
+  /** `skipped`: the cache lagged behind this process's own writes; solved again shortly. */
+  result: "ok" | "error" | "not_leader" | "skipped";
+  solved?: Solved;
+  /** The pass's own error (a catalog that cannot be read, a solve that failed on no object in particular). */
+  error?: unknown;
+}
+
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
 const hash = (text: string, n: number) => createHash("sha256").update(text).digest("hex").slice(0, n);
-const money = (x: number) => `$${x.toFixed(4)}/h`;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Gives the event loop a turn between the phases of a pass (Lease renewals, probes, watches). */
+const yieldNow = () => new Promise<void>((r) => setImmediate(r));
+
+/** What a solve is run on; `culprits` narrows it object by object. */
+interface SolveState {
+  pods: readonly Pod[];
+  nodes: readonly Node[];
+  nodePools: readonly NodePool[];
+  daemonSets: readonly DaemonSet[];
+  pdbs: readonly PodDisruptionBudget[];
+}
+type Suspect =
+  | { kind: "NodePool"; value: NodePool }
+  | { kind: "DaemonSet"; value: DaemonSet }
+  | { kind: "PodDisruptionBudget"; value: PodDisruptionBudget }
+  | { kind: "Node"; value: Node }
+  | { kind: "Pod"; value: Pod };
+
+/** A model object set aside because a solve threw on it, until its API object changes. */
+interface Quarantined {
+  version: string;
+  error: ObjectError;
+}
 
 /**
- * One pass: read the cluster from the informer cache through the adapter's converters, plan new
- * capacity (and disruption), publish what it would do (Events, status ConfigMap, metrics) and, in
- * acting mode, do it: create NodeClaims with names derived from their content, launch them through
- * the Launcher, drain and remove the nodes of wave-1 disruption commands.
+ * One pass: read the cluster from the informer cache (object by object: what cannot be read is
+ * skipped with an error about it), plan new capacity and disruption (a solve that throws is traced to
+ * the objects it throws on, which are set aside), then, in acting mode, act: create NodeClaims within
+ * their NodePools' limits, launch them, and carry out wave 1 of the disruption plan; last, publish
+ * (Events, the status ConfigMap) in the background, best effort. Draining and terminating belong to
+ * the termination loop (`Terminator`): a disruption only taints, pre-spins replacements and deletes
+ * the candidates' NodeClaims.
  */
 export class Reconciler {
   last: Solved | undefined;
+  /** Objects skipped by the last pass. */
+  lastErrors: ObjectError[] = [];
   private readonly o: ReconcilerOptions;
   private readonly launching = new Set<string>();
-  private readonly draining = new Map<string, Promise<void>>();
+  /** Claims whose launch outcome was unknown: attempts and when to try again (same name, same uid). */
+  private readonly relaunch = new Map<string, { attempts: number; nextAt: number }>();
   /** Claims this process created that the informer cache has not shown yet (name -> when). */
   private readonly unseen = new Map<string, number>();
-  /** Nodes this process finished disrupting (the cache may still show them for a moment). */
-  private readonly drained = new Set<string>();
-  private lastStatus = "";
+  /** Model objects a solve threw on, by `kind/key`. */
+  private readonly quarantine = new Map<string, Quarantined>();
+  /** Object errors already counted in metrics, by object key -> version/code. */
+  private readonly counted = new Map<string, string>();
   private types: Record<string, InstanceType[]> = {};
-  private stopped = false;
+  private readonly reader = new ClusterReader();
 
   constructor(options: ReconcilerOptions) {
     this.o = options;
   }
 
-  stop(): void {
-    this.stopped = true;
-  }
-
-  /** Drains in progress (tests wait on them). */
-  async drains(): Promise<void> {
-    await Promise.all(this.draining.values());
+  /** A claim this process is launching right now. */
+  isLaunching(name: string): boolean {
+    return this.launching.has(name);
   }
 
   /**
@@ -119,76 +158,228 @@ export class Reconciler {
    * cache yet, the pass is skipped (and retried): solving on a cache that lags behind our own writes
    * would plan capacity for the same pods twice.
    */
-  async reconcile(objects: readonly KubeObject[]): Promise<Solved | undefined> {
+  async reconcile(objects: readonly KubeObject[]): Promise<PassResult> {
     const { o } = this;
     for (const obj of objects) if (obj.kind === "NodeClaim") this.unseen.delete(obj.metadata.name);
     for (const [name, at] of this.unseen) if (o.now() - at > 30_000) this.unseen.delete(name);
     if (this.unseen.size > 0) {
       setTimeout(() => o.retrigger(), 50);
-      return undefined;
+      return { result: "skipped" };
     }
-    const now = iso(o.now());
-    const loaded = loadManifests(
-      [{ source: "cluster", text: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) }],
-      {
-        now,
-      },
-    );
-    for (const e of loaded.errors.slice(0, 20))
-      o.log(`skipped invalid input: ${e.object ?? ""} ${e.path.join(".")}: ${e.code}`);
-    const cluster = loaded.cluster;
+    let solved: Solved;
+    let nodePoolUids: Record<string, string>;
+    try {
+      ({ solved, nodePoolUids } = await this.solve(objects));
+    } catch (error) {
+      o.metrics.reconciles.inc({ result: "error" });
+      o.log(`pass failed: ${describe(error)}`);
+      return { result: "error", error };
+    }
+    let result: PassResult["result"] = "ok";
+    if (o.mode === "acting") {
+      const started = performance.now();
+      try {
+        if (!(await this.act(solved, nodePoolUids))) result = "error";
+        o.metrics.phaseSeconds.set((performance.now() - started) / 1000, { phase: "act" });
+      } catch (err) {
+        if (!(err instanceof NotLeaderError)) throw err;
+        result = "not_leader";
+      }
+    }
+    o.metrics.reconciles.inc({ result });
+    if (result === "ok") o.metrics.lastSuccess.set(Math.floor(o.now() / 1000));
+    o.publisher.offer({
+      solved,
+      objectErrors: this.lastErrors,
+      orphanedInstances: o.orphanedInstances?.() ?? [],
+    });
+    return { result, solved };
+  }
+
+  /** Reads the cluster and plans: provisioning, then disruption (with nominated nodes kept). */
+  private async solve(
+    objects: readonly KubeObject[],
+  ): Promise<{ solved: Solved; nodePoolUids: Record<string, string> }> {
+    const { o } = this;
+    const nowMillis = o.now();
+    const now = iso(nowMillis);
+    let mark = performance.now();
+    const phase = (name: string) => {
+      const t = performance.now();
+      o.metrics.phaseSeconds.set((t - mark) / 1000, { phase: name });
+      mark = t;
+    };
+    const raw = rawIndex(objects);
+    const read = await this.reader.read(objects, now);
+    const cluster = this.withoutQuarantined(read.cluster, raw);
+    phase("read");
+    await yieldNow();
+    mark = performance.now();
     const instanceTypes = await this.instanceTypes(cluster);
     this.types = instanceTypes;
+    phase("catalog");
     const byName = new Map(
       Object.values(instanceTypes).flatMap((types) => types.map((t) => [t.name, t] as const)),
     );
     const nodes = cluster.nodes.map((n) => withCatalogPrice(n, byName));
-
-    const started = performance.now();
-    const raw = o.solver.provision({
+    const state: SolveState = {
       pods: cluster.pods,
       nodes,
       nodePools: cluster.nodePools,
-      instanceTypes,
       daemonSets: cluster.daemonSets,
-      now,
-    });
-    const plan = renameClaims(raw);
+      pdbs: cluster.podDisruptionBudgets,
+    };
+    const started = performance.now();
+    const provisioned = await this.isolated("provision", state, raw, (s) =>
+      o.solver.provision({
+        pods: s.pods,
+        nodes: s.nodes,
+        nodePools: s.nodePools,
+        instanceTypes,
+        daemonSets: s.daemonSets,
+        namespaces: cluster.namespaces,
+        now,
+      }),
+    );
+    const plan = renameClaims(provisioned.value);
+    phase("provision");
     let disruption: DisruptionPlan | undefined;
     if (o.disruption ?? true) {
-      disruption = o.solver.planDisruption({
-        nodes,
-        pods: cluster.pods,
-        nodePools: cluster.nodePools,
-        instanceTypes,
-        daemonSets: cluster.daemonSets,
-        pdbs: cluster.podDisruptionBudgets,
-        interruptions: o.interruptions?.() ?? [],
-        ...(o.drift === undefined
-          ? {}
-          : {
-              drift: {
-                detector: o.drift,
-                nodeClasses: Object.fromEntries(cluster.nodeClasses.map((c) => [c.name, this.provided(c)])),
-              },
-            }),
-        now,
-        options: { maxWaves: 1 },
-      });
+      await yieldNow();
+      mark = performance.now();
+      const nominated = nominatedNodes(plan, objects);
+      // Nodes already being disrupted (tainted, replacements on the way) count as leaving: they are
+      // not candidates again and use their NodePool's budget, so commands may run side by side.
+      const leaving = (s: SolveState) =>
+        s.nodes.map((n) => (isBeingDisrupted(n) ? { ...n, deleting: true } : n));
+      disruption = (
+        await this.isolated("disruption", provisioned.state, raw, (s) =>
+          o.solver.planDisruption({
+            nodes: leaving(s),
+            pods: s.pods,
+            nodePools: s.nodePools,
+            instanceTypes,
+            daemonSets: s.daemonSets,
+            pdbs: s.pdbs,
+            interruptions: o.interruptions?.() ?? [],
+            nominated,
+            ...(o.drift === undefined
+              ? {}
+              : {
+                  drift: {
+                    detector: o.drift,
+                    nodeClasses: Object.fromEntries(
+                      cluster.nodeClasses.map((c) => [c.name, this.provided(c)]),
+                    ),
+                  },
+                }),
+            now,
+            options: { maxWaves: 1 },
+          }),
+        )
+      ).value;
+      phase("disruption");
     }
     o.metrics.solveDuration.observe((performance.now() - started) / 1000);
+    const errors = [...read.errors, ...[...this.quarantine.values()].map((q) => q.error)];
+    this.report(errors);
     const solved: Solved = { at: now, cluster: { ...cluster, nodes }, plan, disruption };
     this.last = solved;
     this.updateMetrics(solved);
-    try {
-      await this.publish(solved);
-      if (o.mode === "acting") await this.act(solved, loaded.nodePoolUids);
-      o.metrics.reconciles.inc({ result: "ok" });
-    } catch (err) {
-      o.metrics.reconciles.inc({ result: err instanceof NotLeaderError ? "not_leader" : "error" });
-      if (!(err instanceof NotLeaderError)) throw err;
+    return { solved, nodePoolUids: read.nodePoolUids };
+  }
+
+  /** Counts each object's error once per object version, and keeps the list for the status and Events. */
+  private report(errors: ObjectError[]): void {
+    const seen = new Set<string>();
+    for (const e of errors) {
+      const key = `${e.kind}/${e.namespace ?? ""}/${e.name}`;
+      const mark = `${e.code}/${e.message}`;
+      seen.add(key);
+      if (this.counted.get(key) === mark) continue;
+      this.counted.set(key, mark);
+      this.o.metrics.objectErrors.inc({ kind: e.kind, code: e.code });
+      this.o.log(`skipped ${describeRef(e)}: ${e.message}`);
     }
-    return solved;
+    for (const key of this.counted.keys()) if (!seen.has(key)) this.counted.delete(key);
+    this.lastErrors = errors;
+  }
+
+  /**
+   * Runs a solve; when it throws, finds the objects it throws on (bisection over NodePools,
+   * DaemonSets, PDBs, nodes, then pods: the last-ordered object a failure needs is the one named),
+   * sets them aside until they change, and solves without them. Throws when the failure needs no
+   * object at all.
+   */
+  private async isolated<T>(
+    what: string,
+    state: SolveState,
+    raw: RawIndex,
+    solve: (s: SolveState) => T,
+  ): Promise<{ value: T; state: SolveState }> {
+    try {
+      return { value: solve(state), state };
+    } catch (first) {
+      this.o.log(`${what} failed (${describe(first)}); isolating the objects it fails on`);
+      const suspects: Suspect[] = [
+        ...state.nodePools.map((value) => ({ kind: "NodePool" as const, value })),
+        ...state.daemonSets.map((value) => ({ kind: "DaemonSet" as const, value })),
+        ...state.pdbs.map((value) => ({ kind: "PodDisruptionBudget" as const, value })),
+        ...state.nodes.map((value) => ({ kind: "Node" as const, value })),
+        ...state.pods.map((value) => ({ kind: "Pod" as const, value })),
+      ];
+      const fails = (kept: readonly Suspect[]) => {
+        try {
+          solve(stateOf(kept));
+          return false;
+        } catch {
+          return true;
+        }
+      };
+      const found = await culpritsAsync(suspects, fails, { max: 20 });
+      if (!found.resolved) throw first;
+      for (const s of found.culprits) {
+        const { key, ref, version } = identify(s, raw);
+        const message = `${describeRef(ref)}: the ${what} solve fails on it (${describe(first)}); skipped until it changes`;
+        this.quarantine.set(key, { version, error: objectError(ref, "solver_error", message) });
+      }
+      const bad = new Set(found.culprits);
+      const rest = stateOf(suspects.filter((s) => !bad.has(s)));
+      await yieldNow();
+      return { value: solve(rest), state: rest };
+    }
+  }
+
+  /** The cluster without the model objects a solve threw on (while their API objects are unchanged). */
+  private withoutQuarantined(cluster: ClusterState, raw: RawIndex): ClusterState {
+    if (this.quarantine.size === 0) return cluster;
+    const keep = (s: Suspect) => {
+      const { key, version } = identify(s, raw);
+      const q = this.quarantine.get(key);
+      if (q === undefined) return true;
+      if (q.version === version) return false;
+      this.quarantine.delete(key);
+      return true;
+    };
+    const present = new Set<string>();
+    const filter = <K extends Suspect["kind"], V>(kind: K, values: readonly V[]) =>
+      values.filter((value) => {
+        const s = { kind, value } as unknown as Suspect;
+        present.add(identify(s, raw).key);
+        return keep(s);
+      });
+    const nodes = filter("Node", cluster.nodes);
+    const names = new Set(nodes.map((n) => n.name));
+    const out = {
+      ...cluster,
+      nodePools: filter("NodePool", cluster.nodePools),
+      daemonSets: filter("DaemonSet", cluster.daemonSets),
+      podDisruptionBudgets: filter("PodDisruptionBudget", cluster.podDisruptionBudgets),
+      nodes,
+      pods: filter("Pod", cluster.pods).filter((p) => p.nodeName === undefined || names.has(p.nodeName)),
+    };
+    for (const key of this.quarantine.keys()) if (!present.has(key)) this.quarantine.delete(key);
+    return out;
   }
 
   /** A loaded node class as the provider takes it. */
@@ -238,84 +429,55 @@ export class Reconciler {
     }
   }
 
-  /** Events on pods and nodes, and the status ConfigMap (only when its content changed). */
-  private async publish({ at, cluster, plan, disruption }: Solved): Promise<void> {
-    const { o } = this;
-    const acting = o.mode === "acting";
-    const pods = new Map(cluster.pods.map((p) => [podKey(p), p]));
-    const podRef = (key: string) => {
-      const p = pods.get(key);
-      return p === undefined
-        ? undefined
-        : { apiVersion: "v1", kind: "Pod", name: p.name, namespace: p.namespace, uid: p.uid };
-    };
-    for (const claim of plan.nodeClaims) {
-      const what = `NodeClaim ${claim.name} (${claim.instanceType} in ${claim.zone}, ${claim.capacityType}, ${money(claim.pricePerHour)}; ${claim.instanceTypeOptions.length} instance type options) for ${claim.pods.length} pod(s)`;
-      for (const key of claim.pods) {
-        const ref = podRef(key);
-        if (ref !== undefined)
-          await o.writer.event(
-            ref,
-            acting ? "NodeplanLaunching" : "NodeplanWouldLaunch",
-            `${acting ? "launching" : "would launch"} ${what}`,
-          );
-      }
-    }
-    const claimNames = new Set(plan.nodeClaims.map((c) => c.name));
-    for (const p of plan.placements) {
-      const ref = podRef(p.pod);
-      if (ref !== undefined && !claimNames.has(p.node))
-        await o.writer.event(ref, "NodeplanFitsExisting", `fits on existing or in-flight node ${p.node}`);
-    }
-    for (const u of plan.unschedulable) {
-      const ref = podRef(u.pod);
-      if (ref !== undefined) await o.writer.event(ref, "NodeplanUnschedulable", u.message, "Warning");
-    }
-    const nodeRef = (name: string) => {
-      const n = cluster.nodes.find((x) => x.name === name);
-      return n === undefined || n.inFlight ? undefined : { apiVersion: "v1", kind: "Node", name };
-    };
-    for (const c of disruption?.commands ?? []) {
-      const replaced =
-        c.replacements.length === 0
-          ? "no replacement"
-          : `${c.replacements.length} replacement(s): ${c.replacements.map((r) => r.instanceType).join(", ")}`;
-      for (const name of c.candidates) {
-        const ref = nodeRef(name);
-        if (ref !== undefined)
-          await o.writer.event(
-            ref,
-            acting ? "NodeplanDisrupting" : "NodeplanWouldDisrupt",
-            `${acting ? "disrupting" : "would disrupt"} (${c.method}: ${c.reason}) with ${replaced}, saving ${money(c.savingsPerHour)}`,
-          );
-      }
-    }
-    const data = statusData(plan, disruption, o.mode);
-    const content = JSON.stringify(data);
-    if (content !== this.lastStatus) {
-      await o.writer.configMap(o.namespace, o.statusConfigMap, { ...data, observedAt: at });
-      this.lastStatus = content;
-    }
-  }
-
-  private async act(solved: Solved, nodePoolUids: Record<string, string>): Promise<void> {
+  /**
+   * Acting: claims for the plan (within limits), launches, disruption. Each step fails on its own
+   * (logged, counted, tried again next pass); returns false when any did.
+   */
+  private async act(solved: Solved, nodePoolUids: Record<string, string>): Promise<boolean> {
     const { cluster, plan, disruption } = solved;
-    const made = await this.createClaims(plan.nodeClaims, cluster, nodePoolUids);
+    const limits = new NodePoolLimits(cluster.nodePools, cluster.nodes, (n) => this.pendingCharge(n));
+    let ok = true;
+    const made = await this.createClaims(plan.nodeClaims, cluster, nodePoolUids, limits);
+    ok &&= made.ok;
     // Launch every claim of ours without an instance: the ones just created, and any a previous
-    // leader created but did not launch (the planned claim is kept in an annotation).
-    await this.launchAll(
-      await this.ourUnlaunchedClaims(cluster, new Map(made.map((c) => [c.name, c]))),
+    // leader created (or a lost launch response left) without one; the planned claim is kept in an
+    // annotation.
+    ok &&= await this.launchAll(
+      this.ourUnlaunchedClaims(cluster, new Map(made.claims.map((c) => [c.name, c]))),
       cluster,
     );
-    if (disruption !== undefined && plan.nodeClaims.length === 0) await this.disrupt(solved, nodePoolUids);
+    if (disruption !== undefined && plan.nodeClaims.length === 0)
+      ok &&= await this.disrupt(solved, nodePoolUids, limits);
+    return ok;
   }
 
-  /** Creates NodeClaims within their NodePools' limits; returns those that now exist. */
+  /** What an unlaunched claim of ours is charged to its NodePool: its largest option (Karpenter's rule). */
+  private pendingCharge(node: Node): ResourceVector | undefined {
+    if (!node.inFlight || node.providerID !== undefined) return undefined;
+    const planned = plannedClaimOf(node);
+    if (planned === undefined) return undefined;
+    return claimCharge(planned.instanceTypeOptions, (name) => this.capacityOf(name));
+  }
+
+  private capacityOf(name: string): ResourceVector | undefined {
+    for (const types of Object.values(this.types)) {
+      const t = types.find((x) => x.name === name);
+      if (t !== undefined) return t.capacity;
+    }
+    return undefined;
+  }
+
+  /**
+   * Creates NodeClaims (with the termination finalizer) within their NodePools' limits, charging
+   * each; `charged`: the caller already charged them (a disruption's replacements, all or none).
+   */
   private async createClaims(
     claims: readonly PlannedNodeClaim[],
     cluster: ClusterState,
     nodePoolUids: Record<string, string>,
-  ): Promise<PlannedNodeClaim[]> {
+    limits: NodePoolLimits,
+    charged = false,
+  ): Promise<{ claims: PlannedNodeClaim[]; ok: boolean }> {
     const { o } = this;
     const manifests = toNodeClaimManifests(claims, {
       nodePools: cluster.nodePools,
@@ -323,15 +485,15 @@ export class Reconciler {
       nodeClasses: cluster.nodeClasses,
       nodePoolUids,
     });
-    const usage = poolUsage(cluster.nodes);
-    // Capacity by instance type name (a type's capacity is the same in every NodePool).
-    const capacities = new Map<string, Vector>();
-    for (const t of Object.values(this.types).flat())
-      if (!capacities.has(t.name)) capacities.set(t.name, t.capacity as Vector);
     const made: PlannedNodeClaim[] = [];
+    let ok = true;
     for (const [i, claim] of claims.entries()) {
       const manifest = manifests[i] as {
-        metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
+        metadata: {
+          labels?: Record<string, string>;
+          annotations?: Record<string, string>;
+          finalizers?: string[];
+        };
       };
       manifest.metadata.labels = {
         ...manifest.metadata.labels,
@@ -342,56 +504,79 @@ export class Reconciler {
         ...manifest.metadata.annotations,
         [PLANNED_CLAIM_ANNOTATION]: JSON.stringify(claim),
       };
-      const pool = cluster.nodePools.find((p) => p.name === claim.nodePool) as NodePool;
-      const worst = worstCapacity(claim, capacities);
-      const over = exceedsLimits(pool, usage.get(pool.name) ?? {}, worst);
-      if (over !== undefined) {
-        o.log(`not creating ${claim.name}: NodePool ${pool.name} limit on ${over} would be exceeded`);
-        continue;
+      // The finalizer from the start: a claim deleted at any point still has its instance terminated.
+      manifest.metadata.finalizers = [TERMINATION_FINALIZER];
+      if (!charged) {
+        const over = limits.tryCharge(
+          claim.nodePool,
+          claimCharge(claim.instanceTypeOptions, (name) => this.capacityOf(name)),
+        );
+        if (over !== undefined) {
+          o.log(
+            `not creating ${claim.name}: NodePool ${over.nodePool} limit on ${over.resource} would be exceeded (${over.used} + ${over.adding} > ${over.limit})`,
+          );
+          continue;
+        }
       }
-      const result = await o.writer.createNodeClaim(manifest as Record<string, unknown>);
-      if (result === "created") {
-        o.metrics.claimsCreated.inc({ nodePool: claim.nodePool });
-        this.unseen.set(claim.name, o.now());
+      try {
+        const result = await o.writer.createNodeClaim(manifest as Record<string, unknown>);
+        if (result === "created") {
+          o.metrics.claimsCreated.inc({ nodePool: claim.nodePool });
+          this.unseen.set(claim.name, o.now());
+        }
+        made.push(claim);
+      } catch (err) {
+        if (err instanceof NotLeaderError) throw err;
+        ok = false;
+        o.metrics.actionErrors.inc({ action: "create_nodeclaim" });
+        o.log(`creating NodeClaim ${claim.name} failed: ${describe(err)}; the next pass tries again`);
+        setTimeout(() => o.retrigger(), 1000);
       }
-      usage.set(pool.name, addVector(usage.get(pool.name) ?? {}, worst));
-      made.push(claim);
     }
-    return made;
+    return { claims: made, ok };
   }
 
-  private async launchAll(claims: readonly PlannedNodeClaim[], cluster: ClusterState): Promise<void> {
+  private async launchAll(claims: readonly PlannedNodeClaim[], cluster: ClusterState): Promise<boolean> {
+    let ok = true;
     for (const claim of claims) {
       if (this.launching.has(claim.name)) continue;
+      if ((this.relaunch.get(claim.name)?.nextAt ?? 0) > this.o.now()) continue;
       this.launching.add(claim.name);
       try {
-        await this.launch(claim, cluster, this.types);
+        await this.launch(claim, cluster);
+      } catch (err) {
+        if (err instanceof NotLeaderError) throw err;
+        ok = false;
+        this.o.metrics.actionErrors.inc({ action: "launch" });
+        this.o.log(`launching ${claim.name} failed: ${describe(err)}; the next pass tries again`);
       } finally {
         this.launching.delete(claim.name);
       }
     }
+    return ok;
   }
 
-  private async ourUnlaunchedClaims(
+  private ourUnlaunchedClaims(
     cluster: ClusterState,
     created: Map<string, PlannedNodeClaim>,
-  ): Promise<PlannedNodeClaim[]> {
+  ): PlannedNodeClaim[] {
     const out: PlannedNodeClaim[] = [...created.values()];
     for (const node of cluster.nodes) {
       if (!node.inFlight || node.providerID !== undefined || created.has(node.name)) continue;
       if (node.labels[OWNER_LABEL] !== this.o.owner || node.deleting) continue;
-      const text = node.annotations[PLANNED_CLAIM_ANNOTATION];
-      const parsed = text === undefined ? undefined : PlannedNodeClaimSchema.safeParse(JSON.parse(text));
-      if (parsed?.success) out.push({ ...parsed.data, name: node.name });
+      const planned = plannedClaimOf(node);
+      if (planned !== undefined) out.push(planned);
     }
     return out;
   }
 
-  private async launch(
-    claim: PlannedNodeClaim,
-    cluster: ClusterState,
-    types: Record<string, InstanceType[]>,
-  ) {
+  /**
+   * Launches a claim and records the instance on it. A definite failure (LaunchFailedError) deletes
+   * the claim and solves again (the offering is now unavailable); an unknown outcome (a lost response)
+   * keeps the claim, and with it its uid and so the launch's client token: the retry returns the
+   * instance the lost call may have started.
+   */
+  private async launch(claim: PlannedNodeClaim, cluster: ClusterState) {
     const { o } = this;
     const launcher = o.launcher as Launcher;
     const pool = cluster.nodePools.find((p) => p.name === claim.nodePool);
@@ -400,29 +585,54 @@ export class Reconciler {
     if (cluster.nodes.some((n) => n.name === claim.name && n.providerID !== undefined)) return;
     // The cache can lag behind this process's own writes: read the claim live before launching.
     const live = await o.writer.readNodeClaim(claim.name);
-    if (live === undefined || (live.status as { providerID?: string } | undefined)?.providerID !== undefined)
+    const meta = live?.metadata as { uid?: string; deletionTimestamp?: string } | undefined;
+    if (
+      live === undefined ||
+      meta?.deletionTimestamp !== undefined ||
+      (live.status as { providerID?: string } | undefined)?.providerID !== undefined
+    )
       return;
     let launched: Awaited<ReturnType<Launcher["create"]>>;
     try {
-      const uid = (live.metadata as { uid?: string } | undefined)?.uid;
-      launched = await guarded(o, () =>
-        launcher.create(uid === undefined ? claim : { ...claim, uid }, pool, nodeClass),
-      );
+      const uid = meta?.uid;
+      await o.writer.assertCanWrite();
+      launched = await launcher.create(uid === undefined ? claim : { ...claim, uid }, pool, nodeClass);
     } catch (err) {
       if (err instanceof NotLeaderError) throw err;
-      o.log(`launch of ${claim.name} failed: ${describe(err)}; deleting the claim and solving again`);
-      await o.writer.event(
-        { apiVersion: "karpenter.sh/v1", kind: "NodeClaim", name: claim.name },
-        "NodeplanLaunchFailed",
-        describe(err),
-        "Warning",
+      if (isLaunchFailed(err)) {
+        o.metrics.launches.inc({ result: "failed" });
+        this.relaunch.delete(claim.name);
+        o.log(`launch of ${claim.name} failed: ${describe(err)}; deleting the claim and solving again`);
+        try {
+          await o.writer.event(
+            { apiVersion: "karpenter.sh/v1", kind: "NodeClaim", name: claim.name },
+            "NodeplanLaunchFailed",
+            describe(err),
+            "Warning",
+          );
+        } catch (e) {
+          if (e instanceof NotLeaderError) throw e;
+          o.metrics.publishErrors.inc({ kind: "Event" });
+        }
+        await o.writer.deleteNodeClaim(claim.name);
+        this.unseen.delete(claim.name);
+        o.retrigger();
+        return;
+      }
+      o.metrics.launches.inc({ result: "unknown" });
+      const attempts = (this.relaunch.get(claim.name)?.attempts ?? 0) + 1;
+      const policy = { baseMs: 1000, maxMs: 60_000, ...o.launchRetry };
+      const delay = Math.max(policy.baseMs / 2, backoffMs(attempts - 1, policy));
+      this.relaunch.set(claim.name, { attempts, nextAt: o.now() + delay });
+      o.log(
+        `launch of ${claim.name}: outcome unknown (${describe(err)}); keeping the claim, retrying in ${delay} ms with the same client token`,
       );
-      await o.writer.deleteNodeClaim(claim.name);
-      this.unseen.delete(claim.name);
-      o.retrigger();
+      setTimeout(() => o.retrigger(), delay);
       return;
     }
-    const it = (types[claim.nodePool] ?? []).find((t) => t.name === launched.instanceType);
+    this.relaunch.delete(claim.name);
+    o.metrics.launches.inc({ result: "launched" });
+    const it = (this.types[claim.nodePool] ?? []).find((t) => t.name === launched.instanceType);
     await o.writer.recordLaunch(
       claim.name,
       {
@@ -447,105 +657,254 @@ export class Reconciler {
           },
         ],
       },
+      launched.annotations ?? {},
     );
   }
 
   /**
-   * Wave 1 of the disruption plan, one wave at a time: while a node of ours is still being disrupted
-   * (it carries the disrupted taint), no new command starts, so budgets are never exceeded. As
-   * Karpenter does: candidates are tainted, replacements created and launched; once every
-   * replacement has a Ready (or Initialized) Node the candidates are drained; a replacement that vanished (launch
-   * failed) aborts the command and the taint is removed.
+   * Wave 1 of the disruption plan, as Karpenter: candidates are tainted (naming their replacements),
+   * replacements created (within limits: all of a command's or none) and launched; once every
+   * replacement has a Ready (or Initialized) Node the candidates' NodeClaims are deleted and the
+   * termination loop drains them. A replacement that is gone (its launch failed, or its node did not
+   * register in time) aborts the command: the taint is removed. Commands run side by side: nodes being
+   * disrupted count against their NodePool's budget in the plan.
    */
-  private async disrupt(solved: Solved, nodePoolUids: Record<string, string>): Promise<void> {
+  private async disrupt(
+    solved: Solved,
+    nodePoolUids: Record<string, string>,
+    limits: NodePoolLimits,
+  ): Promise<boolean> {
     const { o } = this;
     const { cluster, disruption } = solved;
-    const tainted = cluster.nodes.filter(
-      (n) => !n.inFlight && n.taints.some((t) => t.key === DISRUPTED_TAINT.key),
+    let ok = true;
+    const step = async (what: string, run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (err) {
+        if (err instanceof NotLeaderError) throw err;
+        ok = false;
+        o.metrics.actionErrors.inc({ action: "disrupt" });
+        o.log(`${what} failed: ${describe(err)}; the next pass tries again`);
+      }
+    };
+    const byName = new Map(cluster.nodes.map((n) => [n.name, n]));
+    const byClaim = new Map(
+      cluster.nodes.flatMap((n) => (n.nodeClaim === undefined ? [] : [[n.nodeClaim, n] as const])),
     );
-    for (const node of tainted) {
-      const replacements = (node.annotations[REPLACEMENTS_ANNOTATION] ?? "")
-        .split(",")
-        .filter((r) => r !== "");
-      const found = replacements.map((r) => cluster.nodes.find((n) => n.nodeClaim === r || n.name === r));
-      if (found.some((n) => n === undefined)) {
+    // The candidates of one command share its replacements (often many): judged once per command.
+    const progress = new Map<string, "gone" | "ready" | "waiting">();
+    const progressOf = (annotation: string) => {
+      let verdict = progress.get(annotation);
+      if (verdict === undefined) {
+        const found = annotation
+          .split(",")
+          .filter((r) => r !== "")
+          .map((r) => byClaim.get(r) ?? byName.get(r));
+        verdict = found.some((n) => n === undefined || n.deleting)
+          ? "gone"
+          : found.every((n) => n !== undefined && !n.inFlight && (n.initialized || n.ready))
+            ? "ready"
+            : "waiting";
+        progress.set(annotation, verdict);
+      }
+      return verdict;
+    };
+    for (const node of cluster.nodes.filter(isBeingDisrupted)) {
+      const verdict = progressOf(node.annotations[REPLACEMENTS_ANNOTATION] ?? "");
+      if (verdict === "gone") {
         o.log(`replacement of ${node.name} is gone; aborting its disruption`);
-        await o.writer.untaintNode(node.name, DISRUPTED_TAINT.key, REPLACEMENTS_ANNOTATION);
-      } else if (found.every((n) => n !== undefined && !n.inFlight && (n.initialized || n.ready)))
-        this.drain(node);
+        await step(`untainting ${node.name}`, async () => {
+          await o.writer.untaintNode(node.name, DISRUPTED_TAINT.key, REPLACEMENTS_ANNOTATION);
+        });
+      } else if (verdict === "ready") await step(`terminating ${node.name}`, () => this.terminate(node));
     }
-    if (tainted.length > 0 || disruption === undefined) return;
-    for (const command of disruption.commands.filter((c) => c.wave === 1)) {
-      const candidates = command.candidates
-        .map((name) => cluster.nodes.find((n) => n.name === name))
-        .filter((n): n is Node => n !== undefined && !n.inFlight);
-      if (candidates.length === 0) continue;
+    for (const command of disruption?.commands.filter((c) => c.wave === 1) ?? []) {
+      const candidates = command.candidates.map((name) => byName.get(name));
+      if (candidates.some((n) => n === undefined || n.inFlight || n.deleting || isBeingDisrupted(n)))
+        continue;
+      const nodes = candidates as Node[];
       const replacements = renameClaims({ ...emptyPlan, nodeClaims: command.replacements }).nodeClaims;
+      const over = limits.tryChargeAll(
+        replacements.map((c) => ({
+          nodePool: c.nodePool,
+          charge: claimCharge(c.instanceTypeOptions, (name) => this.capacityOf(name)),
+        })),
+      );
+      if (over !== undefined) {
+        o.log(
+          `not disrupting ${command.candidates.join(", ")} (${command.method}): NodePool ${over.nodePool} limit on ${over.resource} would be exceeded by its replacements (${over.used} + ${over.adding} > ${over.limit})`,
+        );
+        continue;
+      }
       // Taint first (nothing new schedules onto the candidates), naming the replacements on the node,
       // so a later leader knows what this disruption waits for.
       const names = replacements.map((c) => c.name).join(",");
       const marked: Node[] = [];
-      for (const node of candidates) {
-        if (await o.writer.taintNode(node.name, DISRUPTED_TAINT, { [REPLACEMENTS_ANNOTATION]: names }))
-          marked.push(node);
-      }
+      await step(`tainting ${command.candidates.join(", ")}`, async () => {
+        for (const node of nodes)
+          if (await o.writer.taintNode(node.name, DISRUPTED_TAINT, { [REPLACEMENTS_ANNOTATION]: names }))
+            marked.push(node);
+      });
       if (replacements.length === 0) {
-        for (const node of marked) this.drain(node);
+        for (const node of marked) await step(`terminating ${node.name}`, () => this.terminate(node));
         continue;
       }
-      const made = await this.createClaims(replacements, cluster, nodePoolUids);
-      if (made.length < replacements.length) {
+      const made = await this.createClaims(replacements, cluster, nodePoolUids, limits, true);
+      ok &&= made.ok;
+      if (made.claims.length < replacements.length) {
         for (const node of marked)
-          await o.writer.untaintNode(node.name, DISRUPTED_TAINT.key, REPLACEMENTS_ANNOTATION);
+          await step(`untainting ${node.name}`, async () => {
+            await o.writer.untaintNode(node.name, DISRUPTED_TAINT.key, REPLACEMENTS_ANNOTATION);
+          });
         continue;
       }
-      await this.launchAll(made, cluster);
+      ok &&= await this.launchAll(made.claims, cluster);
     }
+    return ok;
   }
 
-  /** Evicts the node's pods (429 -> retry with backoff), then deletes the NodeClaim, the instance, the Node. */
-  private drain(node: Node): void {
-    const id = `${node.name}@${node.createdAt}`;
-    if (this.draining.has(node.name) || this.drained.has(id)) return;
+  /** Hands a node to the termination loop: its NodeClaim (with the finalizer) is deleted. */
+  private async terminate(node: Node): Promise<void> {
     const { o } = this;
-    const base = o.evictionBackoffMs ?? 1000;
-    const max = o.maxEvictionBackoffMs ?? 30_000;
-    const run = async () => {
-      let blockedRounds = 0;
-      while (!this.stopped) {
-        const pods = o.podsOn(node.name).filter(evictable);
-        if (pods.length === 0) break;
-        let blocked = 0;
-        for (const pod of pods) {
-          const result = await o.writer.evict(pod.metadata.namespace ?? "default", pod.metadata.name);
-          o.metrics.evictions.inc({ result });
-          if (result === "blocked") blocked += 1;
-        }
-        if (blocked === 0) blockedRounds = 0;
-        else blockedRounds += 1;
-        await sleep(blocked === 0 ? Math.min(base, 50) : Math.min(base * 2 ** (blockedRounds - 1), max));
-      }
-      if (this.stopped) return;
-      const launcher = o.launcher as Launcher;
-      if (node.providerID !== undefined)
-        await guarded(o, () =>
-          launcher.delete({
-            name: node.nodeClaim ?? node.name,
-            providerID: node.providerID as string,
-            labels: node.labels,
-          }),
-        );
-      if (node.nodeClaim !== undefined) await o.writer.deleteNodeClaim(node.nodeClaim);
-      await o.writer.deleteNode(node.name);
-      this.drained.add(id);
-      o.log(`disrupted ${node.name}`);
-      o.retrigger();
-    };
-    const done = run()
-      .catch((err: unknown) => o.log(`drain of ${node.name} stopped: ${describe(err)}`))
-      .finally(() => this.draining.delete(node.name));
-    this.draining.set(node.name, done);
+    if (node.nodeClaim === undefined) {
+      o.log(`${node.name} has no NodeClaim: it cannot be terminated safely; untainting it`);
+      await o.writer.untaintNode(node.name, DISRUPTED_TAINT.key, REPLACEMENTS_ANNOTATION);
+      return;
+    }
+    await o.writer.addNodeClaimFinalizer(node.nodeClaim, TERMINATION_FINALIZER);
+    await o.writer.deleteNodeClaim(node.nodeClaim);
+    o.log(`disrupting ${node.name}: deleted NodeClaim ${node.nodeClaim}; draining`);
   }
+}
+
+/** Tainted by this controller's disruption (the replacements annotation names what it waits for). */
+function isBeingDisrupted(n: Node): boolean {
+  return (
+    !n.inFlight &&
+    !n.deleting &&
+    n.annotations[REPLACEMENTS_ANNOTATION] !== undefined &&
+    n.taints.some((t) => t.key === DISRUPTED_TAINT.key)
+  );
+}
+
+/** The planned claim an unlaunched claim of ours carries, named as the claim. */
+function plannedClaimOf(node: Node): PlannedNodeClaim | undefined {
+  const text = node.annotations[PLANNED_CLAIM_ANNOTATION];
+  if (text === undefined) return undefined;
+  try {
+    const parsed = PlannedNodeClaimSchema.safeParse(JSON.parse(text));
+    return parsed.success ? { ...parsed.data, name: node.name } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Nodes pending pods are about to use, node -> pod (`ns/name`): existing and in-flight nodes the plan
+ * placed pending pods on, and kube-scheduler's nominations (status.nominatedNodeName). The first pod
+ * by name per node, so the input is reproducible.
+ */
+export function nominatedNodes(plan: Plan, objects: readonly KubeObject[]): Record<string, string> {
+  const claims = new Set(plan.nodeClaims.map((c) => c.name));
+  const out = new Map<string, string>();
+  const add = (node: string, pod: string) => {
+    const had = out.get(node);
+    if (had === undefined || pod < had) out.set(node, pod);
+  };
+  for (const p of plan.placements) if (!claims.has(p.node)) add(p.node, p.pod);
+  for (const o of objects) {
+    if (o.kind !== "Pod") continue;
+    const status = o.status as { nominatedNodeName?: string; phase?: string } | undefined;
+    const nominated = status?.nominatedNodeName;
+    const meta = o.metadata as { deletionTimestamp?: string };
+    if (nominated === undefined || nominated === "" || meta.deletionTimestamp !== undefined) continue;
+    if ((o.spec as { nodeName?: string } | undefined)?.nodeName) continue;
+    if (status?.phase === "Succeeded" || status?.phase === "Failed") continue;
+    add(nominated, `${o.metadata.namespace ?? "default"}/${o.metadata.name}`);
+  }
+  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** API objects by kind and `namespace/name`, for naming model objects in errors. */
+type RawIndex = Map<string, KubeObject>;
+function rawIndex(objects: readonly KubeObject[]): RawIndex {
+  const out: RawIndex = new Map();
+  for (const o of objects) out.set(`${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`, o);
+  return out;
+}
+
+/** A model object's quarantine key, its API object (for Events) and that object's version. */
+function identify(
+  s: Suspect,
+  raw: RawIndex,
+): { key: string; ref: ReturnType<typeof refOf>; version: string } {
+  const find = (kind: string, namespace: string, name: string) => raw.get(`${kind}/${namespace}/${name}`);
+  const version = (...os: (KubeObject | undefined)[]) =>
+    os.map((o) => o?.metadata.resourceVersion ?? o?.metadata.uid ?? "").join("/");
+  const fallback = (kind: string, name: string, namespace?: string) => ({
+    apiVersion: kind === "NodePool" || kind === "NodeClaim" ? "karpenter.sh/v1" : "v1",
+    kind,
+    name,
+    ...(namespace === undefined ? {} : { namespace }),
+  });
+  switch (s.kind) {
+    case "Pod": {
+      const o = find("Pod", s.value.namespace, s.value.name);
+      return {
+        key: `Pod/${s.value.namespace}/${s.value.name}`,
+        ref: o === undefined ? fallback("Pod", s.value.name, s.value.namespace) : refOf(o),
+        version: version(o),
+      };
+    }
+    case "Node": {
+      const node = find("Node", "", s.value.name);
+      const claim = s.value.nodeClaim === undefined ? undefined : find("NodeClaim", "", s.value.nodeClaim);
+      const o = node ?? claim;
+      return {
+        key: `Node/${s.value.name}`,
+        ref: o === undefined ? fallback("Node", s.value.name) : refOf(o),
+        version: version(node, claim),
+      };
+    }
+    case "NodePool": {
+      const o = find("NodePool", "", s.value.name);
+      return {
+        key: `NodePool/${s.value.name}`,
+        ref: o === undefined ? fallback("NodePool", s.value.name) : refOf(o),
+        version: version(o),
+      };
+    }
+    case "DaemonSet":
+    case "PodDisruptionBudget": {
+      const o = find(s.kind, s.value.namespace, s.value.name);
+      return {
+        key: `${s.kind}/${s.value.namespace}/${s.value.name}`,
+        ref: o === undefined ? fallback(s.kind, s.value.name, s.value.namespace) : refOf(o),
+        version: version(o),
+      };
+    }
+  }
+}
+
+/** The solve input made of some suspects; pods bound to a node left out are left out too. */
+function stateOf(kept: readonly Suspect[]): SolveState {
+  const state = {
+    pods: [] as Pod[],
+    nodes: [] as Node[],
+    nodePools: [] as NodePool[],
+    daemonSets: [] as DaemonSet[],
+    pdbs: [] as PodDisruptionBudget[],
+  };
+  for (const s of kept) {
+    if (s.kind === "Pod") state.pods.push(s.value);
+    else if (s.kind === "Node") state.nodes.push(s.value);
+    else if (s.kind === "NodePool") state.nodePools.push(s.value);
+    else if (s.kind === "DaemonSet") state.daemonSets.push(s.value);
+    else state.pdbs.push(s.value);
+  }
+  const names = new Set(state.nodes.map((n) => n.name));
+  state.pods = state.pods.filter((p) => p.nodeName === undefined || names.has(p.nodeName));
+  return state;
 }
 
 const emptyPlan: Plan = {
@@ -557,24 +916,6 @@ const emptyPlan: Plan = {
   warnings: [],
   errors: [],
 };
-
-/** Launcher calls are writes too: the same Lease check guards them. */
-async function guarded<T>(o: ReconcilerOptions, call: () => Promise<T>): Promise<T> {
-  await o.writer.assertCanWrite();
-  return call();
-}
-
-/** Pods an eviction would move: not DaemonSet or mirror pods, not finished. */
-function evictable(pod: KubeObject): boolean {
-  const meta = pod.metadata as {
-    ownerReferences?: { kind: string; controller?: boolean }[];
-    annotations?: Record<string, string>;
-  };
-  const phase = (pod.status as { phase?: string } | undefined)?.phase;
-  if (phase === "Succeeded" || phase === "Failed") return false;
-  if (meta.annotations?.["kubernetes.io/config.mirror"] !== undefined) return false;
-  return !(meta.ownerReferences ?? []).some((r) => r.kind === "DaemonSet" && r.controller === true);
-}
 
 /**
  * Claim names that cannot collide across restarts: the NodePool and a hash of the claim's content
@@ -602,85 +943,5 @@ function renameClaims(plan: Plan): Plan {
     ...plan,
     nodeClaims: plan.nodeClaims.map((c) => ({ ...c, name: rename(c.name) })),
     placements: plan.placements.map((p) => ({ ...p, node: rename(p.node) })),
-  };
-}
-
-type Vector = Record<string, number>;
-const addVector = (a: Vector, b: Vector): Vector => {
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
-  return out;
-};
-
-/** Capacity of every node and in-flight claim of each NodePool (what its limits count). */
-function poolUsage(nodes: readonly Node[]): Map<string, Vector> {
-  const usage = new Map<string, Vector>();
-  for (const n of nodes) {
-    if (n.nodePool === undefined) continue;
-    usage.set(n.nodePool, addVector(usage.get(n.nodePool) ?? {}, n.capacity as Vector));
-  }
-  return usage;
-}
-
-/** The most a claim can add: per resource, the largest capacity among its instance type options. */
-function worstCapacity(claim: PlannedNodeClaim, capacities: ReadonlyMap<string, Vector>): Vector {
-  const out: Vector = {};
-  for (const name of claim.instanceTypeOptions)
-    for (const [k, v] of Object.entries(capacities.get(name) ?? {})) out[k] = Math.max(out[k] ?? 0, v);
-  return out;
-}
-
-/** The first limited resource the claim would push over the NodePool's limit, if any. */
-function exceedsLimits(pool: NodePool, used: Vector, add: Vector): string | undefined {
-  for (const [k, limit] of Object.entries(pool.limits as Vector)) {
-    if ((used[k] ?? 0) + (add[k] ?? 0) > limit) return k;
-  }
-  return undefined;
-}
-
-/** The status ConfigMap's data: the plan, the disruption plan and a summary a person can read. */
-function statusData(
-  plan: Plan,
-  disruption: DisruptionPlan | undefined,
-  mode: string,
-): Record<string, string> {
-  const lines = [
-    `mode: ${mode}`,
-    `pending pods placed on existing or in-flight nodes: ${plan.placements.filter((p) => !plan.nodeClaims.some((c) => c.name === p.node)).length}`,
-    `new NodeClaims: ${plan.nodeClaims.length} for ${plan.nodeClaims.reduce((s, c) => s + c.pods.length, 0)} pod(s)`,
-    `unschedulable pods: ${plan.unschedulable.length}`,
-    `cost now: ${money(plan.cost.currentPerHour)}; planned: ${money(plan.cost.plannedPerHour)}; lower bound on new capacity: ${money(plan.cost.lowerBoundPerHour)}`,
-  ];
-  if (disruption !== undefined) {
-    const savings = disruption.commands.reduce((s, c) => s + c.savingsPerHour, 0);
-    lines.push(
-      `disruption commands (wave 1): ${disruption.commands.length}, saving ${money(savings)}; cost after: ${money(disruption.cost.afterPerHour)}`,
-      ...disruption.kept.slice(0, 50).map((k) => `kept ${k.node}: ${renderKept(k.reason)}`),
-    );
-  }
-  return {
-    summary: `${lines.join("\n")}\n`,
-    "plan.json": JSON.stringify({
-      nodeClaims: plan.nodeClaims.map(({ requirements: _r, instanceTypeOptions, ...c }) => ({
-        ...c,
-        instanceTypeOptions: instanceTypeOptions.slice(0, 10),
-      })),
-      unschedulable: plan.unschedulable,
-      cost: plan.cost,
-      lowerBound: { method: plan.lowerBound.method },
-      warnings: plan.warnings,
-    }),
-    ...(disruption === undefined
-      ? {}
-      : {
-          "disruption.json": JSON.stringify({
-            commands: disruption.commands.map(({ replacements, ...c }) => ({
-              ...c,
-              replacements: replacements.map((r) => r.instanceType),
-            })),
-            kept: disruption.kept.map((k) => ({ node: k.node, code: k.reason.code, message: k.message })),
-            cost: disruption.cost,
-          }),
-        }),
   };
 }

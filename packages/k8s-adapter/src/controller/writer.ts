@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { type RetryPolicy, statusOf, withRetry } from "./retry.ts";
 
 /** Thrown by every write while this replica does not hold the Lease. */
 export class NotLeaderError extends Error {
@@ -19,12 +20,16 @@ export interface InvolvedObject {
 }
 
 const nodeClaims = { group: "karpenter.sh", version: "v1", plural: "nodeclaims" };
-const statusOf = (err: unknown) => (err as { code?: unknown }).code;
 type Json = Record<string, unknown>;
+
+/** Karpenter's finalizer on NodeClaims: the instance is terminated before the claim may go. */
+export const TERMINATION_FINALIZER = "karpenter.sh/termination";
 
 /**
  * Every write the controller makes, each checked against `canWrite` (the Lease) immediately before
  * the request goes out. Replaces use the resourceVersion read just before (409 -> re-read and retry).
+ * A request that fails with 429, a 5xx or a network error is retried with exponential backoff and
+ * jitter (`retry`), so a throttled write costs a moment, not a pass.
  */
 export class ClusterWriter {
   private readonly core: CoreV1Api;
@@ -33,12 +38,22 @@ export class ClusterWriter {
   private readonly component: string;
   private readonly instance: string;
   private readonly now: () => number;
+  private readonly retry: RetryPolicy;
+  private readonly onRetry: (what: string) => void;
   /** Names of Events already written by this process (skips a request that would only get 409). */
   private readonly sent = new Set<string>();
 
   constructor(
     kc: KubeConfig,
-    options: { canWrite: () => boolean; component: string; instance: string; now: () => number },
+    options: {
+      canWrite: () => boolean;
+      component: string;
+      instance: string;
+      now: () => number;
+      retry?: RetryPolicy;
+      /** Called before each retry (a metric). */
+      onRetry?: (what: string) => void;
+    },
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
@@ -46,10 +61,29 @@ export class ClusterWriter {
     this.component = options.component;
     this.instance = options.instance;
     this.now = options.now;
+    this.retry = options.retry ?? {};
+    this.onRetry = options.onRetry ?? (() => {});
   }
 
   private guard(): void {
     if (!this.canWrite()) throw new NotLeaderError();
+  }
+
+  /** One request, the Lease checked before every try, retried while the error is transient. */
+  private send<T>(what: string, call: () => Promise<T>, policy: RetryPolicy = this.retry): Promise<T> {
+    return withRetry(
+      () => {
+        this.guard();
+        return call();
+      },
+      policy,
+      { onRetry: () => this.onRetry(what) },
+    );
+  }
+
+  /** A read, retried while the error is transient (no Lease check: reads are not writes). */
+  private read<T>(what: string, call: () => Promise<T>): Promise<T> {
+    return withRetry(call, this.retry, { onRetry: () => this.onRetry(what) });
   }
 
   /** Throws `NotLeaderError` unless writes are allowed now (cloud calls check it too). */
@@ -64,12 +98,11 @@ export class ClusterWriter {
     write: (next: T) => Promise<unknown>,
   ): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
-      const current = await read();
+      const current = await this.read("get", read);
       const next = change(structuredClone(current));
       if (next === undefined) return false;
-      this.guard();
       try {
-        await write(next);
+        await this.send("update", () => write(next));
         return true;
       } catch (err) {
         if (statusOf(err) !== 409 || attempt >= 4) throw err;
@@ -79,14 +112,15 @@ export class ClusterWriter {
 
   /**
    * A Normal (or Warning) Event. Its name is derived from object, reason and message, so the same
-   * event is written once even across restarts (409 AlreadyExists is success).
+   * event is written once even across restarts (409 AlreadyExists is success). Returns false when this
+   * process had already written it (no request made).
    */
   async event(
     object: InvolvedObject,
     reason: string,
     message: string,
     type: "Normal" | "Warning" = "Normal",
-  ) {
+  ): Promise<boolean> {
     this.guard();
     const namespace = object.namespace ?? "default";
     const hash = createHash("sha256").update(
@@ -94,42 +128,50 @@ export class ClusterWriter {
     );
     const time = new Date(this.now());
     const name = `${object.name.slice(0, 200)}.${hash.digest("hex").slice(0, 16)}`;
-    if (this.sent.has(`${namespace}/${name}`)) return;
+    if (this.sent.has(`${namespace}/${name}`)) return false;
     if (this.sent.size > 50_000) this.sent.clear();
     try {
-      await this.core.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { name, namespace },
-          involvedObject: { ...object },
-          reason,
-          message,
-          type,
-          source: { component: this.component },
-          reportingComponent: this.component,
-          reportingInstance: this.instance,
-          firstTimestamp: time,
-          lastTimestamp: time,
-          count: 1,
-        },
-      });
+      await this.send(
+        "event",
+        () =>
+          this.core.createNamespacedEvent({
+            namespace,
+            body: {
+              metadata: { name, namespace },
+              involvedObject: { ...object },
+              reason,
+              message,
+              type,
+              source: { component: this.component },
+              reportingComponent: this.component,
+              reportingInstance: this.instance,
+              firstTimestamp: time,
+              lastTimestamp: time,
+              count: 1,
+            },
+          }),
+        // Events are best effort: one quick retry, then the publisher moves on.
+        { ...this.retry, attempts: 2 },
+      );
     } catch (err) {
       if (statusOf(err) !== 409) throw err;
     }
     this.sent.add(`${namespace}/${name}`);
+    return true;
   }
 
   /** Creates or replaces a ConfigMap's data; false when it already held exactly that data. */
   async configMap(namespace: string, name: string, data: Record<string, string>): Promise<boolean> {
-    this.guard();
     try {
-      await this.core.createNamespacedConfigMap({
-        namespace,
-        body: {
-          metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": this.component } },
-          data,
-        },
-      });
+      await this.send("configmap", () =>
+        this.core.createNamespacedConfigMap({
+          namespace,
+          body: {
+            metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": this.component } },
+            data,
+          },
+        }),
+      );
       return true;
     } catch (err) {
       if (statusOf(err) !== 409) throw err;
@@ -143,9 +185,10 @@ export class ClusterWriter {
 
   /** Creates a NodeClaim: "created", or "exists" when one of that name is already there. */
   async createNodeClaim(manifest: Json): Promise<"created" | "exists"> {
-    this.guard();
     try {
-      await this.custom.createClusterCustomObject({ ...nodeClaims, body: manifest });
+      await this.send("nodeclaim", () =>
+        this.custom.createClusterCustomObject({ ...nodeClaims, body: manifest }),
+      );
       return "created";
     } catch (err) {
       if (statusOf(err) === 409) return "exists";
@@ -156,21 +199,38 @@ export class ClusterWriter {
   /** Reads a NodeClaim from the API server (not the cache); undefined when it does not exist. */
   async readNodeClaim(name: string): Promise<Json | undefined> {
     try {
-      return (await this.custom.getClusterCustomObject({ ...nodeClaims, name })) as Json;
+      return (await this.read("nodeclaim", () =>
+        this.custom.getClusterCustomObject({ ...nodeClaims, name }),
+      )) as Json;
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw err;
     }
   }
 
-  /** Records a launched instance on a NodeClaim: placement labels, then status (providerID, capacity). */
-  async recordLaunch(name: string, labels: Record<string, string>, status: Json): Promise<void> {
+  /**
+   * Records a launched instance on a NodeClaim: placement labels and the provider's annotations, then
+   * status (providerID, capacity).
+   */
+  async recordLaunch(
+    name: string,
+    labels: Record<string, string>,
+    status: Json,
+    annotations: Record<string, string> = {},
+  ): Promise<void> {
     const read = () => this.custom.getClusterCustomObject({ ...nodeClaims, name }) as Promise<Json>;
     await this.update(
       read,
       (claim) => {
         const meta = claim.metadata as Json;
-        return { ...claim, metadata: { ...meta, labels: { ...((meta.labels as Json) ?? {}), ...labels } } };
+        return {
+          ...claim,
+          metadata: {
+            ...meta,
+            labels: { ...((meta.labels as Json) ?? {}), ...labels },
+            annotations: { ...((meta.annotations as Json) ?? {}), ...annotations },
+          },
+        };
       },
       (body) => this.custom.replaceClusterCustomObject({ ...nodeClaims, name, body }),
     );
@@ -181,11 +241,74 @@ export class ClusterWriter {
     );
   }
 
-  /** Deletes a NodeClaim (absent is fine). */
+  /**
+   * Deletes a NodeClaim (absent is fine). With the termination finalizer on it, the claim only gets a
+   * deletionTimestamp: the termination loop drains, terminates the instance, then lets it go.
+   */
   async deleteNodeClaim(name: string): Promise<void> {
-    this.guard();
     try {
-      await this.custom.deleteClusterCustomObject({ ...nodeClaims, name });
+      await this.send("nodeclaim", () => this.custom.deleteClusterCustomObject({ ...nodeClaims, name }));
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+    }
+  }
+
+  /** Adds the finalizer to a NodeClaim not being deleted; false when it is gone or already has it. */
+  async addNodeClaimFinalizer(name: string, finalizer: string): Promise<boolean> {
+    return this.changeNodeClaim(name, (claim) => {
+      const meta = claim.metadata as Json;
+      const finalizers = (meta.finalizers as string[] | undefined) ?? [];
+      if (finalizers.includes(finalizer) || meta.deletionTimestamp !== undefined) return undefined;
+      return { ...claim, metadata: { ...meta, finalizers: [...finalizers, finalizer] } };
+    });
+  }
+
+  /** Removes the finalizer (the apiserver then removes a claim being deleted); false when gone. */
+  async removeNodeClaimFinalizer(name: string, finalizer: string): Promise<boolean> {
+    return this.changeNodeClaim(name, (claim) => {
+      const meta = claim.metadata as Json;
+      const finalizers = (meta.finalizers as string[] | undefined) ?? [];
+      if (!finalizers.includes(finalizer)) return undefined;
+      return { ...claim, metadata: { ...meta, finalizers: finalizers.filter((f) => f !== finalizer) } };
+    });
+  }
+
+  /** Sets annotations on a NodeClaim unless they are already set; false when it is gone. */
+  async annotateNodeClaim(name: string, annotations: Record<string, string>): Promise<boolean> {
+    return this.changeNodeClaim(name, (claim) => {
+      const meta = claim.metadata as Json;
+      const current = (meta.annotations as Record<string, string> | undefined) ?? {};
+      if (Object.entries(annotations).every(([k, v]) => current[k] === v)) return undefined;
+      return { ...claim, metadata: { ...meta, annotations: { ...current, ...annotations } } };
+    });
+  }
+
+  private async changeNodeClaim(name: string, change: (claim: Json) => Json | undefined): Promise<boolean> {
+    try {
+      return await this.update(
+        () => this.custom.getClusterCustomObject({ ...nodeClaims, name }) as Promise<Json>,
+        change,
+        (body) => this.custom.replaceClusterCustomObject({ ...nodeClaims, name, body }),
+      );
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes a pod with a grace period (Karpenter's deletion of pods whose node's terminationGracePeriod
+   * is running out); absent is fine.
+   */
+  async deletePod(namespace: string, name: string, gracePeriodSeconds: number): Promise<void> {
+    try {
+      await this.send("pod", () =>
+        this.core.deleteNamespacedPod({
+          name,
+          namespace,
+          gracePeriodSeconds: Math.max(0, Math.floor(gracePeriodSeconds)),
+        }),
+      );
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
@@ -244,13 +367,18 @@ export class ClusterWriter {
 
   /** Evicts a pod through the Eviction API: evicted, blocked (429: a PDB), or gone (404). */
   async evict(namespace: string, name: string): Promise<"evicted" | "blocked" | "gone"> {
-    this.guard();
     try {
-      await this.core.createNamespacedPodEviction({
-        name,
-        namespace,
-        body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace } },
-      });
+      // A 429 here is the PDB's answer, not throttling: the drain backs off per pod, so no retry.
+      await this.send(
+        "eviction",
+        () =>
+          this.core.createNamespacedPodEviction({
+            name,
+            namespace,
+            body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace } },
+          }),
+        { ...this.retry, attempts: 1 },
+      );
       return "evicted";
     } catch (err) {
       const code = statusOf(err);
@@ -262,9 +390,8 @@ export class ClusterWriter {
 
   /** Deletes a Node object (absent is fine). */
   async deleteNode(name: string): Promise<void> {
-    this.guard();
     try {
-      await this.core.deleteNode({ name });
+      await this.send("node", () => this.core.deleteNode({ name }));
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }

@@ -8,8 +8,8 @@ import type { Method } from "./method.ts";
 
 /** Sets tried per NodePool and wave: the budget's worth of candidates, then half and a quarter of it. */
 const PREFIX_TRIES = 3;
-/** Single nodes tried after the prefixes, when no prefix works. */
-const SINGLE_ATTEMPTS = 8;
+/** Single nodes simulated after the prefixes, when no prefix works (those proven hopeless are not counted). */
+const SINGLE_ATTEMPTS = 24;
 
 /** A set of candidates the command would remove, and what it would launch. */
 interface Found {
@@ -61,7 +61,8 @@ function searchPool(s: WaveSession, nodes: readonly Node[]): Found | undefined {
     if (blocked === undefined) open.push(n);
     else s.run.verdicts.set(n.name, blocked);
   }
-  const admitted = s.admit(byWaste(s, open), "Underutilized");
+  const ordered = byWaste(s, open);
+  const admitted = s.admit(ordered, "Underutilized");
   if (admitted.length === 0) return undefined;
   let best: Found | undefined;
   const tried = new Set<number>();
@@ -81,17 +82,24 @@ function searchPool(s: WaveSession, nodes: readonly Node[]): Found | undefined {
     // Deleting a set outright saves all it costs: no subset of it can save more.
     if (found.replacements.length === 0) break;
   }
-  if (best === undefined)
-    for (const [i, n] of admitted.slice(0, SINGLE_ATTEMPTS).entries()) {
-      if (i === 0 && tried.has(1)) continue;
-      const found = attempt(s, [n]);
-      if (!("kept" in found)) {
-        best = found;
-        break;
-      }
-      s.run.verdicts.set(n.name, found.kept);
+  if (best !== undefined) return best;
+  // No set worked: single nodes, each within the budget on its own, those that might pay alone first
+  // (most to gain), the first that does. A node proven unable to pay alone is not simulated.
+  const tryAlone = tried.has(1) ? new Set([admitted[0]]) : new Set<Node | undefined>();
+  let attempts = 0;
+  for (const n of s.admit(ordered, "Underutilized", { alone: true })) {
+    if (tryAlone.has(n)) continue;
+    const hopeless = s.cannotPayAlone(n);
+    if (hopeless !== undefined) {
+      s.run.verdicts.set(n.name, hopeless);
+      continue;
     }
-  return best;
+    if (attempts++ >= SINGLE_ATTEMPTS) break;
+    const found = attempt(s, [n]);
+    if (!("kept" in found)) return found;
+    s.run.verdicts.set(n.name, found.kept);
+  }
+  return undefined;
 }
 
 /** Simulates removing `nodes`; the command if it pays for itself at the worst launch price. */

@@ -127,6 +127,12 @@ export function singleNode(): Method {
         }
       let attempts = 0;
       for (const n of s.admit(interleaved, "Underutilized", { alone: true })) {
+        // A node proven unable to pay alone would fail Karpenter's simulation too: not simulated.
+        const hopeless = s.cannotPayAlone(n);
+        if (hopeless !== undefined) {
+          s.run.verdicts.set(n.name, hopeless);
+          continue;
+        }
         if (attempts++ >= SINGLE_NODE_ATTEMPTS) return undefined;
         const result = compute(s, [n], false);
         if ("proposal" in result) return result.proposal;

@@ -2,9 +2,11 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import {
   type CatalogSource,
+  type CloudInstance,
   type InstanceType,
   type LaunchedInstance,
   type Launcher,
+  LaunchFailedError,
   type NodePool,
   type PlannedNodeClaim,
   parseCatalog,
@@ -33,19 +35,47 @@ export const staticCatalog: CatalogSource = {
   instanceTypes: async () => catalogTypes,
 };
 
-/** A Launcher that records its calls and hands out instance ids; `failNext` makes launches fail. */
+/** An instance the fake cloud runs. */
+export interface FakeInstance {
+  id: string;
+  providerID: string;
+  /** The claim's name and uid at launch: EC2's client token (the same token returns the same instance). */
+  token: string;
+  nodeClaim: string;
+  nodePool: string;
+  launchedAt: string;
+  instance: LaunchedInstance;
+}
+
+/**
+ * An EC2 stand-in behind core's Launcher: one instance per client token (claim name + uid, as
+ * CreateFleet's ClientToken), so a retried launch returns the instance it started. `failNext` makes
+ * launches fail definitely (LaunchFailedError, an offering marked unavailable); `loseNext` starts the
+ * instance and then loses the response (the caller cannot know whether it launched).
+ */
 export class FakeLauncher implements Launcher {
+  /** Instances started (not calls: a repeated token starts nothing). */
   readonly created: {
     claim: PlannedNodeClaim;
     nodePool: string;
     nodeClass: unknown;
     instance: LaunchedInstance;
   }[] = [];
-  readonly deleted: { name: string; providerID: string }[] = [];
+  /** create() calls, in order. */
+  readonly calls: string[] = [];
+  readonly deleted: { name: string; providerID: string; at: number }[] = [];
+  /** Running instances by id. */
+  readonly running = new Map<string, FakeInstance>();
   failNext = 0;
+  loseNext = 0;
   unavailable: UnavailableOffering[] = [];
 
-  async create(claim: PlannedNodeClaim, nodePool: NodePool, nodeClass?: unknown): Promise<LaunchedInstance> {
+  async create(
+    claim: PlannedNodeClaim & { uid?: string },
+    nodePool: NodePool,
+    nodeClass?: unknown,
+  ): Promise<LaunchedInstance> {
+    this.calls.push(claim.name);
     if (this.failNext > 0) {
       this.failNext -= 1;
       this.unavailable.push({
@@ -55,28 +85,73 @@ export class FakeLauncher implements Launcher {
         reason: "InsufficientInstanceCapacity",
         until: new Date(Date.now() + 3_600_000).toISOString(),
       });
-      throw new Error(`InsufficientInstanceCapacity: ${claim.instanceType} in ${claim.zone}`);
+      throw new LaunchFailedError(`InsufficientInstanceCapacity: ${claim.instanceType} in ${claim.zone}`);
     }
-    const id = `i-${createHash("sha256").update(claim.name).digest("hex").slice(0, 17)}`;
-    const instance = {
-      providerID: `aws:///${claim.zone}/${id}`,
-      instanceType: claim.instanceType,
-      zone: claim.zone,
-      capacityType: claim.capacityType,
-      imageID: "ami-0123456789abcdef0",
-      // What a provider stamps (AWS: the capacity reservation); the uid shows the claim object was read.
-      labels: { "example.com/claim-uid": (claim as { uid?: string }).uid ?? "none" },
-    };
-    this.created.push({ claim, nodePool: nodePool.name, nodeClass, instance });
-    return instance;
+    const token = `${claim.name}/${claim.uid ?? ""}`;
+    let found = [...this.running.values()].find((i) => i.token === token);
+    if (found === undefined) {
+      const id = `i-${createHash("sha256").update(token).digest("hex").slice(0, 17)}`;
+      const instance = {
+        providerID: `aws:///${claim.zone}/${id}`,
+        instanceType: claim.instanceType,
+        zone: claim.zone,
+        capacityType: claim.capacityType,
+        imageID: "ami-0123456789abcdef0",
+        // What a provider stamps (AWS: the capacity reservation); the uid shows the claim object was read.
+        labels: { "example.com/claim-uid": claim.uid ?? "none" },
+      };
+      found = {
+        id,
+        providerID: instance.providerID,
+        token,
+        nodeClaim: claim.name,
+        nodePool: nodePool.name,
+        launchedAt: new Date().toISOString(),
+        instance,
+      };
+      this.running.set(id, found);
+      this.created.push({ claim, nodePool: nodePool.name, nodeClass, instance });
+    }
+    if (this.loseNext > 0) {
+      this.loseNext -= 1;
+      throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+    }
+    return found.instance;
   }
 
   async delete(node: { name: string; providerID: string }): Promise<void> {
-    this.deleted.push({ name: node.name, providerID: node.providerID });
+    this.deleted.push({ name: node.name, providerID: node.providerID, at: Date.now() });
+    for (const [id, i] of this.running) if (i.providerID === node.providerID) this.running.delete(id);
   }
 
   unavailableOfferings(): UnavailableOffering[] {
     return this.unavailable;
+  }
+
+  async instances(): Promise<CloudInstance[]> {
+    return [...this.running.values()].map((i) => ({
+      providerID: i.providerID,
+      nodeClaim: i.nodeClaim,
+      nodePool: i.nodePool,
+      launchedAt: i.launchedAt,
+    }));
+  }
+
+  /** An instance started outside this test's controller (a leak, or a seeded node's). */
+  seed(options: { id: string; nodeClaim: string; zone?: string; launchedAt?: string }): FakeInstance {
+    const zone = options.zone ?? "us-east-1a";
+    const providerID = `aws:///${zone}/${options.id}`;
+    const seeded: FakeInstance = {
+      id: options.id,
+      providerID,
+      token: `${options.nodeClaim}/seeded`,
+      nodeClaim: options.nodeClaim,
+      nodePool: "general",
+      launchedAt: options.launchedAt ?? new Date().toISOString(),
+      instance: { providerID, instanceType: "m5.xlarge", zone, capacityType: "on-demand" },
+    };
+    this.running.set(options.id, seeded);
+    return seeded;
   }
 }
 
@@ -169,6 +244,11 @@ export function seedManagedNode(
   name: string,
   instanceType = "m5.xlarge",
   zone = "us-east-1a",
+  options: {
+    /** Merged into the NodeClaim's spec (expireAfter, terminationGracePeriod). */
+    claimSpec?: Record<string, unknown>;
+    createdAt?: string;
+  } = {},
 ) {
   const it = catalogTypes.find((t) => t.name === instanceType) as InstanceType;
   const cpu = String(it.allocatable.cpuMillis ?? 0);
@@ -198,17 +278,22 @@ export function seedManagedNode(
   api.put({
     apiVersion: "karpenter.sh/v1",
     kind: "NodeClaim",
-    metadata: { name: `${name}-claim`, labels, creationTimestamp: "2026-12-01T06:00:00Z" },
+    metadata: {
+      name: `${name}-claim`,
+      labels,
+      creationTimestamp: options.createdAt ?? "2026-12-01T06:00:00Z",
+    },
     spec: {
       nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" },
       requirements: [{ key: "node.kubernetes.io/instance-type", operator: "In", values: [instanceType] }],
+      ...options.claimSpec,
     },
     status: { providerID, nodeName: name, capacity: resources, allocatable: resources, conditions },
   });
   api.put({
     apiVersion: "v1",
     kind: "Node",
-    metadata: { name, labels, creationTimestamp: "2026-12-01T06:00:00Z" },
+    metadata: { name, labels, creationTimestamp: options.createdAt ?? "2026-12-01T06:00:00Z" },
     spec: { providerID },
     status: { capacity: resources, allocatable: resources, conditions: [{ type: "Ready", status: "True" }] },
   });
@@ -270,4 +355,11 @@ export function registerLaunchedClaims(api: FakeApiServer): void {
       },
     });
   }
+}
+
+/** `kubectl delete` of a cluster-scoped object: a DELETE the apiserver answers honouring finalizers. */
+export async function kubectlDelete(api: FakeApiServer, path: string): Promise<number> {
+  const res = await fetch(`${api.url}${path}`, { method: "DELETE" });
+  await res.arrayBuffer();
+  return res.status;
 }

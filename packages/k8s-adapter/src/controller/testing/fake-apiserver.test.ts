@@ -30,6 +30,21 @@ describe("fake apiserver through @kubernetes/client-node", () => {
     await api.close();
   });
 
+  it("informers list in pages (limit/continue) as plain JSON, and miss no object", async () => {
+    for (let i = 0; i < 7; i++) api.put(pod(`p${i}`));
+    informers = await startInformers(api.kubeConfig(), { onChange: () => {}, pageSize: 3 });
+    await until(() => informers?.synced() === true);
+    const pods = informers.list("Pod");
+    expect(pods.map((o) => o.metadata.name).sort()).toEqual(["p0", "p1", "p2", "p3", "p4", "p5", "p6"]);
+    expect(Object.getPrototypeOf(pods[0])).toBe(Object.prototype);
+    expect(typeof pods[0]?.metadata.creationTimestamp).toBe("string");
+    const pages = api.requests.filter((r) => r.path === "/api/v1/pods" && r.query.includes("limit=3"));
+    expect(pages).toHaveLength(3);
+    expect(pages.filter((r) => r.query.includes("continue="))).toHaveLength(2);
+    api.put({ ...pod("p7"), spec: { nodeName: "n1", containers: [{ name: "c", image: "x" }] } });
+    await until(() => informers?.podsOn("n1").length === 1);
+  });
+
   it("lists and watches; after a restart with compaction it re-lists (410) and misses nothing", async () => {
     api.put(pod("a"));
     informers = await startInformers(api.kubeConfig(), {

@@ -11,7 +11,9 @@ import { type ApiResource, apiResources } from "../resources.ts";
  * (from a resourceVersion, 410 Expired once it is compacted away), create (409 AlreadyExists),
  * replace with optimistic concurrency (409 Conflict), merge patch, delete (with finalizers), the
  * status subresource, and pods/eviction honouring PodDisruptionBudget status (429 when it blocks).
- * Hooks drop connections, restart the server and compact the watch history.
+ * ConfigMaps over the apiserver's 1 MiB data limit are refused (422). With `gracefulPodDeletion` set,
+ * a deleted or evicted pod stays, terminating (deletionTimestamp), for its grace period as a kubelet
+ * would keep it. Hooks drop connections, restart the server and compact the watch history.
  */
 
 type Obj = Record<string, unknown> & { metadata: Meta };
@@ -38,6 +40,8 @@ export interface RecordedRequest {
   status: number;
   /** The request body for writes. */
   body?: unknown;
+  /** When it was answered (ms since the epoch). */
+  at: number;
 }
 
 /** A fault to inject: the next request matching `method` and `path` gets `status`. */
@@ -47,6 +51,9 @@ export interface InjectedFault {
   status: number;
   times?: number;
 }
+
+/** The apiserver's limit on a ConfigMap's data (k8s.io/api/core/v1 validation: MaxConfigMapSize). */
+export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 
 const clone = <T>(v: T): T => structuredClone(v);
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -99,6 +106,8 @@ function parseSelector(text: string): LabelSelector {
 export class FakeApiServer {
   /** Every answered request, in order. */
   readonly requests: RecordedRequest[] = [];
+  /** TCP connections accepted so far (a client that reuses connections makes few). */
+  connections = 0;
   private readonly store = new Map<string, Map<string, Obj>>();
   private history: WatchEvent[] = [];
   private compactedRv = 0;
@@ -111,6 +120,14 @@ export class FakeApiServer {
   }>();
   private server: Server;
   private port = 0;
+  /** Pods terminating gracefully: key -> the timer that removes them. */
+  private readonly terminating = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
+  /**
+   * When set, deleting or evicting a running pod marks it terminating (deletionTimestamp) and removes it
+   * after its grace period (DeleteOptions.gracePeriodSeconds, else spec.terminationGracePeriodSeconds,
+   * else 30), each grace second lasting `msPerGraceSecond` here. Unset: pods go at once.
+   */
+  gracefulPodDeletion: { msPerGraceSecond: number } | undefined;
 
   private constructor() {
     this.server = this.makeServer();
@@ -211,6 +228,8 @@ export class FakeApiServer {
 
   /** Stops the server and closes all connections. */
   async close(): Promise<void> {
+    for (const t of this.terminating.values()) clearTimeout(t.timer);
+    this.terminating.clear();
     this.watchers.clear();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
@@ -218,11 +237,15 @@ export class FakeApiServer {
   }
 
   private makeServer(): Server {
-    return createServer((req, res) => {
+    const server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         this.reply(req, res, 500, statusBody(500, "InternalError", String(e)));
       });
     });
+    server.on("connection", () => {
+      this.connections += 1;
+    });
+    return server;
   }
 
   private listen(port = 0): Promise<void> {
@@ -332,6 +355,7 @@ export class FakeApiServer {
       query: url.search,
       status,
       ...(reqBody === undefined ? {} : { body: reqBody }),
+      at: Date.now(),
     });
     if (res.headersSent) return;
     res.writeHead(status, { "content-type": "application/json" });
@@ -401,15 +425,41 @@ export class FakeApiServer {
         return this.watch(req, res, resource, namespace, url.searchParams);
       const selector = url.searchParams.get("labelSelector");
       const parsed = selector === null ? undefined : parseSelector(selector);
-      const list = [...items.values()]
+      const all = [...items.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, o]) => o)
         .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
-        .filter((o) => parsed === undefined || matchesLabelSelector(parsed, o.metadata.labels ?? {}))
-        .map(clone);
+        .filter((o) => parsed === undefined || matchesLabelSelector(parsed, o.metadata.labels ?? {}));
+      // Pages: `limit` and an opaque `continue` (here the key to resume from and the list's
+      // resourceVersion; the real apiserver serves every page from one snapshot, this double from
+      // the current objects).
+      const limit = Number(url.searchParams.get("limit") ?? "0");
+      const token = url.searchParams.get("continue");
+      let from = 0;
+      let listRv = String(this.rv);
+      if (token !== null && token !== "") {
+        const decoded = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as {
+          key: string;
+          rv: string;
+        };
+        const keyOf = (o: Obj) => this.key(o.metadata.namespace, o.metadata.name);
+        from = all.findIndex((o) => keyOf(o) >= decoded.key);
+        if (from < 0) from = all.length;
+        listRv = decoded.rv;
+      }
+      const to = limit > 0 ? Math.min(all.length, from + limit) : all.length;
+      const next = all[to];
+      const more =
+        next === undefined
+          ? undefined
+          : Buffer.from(
+              JSON.stringify({ key: this.key(next.metadata.namespace, next.metadata.name), rv: listRv }),
+            ).toString("base64url");
       return this.reply(req, res, 200, {
         apiVersion: resource.apiVersion,
         kind: `${resource.kind}List`,
-        metadata: { resourceVersion: String(this.rv) },
-        items: list,
+        metadata: { resourceVersion: listRv, ...(more === undefined ? {} : { continue: more }) },
+        items: all.slice(from, to).map(clone),
       });
     }
     if (method === "GET") return existing === undefined ? notFound() : this.reply(req, res, 200, existing);
@@ -441,6 +491,8 @@ export class FakeApiServer {
         );
       delete meta.resourceVersion;
       const created: Obj = { ...(body as Obj), metadata: meta };
+      const tooLarge = this.tooLarge(req, res, resource, created, body);
+      if (tooLarge) return;
       // Status is not the client's to set on create (PrepareForCreate resets it).
       if (resource.statusSubresource) delete created.status;
       return this.reply(req, res, 201, this.insert(resource, created), body);
@@ -491,9 +543,17 @@ export class FakeApiServer {
       }
       next.metadata = { ...next.metadata, name: existing.metadata.name };
       if (existing.metadata.namespace !== undefined) next.metadata.namespace = existing.metadata.namespace;
+      if (this.tooLarge(req, res, resource, next, body)) return;
       return this.reply(req, res, 200, this.update(resource, existing, next), body);
     }
     if (method === "DELETE") {
+      if (resource.kind === "Pod" && this.gracefulPodDeletion !== undefined) {
+        const fromQuery = url.searchParams.get("gracePeriodSeconds");
+        const fromBody = isRecord(body) ? body.gracePeriodSeconds : undefined;
+        const grace =
+          fromQuery !== null ? Number(fromQuery) : typeof fromBody === "number" ? fromBody : undefined;
+        return this.reply(req, res, 200, this.terminatePod(existing, grace), body);
+      }
       if ((existing.metadata.finalizers ?? []).length > 0) {
         if (existing.metadata.deletionTimestamp !== undefined)
           return this.reply(req, res, 200, clone(existing));
@@ -514,6 +574,71 @@ export class FakeApiServer {
     return this.reply(req, res, 405, statusBody(405, "MethodNotAllowed", `${method} is not allowed`), body);
   }
 
+  /** 422 when a ConfigMap's data is over the apiserver's limit (true: answered). */
+  private tooLarge(
+    req: IncomingMessage,
+    res: ServerResponse,
+    resource: ApiResource,
+    object: Obj,
+    body: unknown,
+  ): boolean {
+    if (resource.kind !== "ConfigMap") return false;
+    let bytes = 0;
+    for (const [k, v] of Object.entries((object.data as Record<string, string> | undefined) ?? {}))
+      bytes += Buffer.byteLength(k) + Buffer.byteLength(String(v));
+    if (bytes <= CONFIGMAP_MAX_BYTES) return false;
+    this.reply(
+      req,
+      res,
+      422,
+      statusBody(
+        422,
+        "Invalid",
+        `ConfigMap "${object.metadata.name}" is invalid: []: Too long: must have at most ${CONFIGMAP_MAX_BYTES} bytes`,
+      ),
+      body,
+    );
+    return true;
+  }
+
+  /**
+   * Graceful pod deletion as the apiserver and kubelet do it: the pod gets a deletionTimestamp (now +
+   * grace) and stays until the grace has passed; a later delete with a shorter grace shortens it.
+   */
+  private terminatePod(pod: Obj, graceSeconds: number | undefined): Obj {
+    const resource = this.resourceOf({ apiVersion: "v1", kind: "Pod" });
+    const key = this.key(pod.metadata.namespace, pod.metadata.name);
+    const spec = (pod.spec ?? {}) as { terminationGracePeriodSeconds?: number };
+    const grace = Math.max(0, graceSeconds ?? spec.terminationGracePeriodSeconds ?? 30);
+    const phase = (pod.status as { phase?: string } | undefined)?.phase;
+    const scale = this.gracefulPodDeletion?.msPerGraceSecond ?? 0;
+    const endsAt = Date.now() + grace * scale;
+    const pending = this.terminating.get(key);
+    if (grace === 0 || phase === "Succeeded" || phase === "Failed") {
+      if (pending !== undefined) clearTimeout(pending.timer);
+      this.terminating.delete(key);
+      this.erase(resource, pod);
+      return pod;
+    }
+    if (pending !== undefined && pending.at <= endsAt) return clone(pod);
+    if (pending !== undefined) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.terminating.delete(key);
+      const current = this.bucket(resource).get(key);
+      if (current !== undefined) this.erase(resource, current);
+    }, grace * scale);
+    this.terminating.set(key, { at: endsAt, timer });
+    if (pod.metadata.deletionTimestamp !== undefined) return clone(pod);
+    return this.update(resource, pod, {
+      ...clone(pod),
+      metadata: {
+        ...clone(pod.metadata),
+        deletionTimestamp: new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, "Z"),
+        deletionGracePeriodSeconds: grace,
+      },
+    });
+  }
+
   /**
    * pods/eviction as the apiserver's eviction REST handler does it: a pod under several PDBs is a 500,
    * a PDB with no disruptions allowed is a 429 (TooManyRequests, cause DisruptionBudget); otherwise the
@@ -532,7 +657,14 @@ export class FakeApiServer {
     });
     const phase = (pod.status as { phase?: string } | undefined)?.phase;
     const terminal = phase === "Succeeded" || phase === "Failed";
-    if (!terminal && pdbs.length > 1)
+    // The eviction handler's canIgnorePDB: a terminal, pending or already terminating pod is deleted
+    // without consulting PDBs (it disrupts nothing more).
+    if (terminal || phase === "Pending" || pod.metadata.deletionTimestamp !== undefined) {
+      if (this.gracefulPodDeletion !== undefined && !terminal) this.terminatePod(pod, undefined);
+      else this.erase(this.resourceOf({ apiVersion: "v1", kind: "Pod" }), pod);
+      return this.reply(req, res, 201, statusBody(201, "", "evicted"), body);
+    }
+    if (pdbs.length > 1)
       return this.reply(
         req,
         res,
@@ -545,7 +677,7 @@ export class FakeApiServer {
         body,
       );
     const pdb = pdbs[0];
-    if (!terminal && pdb !== undefined) {
+    if (pdb !== undefined) {
       const status = (pdb.status ?? {}) as { disruptionsAllowed?: number };
       const allowed = status.disruptionsAllowed ?? 0;
       if (allowed <= 0)
@@ -573,7 +705,8 @@ export class FakeApiServer {
         status: { ...status, disruptionsAllowed: allowed - 1 },
       });
     }
-    this.erase(this.resourceOf({ apiVersion: "v1", kind: "Pod" }), pod);
+    if (this.gracefulPodDeletion !== undefined) this.terminatePod(pod, undefined);
+    else this.erase(this.resourceOf({ apiVersion: "v1", kind: "Pod" }), pod);
     return this.reply(req, res, 201, statusBody(201, "", "evicted"), body);
   }
 
@@ -593,6 +726,7 @@ export class FakeApiServer {
       path: new URL(req.url ?? "/", "http://x").pathname,
       query: `?${params}`,
       status: 200,
+      at: Date.now(),
     });
     const matches = (e: WatchEvent) =>
       e.resource === resource && (namespace === undefined || e.object.metadata.namespace === namespace);
