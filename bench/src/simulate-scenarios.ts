@@ -15,6 +15,7 @@ import type { Scenario as BenchScenario } from "./scenarios.ts";
  *
  * - `simulate-production-api:<strategy>`: examples/simulations/production-api-pools.yaml, the 23-node
  *   example day (target: the day in <= 10 s).
+ * - `simulate-<name>:<strategy>`: every other seed scenario of examples/simulations.
  * - `simulate-day-2000:<strategy>`: a generated ~2,000-node, 24-hour day (target: <= 10 minutes): 24
  *   Deployments with HPAs following daily load curves of different phases, PDBs on half of them, zone
  *   spreads on a third, three DaemonSets, one spot + on-demand NodePool, the embedded AWS catalog. The
@@ -269,11 +270,23 @@ ${loads.join("\n")}
   return { scenario, texts: [{ source: "day.yaml", text: docs.join("\n---\n") }] };
 }
 
-const productionApi = () => fromFile(join(repo, "examples/simulations/production-api-pools.yaml"));
+const simulationsDir = join(repo, "examples/simulations");
+/** The seed scenarios (examples/simulations), production-api-pools first: the 23-node example day. */
+const seeds = readdirSync(simulationsDir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .map((f) => f.replace(/\.ya?ml$/, ""))
+  .sort(
+    (a, b) => Number(b === "production-api-pools") - Number(a === "production-api-pools") || (a < b ? -1 : 1),
+  );
+const seedRowId = (name: string) =>
+  name === "production-api-pools" ? "simulate-production-api" : `simulate-${name}`;
 
 /** The simulation rows, in report order (the smoke pass runs the generated day at 40 nodes). */
 export const simulationScenarios: BenchScenario[] = [
-  simulationRow("simulate-production-api", productionApi, "nodeplan"),
-  simulationRow("simulate-production-api", productionApi, "karpenter"),
+  ...seeds.flatMap((name) =>
+    (["nodeplan", "karpenter"] as const).map((strategy) =>
+      simulationRow(seedRowId(name), () => fromFile(join(simulationsDir, `${name}.yaml`)), strategy),
+    ),
+  ),
   simulationRow("simulate-day-2000", (smoke) => largeDay(smoke ? 40 : 2000), "nodeplan"),
 ];
