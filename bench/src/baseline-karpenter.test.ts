@@ -139,4 +139,80 @@ describe("Karpenter-faithful baseline", () => {
     blocked.nodeSelector = { accel: "yes" };
     expect(karpenterBaseline({ ...input, pods: [blocked] }).scheduledPods).toBe(0);
   });
+
+  test("in-flight claims are tried fewest pods first", () => {
+    // On 8-cpu nodes: two 5-cpu pods open two claims; a 1-cpu pod joins the first (tie: opening
+    // order); the next 1-cpu pod joins the second, which now has fewer pods. Tried in opening order,
+    // it would have joined the first (3 + 1 pods).
+    const eight = type("eight", 8, 3);
+    const pods = [pod("a", 0, 5000), pod("b", 0, 5000), pod("c", 0, 1000), pod("d", 0, 1000)];
+    const r = karpenterBaseline({ pods, nodePools: [pool], instanceTypes: [eight] });
+    expect(r.claims.map((c) => c.pods)).toEqual([2, 2]);
+  });
+
+  test("equal-weight NodePools are tried by name descending; queue ties by creation time, then uid", () => {
+    const a = NodePoolSchema.parse({ name: "a-pool", template: { labels: { pool: "a" } } });
+    const z = NodePoolSchema.parse({ name: "z-pool", template: { labels: { pool: "z" } } });
+    const cheapA = {
+      ...type("cheap-a", 2, 1),
+      labels: { ...small.labels, "node.kubernetes.io/instance-type": "cheap-a" },
+    };
+    const r = karpenterBaseline({
+      pods: [pod("p", 0)],
+      nodePools: [a, z],
+      instanceTypes: { "a-pool": [cheapA], "z-pool": [big] },
+    });
+    // z-pool comes first by name descending: the pod lands on its only type, big.
+    expect(r.costPerHour).toBe(3.5);
+  });
+
+  test("at launch, Karpenter's exotic filter drops metal and GPU options while another remains", () => {
+    const metal = {
+      ...type("m.metal", 8, 2),
+      labels: { ...big.labels, "karpenter.k8s.aws/instance-size": "metal" },
+    };
+    const gpu = {
+      ...type("g.big", 8, 2.5),
+      capacity: { cpuMillis: 8000, memoryBytes: 32 * GiB, pods: 110, "nvidia.com/gpu": 1 },
+    };
+    // Four 1-cpu pods: the claim's options are big, metal and gpu; metal is cheapest but exotic.
+    const pods = [0, 1, 2, 3].map((i) => pod("p", i));
+    const r = karpenterBaseline({ pods, nodePools: [pool], instanceTypes: [small, big, metal, gpu] });
+    expect(r).toMatchObject({ costPerHour: 3.5, nodes: 1 });
+    // With minValues on the NodePool the filter is skipped, as in Karpenter.
+    const withMin = NodePoolSchema.parse({
+      name: "default",
+      template: {
+        requirements: [{ key: "node.kubernetes.io/instance-type", operator: "Exists", minValues: 2 }],
+      },
+    });
+    expect(
+      karpenterBaseline({ pods, nodePools: [withMin], instanceTypes: [small, big, metal, gpu] }).costPerHour,
+    ).toBe(2);
+  });
+
+  test("reports the breakdown of what its launches pay", () => {
+    const withVolume = {
+      ...small,
+      offerings: small.offerings.map((o) => ({
+        ...o,
+        pricePerHour: 1.0022,
+        costs: {
+          instancePerHour: 1,
+          storagePerHour: 0.0022,
+          networkPerHour: 0,
+          burstableCreditsPerHour: 0,
+          feesPerHour: 0,
+        },
+      })),
+    };
+    const r = karpenterBaseline({ pods: [pod("p", 0)], nodePools: [pool], instanceTypes: [withVolume] });
+    expect(r.costBreakdown).toEqual({
+      instancePerHour: 1,
+      storagePerHour: 0.0022,
+      networkPerHour: 0,
+      burstableCreditsPerHour: 0,
+      feesPerHour: 0,
+    });
+  });
 });

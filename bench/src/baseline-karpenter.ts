@@ -1,4 +1,6 @@
+import { isKarpenterExotic } from "@nodeplan/aws-provider";
 import {
+  type Costs,
   type DaemonSet,
   type InstanceType,
   type LabelSelector,
@@ -7,9 +9,12 @@ import {
   matchesNodeSelectorRequirement,
   matchesNodeSelectorTerms,
   type NodePool,
+  type Offering,
+  offeringCosts,
   type Pod,
   type ProvisioningInput,
   type ResourceVector,
+  sumCosts,
   type Taint,
   type Toleration,
   toleratesAny,
@@ -17,9 +22,11 @@ import {
 
 /**
  * A Karpenter-faithful provisioning baseline, for comparison only (not part of the product): Karpenter's
- * queue order (cpu then memory descending), first fit into claims opened earlier in the solve keeping
- * every instance type the claim's pods still fit, a new claim otherwise (NodePools by weight, then
- * name), and the cheapest compatible offering chosen at the end. DaemonSet overhead is reserved per
+ * queue order (cpu then memory descending, then creation time, then uid), first fit into claims opened
+ * earlier in the solve, tried fewest pods first, keeping every instance type the claim's pods still fit,
+ * a new claim otherwise (NodePools by weight, equal weights by name descending), and at launch the AWS
+ * provider's exotic filter (metal, GPUs and accelerators dropped while another option remains) then the
+ * cheapest compatible offering. DaemonSet overhead is reserved per
  * NodePool and type. Topology, as Karpenter's topology groups do it: zone spread pins the claim to the
  * least-loaded allowed zone; zone pod affinity to the zones already holding a match (the first,
  * self-selecting pod pins the first zone by name); hostname spread counts the claim's own pods with
@@ -30,6 +37,8 @@ import {
  */
 export interface BaselineResult {
   costPerHour: number;
+  /** `costPerHour` split by what is paid for (instance, volumes, addresses, credits, fees). */
+  costBreakdown: Costs;
   nodes: number;
   scheduledPods: number;
   /** Per claim: the zones it may launch in and how many pods it holds. */
@@ -46,13 +55,17 @@ interface PoolType {
   /** Allocatable less the pool's DaemonSet overhead on this type. */
   alloc: Record<string, number>;
   /** Zone -> cheapest offering the pool accepts there. */
-  zonePrice: Map<string, number>;
+  zonePrice: Map<string, Offering>;
+  /** Karpenter's launch filter drops it while another option remains (metal, GPUs, accelerators). */
+  exotic: boolean;
   /** Node labels other than zone and capacity type. */
   labels: Record<string, string>;
 }
 
 interface PoolView {
   pool: NodePool;
+  /** A NodePool with minValues keeps exotic types (Karpenter's filter is skipped then). */
+  keepsExotic: boolean;
   index: number;
   types: PoolType[];
   zones: string[];
@@ -83,13 +96,17 @@ interface Topology {
 
 /** Runs the baseline over pending pods. */
 export function karpenterBaseline(input: BaselineInput): BaselineResult {
+  // NodePools by weight, equal weights by name descending (Karpenter's order).
   const pools = [...input.nodePools]
-    .sort((a, b) => b.weight - a.weight || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .sort((a, b) => b.weight - a.weight || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))
     .map((p, i) => poolView(p, i, typesFor(input, p.name), input.daemonSets ?? []));
+  // Karpenter's queue: cpu, then memory descending, then creation time, then uid.
   const queue = [...input.pods].sort(
     (a, b) =>
       (b.requests.cpuMillis ?? 0) - (a.requests.cpuMillis ?? 0) ||
-      (b.requests.memoryBytes ?? 0) - (a.requests.memoryBytes ?? 0),
+      (b.requests.memoryBytes ?? 0) - (a.requests.memoryBytes ?? 0) ||
+      (a.creationTimestamp < b.creationTimestamp ? -1 : a.creationTimestamp > b.creationTimestamp ? 1 : 0) ||
+      (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0),
   );
   const topologyOf = new Map<Pod, Topology>(queue.map((p) => [p, topology(p)]));
   // Every selector some pod's zone or hostname constraint counts with.
@@ -202,7 +219,26 @@ export function karpenterBaseline(input: BaselineInput): BaselineResult {
       return false;
     });
 
+  // In-flight claims are tried fewest pods first (Karpenter sorts them before each pod); the list is
+  // kept in that order as pods are added, ties in the order a stable sort would leave them.
   const claims: Claim[] = [];
+  /** Claims in the order they were opened (the result lists them so). */
+  const opened: Claim[] = [];
+  // A claim that gained a pod moves to the front of its new count's run (where a stable sort leaves
+  // it); a new claim goes to the end of the run of one-pod claims.
+  const reorder = (claim: Claim, at: number) => {
+    const count = claim.pods.length;
+    let j = 0;
+    if (at >= 0) {
+      claims.splice(at, 1);
+      j = at;
+      while (j < claims.length && (claims[j] as Claim).pods.length < count) j++;
+    } else {
+      opened.push(claim);
+      while (j < claims.length && (claims[j] as Claim).pods.length <= count) j++;
+    }
+    claims.splice(j, 0, claim);
+  };
   let scheduled = 0;
   for (const pod of queue) {
     const r = pod.requests;
@@ -212,7 +248,8 @@ export function karpenterBaseline(input: BaselineInput): BaselineResult {
     // Zone topology depends on the claim's zones only (counts change on placement): once per zone set.
     const zonesFor = new Map<Set<string>, Set<string>>();
     let placed = false;
-    for (const claim of claims) {
+    for (let at = 0; at < claims.length; at++) {
+      const claim = claims[at] as Claim;
       if (!withinHeadroom(claim, requested) || !hostAllows(pod, t, claim)) continue;
       const compat = compatOf(pod, claim.view);
       let zones = claim.zones;
@@ -230,6 +267,7 @@ export function karpenterBaseline(input: BaselineInput): BaselineResult {
       claim.options = options;
       claim.headroom = headroom(next, options, claim.view);
       commit(claim, pod, t, zones);
+      reorder(claim, at);
       placed = true;
       break;
     }
@@ -252,27 +290,35 @@ export function karpenterBaseline(input: BaselineInput): BaselineResult {
           hostCounts: new Map(),
           anti: [],
         };
-        claims.push(claim);
         commit(claim, pod, t, zones);
+        reorder(claim, -1);
         placed = true;
         break;
       }
     }
     if (placed) scheduled++;
   }
+  // Launch: Karpenter's exotic filter (metal, GPUs, accelerators dropped while another option remains,
+  // unless the NodePool has minValues), then the cheapest offering of the options in the claim's zones.
   let cost = 0;
-  for (const claim of claims) {
-    let best = Number.POSITIVE_INFINITY;
-    for (const i of claim.options)
-      for (const [z, price] of (claim.view.types[i] as PoolType).zonePrice)
-        if (claim.zones.has(z)) best = Math.min(best, price);
-    cost += best;
+  const launched: Offering[] = [];
+  for (const claim of opened) {
+    const types = claim.options.map((i) => claim.view.types[i] as PoolType);
+    const generic = claim.view.keepsExotic ? types : types.filter((pt) => !pt.exotic);
+    let best: Offering | undefined;
+    for (const pt of generic.length > 0 ? generic : types)
+      for (const [z, o] of pt.zonePrice)
+        if (claim.zones.has(z) && (best === undefined || o.pricePerHour < best.pricePerHour)) best = o;
+    if (best === undefined) continue;
+    cost += best.pricePerHour;
+    launched.push(best);
   }
   return {
     costPerHour: cost,
+    costBreakdown: sumCosts(launched.map(offeringCosts)),
     nodes: claims.length,
     scheduledPods: scheduled,
-    claims: claims.map((c) => ({ zones: [...c.zones].sort(), pods: c.pods.length })),
+    claims: opened.map((c) => ({ zones: [...c.zones].sort(), pods: c.pods.length })),
   };
 }
 
@@ -305,12 +351,13 @@ function poolView(
   const allZones = new Set<string>();
   for (const type of types) {
     const labels = { ...type.labels, ...pool.template.labels, "karpenter.sh/nodepool": pool.name };
-    const zonePrice = new Map<string, number>();
+    const zonePrice = new Map<string, Offering>();
     for (const o of type.offerings) {
       if (!o.available) continue;
       const full = { ...labels, [ZONE]: o.zone, "karpenter.sh/capacity-type": o.capacityType };
       if (!pool.template.requirements.every((r) => matchesNodeSelectorRequirement(full, r))) continue;
-      zonePrice.set(o.zone, Math.min(zonePrice.get(o.zone) ?? Number.POSITIVE_INFINITY, o.pricePerHour));
+      const known = zonePrice.get(o.zone);
+      if (known === undefined || o.pricePerHour < known.pricePerHour) zonePrice.set(o.zone, o);
     }
     if (zonePrice.size === 0) continue;
     const alloc: Record<string, number> = { ...type.allocatable };
@@ -319,9 +366,10 @@ function poolView(
         for (const [k, v] of Object.entries(ds.requests)) alloc[k] = (alloc[k] ?? 0) - v;
     if (Object.values(alloc).some((v) => v < 0)) continue;
     for (const z of zonePrice.keys()) allZones.add(z);
-    out.push({ type, alloc, zonePrice, labels });
+    out.push({ type, alloc, zonePrice, labels, exotic: isKarpenterExotic(type) });
   }
-  return { pool, index, types: out, zones: [...allZones].sort() };
+  const keepsExotic = pool.template.requirements.some((r) => r.minValues !== undefined);
+  return { pool, keepsExotic, index, types: out, zones: [...allZones].sort() };
 }
 
 function podCompat(pod: Pod, view: PoolView): PodCompat {

@@ -7,7 +7,14 @@ import { consolidationCluster } from "./cluster.ts";
 import { benchmarksTable, runScenario } from "./main.ts";
 import { mulberry32, pick } from "./random.ts";
 import { scenarios } from "./scenarios.ts";
-import { diversePods, genericPods, mixedWorkload } from "./workloads.ts";
+import {
+  diversePods,
+  documentedNodePool,
+  eksDaemonSets,
+  genericPods,
+  largeShapesPods,
+  mixedWorkload,
+} from "./workloads.ts";
 
 /**
  * The smoke pass `npm test` runs: every scenario once at small N (the full run is `npm run bench`).
@@ -95,6 +102,66 @@ describe("scenario generation", () => {
       new Set(["us-east-1a", "us-east-1b", "us-east-1c"]),
     );
     expect(catalog("kwok-linear")).toHaveLength(72);
+  });
+
+  test("aws-us-east-1: zones as EC2 offers them, exotic types marked, every node with its root volume", () => {
+    const aws = new Map(catalog("aws-us-east-1").map((t) => [t.name, t]));
+    // hpc7g.16xlarge is offered only in us-east-1c (use1-az6) of the three zones.
+    expect(aws.get("hpc7g.16xlarge")?.offerings.map((o) => `${o.zone}/${o.zoneId}`)).toEqual([
+      "us-east-1c/use1-az6",
+    ]);
+    expect(aws.get("m5.large")?.offerings.map((o) => o.zoneId)).toEqual(["use1-az2", "use1-az4", "use1-az6"]);
+    for (const name of ["m5.metal", "p4d.24xlarge", "u-6tb1.56xlarge", "hpc7g.16xlarge"])
+      expect(aws.get(name)?.exotic, name).toBe(true);
+    expect(aws.get("m7i.large")?.exotic).toBeUndefined();
+    const storage = (20 * 0.08) / 730;
+    const m7i = aws.get("m7i.large")?.offerings[0];
+    expect(m7i?.costs?.storagePerHour).toBeCloseTo(storage, 12);
+    expect(m7i?.costs?.networkPerHour).toBe(0);
+    // Burstable in unlimited mode (T4g's default): a full node's surplus credits at the requested load.
+    const micro = aws.get("t4g.micro");
+    const credits = (((micro?.allocatable.cpuMillis ?? 0) - 200) / 1000) * 0.05;
+    expect(micro?.offerings[0]?.costs?.burstableCreditsPerHour).toBeCloseTo(credits, 12);
+  });
+
+  test("the documented NodePool and the EKS DaemonSets of the aws rows", () => {
+    const pool = documentedNodePool();
+    expect(pool.template.requirements).toEqual([
+      { key: "kubernetes.io/os", operator: "In", values: ["linux"] },
+      { key: "kubernetes.io/arch", operator: "In", values: ["amd64"] },
+      { key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] },
+      { key: "karpenter.k8s.aws/instance-category", operator: "In", values: ["c", "m", "r"] },
+      { key: "karpenter.k8s.aws/instance-generation", operator: "Gt", values: ["2"] },
+    ]);
+    expect(documentedNodePool("d", { arm64: true }).template.requirements[1]?.values).toEqual([
+      "amd64",
+      "arm64",
+    ]);
+    expect(eksDaemonSets().map((d) => [d.name, d.requests])).toEqual([
+      ["aws-node", { cpuMillis: 25, pods: 1 }],
+      ["kube-proxy", { cpuMillis: 100, pods: 1 }],
+      ["ebs-csi-node", { cpuMillis: 30, memoryBytes: 120 * 2 ** 20, pods: 1 }],
+      ["log-agent", { cpuMillis: 100, memoryBytes: 128 * 2 ** 20, pods: 1 }],
+    ]);
+    const ids = scenarios.map((s) => s.id);
+    expect(ids).toContain("generic-100000:aws-us-east-1");
+    expect(ids).toContain("generic-100000:aws-us-east-1/unrestricted");
+    expect(ids).toContain("diverse-20000:aws-us-east-1/unrestricted");
+    expect(ids).toContain("large-shapes-2356:aws-us-east-1");
+  });
+
+  test("large-shapes-N: 25 shapes of 8-32 cores and 30-56 GiB, N pods in all", () => {
+    const pods = largeShapesPods(2356);
+    expect(pods).toHaveLength(2356);
+    const shapes = new Set(pods.map((p) => p.labels.shape));
+    expect(shapes.size).toBe(25);
+    for (const p of pods) {
+      expect([8000, 12000, 16000, 24000, 32000]).toContain(p.requests.cpuMillis);
+      const gib = (p.requests.memoryBytes ?? 0) / 2 ** 30;
+      expect(gib).toBeGreaterThanOrEqual(30);
+      expect(gib).toBeLessThanOrEqual(56);
+    }
+    expect(pods[0]?.name).toBe("large-0");
   });
 
   test("the Karpenter baseline keeps every fitting type and pays the cheapest at the end", () => {
@@ -273,6 +340,36 @@ describe("BENCHMARKS.md and the chart", () => {
     expect(svg.match(/<polyline/g)).toHaveLength(1);
     expect(svg.match(/fill="#1f4e79"/g)).toHaveLength(3);
     expect(svg).toContain("generic:fake-400");
+  });
+
+  test("the main table shows node counts and each side's cost breakdown", () => {
+    const md = benchmarksTable(
+      [
+        {
+          ...(rows[0] as (typeof rows)[0]),
+          nodes: 3,
+          baselineNodes: 2,
+          costBreakdown: {
+            instancePerHour: 9.9,
+            storagePerHour: 0.1,
+            networkPerHour: 0,
+            burstableCreditsPerHour: 0,
+            feesPerHour: 0,
+          },
+          baselineCostBreakdown: {
+            instancePerHour: 11.95,
+            storagePerHour: 0.05,
+            networkPerHour: 0,
+            burstableCreditsPerHour: 0,
+            feesPerHour: 0,
+          },
+        },
+      ],
+      "test machine",
+      "2026-12-01",
+    );
+    expect(md).toContain("| inst 9.900 + ebs 0.100 |");
+    expect(md).toContain("| inst 11.950 + ebs 0.050 | 2 |");
   });
 
   test("the consolidation table shows both loops side by side, and marks a loop the pass cap stopped", () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { markExotic, withAwsNodeCosts } from "@nodeplan/aws-provider";
 import { type InstanceType, parseCatalog } from "@nodeplan/core";
 
 /** The catalogs of ../shared/BENCHMARK-SCENARIOS.md. */
@@ -41,12 +42,36 @@ export function fake400(): InstanceType[] {
   return types;
 }
 
-/** ../shared/data/aws-catalog-us-east-1.json through core's parseCatalog (1,345 priced types, 3 zones, on-demand). */
+const dataUrl = (file: string) => new URL(`../../../shared/data/${file}`, import.meta.url);
+
+/**
+ * aws-us-east-1 (../shared/BENCHMARK-SCENARIOS.md): ../shared/data/aws-catalog-us-east-1.json through
+ * core's parseCatalog (1,345 priced types, on-demand), offered in us-east-1a/b/c only where
+ * ../shared/data/aws-offerings-us-east-1.json says EC2 offers the type (by zone ID), exotic types
+ * marked, and every offering priced with its node's costs: Karpenter's AL2023 root volume (20 GiB
+ * gp3), no public IPv4 (private subnets), burstable credits by the provider's documented model (each
+ * family's AWS default, pods using what they request).
+ */
 export function awsUsEast1(): InstanceType[] {
-  const url = new URL("../../../shared/data/aws-catalog-us-east-1.json", import.meta.url);
-  const catalog = parseCatalog(JSON.parse(readFileSync(url, "utf8")), { source: url.pathname });
+  const url = dataUrl("aws-catalog-us-east-1.json");
+  const zones = ["us-east-1a", "us-east-1b", "us-east-1c"];
+  const catalog = parseCatalog(JSON.parse(readFileSync(url, "utf8")), { source: url.pathname, zones });
   if (catalog.errors.length > 0) throw new Error(`aws-us-east-1 catalog has ${catalog.errors.length} errors`);
-  return catalog.instanceTypes;
+  const offerings = JSON.parse(readFileSync(dataUrl("aws-offerings-us-east-1.json"), "utf8")) as {
+    meta: { zoneNameToId: Record<string, string> };
+    offerings: Record<string, { zoneIds: string[] }>;
+  };
+  const offered = catalog.instanceTypes.map((t) => {
+    const ids = new Set(offerings.offerings[t.name]?.zoneIds ?? []);
+    return {
+      ...t,
+      offerings: t.offerings.flatMap((o) => {
+        const zoneId = offerings.meta.zoneNameToId[o.zone];
+        return zoneId !== undefined && ids.has(zoneId) ? [{ ...o, zoneId }] : [];
+      }),
+    };
+  });
+  return withAwsNodeCosts(markExotic(offered.filter((t) => t.offerings.length > 0)), undefined, undefined);
 }
 
 /** A linear-priced catalog on which per-resource bounds are tight. */

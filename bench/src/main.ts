@@ -71,6 +71,23 @@ const fmt = (x: unknown, digits = 2) => (typeof x === "number" ? x.toFixed(digit
 
 const cell = (x: unknown) => (x === null || x === undefined ? "–" : String(x));
 
+/** A cost breakdown in one cell: instance + storage + public IPv4 + burstable credits + fees, those not zero. */
+const breakdown = (x: unknown) => {
+  if (typeof x !== "object" || x === null) return "–";
+  const c = x as Record<string, number>;
+  const parts: [string, string][] = [
+    ["instancePerHour", "inst"],
+    ["storagePerHour", "ebs"],
+    ["networkPerHour", "ipv4"],
+    ["burstableCreditsPerHour", "credits"],
+    ["feesPerHour", "fees"],
+  ];
+  return parts
+    .filter(([k]) => k === "instancePerHour" || (c[k] ?? 0) > 0)
+    .map(([k, name]) => `${name} ${fmt(c[k], 3)}`)
+    .join(" + ");
+};
+
 /** The generated part of BENCHMARKS.md: the main table, then exact optima, consolidation and the kernel. */
 export function benchmarksTable(rows: readonly BenchRowOut[], machine: string, date: string): string {
   const main = rows.filter(
@@ -78,12 +95,12 @@ export function benchmarksTable(rows: readonly BenchRowOut[], machine: string, d
       r.kernelWasmSimdMs === undefined && !r.id.startsWith("exact-") && r.currentCostPerHour === undefined,
   );
   const head =
-    "| id | pods | nodes | scheduled | median ms | p95 ms | pods/s | cost $/h | bound $/h | cost/bound | baseline $/h | baseline scheduled | warnings | valid |\n" +
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
+    "| id | pods | nodes | scheduled | median ms | p95 ms | pods/s | cost $/h | breakdown $/h | bound $/h | cost/bound | baseline $/h | baseline breakdown $/h | baseline nodes | baseline scheduled | warnings | valid |\n" +
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |\n";
   const body = main
     .map(
       (r) =>
-        `| ${r.id} | ${r.pods} | ${r.nodes} | ${r.scheduledPods} | ${fmt(r.medianMs, 1)} | ${fmt(r.p95Ms, 1)} | ${r.podsPerSec} | ${fmt(r.costPerHour, 3)} | ${fmt(r.lowerBoundPerHour, 3)} | ${fmt(r.costRatio, 4)} | ${fmt(r.baselineCostPerHour, 3)} | ${cell(r.baselineScheduledPods)} | ${cell(r.warnings)} | ${cell(r.valid)} |`,
+        `| ${r.id} | ${r.pods} | ${r.nodes} | ${r.scheduledPods} | ${fmt(r.medianMs, 1)} | ${fmt(r.p95Ms, 1)} | ${r.podsPerSec} | ${fmt(r.costPerHour, 3)} | ${breakdown(r.costBreakdown)} | ${fmt(r.lowerBoundPerHour, 3)} | ${fmt(r.costRatio, 4)} | ${fmt(r.baselineCostPerHour, 3)} | ${breakdown(r.baselineCostBreakdown)} | ${cell(r.baselineNodes)} | ${cell(r.baselineScheduledPods)} | ${cell(r.warnings)} | ${cell(r.valid)} |`,
     )
     .join("\n");
   const exact = rows.filter((r) => r.id.startsWith("exact-"));

@@ -15,7 +15,17 @@ import { clusterCostPerHour, consolidationCluster } from "./cluster.ts";
 import { exactOptimum } from "./exact.ts";
 import { mulberry32, pick } from "./random.ts";
 import { simulationScenarios } from "./simulate-scenarios.ts";
-import { BENCH_NOW, diversePods, genericPods, mixedWorkload, requestDraws } from "./workloads.ts";
+import {
+  BENCH_NOW,
+  diversePods,
+  documentedNodePool,
+  eksDaemonSets,
+  genericPods,
+  largeShapesPods,
+  mixedWorkload,
+  requestDraws,
+  unrestrictedNodePool,
+} from "./workloads.ts";
 /** What one scenario measures: a function to time, and what the row reports about its result. */
 export interface Scenario {
   id: string;
@@ -39,7 +49,23 @@ interface Workload {
 }
 
 const defaultPool: NodePool = NodePoolSchema.parse({ name: "default" });
-const onePool = (pods: Pod[]): Workload => ({ pods, nodePools: [defaultPool], daemonSets: [] });
+
+/** Which NodePool an aws-us-east-1 row runs on: AWS's documented one (headline), or none (stress rows). */
+type PoolVariant = "documented" | "unrestricted";
+
+/**
+ * One NodePool. fake-400 and kwok-linear keep Karpenter's benchmark setup (a pool without requirements,
+ * no DaemonSets); aws-us-east-1 rows run on the documented pool (or the unrestricted one) with the
+ * usual EKS DaemonSets.
+ */
+const onePool = (pods: Pod[], catalogId: CatalogId, variant: PoolVariant): Workload =>
+  catalogId === "aws-us-east-1"
+    ? {
+        pods,
+        nodePools: [variant === "documented" ? documentedNodePool() : unrestrictedNodePool()],
+        daemonSets: eksDaemonSets(),
+      }
+    : { pods, nodePools: [defaultPool], daemonSets: [] };
 
 /** Pods a smoke pass (`npm test`) plans per provisioning scenario. */
 const SMOKE_PODS = 300;
@@ -69,9 +95,12 @@ function provisioningReport(
     costPerHour: plan.cost.newPerHour,
     lowerBoundPerHour: plan.cost.lowerBoundPerHour,
     costRatio: plan.cost.ratio,
+    boundMethod: plan.lowerBound.method,
+    costBreakdown: plan.cost.breakdown?.new ?? null,
     baselineCostPerHour: baseline.costPerHour,
     baselineScheduledPods: baseline.scheduledPods,
     baselineNodes: baseline.nodes,
+    baselineCostBreakdown: baseline.costBreakdown,
     warnings: plan.warnings.length,
     constraintsNotEnforced: unenforced.length > 0,
     valid: validation === undefined ? null : violations.length === 0,
@@ -83,14 +112,15 @@ function provisioningScenario(
   workload: string,
   n: number,
   catalogId: CatalogId,
-  make: (n: number) => Workload,
+  make: (n: number, catalogId: CatalogId, variant: PoolVariant) => Workload,
   validateUpTo = 20_000,
+  variant: PoolVariant = "documented",
 ): Scenario {
   return {
-    id: `${workload}-${n}:${catalogId}`,
+    id: `${workload}-${n}:${catalogId}${variant === "unrestricted" ? "/unrestricted" : ""}`,
     prepare(solver, smoke) {
       const count = smoke ? Math.min(n, SMOKE_PODS) : n;
-      const w = make(count);
+      const w = make(count, catalogId, variant);
       const input: ProvisioningInput = {
         pods: w.pods,
         nodes: [],
@@ -371,17 +401,33 @@ function medianOf(times: number, fn: () => void): number {
   return samples[Math.floor(samples.length / 2)] as number;
 }
 
-const diverse = (n: number) => onePool(diversePods(n));
-const generic = (n: number) => onePool(genericPods(n));
-const CATALOGS: CatalogId[] = ["fake-400", "aws-us-east-1", "kwok-linear"];
+const diverse = (n: number, c: CatalogId, v: PoolVariant) => onePool(diversePods(n), c, v);
+const generic = (n: number, c: CatalogId, v: PoolVariant) => onePool(genericPods(n), c, v);
+const largeShapes = (n: number, c: CatalogId, v: PoolVariant) => onePool(largeShapesPods(n), c, v);
+/** mixed-N keeps its own two NodePools and agent DaemonSet, and runs the EKS DaemonSets beside it. */
+const mixed = (n: number): Workload => {
+  const w = mixedWorkload(n);
+  return { ...w, daemonSets: [...eksDaemonSets(), ...w.daemonSets] };
+};
+/** A workload's rows: fake-400, aws-us-east-1 on the documented pool, the /unrestricted stress row, kwok-linear. */
+const rows = (
+  workload: string,
+  n: number,
+  make: (n: number, c: CatalogId, v: PoolVariant) => Workload,
+  validateUpTo?: number,
+): Scenario[] => [
+  provisioningScenario(workload, n, "fake-400", make, validateUpTo),
+  provisioningScenario(workload, n, "aws-us-east-1", make, validateUpTo),
+  provisioningScenario(workload, n, "aws-us-east-1", make, validateUpTo, "unrestricted"),
+  provisioningScenario(workload, n, "kwok-linear", make, validateUpTo),
+];
 
 /** Every scenario, in report order. */
 export const scenarios: Scenario[] = [
-  ...[10_000, 100_000].flatMap((n) => CATALOGS.map((c) => provisioningScenario("generic", n, c, generic))),
-  ...[1000, 5000, 20_000].flatMap((n) =>
-    CATALOGS.map((c) => provisioningScenario("diverse", n, c, diverse, 5000)),
-  ),
-  provisioningScenario("mixed", 5000, "aws-us-east-1", mixedWorkload),
+  ...[10_000, 100_000].flatMap((n) => rows("generic", n, generic)),
+  ...[1000, 5000, 20_000].flatMap((n) => rows("diverse", n, diverse, 5000)),
+  provisioningScenario("mixed", 5000, "aws-us-east-1", mixed),
+  provisioningScenario("large-shapes", 2356, "aws-us-east-1", largeShapes),
   ...(["fake-400/30", "aws-us-east-1/30", "kwok-linear/30"] as const).flatMap((c) =>
     [20, 40].map((n) => exactScenario(n, c)),
   ),

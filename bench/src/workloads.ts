@@ -216,3 +216,76 @@ export function mixedWorkload(
   ];
   return { pods, nodePools, daemonSets };
 }
+
+/**
+ * AWS's and Karpenter's documented NodePool (../shared/BENCHMARK-SCENARIOS.md `documented`): linux,
+ * amd64, on-demand, instance categories c, m, r, instance generation above 2. `arm64` adds arm64 to
+ * the architectures (the consolidate rows).
+ */
+export function documentedNodePool(name = "documented", options: { arm64?: boolean } = {}): NodePool {
+  return NodePoolSchema.parse({
+    name,
+    template: {
+      requirements: [
+        { key: "kubernetes.io/os", operator: "In", values: ["linux"] },
+        { key: "kubernetes.io/arch", operator: "In", values: options.arm64 ? ["amd64", "arm64"] : ["amd64"] },
+        { key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] },
+        { key: "karpenter.k8s.aws/instance-category", operator: "In", values: ["c", "m", "r"] },
+        { key: "karpenter.k8s.aws/instance-generation", operator: "Gt", values: ["2"] },
+      ],
+    },
+  });
+}
+
+/** A NodePool with no requirements (the `/unrestricted` stress rows). */
+export function unrestrictedNodePool(name = "unrestricted"): NodePool {
+  return NodePoolSchema.parse({ name });
+}
+
+/**
+ * The usual EKS DaemonSets, on every node of every NodePool (they tolerate every taint): aws-node
+ * (cpu 25m), kube-proxy (cpu 100m), ebs-csi-node (cpu 30m, memory 120Mi), a log agent (cpu 100m,
+ * memory 128Mi). Each pod also takes one of the node's pod slots.
+ */
+export function eksDaemonSets(): DaemonSet[] {
+  const ds = (namespace: string, name: string, cpuMillis: number, memoryMiB: number) =>
+    DaemonSetSchema.parse({
+      namespace,
+      name,
+      requests: { cpuMillis, ...(memoryMiB > 0 ? { memoryBytes: memoryMiB * MiB } : {}), pods: 1 },
+      tolerations: [{ operator: "Exists" }],
+    });
+  return [
+    ds("kube-system", "aws-node", 25, 0),
+    ds("kube-system", "kube-proxy", 100, 0),
+    ds("kube-system", "ebs-csi-node", 30, 120),
+    ds("logging", "log-agent", 100, 128),
+  ];
+}
+
+/**
+ * `large-shapes-N` (our design, for the bound: few, large, heterogeneous shapes, like the real trace
+ * of issue #19 with 2,356 pods in 25 shapes of 8-32 cores and 30-56 GiB). 25 shapes, drawn in this
+ * order: cpu pick({8,12,16,24,32}) cores, memory 30 + floor(27 x rand()) GiB, weight 10 + floor(190 x
+ * rand()); shape s gets floor(N x weight_s / total weight) pods, the remainder one each to the first
+ * shapes. Pods are named `large-<index>` in shape order, label shape=<s>.
+ */
+export function largeShapesPods(n: number, seed = 42): Pod[] {
+  const rand = mulberry32(seed);
+  const shapes = Array.from({ length: 25 }, () => {
+    const cores = pick(rand, [8, 12, 16, 24, 32]);
+    const memoryGiB = 30 + Math.floor(27 * rand());
+    const weight = 10 + Math.floor(190 * rand());
+    return { cores, memoryGiB, weight };
+  });
+  const total = shapes.reduce((s, x) => s + x.weight, 0);
+  const counts = shapes.map((x) => Math.floor((n * x.weight) / total));
+  let left = n - counts.reduce((s, c) => s + c, 0);
+  for (let i = 0; left > 0; i = (i + 1) % counts.length, left--) counts[i] = (counts[i] as number) + 1;
+  const pods: Pod[] = [];
+  shapes.forEach((x, s) => {
+    for (let k = 0; k < (counts[s] as number); k++)
+      pods.push(benchPod("large", pods.length, x.cores * 1000, x.memoryGiB * 1024, { shape: String(s) }));
+  });
+  return pods;
+}

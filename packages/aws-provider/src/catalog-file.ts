@@ -14,6 +14,8 @@ export interface CatalogFileInstanceType {
   capacity: Record<string, string>;
   allocatable: Record<string, string>;
   offerings: Offering[];
+  /** Launched only for pods nothing else serves (metal, GPUs, accelerators, special-quota families). */
+  exotic?: boolean;
 }
 
 /** The catalog file, plus the warnings that apply to plans made from it. */
@@ -43,6 +45,7 @@ export function toCatalogFile(args: {
       capacity: toResourceList(it.capacity),
       allocatable: toResourceList(it.allocatable),
       offerings: it.offerings,
+      ...(it.exotic === undefined ? {} : { exotic: it.exotic }),
     }));
   const file: InstanceCatalogFile = {
     apiVersion: "nodeplan.dev/v1",

@@ -50,6 +50,13 @@ export {
   SecurityGroupSelectorTermSchema,
   SubnetSelectorTermSchema,
 } from "./ec2nodeclass.ts";
+export {
+  EXOTIC_RESOURCES,
+  isExoticInstanceType,
+  isKarpenterExotic,
+  markExotic,
+  SPECIAL_QUOTA_CATEGORIES,
+} from "./exotic.ts";
 export { instanceFacts } from "./instance-facts.ts";
 export {
   type CapacityReservationInfo,
@@ -72,6 +79,24 @@ export {
   instanceTypeLabels,
   lowerKebabCase,
 } from "./labels.ts";
+export {
+  baselineCpuMillis,
+  burstableBaselinePercent,
+  type CreditSpecification,
+  checkNodeCostOptions,
+  creditsOf,
+  defaultCreditSpecification,
+  defaultVolumes,
+  fixedNodeCosts,
+  type NodeCostOptions,
+  type NodeCostPrices,
+  nodeVolumes,
+  type PricedVolume,
+  US_EAST_1_NODE_COST_PRICES,
+  type VolumeType,
+  volumeCostPerHour,
+  withAwsNodeCosts,
+} from "./node-costs.ts";
 export { filterInstanceTypes, nodePoolRequirements, satisfies } from "./nodepool-filter.ts";
 export {
   OFFLINE_PRICE_REGION,
@@ -80,7 +105,15 @@ export {
   offlineCatalogSource,
   offlineInstanceTypeInfos,
   offlineInstanceTypes,
+  offlineSpotWarnings,
+  offlineZones,
 } from "./offline-catalog.ts";
+export {
+  OFFLINE_SPOT_PRICES_RECORDED_AT,
+  OFFLINE_ZONE_NAME_TO_ID,
+  offlineSpotPrices2022,
+  offlineZoneIds,
+} from "./offline-offerings.ts";
 export { type OfflineFamily, type OfflineSizeRow, offlineFamilies } from "./offline-table.ts";
 export {
   awsResourceNames,

@@ -1,6 +1,7 @@
 import type { CapacityType, InstanceType, Offering } from "@nodeplan/core";
 import { computeInstanceResources, type InstanceMathOptions } from "./allocatable.ts";
 import type { Ec2InstanceTypeInfo } from "./ec2-info.ts";
+import { isExoticInstanceType } from "./exotic.ts";
 import { instanceTypeLabels } from "./labels.ts";
 
 /**
@@ -39,14 +40,23 @@ export interface OfferingContext {
   capacityTypes: readonly CapacityType[];
   /** On-demand price per hour in USD; undefined when unknown (the offerings are then unavailable). */
   onDemandPricePerHour?: number;
-  /** Spot price per hour by zone; a zone without one falls back to the on-demand price. */
+  /** Spot price per hour by zone; a zone without one falls back to the on-demand price (see `spotWithoutPrice`). */
   spotPricePerHour?: ReadonlyMap<string, number>;
+  /**
+   * A zone with no spot price: `on-demand` (default, Karpenter's state until a live spot price arrives)
+   * offers spot at the on-demand price; `none` makes no spot offering there (offline, where no price
+   * will arrive).
+   */
+  spotWithoutPrice?: "on-demand" | "none";
   reservations?: readonly CapacityReservationInfo[];
   /** Offerings recently found unavailable (from the launcher): not available. */
   isUnavailable?: (zone: string, capacityType: CapacityType) => boolean;
 }
 
-/** The resolved type, and the zones whose spot price was taken from the on-demand price. */
+/**
+ * The resolved type, and the zones (where EC2 offers it) with no spot price: priced at on-demand, or
+ * left without a spot offering when `spotWithoutPrice` is `none`.
+ */
 export interface ResolvedInstanceType {
   instanceType: InstanceType;
   spotPriceFallbackZones: string[];
@@ -77,6 +87,10 @@ export function resolveInstanceType(
     for (const capacityType of context.capacityTypes) {
       if (capacityType === "reserved" || !supported.has(capacityType)) continue;
       let price = capacityType === "spot" ? context.spotPricePerHour?.get(zone) : onDemand;
+      if (capacityType === "spot" && price === undefined && context.spotWithoutPrice === "none") {
+        if (offered) spotPriceFallbackZones.push(zone);
+        continue;
+      }
       if (capacityType === "spot" && price === undefined && onDemand !== undefined) {
         // Karpenter's initial state: spot is priced as on-demand until a spot price arrives.
         price = onDemand;
@@ -120,6 +134,9 @@ export function resolveInstanceType(
       overhead: resources.overhead,
       allocatable: resources.allocatable,
       offerings,
+      ...(isExoticInstanceType({ labels, capacity: resources.capacity, allocatable: resources.allocatable })
+        ? { exotic: true }
+        : {}),
     },
     spotPriceFallbackZones,
   };

@@ -85,20 +85,74 @@ describe("offline catalog", () => {
     expect(file.kind).toBe("InstanceCatalog");
   });
 
-  it("prices spot as on-demand and says so when spot is requested", () => {
-    const withSpot = offlineCatalog({
-      zones: ["eu-west-1a"],
-      region: "eu-west-1",
-      capacityTypes: ["on-demand", "spot"],
-    });
+  it("offers spot only where a May 2022 price is recorded for the zone's ID, and says so", () => {
+    const withSpot = offlineCatalog({ capacityTypes: ["on-demand", "spot"] });
     const m5 = withSpot.instanceTypes.find((t) => t.name === "m5.large");
+    // us-east-1a/b/c are use1-az2/az4/az6 in the recorded pairing; m5.large had no az6 spot price.
     expect(m5?.offerings).toEqual([
-      { zone: "eu-west-1a", capacityType: "on-demand", pricePerHour: 0.096, available: true },
-      { zone: "eu-west-1a", capacityType: "spot", pricePerHour: 0.096, available: true },
+      {
+        zone: "us-east-1a",
+        zoneId: "use1-az2",
+        capacityType: "on-demand",
+        pricePerHour: 0.096,
+        available: true,
+      },
+      { zone: "us-east-1a", zoneId: "use1-az2", capacityType: "spot", pricePerHour: 0.0424, available: true },
+      {
+        zone: "us-east-1b",
+        zoneId: "use1-az4",
+        capacityType: "on-demand",
+        pricePerHour: 0.096,
+        available: true,
+      },
+      { zone: "us-east-1b", zoneId: "use1-az4", capacityType: "spot", pricePerHour: 0.0416, available: true },
+      {
+        zone: "us-east-1c",
+        zoneId: "use1-az6",
+        capacityType: "on-demand",
+        pricePerHour: 0.096,
+        available: true,
+      },
     ]);
+    // Types launched after May 2022 have no spot price at all: no spot offering, not an on-demand-priced one.
+    const m7i = withSpot.instanceTypes.find((t) => t.name === "m7i.large");
+    expect(m7i?.offerings.map((o) => o.capacityType)).toEqual(["on-demand", "on-demand", "on-demand"]);
+    const dropped = withSpot.instanceTypes.filter((t) => !t.offerings.some((o) => o.capacityType === "spot"));
+    expect(dropped.length).toBeGreaterThan(50);
     expect(withSpot.warnings).toEqual([
-      { code: "spot_price_unknown", message: expect.stringContaining("205 instance types") },
+      {
+        code: "spot_prices_dated",
+        message: expect.stringMatching(/2022-05 figures .*: \d+ instance types have one/),
+      },
+      {
+        code: "spot_price_unknown",
+        message: expect.stringContaining(
+          `for ${dropped.length} of 205 instance types: they have no spot offering`,
+        ),
+      },
     ]);
+    // Outside the recorded region nothing is known: no spot offering anywhere.
+    const elsewhere = offlineCatalog({ region: "eu-west-1", capacityTypes: ["on-demand", "spot"] });
+    expect(
+      elsewhere.instanceTypes.every((t) => t.offerings.every((o) => o.capacityType === "on-demand")),
+    ).toBe(true);
+    expect(elsewhere.warnings?.map((w) => w.code)).toEqual(["spot_price_unknown"]);
+  });
+
+  it("offers a type only in the zones EC2 offers it in (by zone ID)", () => {
+    // us-east-1e is use1-az3, which offers older types only.
+    const e = offlineCatalog({ zones: ["us-east-1a", "us-east-1e"] });
+    const offered = (name: string) =>
+      e.instanceTypes
+        .find((t) => t.name === name)
+        ?.offerings.filter((o) => o.available)
+        .map((o) => `${o.zone}/${o.zoneId}`);
+    expect(offered("m5.large")).toEqual(["us-east-1a/use1-az2"]);
+    expect(offered("m7i.large")).toEqual(["us-east-1a/use1-az2"]);
+    const inE = e.instanceTypes.filter((t) =>
+      t.offerings.some((o) => o.zone === "us-east-1e" && o.available),
+    );
+    expect(inE.length).toBeLessThan(e.instanceTypes.length / 2);
   });
 
   it("follows the node class: Bottlerocket with maxPods 110 and a 100Gi data volume", () => {
@@ -149,7 +203,36 @@ describe("offline catalog", () => {
     }
     expect(source.warnings()).toEqual([]);
     await source.instanceTypes(nodePool(), undefined);
-    expect(source.warnings()[0]?.code).toBe("spot_price_unknown");
+    expect(source.warnings().map((w) => w.code)).toEqual(["spot_prices_dated", "spot_price_unknown"]);
+  });
+
+  it("prices every offering with its node's costs: the AL2023 root volume by default", async () => {
+    const source = offlineCatalogSource();
+    const [m5] = await source.instanceTypes(
+      nodePool([{ key: "node.kubernetes.io/instance-type", operator: "In", values: ["m5.large"] }]),
+      undefined,
+    );
+    const storage = (20 * 0.08) / 730;
+    expect(m5?.offerings[0]).toMatchObject({
+      pricePerHour: 0.096 + storage,
+      costs: {
+        instancePerHour: 0.096,
+        storagePerHour: storage,
+        networkPerHour: 0,
+        burstableCreditsPerHour: 0,
+        feesPerHour: 0,
+      },
+    });
+    const fee = {
+      ...nodePool([{ key: "node.kubernetes.io/instance-type", operator: "In", values: ["m5.large"] }]),
+    };
+    fee.annotations = { "nodeplan.dev/node-fee-per-hour": "0.01" };
+    const [withFee] = await offlineCatalogSource({ nodeCosts: { publicIpv4: true } }).instanceTypes(
+      fee,
+      undefined,
+    );
+    expect(withFee?.offerings[0]?.costs).toMatchObject({ networkPerHour: 0.005, feesPerHour: 0.01 });
+    expect(withFee?.offerings[0]?.pricePerHour).toBeCloseTo(0.096 + storage + 0.005 + 0.01, 12);
   });
 
   it("gpu requirements select only GPU types", async () => {

@@ -67,6 +67,19 @@ const inputOptions = (command: Command) =>
     .option(
       "--skip-invalid-nodepools",
       "plan without NodePools and node classes that are invalid (default: an invalid one stops the run, exit 2)",
+    )
+    .option(
+      "--public-ipv4",
+      "every node pays for a public IPv4 address (offline; live, the node class and subnets say)",
+    )
+    .option(
+      "--burstable-credits <mode>",
+      "burstable CPU credits: default (each family's AWS default), unlimited (surplus paid) or standard (baseline only)",
+    )
+    .option("--burstable-load <share>", "share of their CPU requests pods use, in (0, 1] (default 1)")
+    .option(
+      "--node-fee <dollars>",
+      "a fee per node per hour for NodePools without nodeplan.dev/node-fee-per-hour",
     );
 
 /** The input options with `--at` folded into `--now` (naming the flag the user gave in errors). */

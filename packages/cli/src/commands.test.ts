@@ -228,9 +228,19 @@ describe("catalogs", () => {
     const plan = await planFor(inputs);
     expect(plan.errors).toEqual([]);
     expect(plan.nodeClaims.length).toBeGreaterThan(0);
+    // Per-node costs are folded in once: each claim costs what the file's offering says (the file was
+    // written with the same defaults), its split summing to its price.
+    const offered = new Map<string, number>();
+    for (const t of JSON.parse(text).instanceTypes)
+      for (const o of t.offerings) offered.set(`${t.name} ${o.zone} ${o.capacityType}`, o.pricePerHour);
     for (const c of plan.nodeClaims) {
       expect(c.instanceType).toMatch(/^c7/);
       expect(c.zone).toBe("us-east-1b");
+      expect(c.pricePerHour).toBeCloseTo(
+        offered.get(`${c.instanceType} ${c.zone} ${c.capacityType}`) ?? -1,
+        12,
+      );
+      expect(c.costs?.storagePerHour).toBeGreaterThan(0);
     }
     // The file carries the offline catalog's spot warning into plans made from it.
     expect(plan.warnings.map((w) => w.code)).toContain("spot_price_unknown");

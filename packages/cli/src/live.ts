@@ -1,3 +1,4 @@
+import type { NodeCostOptions } from "@nodeplan/aws-provider";
 import { AwsCatalog, ec2Sdk, pricingApiRegion, pricingSdk } from "@nodeplan/aws-provider/live";
 import type { CapacityType } from "@nodeplan/core";
 import { UsageError } from "./inputs.ts";
@@ -42,6 +43,7 @@ export async function liveCatalog(
   offer: {
     zones: string[] | undefined;
     capacityTypes: CapacityType[] | undefined;
+    nodeCosts?: NodeCostOptions;
   },
   wantedRegion?: string,
 ): Promise<AwsCatalog> {
@@ -52,6 +54,7 @@ export async function liveCatalog(
     pricing,
     ...(offer.zones ? { zones: offer.zones } : {}),
     ...(offer.capacityTypes ? { capacityTypes: offer.capacityTypes } : {}),
+    ...(offer.nodeCosts === undefined ? {} : { nodeCosts: offer.nodeCosts }),
   });
   try {
     await catalog.allInstanceTypes();

@@ -1,4 +1,4 @@
-import { type ClusterState, type Plan, renderUnschedulable } from "@nodeplan/core";
+import { type ClusterState, type Costs, type Plan, renderUnschedulable } from "@nodeplan/core";
 import { toNodeClaimManifests, toYaml } from "@nodeplan/k8s-adapter";
 import { type InputOptions, type LoadedInputs, loadInputs } from "./inputs.ts";
 import { planFor } from "./prepare.ts";
@@ -57,6 +57,21 @@ export function table(rows: readonly string[][], right = 0): string[] {
       .join("  ")
       .trimEnd(),
   );
+}
+
+/** `instance $a + storage $b + ...`, the parts that are not zero (the instance always). */
+export function costsLine(costs: Costs): string {
+  const parts: [string, number][] = [
+    ["instance", costs.instancePerHour],
+    ["storage", costs.storagePerHour],
+    ["public IPv4", costs.networkPerHour],
+    ["burstable credits", costs.burstableCreditsPerHour],
+    ["fees", costs.feesPerHour],
+  ];
+  return parts
+    .filter(([name, v]) => name === "instance" || v > 0)
+    .map(([name, v]) => `${name} ${money(v)}`)
+    .join(" + ");
 }
 
 /** The human report of a plan. */
@@ -126,7 +141,9 @@ export function renderPlanReport(run: PlanRun, paint: Paint = plain): string {
     paint.bold("cost per hour"),
     `  now:          ${money(c.currentPerHour)}`,
     `  planned:      ${money(c.plannedPerHour)}  (+${money(c.newPerHour)} new)`,
+    ...(c.breakdown === undefined ? [] : [`  new nodes:    ${costsLine(c.breakdown.new)}`]),
     `  lower bound:  ${money(c.lowerBoundPerHour)} for the new capacity (${plan.lowerBound.method})`,
+    ...(plan.lowerBound.description === undefined ? [] : [`                ${plan.lowerBound.description}`]),
     `  ratio:        ${c.ratio === null ? "n/a (no new capacity needed)" : `${c.ratio.toFixed(4)} (new / lower bound)`}`,
   );
   for (const w of plan.warnings) lines.push(paint.yellow(`warning: ${w.message}`));

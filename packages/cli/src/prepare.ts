@@ -2,9 +2,12 @@ import {
   type EC2NodeClass,
   ec2NodeClassOf,
   filterInstanceTypes,
+  markExotic,
+  type NodeCostOptions,
   nodePoolRequirements,
   OFFLINE_PRICE_REGION,
   offlineCatalogSource,
+  withAwsNodeCosts,
 } from "@nodeplan/aws-provider";
 import {
   type CapacityType,
@@ -24,6 +27,7 @@ import {
   type Plan,
   type PlanError,
   parseCatalog,
+  parseFeePerHour,
   renderInputError,
   type Solver,
   type Warning,
@@ -71,6 +75,11 @@ export interface PrepareOptions {
   skipInvalidNodePools?: boolean;
   /** Loads the Kubernetes and Karpenter schemas for the kinds of the input (unknown fields, kinds). */
   schemas?: SchemaLoader;
+  /** Per-node costs (see `NodeCostOptions`): --public-ipv4, --burstable-credits, --burstable-load, --node-fee. */
+  publicIpv4?: boolean;
+  burstableCredits?: string;
+  burstableLoad?: string;
+  nodeFee?: string;
   /** What error messages call the options (default the CLI's flags: --now, --capacity-types, --catalog). */
   names?: {
     now?: string;
@@ -88,10 +97,13 @@ export type SchemaLoader = (pairs: { apiVersion: string; kind: string }[]) => Pr
 export interface Offer {
   zones: string[] | undefined;
   capacityTypes: CapacityType[] | undefined;
+  /** What every node costs beyond its instance, folded into offering prices. */
+  nodeCosts?: NodeCostOptions;
 }
 
 /** The options, checked and normalised. */
 export interface Prepared extends Offer {
+  nodeCosts: NodeCostOptions;
   now: string;
   maxReplicasFromHpa: boolean;
   strict: boolean;
@@ -181,8 +193,40 @@ export function prepareOptions(options: PrepareOptions): Prepared {
     strict: options.strict ?? false,
     skipInvalidNodePools: options.skipInvalidNodePools ?? false,
     schemas: options.schemas,
+    nodeCosts: parseNodeCosts(options),
     names,
   };
+}
+
+/** Parses the per-node cost flags, naming a bad value. */
+export function parseNodeCosts(options: PrepareOptions): NodeCostOptions {
+  const out: NodeCostOptions = {};
+  if (options.publicIpv4 !== undefined) out.publicIpv4 = options.publicIpv4;
+  const credits = options.burstableCredits;
+  if (credits !== undefined) {
+    if (credits !== "default" && credits !== "unlimited" && credits !== "standard")
+      throw new UsageError(
+        `--burstable-credits: ${JSON.stringify(credits)} is not a credit specification (use default, unlimited or standard)`,
+      );
+    out.credits = credits;
+  }
+  if (options.burstableLoad !== undefined) {
+    const load = Number(options.burstableLoad);
+    if (!(load > 0 && load <= 1))
+      throw new UsageError(
+        `--burstable-load: ${JSON.stringify(options.burstableLoad)} must be a share of the requested CPU in (0, 1], e.g. 0.3`,
+      );
+    out.burstableLoad = load;
+  }
+  if (options.nodeFee !== undefined) {
+    const fee = parseFeePerHour(options.nodeFee);
+    if (fee === undefined)
+      throw new UsageError(
+        `--node-fee: ${JSON.stringify(options.nodeFee)} is not an amount in dollars per hour (e.g. 0.012)`,
+      );
+    out.feePerHour = fee;
+  }
+  return out;
 }
 
 /**
@@ -277,10 +321,11 @@ export function defaultNodePool(): NodePool {
 export const unrestrictedNodePool = (): NodePool => NodePoolSchema.parse({ name: "all" });
 
 /** The embedded offline catalog (on-demand and spot unless told otherwise). */
-export function embeddedCatalog({ zones, capacityTypes }: Offer): CatalogChoice {
+export function embeddedCatalog({ zones, capacityTypes, nodeCosts }: Offer): CatalogChoice {
   const source = offlineCatalogSource({
     ...(zones ? { zones } : {}),
     capacityTypes: capacityTypes ?? ["on-demand", "spot"],
+    ...(nodeCosts === undefined ? {} : { nodeCosts }),
   });
   return { region: OFFLINE_PRICE_REGION, source, warnings: () => source.warnings() };
 }
@@ -291,7 +336,7 @@ export function embeddedCatalog({ zones, capacityTypes }: Offer): CatalogChoice 
  */
 export function catalogFromText(
   file: ManifestInput,
-  { zones, capacityTypes }: Offer,
+  { zones, capacityTypes, nodeCosts }: Offer,
   errors: PlanError[],
   name = "--catalog",
 ): CatalogChoice {
@@ -316,12 +361,33 @@ export function catalogFromText(
   // Files written by `nodeplan catalog refresh` carry the warnings plans made from them must carry.
   const carried = WarningSchema.array().safeParse((json as { warnings?: unknown }).warnings);
   const warnings = carried.success ? carried.data : [];
+  // A file's offerings are read at their instance prices: per-node costs depend on the NodePool, its
+  // node class and the flags of this run, so they are folded in again below (never twice).
+  const instanceTypes = parsed.instanceTypes.map(atInstancePrice);
   return {
     region: parsed.region,
     source: {
-      instanceTypes: async (pool) => filterInstanceTypes(parsed.instanceTypes, nodePoolRequirements(pool)),
+      // Priced per NodePool and node class with the node's per-node costs; exotic types marked.
+      instanceTypes: async (pool, nodeClass) =>
+        withAwsNodeCosts(
+          markExotic(filterInstanceTypes(instanceTypes, nodePoolRequirements(pool))),
+          pool,
+          nodeClass,
+          nodeCosts,
+        ),
     },
     warnings: () => warnings,
+  };
+}
+
+/** An instance type whose offerings cost the instance alone (a recorded split dropped). */
+function atInstancePrice(type: InstanceType): InstanceType {
+  if (!type.offerings.some((o) => o.costs !== undefined)) return type;
+  return {
+    ...type,
+    offerings: type.offerings.map(({ costs, ...o }) =>
+      costs === undefined ? o : { ...o, pricePerHour: costs.instancePerHour },
+    ),
   };
 }
 
@@ -387,7 +453,7 @@ export async function prepareInputs(
   notRead: readonly InputNotice[] = [],
 ): Promise<LoadedInputs> {
   const { now, capacityTypes } = options;
-  const offer: Offer = { zones: options.zones, capacityTypes };
+  const offer: Offer = { zones: options.zones, capacityTypes, nodeCosts: options.nodeCosts };
   const read = readDocuments(texts);
   for (const n of notRead) read.notices.push(n);
   let schemas: KindSchemas | undefined;

@@ -31,6 +31,7 @@ export const CatalogFileSchema = z.object({
       capacity: resourceList,
       allocatable: resourceList,
       offerings: z.array(OfferingSchema),
+      exotic: z.boolean().optional(),
     }),
   ),
 });
@@ -105,6 +106,7 @@ function fromCatalogFile(file: z.infer<typeof CatalogFileSchema>, source: string
       capacity: capacity.resources,
       allocatable: allocatable.resources,
       offerings: it.offerings,
+      ...(it.exotic === undefined ? {} : { exotic: it.exotic }),
     });
   });
   return {

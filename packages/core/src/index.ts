@@ -3,6 +3,7 @@
  * reason codes, catalog file, provider interfaces) and, as they land, the solvers. Browser-safe.
  */
 export * from "./catalog.ts";
+export * from "./costs.ts";
 export {
   type Action,
   type BatchVerdict,
@@ -65,6 +66,7 @@ export {
 export * from "./provisioning/input.ts";
 export {
   computeLowerBound,
+  describeLowerBound,
   type LowerBoundCertificate,
   type LowerBoundResult,
 } from "./provisioning/lower-bound.ts";

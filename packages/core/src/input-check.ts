@@ -1,3 +1,4 @@
+import { NODE_FEE_ANNOTATION, parseFeePerHour } from "./costs.ts";
 import type { DisruptionInput } from "./disruption/input.ts";
 import type { LoopOptions } from "./disruption/loop.ts";
 import { parseDurationMillis, parseNillableDurationMillis } from "./duration.ts";
@@ -457,6 +458,17 @@ const budgetNodes: Rule = (c, v) =>
   (typeof v === "string" && budgetNodesPattern.test(v)) ||
   c.fail("a count such as 5 or a percentage such as 10%", v);
 
+/** A NodePool's own annotations; `nodeplan.dev/node-fee-per-hour` must be an amount (costs.ts). */
+const nodePoolAnnotations: Rule = (c, v) => {
+  if (!labels(c, v)) return false;
+  const fee = (v as Obj)[NODE_FEE_ANNOTATION];
+  return (
+    fee === undefined ||
+    parseFeePerHour(fee as string) !== undefined ||
+    c.fail('an amount in dollars per hour (a decimal such as "0.012")', fee, NODE_FEE_ANNOTATION)
+  );
+};
+
 const nodePool = object("a NodePool", [
   ["name", nonEmpty],
   ["weight", int(0, 100)],
@@ -500,8 +512,33 @@ const nodePool = object("a NodePool", [
       ],
     ]),
   ],
-  ["annotations", labels],
+  ["annotations", nodePoolAnnotations],
 ]);
+
+/** An offering's price split (costs.ts): non-negative amounts (their sum is checked with the price). */
+const costs = object(
+  "a cost breakdown { instancePerHour, storagePerHour, networkPerHour, burstableCreditsPerHour, feesPerHour }",
+  [
+    ["instancePerHour", finite(0)],
+    ["storagePerHour", finite(0)],
+    ["networkPerHour", finite(0)],
+    ["burstableCreditsPerHour", finite(0)],
+    ["feesPerHour", finite(0)],
+  ],
+);
+
+/** As OfferingSchema: a recorded split sums to the offering's price. */
+function costsSumToPrice(c: Check, o: Obj): boolean {
+  const split = o.costs as Record<string, number> | undefined;
+  if (split === undefined) return true;
+  let sum = 0;
+  for (const k in split) sum += split[k] as number;
+  const price = o.pricePerHour as number;
+  return (
+    Math.abs(sum - price) <= 1e-9 * Math.max(1, price) ||
+    c.fail("costs that sum to pricePerHour", split, "costs")
+  );
+}
 
 const instanceType = object("an instance type", [
   ["name", nonEmpty],
@@ -520,18 +557,24 @@ const instanceType = object("an instance type", [
   [
     "offerings",
     list(
-      object("an offering", [
-        ["zone", nonEmpty],
-        ["zoneId", str, true],
-        ["capacityType", capacityType],
-        ["pricePerHour", finite(0)],
-        ["available", bool],
-        ["reservationCapacity", int(0), true],
-        ["reservationId", str, true],
-        ["reservationType", str, true],
-      ]),
+      object(
+        "an offering",
+        [
+          ["zone", nonEmpty],
+          ["zoneId", str, true],
+          ["capacityType", capacityType],
+          ["pricePerHour", finite(0)],
+          ["available", bool],
+          ["reservationCapacity", int(0), true],
+          ["reservationId", str, true],
+          ["reservationType", str, true],
+          ["costs", costs, true],
+        ],
+        costsSumToPrice,
+      ),
     ),
   ],
+  ["exotic", bool, true],
 ]);
 
 const daemonSet = object("a DaemonSet", [

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CostsSchema, NODE_FEE_ANNOTATION, parseFeePerHour } from "./costs.ts";
 import { parseDurationMillis, parseNillableDurationMillis } from "./duration.ts";
 
 /**
@@ -217,18 +218,38 @@ export const CapacityTypeSchema = z.enum(["reserved", "spot", "on-demand"]);
 export type CapacityType = z.infer<typeof CapacityTypeSchema>;
 
 /** An offering: where and how an instance type can be launched, at what price. */
-export const OfferingSchema = z.object({
-  zone: z.string().min(1),
-  zoneId: z.string().optional(),
-  capacityType: CapacityTypeSchema,
-  pricePerHour: z.number().min(0),
-  available: z.boolean().default(true),
-  /** Reserved capacity: how many instances the reservation still has. */
-  reservationCapacity: z.number().int().min(0).optional(),
-  reservationId: z.string().optional(),
-  /** Reserved capacity: the reservation's type (AWS: `default` or `capacity-block`). */
-  reservationType: z.string().optional(),
-});
+export const OfferingSchema = z
+  .object({
+    zone: z.string().min(1),
+    zoneId: z.string().optional(),
+    capacityType: CapacityTypeSchema,
+    pricePerHour: z.number().min(0),
+    available: z.boolean().default(true),
+    /** Reserved capacity: how many instances the reservation still has. */
+    reservationCapacity: z.number().int().min(0).optional(),
+    reservationId: z.string().optional(),
+    /** Reserved capacity: the reservation's type (AWS: `default` or `capacity-block`). */
+    reservationType: z.string().optional(),
+    /**
+     * What `pricePerHour` is made of when it includes per-node costs (volumes, public IPv4, burstable
+     * credits, fees) besides the instance: its fields sum to `pricePerHour`. Absent: the instance alone.
+     */
+    costs: CostsSchema.optional(),
+  })
+  .refine(
+    (o) =>
+      o.costs === undefined ||
+      Math.abs(
+        o.costs.instancePerHour +
+          o.costs.storagePerHour +
+          o.costs.networkPerHour +
+          o.costs.burstableCreditsPerHour +
+          o.costs.feesPerHour -
+          o.pricePerHour,
+      ) <=
+        1e-9 * Math.max(1, o.pricePerHour),
+    { message: "costs must sum to pricePerHour", path: ["costs"] },
+  );
 export type Offering = z.infer<typeof OfferingSchema>;
 
 /** An instance type as the solver sees it (Karpenter's cloudprovider.InstanceType). */
@@ -248,6 +269,11 @@ export const InstanceTypeSchema = z.object({
   /** Allocatable = capacity - overhead: what pods (including DaemonSets) can request. */
   allocatable: ResourcesSchema,
   offerings: z.array(OfferingSchema),
+  /**
+   * A type launched only for pods no other type serves (the AWS provider's exotic filter: bare metal,
+   * GPUs and accelerators, special-quota families), so a plan never reaches for one by price alone.
+   */
+  exotic: z.boolean().optional(),
 });
 export type InstanceType = z.infer<typeof InstanceTypeSchema>;
 export type InstanceTypeInput = z.input<typeof InstanceTypeSchema>;
@@ -304,8 +330,19 @@ export const NodePoolSchema = z.object({
       consolidateAfter: "0s",
       budgets: [{ nodes: "10%" }],
     }),
-  /** Annotations on the NodePool object itself (karpenter.sh/nodepool-hash and its version). */
-  annotations: labelMap.default({}),
+  /**
+   * Annotations on the NodePool object itself (karpenter.sh/nodepool-hash and its version, and
+   * `nodeplan.dev/node-fee-per-hour`: a fee every node of the pool pays, in dollars per hour).
+   */
+  annotations: labelMap.default({}).superRefine((annotations, ctx) => {
+    const fee = annotations[NODE_FEE_ANNOTATION];
+    if (fee !== undefined && parseFeePerHour(fee) === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: [NODE_FEE_ANNOTATION],
+        message: `${JSON.stringify(fee)} is not an amount in dollars per hour (a decimal such as "0.012")`,
+      });
+  }),
 });
 export type NodePool = z.infer<typeof NodePoolSchema>;
 export type NodePoolInput = z.input<typeof NodePoolSchema>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CostsSchema } from "./costs.ts";
 import { inputErrorCodes } from "./errors.ts";
 import { CapacityTypeSchema, NodeSelectorRequirementSchema, ResourcesSchema } from "./model.ts";
 import { KeptReasonSchema, UnschedulableReasonSchema, WarningSchema } from "./reasons.ts";
@@ -13,7 +14,10 @@ export const PlannedNodeClaimSchema = z.object({
   instanceTypeOptions: z.array(z.string()),
   zone: z.string(),
   capacityType: CapacityTypeSchema,
+  /** The chosen offering's price: the instance plus its per-node costs (the sum of `costs`). */
   pricePerHour: z.number(),
+  /** What `pricePerHour` is made of (instance, volumes, public IPv4, burstable credits, fees). */
+  costs: CostsSchema.optional(),
   /** The most expensive offering the claim could launch as (Karpenter's worst launch price). */
   worstPricePerHour: z.number(),
   /** The NodeClaim's requirements: NodePool's, narrowed to the options (instance type, zone, capacity type). */
@@ -36,8 +40,11 @@ export type PlanError = z.infer<typeof PlanErrorSchema>;
 
 /** How the lower bound was proven, with what an independent checker needs to verify it. */
 export const LowerBoundSchema = z.object({
+  /** A stable code (`lp-covering-by-compatibility`, `pattern-lp-farley`, `exact-enumeration`, ...). */
   method: z.string(),
   certificate: z.unknown(),
+  /** The method in words: what the bound takes into account and what it ignores. */
+  description: z.string().optional(),
 });
 
 /** The provisioning plan (../shared/CONTRACTS.md). */
@@ -53,6 +60,8 @@ export const PlanSchema = z.object({
     plannedPerHour: z.number(),
     lowerBoundPerHour: z.number(),
     ratio: z.number().nullable(),
+    /** Existing and in-flight nodes (`current`) and new claims (`new`), split by what is paid for. */
+    breakdown: z.object({ current: CostsSchema, new: CostsSchema }).optional(),
   }),
   lowerBound: LowerBoundSchema,
   warnings: z.array(WarningSchema),
@@ -93,7 +102,13 @@ export type DisruptionCommand = z.infer<typeof DisruptionCommandSchema>;
 export const DisruptionPlanSchema = z.object({
   commands: z.array(DisruptionCommandSchema),
   kept: z.array(z.object({ node: z.string(), reason: KeptReasonSchema, message: z.string() })),
-  cost: z.object({ currentPerHour: z.number(), afterPerHour: z.number(), lowerBoundPerHour: z.number() }),
+  cost: z.object({
+    currentPerHour: z.number(),
+    afterPerHour: z.number(),
+    lowerBoundPerHour: z.number(),
+    /** The cluster now (`current`) and after every wave (`after`), split by what is paid for. */
+    breakdown: z.object({ current: CostsSchema, after: CostsSchema }).optional(),
+  }),
   warnings: z.array(WarningSchema),
   errors: z.array(PlanErrorSchema),
 });
@@ -118,5 +133,11 @@ export const BenchRowSchema = z.object({
   kernelTsMs: z.number().optional(),
   currentCostPerHour: z.number().optional(),
   optimumPerHour: z.number().optional(),
+  /** New nodes the baseline launches (provisioning rows); nodes after its loop (consolidate rows). */
+  baselineNodes: z.number().int().nullable().optional(),
+  /** nodeplan's $/h split by what is paid for (instance, storage, network, burstable credits, fees). */
+  costBreakdown: CostsSchema.nullable().optional(),
+  /** The baseline's $/h, split the same way. */
+  baselineCostBreakdown: CostsSchema.nullable().optional(),
 });
 export type BenchRow = z.infer<typeof BenchRowSchema>;

@@ -145,6 +145,7 @@ export const keptCodes = KeptReasonSchema.options.map((o) => o.shape.code.value)
 export const WarningSchema = z.object({
   code: z.enum([
     "spot_price_unknown",
+    "spot_prices_dated",
     "nodepool_has_no_instance_types",
     "default_nodepool_used",
     "min_values_relaxed",

@@ -2,10 +2,12 @@
 // Price List API (the faithful double: real SDK clients and commands, only the transport replaced),
 // and the tests assert the exact requests sent.
 import type { InstanceTypeInfo, InstanceTypeOffering } from "@aws-sdk/client-ec2";
-import { OfferingSchema, parseCatalog } from "@nodeplan/core";
+import type { GetProductsCommandInput } from "@aws-sdk/client-pricing";
+import { NodePoolSchema, OfferingSchema, parseCatalog } from "@nodeplan/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CapacityReservationAvailability } from "../capacity-reservations.ts";
+import { parseEC2NodeClass } from "../ec2nodeclass.ts";
 import { loadEc2Fixture, loadPublishedCatalog } from "../shared-data.test-helper.ts";
 import { AwsCatalog } from "./aws-catalog.ts";
 import { pricingApiRegion } from "./clients.ts";
@@ -86,12 +88,66 @@ function mockFixture() {
       },
     ],
   });
-  pricingMock.on(GetProductsCommand).resolves({
+  pricingMock.on(GetProductsCommand).callsFake(priceListFor);
+}
+
+/** What GetProducts answers: instance prices, EBS lines by product family, or VPC lines. */
+/** Calls in a stable order (by service, then filters), for comparing calls made concurrently. */
+function byText(calls: readonly object[]): object[] {
+  const text = (c: object) =>
+    JSON.stringify([(c as { ServiceCode?: unknown }).ServiceCode, (c as { Filters?: unknown }).Filters]);
+  return [...calls].sort((a, b) => (text(a) < text(b) ? -1 : 1));
+}
+
+function priceListFor(input: GetProductsCommandInput): { PriceList: string[] } {
+  const family = input.Filters?.find((f) => f.Field === "productFamily")?.Value;
+  if (input.ServiceCode === "AmazonVPC") return { PriceList: vpcItems };
+  if (family === "Storage" || family === "System Operation" || family === "Provisioned Throughput")
+    return { PriceList: ebsItems.filter((i) => JSON.parse(i).product.productFamily === family) };
+  return {
     PriceList: fixture.instanceTypes.map((t) =>
       priceItem(t.InstanceType ?? "", String(published.get(t.InstanceType ?? "")?.onDemandPricePerHour)),
     ),
-  });
+  };
 }
+
+/** A Price List product as GetProducts returns it (one JSON string per product). */
+const usageItem = (productFamily: string | undefined, usagetype: string, unit: string, usd: string) =>
+  JSON.stringify({
+    product: {
+      ...(productFamily === undefined ? {} : { productFamily }),
+      attributes: { regionCode: "us-east-1", usagetype },
+    },
+    terms: {
+      OnDemand: {
+        "SKU.JRTCKXETXF": {
+          priceDimensions: { "SKU.JRTCKXETXF.6YS6EN2CT7": { unit, pricePerUnit: { USD: usd } } },
+        },
+      },
+    },
+  });
+// us-east-1's EBS lines carry no region prefix; its VPC lines do (USE1-).
+const ebsItems = [
+  usageItem("Storage", "EBS:VolumeUsage.gp3", "GB-Mo", "0.0800000000"),
+  usageItem("Storage", "EBS:VolumeUsage.gp2", "GB-Mo", "0.1000000000"),
+  usageItem("Storage", "EBS:VolumeUsage.piops", "GB-Mo", "0.1250000000"),
+  usageItem("Storage", "EBS:VolumeUsage.io2", "GB-Mo", "0.1250000000"),
+  usageItem("Storage", "EBS:VolumeUsage.st1", "GB-Mo", "0.0450000000"),
+  usageItem("Storage", "EBS:VolumeUsage.sc1", "GB-Mo", "0.0150000000"),
+  usageItem("Storage", "EBS:VolumeUsage", "GB-Mo", "0.0500000000"),
+  usageItem("System Operation", "EBS:VolumeP-IOPS.gp3", "IOPS-Mo", "0.0050000000"),
+  usageItem("System Operation", "EBS:VolumeP-IOPS.piops", "IOPS-Mo", "0.0650000000"),
+  usageItem("System Operation", "EBS:VolumeP-IOPS.io2", "IOPS-Mo", "0.0650000000"),
+  usageItem("System Operation", "EBS:VolumeP-IOPS.io2.tier2", "IOPS-Mo", "0.0455000000"),
+  usageItem("System Operation", "EBS:VolumeP-IOPS.io2.tier3", "IOPS-Mo", "0.0320000000"),
+  usageItem("System Operation", "EBS:VolumeIOUsage", "IOs", "0.0000000500"),
+  usageItem("Provisioned Throughput", "EBS:VolumeP-Throughput.gp3", "GiBps-mo", "40.9600000000"),
+];
+const vpcItems = [
+  usageItem(undefined, "USE1-PublicIPv4:InUseAddress", "Hrs", "0.0050000000"),
+  usageItem(undefined, "USE1-PublicIPv4:IdleAddress", "Hrs", "0.0050000000"),
+  usageItem("VpcEndpoint", "USE1-VpcEndpoint-Hours", "Hrs", "0.0100000000"),
+];
 
 beforeEach(() => {
   ec2Mock.reset();
@@ -151,22 +207,25 @@ describe("requests sent to AWS", () => {
       term("capacitystatus", "Used"),
       term("marketoption", "OnDemand"),
     ];
-    expect(pricingCalls).toEqual([
-      {
-        ServiceCode: "AmazonEC2",
-        MaxResults: 100,
-        Filters: [...common, term("tenancy", "Shared"), term("productFamily", "Compute Instance")],
-      },
-      {
-        ServiceCode: "AmazonEC2",
-        MaxResults: 100,
-        Filters: [
-          ...common,
-          term("tenancy", "Dedicated"),
-          term("productFamily", "Compute Instance (bare metal)"),
-        ],
-      },
-    ]);
+    // Two datasets are read at once (concurrency 2): compare the calls in a stable order.
+    expect(byText(pricingCalls)).toEqual(
+      byText([
+        {
+          ServiceCode: "AmazonEC2",
+          MaxResults: 100,
+          Filters: [...common, term("tenancy", "Shared"), term("productFamily", "Compute Instance")],
+        },
+        {
+          ServiceCode: "AmazonEC2",
+          MaxResults: 100,
+          Filters: [
+            ...common,
+            term("tenancy", "Dedicated"),
+            term("productFamily", "Compute Instance (bare metal)"),
+          ],
+        },
+      ]),
+    );
     expect(ec2Mock.commandCalls(DescribeCapacityReservationsCommand)).toHaveLength(0);
   });
   it("capacity reservations, when asked, become reserved offerings priced at a sliver of on-demand", async () => {
@@ -298,6 +357,91 @@ describe("requests sent to AWS", () => {
 });
 
 describe("offerings and prices", () => {
+  it("prices each NodePool's offerings with its node costs, at the region's EBS and IPv4 prices", async () => {
+    mockFixture();
+    // eu-central-1's lines carry its prefix; this list has no gp3 throughput line.
+    pricingMock.on(GetProductsCommand).callsFake((input: GetProductsCommandInput) => {
+      const family = input.Filters?.find((f) => f.Field === "productFamily")?.Value;
+      if (input.ServiceCode === "AmazonVPC")
+        return { PriceList: [usageItem(undefined, "EUC1-PublicIPv4:InUseAddress", "Hrs", "0.0050000000")] };
+      if (family === "Storage")
+        return { PriceList: [usageItem("Storage", "EUC1-EBS:VolumeUsage.gp3", "GB-Mo", "0.0952000000")] };
+      if (family !== undefined && family !== "Compute Instance" && family !== "Compute Instance (bare metal)")
+        return { PriceList: [] };
+      return priceListFor(input);
+    });
+    const catalog = new AwsCatalog({
+      region: "eu-central-1",
+      ec2,
+      pricing,
+      now: () => NOW,
+      retry: noSleep,
+      nodeCosts: { burstableLoad: 0.5 },
+    });
+    const nodeClass = parseEC2NodeClass({
+      apiVersion: "karpenter.k8s.aws/v1",
+      kind: "EC2NodeClass",
+      metadata: { name: "public" },
+      spec: {
+        role: "KarpenterNodeRole",
+        amiSelectorTerms: [{ alias: "al2023@latest" }],
+        subnetSelectorTerms: [{ tags: { "karpenter.sh/discovery": "c" } }],
+        securityGroupSelectorTerms: [{ tags: { "karpenter.sh/discovery": "c" } }],
+        associatePublicIPAddress: true,
+      },
+    });
+    const pool = NodePoolSchema.parse({
+      name: "default",
+      annotations: { "nodeplan.dev/node-fee-per-hour": "0.03" },
+    });
+    const types = await catalog.instanceTypes(pool, nodeClass);
+    const m5 = types.find((t) => t.name === "m5.large");
+    const onDemand = m5?.offerings.find((o) => o.capacityType === "on-demand" && o.available);
+    const instance = published.get("m5.large")?.onDemandPricePerHour as number;
+    expect(onDemand?.costs).toEqual({
+      instancePerHour: instance,
+      storagePerHour: (20 * 0.0952) / 730,
+      networkPerHour: 0.005,
+      burstableCreditsPerHour: 0,
+      feesPerHour: 0.03,
+    });
+    expect(onDemand?.pricePerHour).toBeCloseTo(instance + (20 * 0.0952) / 730 + 0.005 + 0.03, 12);
+    // EBS and public IPv4 prices come from the Price List, once a NodePool's catalog is asked for.
+    const nodeCostCalls = pricingMock
+      .commandCalls(GetProductsCommand)
+      .map((c) => c.args[0].input)
+      .filter(
+        (c) =>
+          c.ServiceCode === "AmazonVPC" ||
+          c.Filters?.some((f) => f.Field === "productFamily" && !String(f.Value).startsWith("Compute")),
+      );
+    const term = (Field: string, Value: string) => ({ Field, Type: "TERM_MATCH", Value });
+    expect(byText(nodeCostCalls)).toEqual(
+      byText([
+        ...["Storage", "System Operation", "Provisioned Throughput"].map((family) => ({
+          ServiceCode: "AmazonEC2",
+          MaxResults: 100,
+          Filters: [
+            term("serviceCode", "AmazonEC2"),
+            term("regionCode", "eu-central-1"),
+            term("productFamily", family),
+          ],
+        })),
+        {
+          ServiceCode: "AmazonVPC",
+          MaxResults: 100,
+          Filters: [term("serviceCode", "AmazonVPC"), term("regionCode", "eu-central-1")],
+        },
+      ]),
+    );
+    // A price the list lacks keeps us-east-1's figure and says so.
+    expect(catalog.issues()).toContainEqual(
+      expect.objectContaining({ code: "node_cost_price_missing", price: "gp3 throughput per MiB/s-month" }),
+    );
+    // allInstanceTypes (what `catalog refresh` writes) stays the instance prices alone.
+    const raw = (await catalog.allInstanceTypes()).find((t) => t.name === "m5.large");
+    expect(raw?.offerings.every((o) => o.costs === undefined)).toBe(true);
+  });
   it("prices spot per zone from the latest record, falls back to on-demand with a warning, honours zones and unavailability", async () => {
     mockFixture();
     const catalog = new AwsCatalog({

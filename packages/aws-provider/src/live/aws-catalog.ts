@@ -11,6 +11,7 @@ import { CapacityReservationAvailability } from "../capacity-reservations.ts";
 import { spotPriceUnknownWarning } from "../catalog-file.ts";
 import { type EC2NodeClass, instanceMathOptions, type OperatorSettings } from "../ec2nodeclass.ts";
 import { type CapacityReservationInfo, resolveInstanceType, type ZoneInfo } from "../instance-type.ts";
+import { type NodeCostOptions, withAwsNodeCosts } from "../node-costs.ts";
 import { filterInstanceTypes, nodePoolRequirements } from "../nodepool-filter.ts";
 import { TtlCache } from "./cache.ts";
 import type { Ec2CatalogApi, PricingApi } from "./clients.ts";
@@ -20,7 +21,14 @@ import {
   describeOfferedZones,
   describeSpotPrices,
 } from "./ec2-calls.ts";
-import { fetchOnDemandPrices, type OnDemandPrices, type PriceListIssue } from "./pricing.ts";
+import {
+  fetchNodeCostPrices,
+  fetchOnDemandPrices,
+  type NodeCostPriceIssue,
+  type NodeCostPriceList,
+  type OnDemandPrices,
+  type PriceListIssue,
+} from "./pricing.ts";
 import { type RetryOptions, runBounded } from "./retry.ts";
 
 /**
@@ -49,6 +57,11 @@ export interface AwsCatalogOptions {
   /** Offerings the launcher found unavailable; they are offered as unavailable. */
   unavailableOfferings?: () => readonly UnavailableOffering[];
   operator?: OperatorSettings;
+  /**
+   * Per-node costs folded into every offering `instanceTypes` returns (volumes, public IPv4, burstable
+   * credits, fees); EBS and public IPv4 prices are read from the Price List API (`prices` is ignored).
+   */
+  nodeCosts?: Omit<NodeCostOptions, "prices">;
   /** TTLs in ms; defaults: instance types and zones 1 h, on-demand prices 12 h, spot prices and reservations 5 min. */
   ttlMillis?: { instanceTypes?: number; onDemandPrices?: number; spotPrices?: number; reservations?: number };
   /** At most this many AWS reads at once (default 2). */
@@ -61,6 +74,7 @@ export interface AwsCatalogOptions {
 /** Something that went wrong in a refresh; the data it would have replaced was kept. */
 export type CatalogIssue =
   | PriceListIssue
+  | NodeCostPriceIssue
   | { code: "refresh_failed"; dataset: string; detail: string }
   | { code: "no_data"; dataset: string; detail: string };
 
@@ -74,6 +88,7 @@ export class AwsCatalog implements CatalogSource<EC2NodeClass> {
   private readonly instanceTypesCache: TtlCache<InstanceTypeInfo[]>;
   private readonly zonesCache: TtlCache<Map<string, Set<string>>>;
   private readonly onDemandCache: TtlCache<OnDemandPrices>;
+  private readonly nodeCostCache: TtlCache<NodeCostPriceList>;
   private readonly spotCache: TtlCache<Map<string, Map<string, number>>>;
   private readonly reservationsCache: TtlCache<CapacityReservationInfo[]>;
   private lastWarnings: Warning[] = [];
@@ -100,6 +115,11 @@ export class AwsCatalog implements CatalogSource<EC2NodeClass> {
       ttl.onDemandPrices ?? 12 * HOUR,
       now,
     );
+    this.nodeCostCache = new TtlCache(
+      () => fetchNodeCostPrices(options.pricing, options.region, retry),
+      ttl.onDemandPrices ?? 12 * HOUR,
+      now,
+    );
     this.spotCache = new TtlCache(
       () => describeSpotPrices(options.ec2, new Date(now()), retry),
       ttl.spotPrices ?? 5 * 60_000,
@@ -122,6 +142,13 @@ export class AwsCatalog implements CatalogSource<EC2NodeClass> {
     );
   }
 
+  /** Per-node costs were asked for (options) or used (`instanceTypes`): their prices are kept fresh. */
+  private nodeCostsWanted = false;
+
+  private wantsNodeCosts(): boolean {
+    return this.nodeCostsWanted || this.options.nodeCosts !== undefined;
+  }
+
   private wantsReservations(): boolean {
     const r = this.options.capacityReservations;
     return r === true || Array.isArray(r);
@@ -134,6 +161,9 @@ export class AwsCatalog implements CatalogSource<EC2NodeClass> {
       ["on-demand prices", this.onDemandCache],
       ["spot prices", this.spotCache],
     ];
+    // Catalog files (`allInstanceTypes`) carry instance prices only: EBS and IPv4 prices are read once
+    // a NodePool's catalog is asked for.
+    if (this.wantsNodeCosts()) list.push(["EBS and public IPv4 prices", this.nodeCostCache]);
     if (this.wantsReservations()) list.push(["capacity reservations", this.reservationsCache]);
     return list;
   }
@@ -161,6 +191,7 @@ export class AwsCatalog implements CatalogSource<EC2NodeClass> {
       issues.push({ code: cache.peek() === undefined ? "no_data" : "refresh_failed", dataset, detail });
     });
     issues.push(...(this.onDemandCache.peek()?.value.issues ?? []));
+    if (this.wantsNodeCosts()) issues.push(...(this.nodeCostCache.peek()?.value.issues ?? []));
     this.lastIssues = issues;
     return issues;
   }
@@ -229,10 +260,19 @@ export class AwsCatalog implements CatalogSource<EC2NodeClass> {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** The instance types a NodePool can launch with its EC2NodeClass (core's CatalogSource). */
+  /**
+   * The instance types a NodePool can launch with its EC2NodeClass (core's CatalogSource), each
+   * offering priced with its per-node costs (`withAwsNodeCosts`) at the region's EBS and IPv4 prices
+   * (us-east-1's until the Price List has answered).
+   */
   async instanceTypes(nodePool: NodePool, nodeClass: EC2NodeClass | undefined): Promise<InstanceType[]> {
+    this.nodeCostsWanted = true;
     const all = await this.allInstanceTypes(nodeClass);
-    return filterInstanceTypes(all, nodePoolRequirements(nodePool));
+    const prices = this.nodeCostCache.peek()?.value.prices;
+    return withAwsNodeCosts(filterInstanceTypes(all, nodePoolRequirements(nodePool)), nodePool, nodeClass, {
+      ...this.options.nodeCosts,
+      ...(prices === undefined ? {} : { prices }),
+    });
   }
 
   private zoneList(offered: Map<string, Set<string>>): ZoneInfo[] {

@@ -60,11 +60,15 @@ export {
   UNFULFILLABLE_CAPACITY_CODES,
 } from "./launcher.ts";
 export {
+  fetchNodeCostPrices,
   fetchOnDemandPrices,
+  type NodeCostPriceIssue,
+  type NodeCostPriceList,
   type OnDemandPrices,
   onDemandFilters,
   type PriceListIssue,
   parsePriceList,
+  parseUsagePrices,
 } from "./pricing.ts";
 export { type RefreshCatalogOptions, refreshCatalogFile } from "./refresh.ts";
 export {
@@ -82,6 +86,7 @@ export {
   resolveNodeClass,
   resolveSecurityGroups,
   resolveSubnets,
+  subnetsAssignPublicIpv4,
   tagFilters,
   zonalSubnets,
 } from "./resolve.ts";

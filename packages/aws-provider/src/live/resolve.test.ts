@@ -25,6 +25,7 @@ import {
   resolveNodeClass,
   resolveSecurityGroups,
   resolveSubnets,
+  subnetsAssignPublicIpv4,
   zonalSubnets,
 } from "./resolve.ts";
 
@@ -80,6 +81,32 @@ describe("subnets", () => {
       "us-east-1a": "subnet-a2",
       "us-east-1b": "subnet-b0",
     });
+  });
+  it("records MapPublicIpOnLaunch: nodes pay for a public IPv4 when a subnet they launch into maps one", async () => {
+    ec2Mock.on(DescribeSubnetsCommand).resolves({
+      Subnets: [
+        {
+          SubnetId: "subnet-pub",
+          AvailabilityZone: "us-east-1a",
+          AvailableIpAddressCount: 10,
+          MapPublicIpOnLaunch: true,
+        },
+        {
+          SubnetId: "subnet-priv",
+          AvailabilityZone: "us-east-1a",
+          AvailableIpAddressCount: 900,
+          MapPublicIpOnLaunch: false,
+        },
+      ],
+    });
+    const out = await resolveSubnets(ec2, nodeClass(), noSleep);
+    expect(out.map((s) => [s.id, s.mapPublicIpOnLaunch])).toEqual([
+      ["subnet-priv", false],
+      ["subnet-pub", true],
+    ]);
+    // Launches go to the subnet with the most free addresses: the private one.
+    expect(subnetsAssignPublicIpv4(out)).toBe(false);
+    expect(subnetsAssignPublicIpv4(out.filter((s) => s.id === "subnet-pub"))).toBe(true);
   });
 });
 

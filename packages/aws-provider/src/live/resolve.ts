@@ -23,6 +23,8 @@ export interface ResolvedSubnet {
   zone: string;
   zoneId?: string;
   availableIpAddressCount: number;
+  /** The subnet gives instances a public IPv4 address (billed per hour) unless the launch says otherwise. */
+  mapPublicIpOnLaunch?: boolean;
 }
 
 /** A security group a node class selects. */
@@ -102,10 +104,20 @@ export async function resolveSubnets(
           zone: s.AvailabilityZone,
           ...(s.AvailabilityZoneId === undefined ? {} : { zoneId: s.AvailabilityZoneId }),
           availableIpAddressCount: s.AvailableIpAddressCount ?? 0,
+          ...(s.MapPublicIpOnLaunch === undefined ? {} : { mapPublicIpOnLaunch: s.MapPublicIpOnLaunch }),
         });
       }
   }
   return [...out.values()].sort(byId);
+}
+
+/**
+ * Whether nodes launched into these subnets get a public IPv4 address when the node class leaves
+ * `associatePublicIPAddress` unset: the launch picks per zone the subnet with the most free addresses,
+ * so the answer is yes when any of those subnets maps one on launch (the per-node cost is then paid).
+ */
+export function subnetsAssignPublicIpv4(subnets: readonly ResolvedSubnet[]): boolean {
+  return [...zonalSubnets(subnets).values()].some((s) => s.mapPublicIpOnLaunch === true);
 }
 
 /** Per zone, the subnet with the most available IP addresses (ties: lowest id), as Karpenter launches. */

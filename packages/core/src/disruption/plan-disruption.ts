@@ -1,4 +1,6 @@
 import type { Kernel } from "@nodeplan/solver-wasm";
+import { costsOfNode, sumCosts } from "../costs.ts";
+import type { Node } from "../model.ts";
 import type { DisruptionCommand, DisruptionPlan } from "../plan.ts";
 import type { KeptReason } from "../reasons.ts";
 import { renderKept } from "../render.ts";
@@ -96,6 +98,10 @@ export function planDisruption(
 
   const currentPerHour = input.nodes.reduce((s, n) => s + run.price(n), 0);
   const afterPerHour = [...view.nodes.values()].reduce((s, n) => s + run.price(n), 0);
+  // Each node's price split by what is paid for (instance, volumes, addresses, credits, fees).
+  const full = run.catalog.full;
+  const costsOf = (n: Node) =>
+    costsOfNode(n, full.get(n.nodePool ?? "") ?? full.get("") ?? new Map(), run.price(n));
   return {
     commands,
     kept: keptOnlyWhenIdle && commands.length > 0 ? [] : keptReasons(run, view),
@@ -103,6 +109,10 @@ export function planDisruption(
       currentPerHour,
       afterPerHour,
       lowerBoundPerHour: input.options?.lowerBound === false ? 0 : lowerBound(run, view, afterPerHour),
+      breakdown: {
+        current: sumCosts(input.nodes.map(costsOf)),
+        after: sumCosts([...view.nodes.values()].map(costsOf)),
+      },
     },
     warnings: run.warnings,
     errors: [],

@@ -109,6 +109,7 @@ export function simulate(
       improve: effort !== "bound",
       patterns: effort !== "search",
       claimName: (pool, i) => `${SIM_PREFIX}${pool}-${i}`,
+      exactBound: false,
     },
   });
   return {

@@ -29,6 +29,7 @@ import { PREFER_NO_SCHEDULE_TOLERATION } from "./preferences.ts";
  */
 
 const ZONE = "topology.kubernetes.io/zone";
+const ZONE_ID = "topology.k8s.aws/zone-id";
 const CAPACITY_TYPE = "karpenter.sh/capacity-type";
 const HOSTNAME = "kubernetes.io/hostname";
 /** A new claim's hostname (Karpenter: `hostname-placeholder-NNNN`): no pod can name it. */
@@ -103,7 +104,7 @@ export function untoleratedPoolTaint(c: PodConstraints, pool: NodePool): Taint |
 export function poolAccepts(pool: NodePool, it: InstanceType, o: Offering): boolean {
   const view = typeView(pool, it);
   for (const r of poolRequirements(pool)) {
-    const v = r.key === ZONE ? o.zone : r.key === CAPACITY_TYPE ? o.capacityType : view.single.get(r.key);
+    const v = offeringValue(view, o, r.key);
     if (v !== undefined ? !r.has(v) : isTypeKey(view, r.key) && !admitsAbsence(r)) return false;
   }
   return true;
@@ -242,7 +243,11 @@ function typeView(pool: NodePool, it: InstanceType): TypeView {
 }
 
 function offeringValue(view: TypeView, o: Offering, key: string): string | undefined {
-  return key === ZONE ? o.zone : key === CAPACITY_TYPE ? o.capacityType : view.single.get(key);
+  if (key === ZONE) return o.zone;
+  if (key === CAPACITY_TYPE) return o.capacityType;
+  // The zone ID (AWS's topology.k8s.aws/zone-id) is the offering's, like its zone name.
+  if (key === ZONE_ID && o.zoneId !== undefined) return o.zoneId;
+  return view.single.get(key);
 }
 
 function isTypeKey(view: TypeView, key: string): boolean {

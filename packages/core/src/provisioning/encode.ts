@@ -77,33 +77,10 @@ export function encode(
 
   // Resource dimensions: what pending pods request, and what NodePool limits constrain.
   const keys = new Set<string>(FIRST_RESOURCES);
-  for (const p of pending) for (const [k, v] of Object.entries(p.requests)) if (v > 0) keys.add(k);
+  for (const p of pending) for (const k in p.requests) if ((p.requests[k] as number) > 0) keys.add(k);
   for (const pool of pools) for (const k of Object.keys(pool.limits)) if (k !== "nodes") keys.add(k);
   const resources = [...FIRST_RESOURCES, ...[...keys].filter((k) => !FIRST_RESOURCES.includes(k)).sort()];
   const R = resources.length;
-
-  // Constraint classes and groups.
-  const classIndex = new Map<string, number>();
-  const constraintClasses: PodConstraints[] = [];
-  const groupIndex = new Map<string, number>();
-  const groups: PodGroup[] = [];
-  for (const pod of pending) {
-    const constraints = constraintsOf(pod);
-    let c = classIndex.get(constraints.key);
-    if (c === undefined) {
-      c = constraintClasses.length;
-      classIndex.set(constraints.key, c);
-      constraintClasses.push(constraints);
-    }
-    const key = `${c}|${resources.map((r) => pod.requests[r] ?? 0).join(",")}`;
-    let g = groupIndex.get(key);
-    if (g === undefined) {
-      g = groups.length;
-      groupIndex.set(key, g);
-      groups.push({ pods: [], requests: pod.requests, constraintClass: c });
-    }
-    groups[g]?.pods.push(pod);
-  }
 
   // Offerings per NodePool in priority order, cheapest first within a pool, ties by Karpenter's launch
   // precedence (reserved > spot > on-demand) then names, so that the kernel's "lowest index wins"
@@ -133,16 +110,67 @@ export function encode(
   const T = offerings.length;
   const W = Math.ceil(T / 32);
 
-  // Which offerings each constraint class may use. (Spot priced above on-demand is Karpenter's
-  // launch-time rule over a whole claim: decoding applies it to each claim's options.)
-  const classOfferings = constraintClasses.map((c) => {
-    const row = new Uint8Array(T);
-    for (let t = 0; t < T; t++) {
-      const o = offerings[t] as EncodedOffering;
-      row[t] = offeringAccepts(c, o.nodePool, o.instanceType, o.offering) ? 1 : 0;
+  // Constraint classes and groups. A class is the pods' constraints plus whether they need an exotic
+  // instance type (exoticNeeded: none of the other offerings they may use holds one of them); its row
+  // is the offerings it may use. Pods are grouped per constraints by request vector in nested maps
+  // keyed by value (no key strings per pod); a new group decides its class.
+  const classIndex = new Map<string, number>();
+  const constraintClasses: PodConstraints[] = [];
+  const classOfferings: Uint8Array[] = [];
+  const groups: PodGroup[] = [];
+  const exotic = exoticOfferings(offerings);
+  const bases = new Map<string, { constraints: PodConstraints; row: Uint8Array; groups: RequestTrie }>();
+  const classOf = (constraints: PodConstraints, row: Uint8Array, withExotic: boolean): number => {
+    const key = withExotic ? constraints.key : `${constraints.key}|no-exotic`;
+    let c = classIndex.get(key);
+    if (c === undefined) {
+      c = constraintClasses.length;
+      classIndex.set(key, c);
+      constraintClasses.push(constraints);
+      classOfferings.push(withExotic ? row : withoutExotic(row, exotic));
     }
-    return row;
-  });
+    return c;
+  };
+  let unconstrained: PodConstraints | undefined;
+  for (const pod of pending) {
+    // Most pods have no node constraints at all: one shared constraints object for them.
+    const constraints = hasNodeConstraints(pod) ? constraintsOf(pod) : (unconstrained ??= constraintsOf(pod));
+    let base = bases.get(constraints.key);
+    if (base === undefined) {
+      const row = new Uint8Array(T);
+      for (let t = 0; t < T; t++) {
+        const o = offerings[t] as EncodedOffering;
+        row[t] = offeringAccepts(constraints, o.nodePool, o.instanceType, o.offering) ? 1 : 0;
+      }
+      base = { constraints, row, groups: new Map() };
+      bases.set(constraints.key, base);
+    }
+    let level = base.groups;
+    for (let r = 0; r < R - 1; r++) {
+      const v = pod.requests[resources[r] as string] ?? 0;
+      let next = level.get(v) as RequestTrie | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(v, next);
+      }
+      level = next;
+    }
+    const last = pod.requests[resources[R - 1] as string] ?? 0;
+    let g = level.get(last) as number | undefined;
+    if (g === undefined) {
+      g = groups.length;
+      level.set(last, g);
+      const needs = exotic === undefined || exoticNeeded(base.row, exotic, offerings, pod.requests);
+      groups.push({
+        pods: [],
+        requests: pod.requests,
+        constraintClass: classOf(base.constraints, base.row, needs),
+      });
+    }
+    groups[g]?.pods.push(pod);
+  }
+  // (Spot priced above on-demand is Karpenter's launch-time rule over a whole claim: decoding applies
+  // it to each claim's options.)
 
   // Capacity reservations: one launch cap per reservation id, shared by every NodePool that offers it.
   // A reserved offering without a known count is left uncapped.
@@ -366,6 +394,68 @@ function daemonSetOverhead(
     for (const [k, v] of Object.entries(ds.requests)) out[k] = (out[k] ?? 0) + v;
   }
   return out;
+}
+
+/** Group indexes by request vector: a map per resource, the last level holding the group index. */
+type RequestTrie = Map<number, RequestTrie | number>;
+
+/** Whether a pod has any node-facing constraint (selector, affinity, volume topology, toleration). */
+function hasNodeConstraints(pod: Pod): boolean {
+  if (pod.requiredNodeAffinity.length > 0 || pod.tolerations.length > 0 || pod.volumeRequirements.length > 0)
+    return true;
+  for (const _ in pod.nodeSelector) return true;
+  return false;
+}
+
+/**
+ * Offerings of exotic instance types (`InstanceType.exotic`: metal, GPUs, accelerators, special-quota
+ * families), or undefined when there are none. As in Karpenter's launch filter, a NodePool with
+ * minValues keeps them as ordinary options.
+ */
+function exoticOfferings(offerings: readonly EncodedOffering[]): Uint8Array | undefined {
+  let any = false;
+  const mask = new Uint8Array(offerings.length);
+  offerings.forEach((o, t) => {
+    if (
+      o.instanceType.exotic === true &&
+      !o.nodePool.template.requirements.some((r) => r.minValues !== undefined)
+    ) {
+      mask[t] = 1;
+      any = true;
+    }
+  });
+  return any ? mask : undefined;
+}
+
+/** Pods need an exotic type when no other offering they may use holds one of them. */
+function exoticNeeded(
+  row: Uint8Array,
+  exotic: Uint8Array,
+  offerings: readonly EncodedOffering[],
+  requests: ResourceVector,
+): boolean {
+  for (let t = 0; t < row.length; t++) {
+    if (row[t] !== 1 || exotic[t] === 1) continue;
+    if (fitsAlone(requests, (offerings[t] as EncodedOffering).allocatable)) return false;
+  }
+  return true;
+}
+
+function withoutExotic(row: Uint8Array, exotic: Uint8Array | undefined): Uint8Array {
+  if (exotic === undefined) return row;
+  const out = Uint8Array.from(row);
+  for (let t = 0; t < out.length; t++) if (exotic[t] === 1) out[t] = 0;
+  return out;
+}
+
+/** Whether one pod's requests fit an allocatable (a resource missing there counts as 0). */
+export function fitsAlone(requests: ResourceVector, allocatable: ResourceVector): boolean {
+  // A for-in, not Object.entries: this runs for every group and offering, and the pairs were garbage.
+  for (const k in requests) {
+    const v = requests[k] as number;
+    if (v > 0 && v > (allocatable[k] ?? 0)) return false;
+  }
+  return true;
 }
 
 /** Karpenter's launch precedence between capacity types at one price: reserved, then spot, then on-demand. */

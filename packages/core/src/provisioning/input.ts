@@ -26,6 +26,11 @@ export interface ProvisioningOptions {
   minValuesPolicy?: "Strict" | "BestEffort";
   /** Name generator for new claims; default `<nodePool>-<n>` counting from 0 in plan order. */
   claimName?: (nodePool: string, index: number) => string;
+  /**
+   * Prove the exact bound of small problems (at most 60 pods on new claims) by enumeration (default
+   * true). Simulations that only need the plan (disruption) turn it off.
+   */
+  exactBound?: boolean;
 }
 
 /** What `provision` plans for. Instance types are given per NodePool name, or one list for all. */

@@ -304,3 +304,22 @@ function demandedResources(classes: readonly BoundClass[]): string[] {
   }
   return [...keys].sort();
 }
+
+/**
+ * A lower-bound method in words: what the bound takes into account and what it ignores (for reports;
+ * the Plan keeps the method code). Unknown codes are described as a lower bound only.
+ */
+export function describeLowerBound(method: string): string {
+  const ignores =
+    "ignores topology spread, pod (anti-)affinity, host ports, NodePool limits and the order of NodePools";
+  const takes = "NodePool requirements, taints, resources and DaemonSet overhead";
+  if (method.startsWith("exact-enumeration"))
+    return `exact: the cheapest set of new nodes that holds these pods, found by enumeration (${takes}); ${ignores}`;
+  if (method.startsWith("pattern-lp-farley"))
+    return `pattern LP: whole pods packed on nodes, node counts fractional (${takes}); ${ignores}`;
+  if (method.startsWith("lp-covering-by-compatibility"))
+    return `resource LP: pods' requests covered by the nodes they may run on, as if pods could be split (${takes}${
+      method.includes("reservation-caps") ? ", capacity reservations' instance counts" : ""
+    }); ${ignores}`;
+  return "a proven lower bound on the cost of the new capacity";
+}

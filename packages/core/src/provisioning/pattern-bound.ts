@@ -16,8 +16,16 @@ export interface PatternCertificate {
   scale: number;
   /** Dollar value of one pod, by request vector (in `resources` order). */
   values: { requests: number[]; value: number }[];
-  /** Lagrange rates (dollars per unit of each resource) bounding the patterns of the listed offerings. */
+  /**
+   * Lagrange rates (dollars per unit of each resource) of the listed offerings: they bound its patterns,
+   * or guide the checker's search where that bound is not enough.
+   */
   rates: { perUnit: number[]; offerings: string[] }[];
+  /**
+   * Set when the bound is the exact optimum of covering the plan's pods on new claims by nodes (small
+   * problems): the checker repeats the enumeration, pruning with the values above.
+   */
+  exact?: { pods: number };
 }
 
 export const PATTERN_BOUND_METHOD = "pattern-lp-farley";
@@ -50,7 +58,9 @@ export function patternBound(enc: Encoding, onNew: Int32Array, solution: Pattern
   enc.offerings.forEach((o, t) => {
     const shape = solution.shapeOf[t] as number;
     const b = shape >= 0 ? solution.upperBounds.get(shape) : undefined;
-    if (b === undefined || b.exact) return;
+    // Every shape's Lagrange rates: they settle most offerings at once, and tighten the checker's
+    // search where they do not.
+    if (b === undefined) return;
     let entry = rates.get(shape);
     if (entry === undefined) {
       entry = { perUnit: Array.from(b.lambda), offerings: [] };

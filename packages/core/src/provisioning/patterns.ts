@@ -10,24 +10,31 @@ import { solveCoveringLP } from "../lp/simplex.ts";
  *
  * - a lower bound (Farley's): for any group values v >= 0, no node pattern on offering t is worth more
  *   than ub_t; with rho = max_t ub_t / price_t, the values v / rho are a feasible dual of the pattern LP,
- *   so sum_g n_g v_g / rho bounds every integral plan. ub_t is exact where the knapsack search finishes
- *   and a Lagrangian relaxation of the knapsack where it does not: always an upper bound, so the bound
- *   stays valid whatever the search limits.
+ *   so sum_g n_g v_g / rho bounds every integral plan. ub_t is what the knapsack search proves (its best
+ *   pattern, or the pricing target when nothing beats it) and a Lagrangian relaxation of the knapsack
+ *   where it does not finish: always an upper bound, so the bound stays valid whatever the limits.
  * - a plan: rounding the LP's patterns down gives nodes that are full by construction; the kernel
  *   packs the few pods left over.
+ *
+ * Column generation stops on convergence: when no shape has a pattern worth more than (1 + 2e-4) x its
+ * price at the master's duals (every shape priced out, so the bound is the LP value within 0.02%), or
+ * when no pricing finds an improving column any more. Shapes of at most 48 pods are priced exactly by
+ * branch and bound (capacities rounded to what pods can fill, a surrogate bound from the relaxation's
+ * rates, pruning what cannot beat the target); larger ones by their relaxation, which bounds them within
+ * a few pods' worth. The limits below are failsafes, not the stopping rule.
  *
  * Deterministic: limits are counts of iterations and search nodes, never time.
  */
 
-/** Search and iteration limits (defaults suit tens of groups against hundreds of offering shapes). */
+/** Failsafe limits (convergence, not these, ends a solve on every workload measured). */
 export interface PatternLimits {
-  /** Column-generation rounds. */
+  /** Column-generation rounds at most. */
   iterations?: number;
-  /** Branch-and-bound nodes per knapsack. */
+  /** Branch-and-bound nodes per knapsack at first; raised 8x for shapes a round could not settle. */
   searchNodes?: number;
   /** Largest number of groups the stage takes on (the master LP is dense). */
   maxGroups?: number;
-  /** Branch-and-bound nodes over the whole solve; column generation stops once spent. */
+  /** Branch-and-bound nodes over the whole solve, at most. */
   workBudget?: number;
 }
 
@@ -63,14 +70,21 @@ export interface PatternSolution {
   integral?: Pattern[];
 }
 
-const DEFAULTS = { iterations: 40, searchNodes: 1500, maxGroups: 160, workBudget: 500_000 };
+const DEFAULTS = { iterations: 400, searchNodes: 4000, maxGroups: 160, workBudget: 20_000_000 };
 /** Integer covers are searched up to this many pods, within this many search nodes. */
 const INTEGER_COVER_PODS = 200;
 const INTEGER_COVER_NODES = 20_000;
-/** Shapes that fit at most this many pods of any one group are searched exactly every round. */
-const SMALL_SHAPE_PODS = 12;
-/** Column generation stops once the bound is this close (relative) to the LP objective. */
-const GAP = 0.003;
+/**
+ * Pricing tolerance: a shape is priced out when no pattern is worth more than (1 + TOLERANCE) times
+ * its price. Column generation stops when every shape is, so the Farley bound is then within this of
+ * the LP value.
+ */
+const TOLERANCE = 2e-4;
+/**
+ * Shapes that hold at most this many pods of any group are priced exactly by branch and bound; larger
+ * ones by their knapsack relaxation, rounded (within a few pods' worth of exact there).
+ */
+const SEARCH_PODS = 48;
 
 /**
  * Solves the pattern LP for `counts[g]` pods of each group on the problem's offerings (one representative
@@ -136,9 +150,10 @@ export function solvePatternLP(
   let upperBounds = new Map<number, ShapeBound>();
   let work = 0;
   let scale = 1;
-  // After a round adds nothing with the normal search budget, one round with a deep budget either finds
-  // the columns the shallow search missed or proves the shapes' bounds exact.
-  let deep = false;
+  // Search budget per shape; raised for the shapes a round could not settle when it found no column.
+  const budget = new Map<number, number>(shapes.map((s) => [s.t, searchNodes]));
+  // Per shape, the Lagrange rates of its last relaxation.
+  const lastRates = new Map<number, Float64Array>();
   for (let it = 0; it < iterations; it++) {
     const lp = master(columns, priceOf, demand);
     if (lp === undefined) return undefined;
@@ -149,27 +164,45 @@ export function solvePatternLP(
     let ratio = 0;
     const ubs = new Map<number, ShapeBound>();
     const candidates: { col: Pattern; gain: number }[] = [];
+    const unsettled: number[] = [];
     for (const s of shapes) {
-      // The relaxation bounds every pattern of the shape; when it cannot price out, neither can they.
+      // Pricing: is some pattern of the shape worth more than (1 + TOLERANCE) x its price at these
+      // values? The knapsack's LP relaxation bounds every pattern; when it is under that target the
+      // shape is settled at once. Otherwise branch and bound, pruning what cannot beat the target,
+      // either finds a column or proves the target is an upper bound.
+      const target = s.price * (1 + TOLERANCE);
+      // The last round's Lagrange rates bound the shape at these values too (weak duality): when that
+      // is under the target, no relaxation needs solving.
+      const previous = lastRates.get(s.t);
+      if (previous !== undefined) {
+        const lagrangian = lagrangianBound(req, R, s, values, demand, previous);
+        if (lagrangian <= target) {
+          ubs.set(s.t, { ub: lagrangian, exact: false, lambda: previous });
+          if (s.price > 0) ratio = Math.max(ratio, lagrangian / s.price);
+          continue;
+        }
+      }
       y.fill(0);
       const lambda = new Float64Array(R);
-      let ub = relaxedBound(req, R, s, values, demand, y, lambda);
+      const relaxed = relaxedBound(req, R, s, values, demand, y, lambda);
+      lastRates.set(s.t, lambda);
+      let ub = relaxed;
       let exact = false;
-      // Small shapes (a few pods) are searched exactly; larger ones round their relaxation, which is
-      // near-exact there. The deep round searches only the shapes that hold the bound down.
-      if (ub > s.price * (1 + 1e-9)) {
-        let value = 0;
+      if (relaxed > target) {
         best.fill(0);
-        const search = deep ? ub > s.price * (1 + GAP) : s.small && work < workBudget;
-        if (search) {
-          const found = knapsack(req, R, s, values, demand, deep ? searchNodes * 40 : searchNodes, best);
+        let value = 0;
+        if (s.searchable) {
+          const found = knapsack(req, R, s, values, demand, budget.get(s.t) as number, best, lambda, target);
           work += found.nodes;
           value = found.value;
           if (found.exact) {
-            ub = Math.min(ub, found.value * (1 + 1e-9));
+            // Complete: its best pattern is the most valuable one when above the target, else none is.
+            ub = Math.min(relaxed, Math.max(found.value, target) * (1 + 1e-9));
             exact = true;
-          }
+          } else unsettled.push(s.t);
         }
+        // A shape of many pods: its relaxation, rounded, is a near-best pattern and bounds the rest
+        // within a few pods' worth.
         if (!exact) value = Math.max(value, roundedRelaxation(req, R, s, values, demand, best, y));
         if (value > s.price * (1 + 1e-9) + 1e-12)
           candidates.push({
@@ -200,11 +233,13 @@ export function solvePatternLP(
       upperBounds = ubs;
       scale = Math.max(1, ratio);
     }
-    if (lpObjective - bound <= GAP * lpObjective) break;
-    if (added === 0 || work >= workBudget) {
-      if (deep) break;
-      deep = true;
-    } else deep = false;
+    // Converged: every shape priced out within the tolerance, so the bound is the LP value within it.
+    if (lpObjective - bound <= (TOLERANCE + 1e-9) * lpObjective) break;
+    // No column, yet some shape unsettled: search those deeper (a failsafe caps the total work).
+    if (added === 0) {
+      if (unsettled.length === 0 || work >= workBudget) break;
+      for (const t of unsettled) budget.set(t, (budget.get(t) as number) * 8);
+    }
   }
   // Patterns of the last master solution (columns added after it have no value yet).
   const solved = primal.length;
@@ -280,8 +315,8 @@ interface Shape {
   price: number;
   /** Active-group indexes that may run on it and fit alone. */
   groups: number[];
-  /** Holds only a few pods (exact search is cheap). */
-  small: boolean;
+  /** Holds few enough pods that branch and bound prices it exactly. */
+  searchable: boolean;
 }
 
 function candidateShapes(
@@ -313,13 +348,16 @@ function candidateShapes(
     // independent checker recomputes from catalog prices.
     const price =
       prices !== undefined ? (prices[t] as number) : (problem.offerings.priceMicros[t] as number) / 1e6;
+    // What patterns can really fill: every sum of requests of a resource is a multiple of their
+    // greatest common divisor, so capacity is rounded down to one (8-core pods fill 88 of 95.4 cores).
+    const usable = usableCapacity(capacity, req, R, groups);
     // Shapes of different pools with the same capacity, price and groups are the same to the LP.
-    const key = `${price}|${Array.from(capacity).join(",")}|${groups.join(",")}`;
+    const key = `${price}|${Array.from(usable).join(",")}|${groups.join(",")}`;
     let shape = byKey.get(key);
     if (shape === undefined) {
       let most = 0;
-      for (const i of groups) most = Math.max(most, fitCount(req, i, R, capacity, 0));
-      shape = { t, capacity: Float64Array.from(capacity), price, groups, small: most <= SMALL_SHAPE_PODS };
+      for (const i of groups) most = Math.max(most, fitCount(req, i, R, usable, 0));
+      shape = { t, capacity: usable, price, groups, searchable: most <= SEARCH_PODS };
       byKey.set(key, shape);
     }
     shapeOf[t] = shape.t;
@@ -344,6 +382,33 @@ function candidateShapes(
     if (r !== undefined) shapeOf[t] = r;
   }
   return { shapes: kept, shapeOf };
+}
+
+/**
+ * Capacity rounded down, per resource, to a multiple of the greatest common divisor of what the groups
+ * request of it: no pattern can use more (requests are integers: millicores, bytes, counts).
+ */
+export function usableCapacity(
+  capacity: ArrayLike<number>,
+  req: Float64Array,
+  R: number,
+  groups: readonly number[],
+): Float64Array {
+  const out = Float64Array.from(capacity);
+  for (let r = 0; r < R; r++) {
+    let g = 0;
+    for (const i of groups) g = gcd(g, req[i * R + r] as number);
+    if (g > 1) out[r] = Math.floor((out[r] as number) / g + 1e-9) * g;
+  }
+  return out;
+}
+
+/** Greatest common divisor of two non-negative integers (exact in doubles up to 2^53). */
+function gcd(a: number, b: number): number {
+  let x = Math.round(a);
+  let y = Math.round(b);
+  while (y > 0) [x, y] = [y, x % y];
+  return x;
 }
 
 /**
@@ -423,18 +488,42 @@ function master(columns: readonly Pattern[], price: ReadonlyMap<number, number>,
  * `exact` is false when the node budget ran out (the pattern found is then only a good one).
  */
 function knapsack(
-  req: Float64Array,
-  R: number,
+  reqIn: Float64Array,
+  RIn: number,
   shape: Shape,
   values: Float64Array,
   demand: Float64Array,
   nodeBudget: number,
   out: Float64Array | Int32Array,
+  surrogate?: Float64Array,
+  target = 0,
 ): { value: number; exact: boolean; nodes: number } {
   out.fill(0);
   const items = shape.groups.filter((i) => (values[i] as number) > 1e-12);
   if (items.length === 0) return { value: 0, exact: true, nodes: 0 };
-  const cap = shape.capacity;
+  // With surrogate multipliers (the knapsack LP's duals per resource unit), one more resource row:
+  // sum_r lambda_r x resource r. Any non-negative multipliers make it a valid relaxation, and the LP's
+  // make the single-resource bound on it as tight as the LP at the root.
+  let req = reqIn;
+  let R = RIn;
+  let cap: ArrayLike<number> = shape.capacity;
+  if (surrogate?.some((x) => x > 0)) {
+    R = RIn + 1;
+    req = new Float64Array((reqIn.length / RIn) * R);
+    for (let i = 0; i < reqIn.length / RIn; i++) {
+      let w = 0;
+      for (let r = 0; r < RIn; r++) {
+        const q = reqIn[i * RIn + r] as number;
+        req[i * R + r] = q;
+        w += (surrogate[r] as number) * q;
+      }
+      req[i * R + RIn] = w;
+    }
+    let capS = 0;
+    for (let r = 0; r < RIn; r++) capS += (surrogate[r] as number) * (shape.capacity[r] as number);
+    // A hair of slack: rounding in the sum must never cut off a pattern that fits.
+    cap = [...Array.from(shape.capacity), capS * (1 + 1e-9)];
+  }
   const density = (i: number) => {
     let size = 0;
     for (let r = 0; r < R; r++) {
@@ -507,7 +596,8 @@ function knapsack(
       exact = false;
       return;
     }
-    if (value + bound(k) <= bestValue + 1e-12) return;
+    // Only patterns worth more than the target matter: below it, the shape is priced out anyway.
+    if (value + bound(k) <= Math.max(bestValue, target) + 1e-12) return;
     const i = items[k] as number;
     const max = Math.min(fitCount(req, i, R, left, 0), demand[i] as number);
     const v = values[i] as number;
@@ -522,6 +612,29 @@ function knapsack(
   };
   dfs(0, 0);
   return { value: bestValue, exact, nodes };
+}
+
+/**
+ * An upper bound on any pattern of the shape from Lagrange rates per resource unit (weak duality):
+ * rates . capacity plus, per group, as many pods as can be worth more than their rates, at that surplus.
+ */
+function lagrangianBound(
+  req: Float64Array,
+  R: number,
+  shape: Shape,
+  values: Float64Array,
+  demand: Float64Array,
+  rates: Float64Array,
+): number {
+  let bound = 0;
+  for (let r = 0; r < R; r++) bound += (rates[r] as number) * (shape.capacity[r] as number);
+  for (const i of shape.groups) {
+    let price = 0;
+    for (let r = 0; r < R; r++) price += (rates[r] as number) * (req[i * R + r] as number);
+    const surplus = (values[i] as number) - price;
+    if (surplus > 0) bound += surplus * Math.min(demand[i] as number, fitCount(req, i, R, shape.capacity, 0));
+  }
+  return bound * (1 + 1e-9);
 }
 
 /**

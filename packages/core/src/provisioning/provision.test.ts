@@ -352,3 +352,115 @@ describe("NodePool limits charged with each claim's largest option (Karpenter's 
     expect(validatePlan(problem, plan).violations).toEqual([]);
   });
 });
+
+describe("exotic instance types serve only pods nothing else serves", () => {
+  // "metal" is cheaper per cpu than anything else and "gpu" carries a GPU: neither is used by price alone.
+  const types = [
+    type("small", 2, 4, 0.1),
+    type("large", 8, 16, 0.4),
+    { ...type("metal", 96, 192, 3.6), exotic: true },
+    {
+      ...type("gpu", 8, 32, 1.2),
+      allocatable: { cpuMillis: 8000, memoryBytes: 32 * GiB, pods: 110, "nvidia.com/gpu": 1 },
+      exotic: true,
+    },
+  ];
+
+  test("generic pods stay off exotic types; GPU and oversized pods get them; the bound agrees", () => {
+    const pods = [
+      ...Array.from({ length: 40 }, (_, i) => pod(`web-${i}`, 1500, 2)),
+      pod("train", 4000, 8, {
+        requests: { cpuMillis: 4000, memoryBytes: 8 * GiB, pods: 1, "nvidia.com/gpu": 1 },
+      }),
+      pod("whale", 32000, 64),
+    ];
+    const problem = input(pods, { instanceTypes: types });
+    const plan = solver.provision(problem);
+    expect(plan.unschedulable).toEqual([]);
+    const on = (p: string) => plan.nodeClaims.find((c) => c.pods.includes(`default/${p}`));
+    expect(on("train")?.instanceType).toBe("gpu");
+    expect(on("whale")?.instanceType).toBe("metal");
+    for (let i = 0; i < 40; i++) expect(on(`web-${i}`)?.instanceTypeOptions).not.toContain("metal");
+    const v = validatePlan(problem, plan);
+    expect(v.violations).toEqual([]);
+    expect(v.verifiedLowerBoundPerHour).toBeGreaterThanOrEqual(plan.cost.lowerBoundPerHour * (1 - 1e-9));
+  });
+
+  test("a NodePool with minValues keeps them as ordinary options (Karpenter's filter does too)", () => {
+    const pods = Array.from({ length: 40 }, (_, i) => pod(`web-${i}`, 1500, 2));
+    const withMin = NodePoolSchema.parse({
+      name: "default",
+      template: {
+        requirements: [{ key: "node.kubernetes.io/instance-type", operator: "Exists", minValues: 2 }],
+      },
+    });
+    const problem = input(pods, { instanceTypes: types, nodePools: [withMin] });
+    const plan = solver.provision(problem);
+    expect(plan.nodeClaims.some((c) => c.instanceTypeOptions.includes("metal"))).toBe(true);
+    expect(validatePlan(problem, plan).violations).toEqual([]);
+  });
+});
+
+describe("zones as the cloud offers them", () => {
+  test("a type is launched only where it is offered, and validatePlan says when a plan does otherwise", () => {
+    const onlyB = type("cheap", 4, 8, 0.1, { zones: ["zone-b"] });
+    const everywhere = type("dear", 4, 8, 0.3);
+    const spread = {
+      labels: { app: "web" },
+      topologySpreadConstraints: [
+        {
+          maxSkew: 1,
+          topologyKey: "topology.kubernetes.io/zone",
+          whenUnsatisfiable: "DoNotSchedule" as const,
+          labelSelector: { matchLabels: { app: "web" } },
+        },
+      ],
+    };
+    const pods = Array.from({ length: 8 }, (_, i) => pod(`web-${i}`, 3000, 1, spread));
+    const problem = input(pods, { instanceTypes: [onlyB, everywhere] });
+    const plan = solver.provision(problem);
+    expect(plan.unschedulable).toEqual([]);
+    for (const c of plan.nodeClaims) expect(`${c.instanceType}/${c.zone}`).not.toBe("cheap/zone-a");
+    expect(new Set(plan.nodeClaims.map((c) => c.zone))).toEqual(new Set(["zone-a", "zone-b"]));
+    expect(validatePlan(problem, plan).violations).toEqual([]);
+    const moved = plan.nodeClaims.find((c) => c.instanceType === "cheap");
+    expect(moved).toBeDefined();
+    const tampered = {
+      ...plan,
+      nodeClaims: plan.nodeClaims.map((c) => (c === moved ? { ...c, zone: "zone-a" } : c)),
+    };
+    expect(validatePlan(problem, tampered).violations).toContainEqual(
+      expect.objectContaining({
+        rule: "offering",
+        message: "cheap has no available on-demand offering in zone-a",
+      }),
+    );
+  });
+
+  test("topology.k8s.aws/zone-id selects offerings by their zone ID", () => {
+    const withIds = {
+      ...type("m", 4, 8, 0.1),
+      offerings: [
+        {
+          zone: "zone-a",
+          zoneId: "use1-az2",
+          capacityType: "on-demand" as const,
+          pricePerHour: 0.1,
+          available: true,
+        },
+        {
+          zone: "zone-b",
+          zoneId: "use1-az4",
+          capacityType: "on-demand" as const,
+          pricePerHour: 0.1,
+          available: true,
+        },
+      ],
+    };
+    const pinned = pod("p", 1000, 1, { nodeSelector: { "topology.k8s.aws/zone-id": "use1-az4" } });
+    const problem = input([pinned], { instanceTypes: [withIds] });
+    const plan = solver.provision(problem);
+    expect(plan.nodeClaims.map((c) => c.zone)).toEqual(["zone-b"]);
+    expect(validatePlan(problem, plan).violations).toEqual([]);
+  });
+});

@@ -7,6 +7,7 @@ import {
   REASON_CLASS_CAP,
   REASON_LAUNCH_CAP,
 } from "@nodeplan/solver-wasm";
+import { type Costs, costsOfNode, offeringCosts, sumCosts, ZERO_COSTS } from "../costs.ts";
 import type {
   InstanceType,
   NodePool,
@@ -26,12 +27,14 @@ import {
 } from "../requirements.ts";
 import { LABEL_CAPACITY_RESERVATION_ID } from "../well-known-labels.ts";
 import { diagnoseUnplaced } from "./diagnose.ts";
-import { type EncodedOffering, type Encoding, encode, type PodGroup } from "./encode.ts";
+import { type EncodedOffering, type Encoding, encode, fitsAlone, type PodGroup } from "./encode.ts";
+import { EXACT_BOUND_PODS, exactBound } from "./exact-bound.ts";
 import { instanceTypesFor, isProvisionable, type ProvisioningInput } from "./input.ts";
 import {
   type BoundClass,
   type BoundOffering,
   computeLowerBound,
+  describeLowerBound,
   type LowerBoundResult,
 } from "./lower-bound.ts";
 import { truncateKeepingMinValues } from "./min-values.ts";
@@ -111,7 +114,11 @@ function rightSizedForLimits(kernel: Kernel, input: ProvisioningInput, first: At
   const plan = best.plan;
   const onNew = new Set(plan.nodeClaims.flatMap((c) => c.pods));
   const tolerate = preferNoScheduleTaints(input.nodePools, input.nodes).length > 0;
-  const bound = boundOnOwnConstraints(input, onNew, tolerate);
+  let bound: ProvenBound = boundOnOwnConstraints(input, onNew, tolerate);
+  if (input.options?.exactBound !== false) {
+    const exact = exactOverOwnConstraints(input, plan.nodeClaims, tolerate);
+    if (exact !== undefined && exact.lowerBoundPerHour > bound.lowerBoundPerHour) bound = exact;
+  }
   const lowerBoundPerHour = Math.min(bound.lowerBoundPerHour, plan.cost.newPerHour);
   return {
     ...plan,
@@ -120,7 +127,11 @@ function rightSizedForLimits(kernel: Kernel, input: ProvisioningInput, first: At
       lowerBoundPerHour,
       ratio: lowerBoundPerHour > 0 ? plan.cost.newPerHour / lowerBoundPerHour : null,
     },
-    lowerBound: { method: bound.method, certificate: bound.certificate },
+    lowerBound: {
+      method: bound.method,
+      certificate: bound.certificate,
+      description: describeLowerBound(bound.method),
+    },
   };
 }
 
@@ -332,8 +343,17 @@ function provisionOnce(
     patternProof.lowerBoundPerHour > bound.lowerBoundPerHour
   )
     bound = patternProof;
+  // Small problems: the exact optimum of covering the claims' pods, over their own constraints.
+  if (input.options?.exactBound !== false) {
+    const exact = exactOverOwnConstraints(input, nodeClaims, preferNoSchedule.length > 0);
+    if (exact !== undefined && exact.lowerBoundPerHour > bound.lowerBoundPerHour) bound = exact;
+  }
   const currentPerHour = input.nodes.reduce((s, n) => s + (n.pricePerHour ?? 0), 0);
   const newPerHour = nodeClaims.reduce((s, c) => s + c.pricePerHour, 0);
+  const breakdown = {
+    current: currentCosts(input),
+    new: sumCosts(nodeClaims.map((c) => c.costs ?? offeringCosts(c))),
+  };
   const lowerBoundPerHour = Math.min(bound.lowerBoundPerHour, newPerHour);
   const plan: Plan = {
     nodeClaims,
@@ -345,12 +365,26 @@ function provisionOnce(
       plannedPerHour: currentPerHour + newPerHour,
       lowerBoundPerHour,
       ratio: lowerBoundPerHour > 0 ? newPerHour / lowerBoundPerHour : null,
+      breakdown,
     },
-    lowerBound: { method: bound.method, certificate: bound.certificate },
+    lowerBound: {
+      method: bound.method,
+      certificate: bound.certificate,
+      description: describeLowerBound(bound.method),
+    },
     warnings: [...unenforcedConstraints(topo?.unenforced ?? 0), ...relaxedPreferences(levels)],
     errors: [],
   };
   return { plan, relaxed: levels.size };
+}
+
+/** The existing and in-flight nodes' costs, split by what is paid for (see `costsOfNode`). */
+function currentCosts(input: ProvisioningInput): Costs {
+  if (input.nodes.length === 0) return { ...ZERO_COSTS };
+  const byName = new Map<string, InstanceType>();
+  for (const pool of input.nodePools)
+    for (const t of instanceTypesFor(input, pool.name)) if (!byName.has(t.name)) byName.set(t.name, t);
+  return sumCosts(input.nodes.map((n) => costsOfNode(n, byName)));
 }
 
 /** Per group, how many of its pods the kernel put on new bins (bins E and up). */
@@ -453,6 +487,30 @@ function boundOnOwnConstraints(
       : input,
   );
   return boundOverGroups(own, onNew);
+}
+
+/**
+ * The exact bound (exact-bound.ts) for the pods on `claims` when they are few, over their own
+ * constraints (no preference made a requirement, no topology pin) and, when the relaxation can add it,
+ * the PreferNoSchedule toleration: the loosest constraints they may end up scheduled with.
+ */
+function exactOverOwnConstraints(
+  input: ProvisioningInput,
+  claims: readonly PlannedNodeClaim[],
+  toleratePreferNoSchedule: boolean,
+): ProvenBound | undefined {
+  let count = 0;
+  for (const c of claims) count += c.pods.length;
+  if (count === 0 || count > EXACT_BOUND_PODS) return undefined;
+  const onClaims = new Set(claims.flatMap((c) => c.pods));
+  const pods = input.pods
+    .filter((p) => isProvisionable(p) && onClaims.has(key(p)))
+    .map((p) => (toleratePreferNoSchedule ? withPreferNoScheduleToleration(p) : p));
+  const own = encode({ ...input, pods, nodes: [] });
+  return exactBound(
+    own,
+    Int32Array.from(own.groups, (g) => g.pods.length),
+  );
 }
 
 /**
@@ -797,6 +855,7 @@ function decodeClaim(
     zone: chosen.offering.zone,
     capacityType: chosen.offering.capacityType,
     pricePerHour: chosen.offering.pricePerHour,
+    costs: offeringCosts(chosen.offering),
     worstPricePerHour: worst,
     requirements,
     daemonSetOverhead: chosen.overhead,
@@ -911,15 +970,6 @@ function poolUsage(
     add(c.nodePool, max);
   }
   return usage;
-}
-
-function fitsAlone(requests: ResourceVector, allocatable: ResourceVector): boolean {
-  // A for-in, not Object.entries: this runs for every group and offering, and the pairs were garbage.
-  for (const k in requests) {
-    const v = requests[k] as number;
-    if (v > 0 && v > (allocatable[k] ?? 0)) return false;
-  }
-  return true;
 }
 
 function key(p: Pod): string {

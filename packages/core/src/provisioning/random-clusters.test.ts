@@ -9,10 +9,12 @@ import { randomClusterArb, ZONE } from "./random-cluster.test-helper.ts";
 /**
  * Spread and affinity hold in every plan on random clusters with existing nodes, limits and
  * preferences (issue #18 item 8). `npm test` runs a short sample; NODEPLAN_TOPOLOGY_RUNS=3000 (and
- * NODEPLAN_TOPOLOGY_SEED) runs a long one.
+ * NODEPLAN_TOPOLOGY_SEED, default 20261206) runs a long one.
  */
 const RUNS = Number(globalThis.process?.env.NODEPLAN_TOPOLOGY_RUNS ?? 60);
-const SEED = globalThis.process?.env.NODEPLAN_TOPOLOGY_SEED;
+// A fixed seed by default: the check that the sample met every situation it is about is a statement
+// about one sample, and a random one missed a situation now and then (a flaky test, not a bug).
+const SEED = globalThis.process?.env.NODEPLAN_TOPOLOGY_SEED ?? "20261206";
 
 /** What a case exercises, so the test can say it met each situation it is about. */
 function features(input: ProvisioningInput) {
@@ -64,7 +66,7 @@ describe("random clusters with existing nodes, limits and preferences", () => {
           (u) => u.reason.code === "topology_spread_unsatisfiable",
         ).length;
       }),
-      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: Number(SEED) }) },
+      { numRuns: RUNS, seed: Number(SEED) },
     );
     // The sample met each situation it is about, and spreads that could not be kept were reported.
     for (const [k, n] of Object.entries(seen)) expect({ [k]: n > RUNS / 20 }).toEqual({ [k]: true });

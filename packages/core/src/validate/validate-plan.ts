@@ -329,6 +329,7 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
   }
 
   for (const v of topologyViolations(input, plan, podsByKey)) violations.push(v);
+  for (const v of zoneOfferingViolations(input, plan)) violations.push(v);
 
   // Costs add up, and the bound is what its certificate proves.
   const current = input.nodes.reduce((s, n) => s + (n.pricePerHour ?? 0), 0);
@@ -391,6 +392,33 @@ export function validatePlan(input: ProvisioningInput, plan: Plan): PlanValidati
     });
   }
   return { valid: violations.length === 0, violations, verifiedLowerBoundPerHour: verified ?? 0 };
+}
+
+/**
+ * Zones as the cloud offers them: each claim's chosen instance type must have an available offering of
+ * its capacity type in its zone (EC2 does not offer every type in every zone). Owned by the cost
+ * helper's zone-offering work; kept apart from the option-set checks above.
+ */
+function zoneOfferingViolations(input: ProvisioningInput, plan: Plan): PlanViolation[] {
+  const out: PlanViolation[] = [];
+  const byPool = new Map<string, Map<string, InstanceType>>();
+  for (const claim of plan.nodeClaims) {
+    let types = byPool.get(claim.nodePool);
+    if (types === undefined) {
+      types = new Map(typesFor(input, claim.nodePool).map((t) => [t.name, t]));
+      byPool.set(claim.nodePool, types);
+    }
+    const offered = types
+      .get(claim.instanceType)
+      ?.offerings.some((o) => o.zone === claim.zone && o.capacityType === claim.capacityType && o.available);
+    if (offered !== true)
+      out.push({
+        rule: "offering",
+        node: claim.name,
+        message: `${claim.instanceType} has no available ${claim.capacityType} offering in ${claim.zone}`,
+      });
+  }
+  return out;
 }
 
 /** What a claim's option set allows, checked once for every claim that has it. */
@@ -472,7 +500,7 @@ function analyseOptionSet(
     for (const o of offerings) {
       set.cheapest = Math.min(set.cheapest, o.pricePerHour);
       set.worst = Math.max(set.worst, o.pricePerHour);
-      const labels = nodeLabels(pool, it, o.zone, o.capacityType);
+      const labels = nodeLabels(pool, it, o.zone, o.capacityType, o.zoneId);
       const poolProblem = requirementsProblem(pool.template.requirements, labels, true);
       if (poolProblem !== undefined)
         set.poolProblems.push(`option ${name} in ${o.zone}: NodePool ${poolProblem}`);
@@ -534,12 +562,14 @@ function reservationCaps(input: ProvisioningInput): Map<string, number> {
  */
 function compatibleOfferings(input: ProvisioningInput, pod: Pod, caps: ReadonlyMap<string, number>) {
   const out: VerifierOffering[] = [];
+  const exotic = new Set<VerifierOffering>();
   for (const pool of input.nodePools) {
+    const keepsExotic = pool.template.requirements.some((r) => r.minValues !== undefined);
     if (untolerated(pool.template.taints, pod.tolerations) !== undefined) continue;
     for (const it of typesFor(input, pool.name)) {
       for (const o of it.offerings) {
         if (!o.available || o.reservationCapacity === 0) continue;
-        const labels = nodeLabels(pool, it, o.zone, o.capacityType);
+        const labels = nodeLabels(pool, it, o.zone, o.capacityType, o.zoneId);
         if (requirementsProblem(pool.template.requirements, labels, true) !== undefined) continue;
         if (podRequirementProblem(pod, labels, []) !== undefined) continue;
         const overhead = daemonSetOverhead(input.daemonSets ?? [], pool, labels);
@@ -548,16 +578,30 @@ function compatibleOfferings(input: ProvisioningInput, pod: Pod, caps: ReadonlyM
           allocatable[k] = Math.max(0, v - (overhead[k] ?? 0));
         // A pod can only ever be served where it fits on its own.
         if (overflow(pod.requests, allocatable) !== undefined) continue;
-        out.push({
+        const offering: VerifierOffering = {
           key: `${pool.name}/${it.name}/${o.zone}/${o.capacityType}${o.reservationId === undefined ? "" : `/${o.reservationId}`}`,
           pricePerHour: o.pricePerHour,
           allocatable,
           ...reservationOf(it, o, caps),
-        });
+        };
+        out.push(offering);
+        if (it.exotic === true && !keepsExotic) exotic.add(offering);
       }
     }
   }
-  return out;
+  return withoutExoticTypes(out, exotic);
+}
+
+/**
+ * Exotic instance types (metal, GPUs, accelerators, special-quota families) serve a pod only when no
+ * other offering does (Karpenter's exotic filter; NodePools with minValues keep them as ordinary).
+ */
+function withoutExoticTypes(
+  offerings: VerifierOffering[],
+  exotic: ReadonlySet<VerifierOffering>,
+): VerifierOffering[] {
+  if (exotic.size === 0 || exotic.size === offerings.length) return offerings;
+  return offerings.filter((o) => !exotic.has(o));
 }
 
 /** A capped reservation's offering: its id and the instances the catalog says are left. */
@@ -582,6 +626,7 @@ function nodeLabels(
   it: InstanceType,
   zone: string,
   capacityType: string,
+  zoneId?: string,
 ): Record<string, string> {
   const labels: Record<string, string> = { ...it.labels, ...pool.template.labels };
   for (const r of pool.template.requirements) {
@@ -589,6 +634,7 @@ function nodeLabels(
       labels[r.key] = r.values[0] as string;
   }
   labels["topology.kubernetes.io/zone"] = zone;
+  if (zoneId !== undefined) labels["topology.k8s.aws/zone-id"] = zoneId;
   labels["karpenter.sh/capacity-type"] = capacityType;
   labels["karpenter.sh/nodepool"] = pool.name;
   labels["node.kubernetes.io/instance-type"] = it.name;

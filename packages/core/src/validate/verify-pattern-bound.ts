@@ -12,8 +12,9 @@ import type { Pod, ResourceVector } from "../model.ts";
 export function verifyPatternBound(
   certificate: unknown,
   pods: readonly Pod[],
-  offeringsFor: (pod: Pod) => { key: string; pricePerHour: number; allocatable: ResourceVector }[],
+  offeringsFor: (pod: Pod) => CheckedOffering[],
   searchBudget = 2_000_000,
+  exactWork = 60_000_000,
 ): number | null {
   if (!isPatternCertificate(certificate)) return null;
   const { resources } = certificate;
@@ -69,11 +70,13 @@ export function verifyPatternBound(
     const items = [...o.kinds]
       .map((k) => ({ ...k, count: Math.min(k.count, fits(k.requests, o.allocatable)) }))
       .filter((k) => k.count > 0);
+    // A node's pods use, of each resource, a multiple of the gcd of the requests that may land there.
+    const usable = usableAllocatable(o.allocatable, items);
     const target = certificate.scale * o.price * (1 + 1e-7) + 1e-12;
     const rates = ratesOf.get(key);
     if (rates !== undefined && rates.length === R) {
       let bound = 0;
-      for (let r = 0; r < R; r++) bound += Math.max(0, rates[r] as number) * (o.allocatable[r] as number);
+      for (let r = 0; r < R; r++) bound += Math.max(0, rates[r] as number) * (usable[r] as number);
       for (const k of items) {
         let price = 0;
         for (let r = 0; r < R; r++) price += Math.max(0, rates[r] as number) * (k.requests[r] as number);
@@ -85,17 +88,146 @@ export function verifyPatternBound(
         continue;
       }
     }
-    const memo = `${target}|${o.allocatable.join(",")}|${items.map((k) => `${k.requests.join(",")}:${k.value}:${k.count}`).join(";")}`;
+    const memo = `${target}|${usable.join(",")}|${rates?.join(",")}|${items.map((k) => `${k.requests.join(",")}:${k.value}:${k.count}`).join(";")}`;
     let best = searched.get(memo);
     if (best === undefined) {
-      best = mostValuable(items, o.allocatable, searchBudget, target);
+      best = mostValuable(withSurrogate(items, usable, rates), searchBudget, target);
       searched.set(memo, best);
     }
     if (o.price > 0)
       rho = Math.max(rho, best <= target ? Math.min(best / o.price, certificate.scale) : best / o.price);
     else if (best > 0) return 0;
   }
-  return total / rho;
+  const farley = total / rho;
+  if (certificate.exact === undefined) return farley;
+  // An exact claim: the cheapest cover of these pods by nodes, computed here in this checker's own code.
+  const optimum = cheapestCover(pods, offeringsFor, exactWork);
+  return optimum === undefined ? farley : Math.max(farley, optimum);
+}
+
+/** An offering as the checker reads it from the input catalog. */
+type CheckedOffering = { key: string; pricePerHour: number; allocatable: ResourceVector };
+
+/**
+ * The least total price of nodes holding every pod, each node an offering every pod on it may use
+ * whose allocatable holds them all; undefined when larger than `work` steps allow. Pods with the same
+ * requests and offerings are interchangeable: a dynamic program over how many of each kind are left,
+ * each step placing one node that holds a pod of the first kind left. Plain on purpose: it shares
+ * nothing with the solver's own program.
+ */
+function cheapestCover(
+  pods: readonly Pod[],
+  offeringsFor: (pod: Pod) => CheckedOffering[],
+  work: number,
+): number | undefined {
+  const kinds: { requests: ResourceVector; offerings: CheckedOffering[]; count: number }[] = [];
+  const byKey = new Map<string, number>();
+  for (const pod of pods) {
+    const offerings = offeringsFor(pod);
+    if (offerings.length === 0) return undefined;
+    const key = `${JSON.stringify(Object.entries(pod.requests).sort())}|${offerings.map((o) => o.key).join(",")}`;
+    const k = byKey.get(key);
+    if (k === undefined) {
+      byKey.set(key, kinds.length);
+      kinds.push({ requests: pod.requests, offerings, count: 1 });
+    } else (kinds[k] as { count: number }).count++;
+  }
+  // A vector of pods per kind is a number in mixed radix (count + 1 per kind).
+  const place: number[] = [];
+  let states = 1;
+  for (const k of kinds) {
+    place.push(states);
+    states *= k.count + 1;
+    if (states > 2_000_000) return undefined;
+  }
+  let steps = 0;
+  // node[v]: the cheapest node holding vector v (Infinity when none does).
+  const node = new Float64Array(states).fill(Number.POSITIVE_INFINITY);
+  const holds = (o: CheckedOffering, load: Record<string, number>) =>
+    Object.entries(load).every(([r, q]) => q <= 0 || q <= (o.allocatable[r] ?? 0));
+  const fill = (k: number, v: number, load: Record<string, number>, options: CheckedOffering[] | null) => {
+    if (++steps > work) return false;
+    if (k === kinds.length) {
+      if (options !== null) for (const o of options) node[v] = Math.min(node[v] as number, o.pricePerHour);
+      return true;
+    }
+    if (!fill(k + 1, v, load, options)) return false;
+    const kind = kinds[k] as (typeof kinds)[number];
+    const keys = new Set(kind.offerings.map((o) => o.key));
+    let grown = { ...load };
+    for (let n = 1; n <= kind.count; n++) {
+      grown = { ...grown };
+      for (const [r, q] of Object.entries(kind.requests)) grown[r] = (grown[r] ?? 0) + q;
+      const left = (options ?? kind.offerings).filter((o) => keys.has(o.key) && holds(o, grown));
+      if (left.length === 0) break;
+      if (!fill(k + 1, v + n * (place[k] as number), grown, left)) return false;
+    }
+    return true;
+  };
+  if (!fill(0, 0, {}, null)) return undefined;
+  const countOf = (v: number, k: number) =>
+    Math.floor(v / (place[k] as number)) % ((kinds[k] as { count: number }).count + 1);
+  const cheapest = new Float64Array(states).fill(Number.POSITIVE_INFINITY);
+  cheapest[0] = 0;
+  for (let s = 1; s < states; s++) {
+    let first = 0;
+    while (countOf(s, first) === 0) first++;
+    let best = Number.POSITIVE_INFINITY;
+    // Nodes for state s: vectors within s holding a pod of its first kind, grown while a node holds them.
+    const within = (k: number, v: number): boolean => {
+      if (++steps > work) return false;
+      if (k === kinds.length) {
+        best = Math.min(best, (node[v] as number) + (cheapest[s - v] as number));
+        return true;
+      }
+      for (let n = k === first ? 1 : 0; n <= countOf(s, k); n++) {
+        const next = v + n * (place[k] as number);
+        if (n > 0 && !Number.isFinite(node[next] as number)) break;
+        if (!within(k + 1, next)) return false;
+      }
+      return true;
+    };
+    if (!within(first, 0)) return undefined;
+    cheapest[s] = best;
+  }
+  const optimum = cheapest[states - 1] as number;
+  return Number.isFinite(optimum) ? optimum : undefined;
+}
+
+/**
+ * Allocatable rounded down, per resource, to a multiple of the gcd of the requests of the kinds that
+ * may use it: any set of those pods uses such a multiple, so no pattern is cut off.
+ */
+function usableAllocatable(allocatable: readonly number[], kinds: readonly Kind[]): number[] {
+  return allocatable.map((a, r) => {
+    let g = 0;
+    for (const k of kinds) {
+      let x = g;
+      let y = Math.round(k.requests[r] as number);
+      while (y > 0) [x, y] = [y, x % y];
+      g = x;
+    }
+    return g > 1 ? Math.floor(a / g + 1e-9) * g : a;
+  });
+}
+
+/**
+ * The search problem: the kinds and the node's usable allocatable, plus, with the certificate's rates,
+ * one more resource: rates . requests against rates . allocatable (implied by the others, so no
+ * pattern is cut off; it only tightens the search's bound). A hair of slack absorbs rounding.
+ */
+function withSurrogate(
+  kinds: readonly Kind[],
+  usable: readonly number[],
+  rates: readonly number[] | undefined,
+): { kinds: Kind[]; allocatable: number[] } {
+  if (rates === undefined || rates.length !== usable.length || !rates.some((x) => x > 0))
+    return { kinds: [...kinds], allocatable: [...usable] };
+  const weigh = (v: readonly number[]) => v.reduce((s, x, r) => s + Math.max(0, rates[r] as number) * x, 0);
+  return {
+    kinds: kinds.map((k) => ({ ...k, requests: [...k.requests, weigh(k.requests)] })),
+    allocatable: [...usable, weigh(usable) * (1 + 1e-9)],
+  };
 }
 
 /** How many of a pod kind fit on an empty node. */
@@ -115,8 +247,7 @@ function fits(requests: readonly number[], allocatable: readonly number[]): numb
  * true maximum).
  */
 function mostValuable(
-  items: readonly { requests: number[]; value: number; count: number }[],
-  allocatable: readonly number[],
+  { kinds: items, allocatable }: { kinds: readonly Kind[]; allocatable: readonly number[] },
   budget: number,
   target: number,
 ): number {
@@ -201,6 +332,7 @@ function isPatternCertificate(c: unknown): c is {
   scale: number;
   values: { requests: number[]; value: number }[];
   rates: { perUnit: number[]; offerings: string[] }[];
+  exact?: { pods: number };
 } {
   if (typeof c !== "object" || c === null) return false;
   const x = c as Record<string, unknown>;
