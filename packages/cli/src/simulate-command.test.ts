@@ -87,6 +87,25 @@ describe("the example scenarios", () => {
     expect(argocd.length).toBeGreaterThanOrEqual(3);
   });
 
+  test("the bill as it will be: volumes priced per node, every node's breakdown summing to its cost", async () => {
+    const s = (await run("production-api-pools.yaml")).strategies.nodeplan?.summary;
+    if (s === undefined) throw new Error("no nodeplan run");
+    const parts = (b: typeof s.costBreakdown) =>
+      b.instance + b.storage + b.network + b.burstableCredits + b.fees;
+    expect(s.costBreakdownComplete).toBe(true);
+    // The example's EC2NodeClass gives every node an EBS root volume: storage is part of the bill.
+    expect(s.costBreakdown.storage).toBeGreaterThan(0);
+    expect(s.costBreakdown.instance).toBeGreaterThan(s.costBreakdown.storage);
+    expect(parts(s.costBreakdown)).toBeCloseTo(s.costTotal, 2);
+    expect(s.nodes?.length).toBeGreaterThan(20);
+    for (const n of s.nodes ?? []) {
+      if (n.costBreakdown === undefined) throw new Error(`${n.name}: no breakdown`);
+      expect(parts(n.costBreakdown)).toBeCloseTo(n.cost, 3);
+      expect(n.costBreakdown.storage).toBeGreaterThan(0);
+    }
+    expect((await run("production-api-pools.yaml")).notes?.join(" ")).not.toMatch(/instance prices only/);
+  });
+
   test("the interruption storm reclaims nodes and launches fail where spot capacity ran out", async () => {
     const s = (await run("spot-interruption-storm.yaml")).strategies.nodeplan?.summary;
     expect(s?.disruptions.interruption).toBeGreaterThan(0);

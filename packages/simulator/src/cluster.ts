@@ -1,4 +1,5 @@
 import {
+  type Costs,
   type CapacityType,
   type DecisionPod,
   DISRUPTED_TAINT_KEY,
@@ -41,6 +42,8 @@ export interface SimNode {
   zone: string;
   capacityType: CapacityType;
   pricePerHour: number;
+  /** What `pricePerHour` is made of (instance, storage, network, burstable credits, fees), per hour. */
+  costs: Costs;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   taints: Taint[];

@@ -2,7 +2,9 @@ import {
   type Action,
   type CommandInProgress,
   type ControllerMemory,
+  type Costs,
   constraintsOf,
+  costsOfNode,
   type DaemonSet,
   type Decision,
   type DecisionState,
@@ -15,6 +17,7 @@ import {
   type Node,
   type NodePool,
   nodeAccepts,
+  offeringCosts,
   type PlannedNodeClaim,
   type Pod,
   type PodDisruptionBudget,
@@ -24,6 +27,7 @@ import {
   type Strategy,
   type UnavailableOffering,
   validateDisruption,
+  ZERO_COSTS,
 } from "@nodeplan/core";
 import { HPA_SYNC_SECONDS, Hpa, LoadCurve } from "./autoscaling.ts";
 import {
@@ -77,6 +81,8 @@ interface Offer {
   zone: string;
   capacityType: string;
   pricePerHour: number;
+  /** The offering's split of its price (the provider's per-node costs folded in). */
+  costs: Costs;
 }
 
 const IMAGE_ANNOTATION = "nodeplan.dev/image";
@@ -253,6 +259,7 @@ class Simulation {
         zone: n.zone ?? n.labels["topology.kubernetes.io/zone"] ?? "unknown",
         capacityType: n.capacityType ?? "on-demand",
         pricePerHour: n.pricePerHour ?? 0,
+        costs: costsOfNode(n, this.typeByName, n.pricePerHour ?? 0),
         labels: { ...n.labels },
         annotations: { ...n.annotations, [IMAGE_ANNOTATION]: this.defaultImage },
         taints: [...n.taints],
@@ -429,6 +436,7 @@ class Simulation {
       zone: claim.zone,
       capacityType: claim.capacityType,
       pricePerHour: claim.pricePerHour,
+      costs: { ...ZERO_COSTS, instancePerHour: claim.pricePerHour },
       labels: {},
       annotations: {},
       taints: [...(pool?.template.taints ?? [])],
@@ -484,7 +492,13 @@ class Simulation {
         if (it === undefined) continue;
         for (const o of it.offerings) {
           if (o.capacityType !== ct || !zones.includes(o.zone) || !o.available) continue;
-          const offer = { instanceType: name, zone: o.zone, capacityType: ct, pricePerHour: o.pricePerHour };
+          const offer = {
+            instanceType: name,
+            zone: o.zone,
+            capacityType: ct,
+            pricePerHour: o.pricePerHour,
+            costs: offeringCosts(o),
+          };
           if (iceNow.has(`${name}/${o.zone}/${ct}`)) continue;
           if (this.noCapacity(offer))
             unavailable.push({ instanceType: name, zone: o.zone, capacityType: ct });
@@ -533,6 +547,7 @@ class Simulation {
     node.zone = chosen.zone;
     node.capacityType = chosen.capacityType as SimNode["capacityType"];
     node.pricePerHour = chosen.pricePerHour;
+    node.costs = chosen.costs;
     node.capacity = { ...it.capacity };
     node.allocatable = { ...it.allocatable };
     node.labels = claimLabels(
@@ -1443,7 +1458,7 @@ class Simulation {
     this.pendingPods.clear();
     return {
       description: this.input.strategy.description,
-      summary: this.recorder.summary(this.endMs, false),
+      summary: this.recorder.summary(this.endMs, hasNodeCosts(this.instanceTypes)),
       series: this.recorder.series,
       events: this.recorder.events,
     };
@@ -1510,4 +1525,14 @@ function daemonSetPod(ds: DaemonSet, name: string, created: string): Pod {
     dsTemplates.set(ds, t);
   }
   return { ...t, name, uid: `${t.uid}-${name}`, creationTimestamp: created };
+}
+
+/**
+ * Whether the catalog prices nodes as the bill will (some offering records the split of its price into
+ * instance, storage, network, credits and fees); else costs are instance prices only.
+ */
+export function hasNodeCosts(types: Readonly<Record<string, readonly InstanceType[]>>): boolean {
+  for (const list of Object.values(types))
+    for (const t of list) for (const o of t.offerings) if (o.costs !== undefined) return true;
+  return false;
 }

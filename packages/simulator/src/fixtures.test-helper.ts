@@ -1,4 +1,4 @@
-import { type Pod, PodSchema, type Taint } from "@nodeplan/core";
+import { type Pod, PodSchema, type Taint, ZERO_COSTS } from "@nodeplan/core";
 import { addInto, nonZeroRequests, type SimNode, type SimPod } from "./cluster.ts";
 import { type SchedulerView, SelectorIndex } from "./scheduler.ts";
 import type { App } from "./workloads.ts";
@@ -31,6 +31,7 @@ export function simNode(
     zone,
     capacityType: "on-demand",
     pricePerHour: 0.1,
+    costs: { ...ZERO_COSTS, instancePerHour: 0.1 },
     labels: {
       "kubernetes.io/hostname": name,
       "topology.kubernetes.io/zone": zone,

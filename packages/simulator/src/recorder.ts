@@ -1,6 +1,19 @@
 import type { z } from "zod";
 import type { SimNode } from "./cluster.ts";
-import type { NodeCostSchema, SeriesPoint, SimEvent, Summary } from "./result.ts";
+import type { CostTotals, NodeCostSchema, SeriesPoint, SimEvent, Summary } from "./result.ts";
+
+const COST_KEYS = ["instance", "storage", "network", "burstableCredits", "fees"] as const;
+
+/** A breakdown in dollars, rounded as the totals are. */
+function roundCosts(c: CostTotals): CostTotals {
+  return {
+    instance: round(c.instance, 4),
+    storage: round(c.storage, 4),
+    network: round(c.network, 4),
+    burstableCredits: round(c.burstableCredits, 4),
+    fees: round(c.fees, 4),
+  };
+}
 
 /**
  * What a run measures: the bill (each node's billed time at its price), pending time per pod, time each
@@ -80,11 +93,20 @@ export class Recorder {
     const nodes: z.infer<typeof NodeCostSchema>[] = [];
     let cost = 0;
     let hours = 0;
+    const total: CostTotals = { instance: 0, storage: 0, network: 0, burstableCredits: 0, fees: 0 };
     for (const [n, b] of this.billed) {
       const h = ((b.toMs ?? endMs) - b.fromMs) / 3_600_000;
       const c = h * n.pricePerHour;
       cost += c;
       hours += h;
+      const parts: CostTotals = {
+        instance: h * n.costs.instancePerHour,
+        storage: h * n.costs.storagePerHour,
+        network: h * n.costs.networkPerHour,
+        burstableCredits: h * n.costs.burstableCreditsPerHour,
+        fees: h * n.costs.feesPerHour,
+      };
+      for (const k of COST_KEYS) total[k] += parts[k];
       const row: z.infer<typeof NodeCostSchema> = {
         name: n.name,
         instanceType: n.instanceType,
@@ -93,6 +115,7 @@ export class Recorder {
         pricePerHour: round(n.pricePerHour, 6),
         hours: round(h, 4),
         cost: round(c, 4),
+        costBreakdown: roundCosts(parts),
       };
       if (n.nodePool !== undefined) row.nodePool = n.nodePool;
       nodes.push(row);
@@ -109,7 +132,7 @@ export class Recorder {
     for (const k of Object.keys(this.disruptions).sort()) disruptions[k] = this.disruptions[k] as number;
     return {
       costTotal: round(cost, 4),
-      costBreakdown: { instance: round(cost, 4), storage: 0, network: 0, burstableCredits: 0, fees: 0 },
+      costBreakdown: roundCosts(total),
       costBreakdownComplete,
       nodeHours: round(hours, 4),
       pendingPodSeconds: round(

@@ -13,6 +13,11 @@ export function renderText(r: SimulationResult): string {
   const rows: [string, (s: Summary) => string][] = [
     ["cost for the period", (s) => `$${s.costTotal.toFixed(2)}`],
     ["  average per hour", (s) => `$${(s.costTotal / hours).toFixed(4)}`],
+    ["  instances", (s) => `$${s.costBreakdown.instance.toFixed(2)}`],
+    ["  storage (EBS volumes)", (s) => `$${s.costBreakdown.storage.toFixed(2)}`],
+    ["  network (public IPv4)", (s) => `$${s.costBreakdown.network.toFixed(2)}`],
+    ["  burstable credits", (s) => `$${s.costBreakdown.burstableCredits.toFixed(2)}`],
+    ["  fees", (s) => `$${s.costBreakdown.fees.toFixed(2)}`],
     ["node-hours", (s) => s.nodeHours.toFixed(1)],
     ["peak nodes", (s) => String(s.peakNodes ?? "")],
     ["launches (failed)", (s) => `${s.launches} (${s.failedLaunches})`],
@@ -34,7 +39,7 @@ export function renderText(r: SimulationResult): string {
   const appRows: [string, (s: Summary) => string][] = [...apps]
     .sort()
     .map((a) => [`  ${a}`, (s: Summary) => secs(s.belowDesiredReplicaSecondsByApp?.[a] ?? 0)]);
-  rows.splice(8, 0, ...appRows);
+  rows.splice(13, 0, ...appRows);
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const cols = runs.map((run, i) =>
     Math.max((names[i] as string).length, ...rows.map(([, f]) => f(run.summary).length)),
@@ -47,21 +52,32 @@ export function renderText(r: SimulationResult): string {
   for (const [i, run] of runs.entries()) {
     lines.push("", `${names[i]}: ${run.description ?? ""}`.trimEnd());
     const nodes = run.summary.nodes ?? [];
-    const byType = new Map<string, { hours: number; cost: number; count: number }>();
+    const byType = new Map<string, { hours: number; cost: number; count: number; parts: number[] }>();
     for (const n of nodes) {
       const k = `${n.instanceType} ${n.capacityType}`;
-      const v = byType.get(k) ?? { hours: 0, cost: 0, count: 0 };
+      const v = byType.get(k) ?? { hours: 0, cost: 0, count: 0, parts: [0, 0, 0, 0, 0] };
       v.hours += n.hours;
       v.cost += n.cost;
       v.count++;
+      const b = n.costBreakdown;
+      if (b !== undefined)
+        [b.instance, b.storage, b.network, b.burstableCredits, b.fees].forEach((x, j) => {
+          v.parts[j] = (v.parts[j] as number) + x;
+        });
       byType.set(k, v);
     }
     const top = [...byType].sort((a, b) => b[1].cost - a[1].cost || (a[0] < b[0] ? -1 : 1)).slice(0, 8);
-    lines.push("  where the money went (instance type, capacity type: nodes, node-hours, cost):");
-    for (const [k, v] of top)
-      lines.push(
-        `    ${k.padEnd(26)} ${String(v.count).padStart(4)} nodes ${v.hours.toFixed(1).padStart(8)} h  $${v.cost.toFixed(2)}`,
+    lines.push(
+      "  where the money went (instance type, capacity type: nodes, node-hours, cost; what is not the instance):",
+    );
+    for (const [k, v] of top) {
+      const extra = PART_NAMES.flatMap((name, j) =>
+        j > 0 && (v.parts[j] as number) >= 0.005 ? [`${name} $${(v.parts[j] as number).toFixed(2)}`] : [],
       );
+      lines.push(
+        `    ${k.padEnd(26)} ${String(v.count).padStart(4)} nodes ${v.hours.toFixed(1).padStart(8)} h  $${v.cost.toFixed(2)}${extra.length === 0 ? "" : ` (${extra.join(", ")})`}`,
+      );
+    }
     if (byType.size > top.length) lines.push(`    ... and ${byType.size - top.length} more`);
     const notable = run.events.filter((e) => NOTABLE.has(e.kind));
     if (notable.length > 0) {
@@ -74,6 +90,9 @@ export function renderText(r: SimulationResult): string {
   if ((r.notes ?? []).length > 0) lines.push("", ...(r.notes ?? []).map((n) => `note: ${n}`));
   return `${lines.join("\n")}\n`;
 }
+
+/** The parts of a node's cost, in CostTotals order. */
+const PART_NAMES = ["instance", "storage", "network", "credits", "fees"];
 
 const NOTABLE = new Set([
   "commit",

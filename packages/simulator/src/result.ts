@@ -25,6 +25,8 @@ export const NodeCostSchema = z.object({
   pricePerHour: z.number(),
   hours: z.number(),
   cost: z.number(),
+  /** Extension: `cost` split by what is paid for (the offering's per-node costs). */
+  costBreakdown: CostTotalsSchema.optional(),
 });
 
 export const SummarySchema = z.object({
@@ -40,7 +42,10 @@ export const SummarySchema = z.object({
   disruptions: z.record(z.string(), z.number().int()),
   launches: z.number().int(),
   failedLaunches: z.number().int(),
-  /** Extension: false while the catalog prices instances only (no volumes, IPv4, fees, credits). */
+  /**
+   * Extension: false when the catalog prices instances only (no offering records volumes, public IPv4,
+   * burstable credits or fees), so the breakdown is all instance.
+   */
   costBreakdownComplete: z.boolean().optional(),
   /** Extension: per app, seconds with fewer available replicas than spec.replicas. */
   belowDesiredReplicaSecondsByApp: z.record(z.string(), z.number()).optional(),

@@ -1,6 +1,6 @@
 import { type Solver, strategies } from "@nodeplan/core";
 import type { ManifestInput } from "@nodeplan/k8s-adapter";
-import { type RunInput, runStrategy } from "./engine.ts";
+import { hasNodeCosts, type RunInput, runStrategy } from "./engine.ts";
 import { applyPatches, type LoadedCluster, workloadsFromManifests } from "./load.ts";
 import type { SimulationResult } from "./result.ts";
 import { millis, type Scenario } from "./scenario.ts";
@@ -47,7 +47,11 @@ export async function simulate(input: SimulateInput): Promise<SimulationResult> 
     start: spec.start,
     strategies: {},
     notes: [
-      "costs are instance prices only: the catalog has no per-node costs (volumes, public IPv4, fees, burstable credits) yet",
+      ...(hasNodeCosts(loaded.instanceTypes)
+        ? []
+        : [
+            "costs are instance prices only: the catalog records no per-node costs (volumes, public IPv4, burstable credits, fees)",
+          ]),
       ...(spec.strategies.includes("karpenter")
         ? [
             "strategy karpenter provisions with nodeplan's provisioner until Karpenter's is in core; its disruption is Karpenter's",
