@@ -78,12 +78,9 @@ describe("the example scenarios", () => {
 
   test("Git and the HPA both write the API's replicas: they undo each other", async () => {
     const r = (await run("gitops-hpa-fight.yaml")).strategies.nodeplan;
-    const writers = new Set(
-      r?.events.filter((e) => e.kind === "replicas").map((e) => e.by),
-    );
+    const writers = new Set(r?.events.filter((e) => e.kind === "replicas").map((e) => e.by));
     expect(writers).toEqual(new Set(["hpa", "argocd"]));
-    const argocd =
-      r?.events.filter((e) => e.kind === "replicas" && e.by === "argocd") ?? [];
+    const argocd = r?.events.filter((e) => e.kind === "replicas" && e.by === "argocd") ?? [];
     expect(argocd.length).toBeGreaterThanOrEqual(3);
   });
 

@@ -1,6 +1,6 @@
 import {
-  type Costs,
   type CapacityType,
+  type Costs,
   type DecisionPod,
   DISRUPTED_TAINT_KEY,
   LABEL_CAPACITY_TYPE,
