@@ -1,6 +1,12 @@
 /** The decision step: one controller pass as a pure function (decide.ts), its state, actions and strategies. */
 export { type BatchVerdict, type BatchWindow, batchVerdict } from "./batch.ts";
 export { decide } from "./decide.ts";
+export {
+  type KarpenterProvisionInput,
+  type KarpenterProvisionOptions,
+  type KarpenterProvisionResult,
+  karpenterProvision,
+} from "./karpenter-provisioner.ts";
 export { type Revalidation, revalidate } from "./revalidate.ts";
 export {
   karpenterStrategy,

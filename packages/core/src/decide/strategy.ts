@@ -39,15 +39,17 @@ export const nodeplanStrategy: Strategy = {
 
 /**
  * Karpenter's algorithm. Disruption is Karpenter core v1.14's (emptiness, one drifted node, multi-node
- * prefix search over <= 100 candidates, single-node first success). Provisioning is nodeplan's until the
- * Karpenter-faithful provisioner moves from bench/ into core (its description says so).
+ * prefix search over <= 100 candidates, single-node first success). Karpenter's provisioner is in core
+ * (`karpenterProvision`, karpenter-provisioner.ts: the bench's baseline) but plans new claims only: it
+ * does not yet place pending pods on existing nodes and in-flight claims nor return a Plan, so this
+ * strategy still provisions with nodeplan's (its description says so).
  */
 export const karpenterStrategy: Strategy = {
   name: "karpenter",
   provisioning: nodeplanProvisioning,
   disruption: "karpenter",
   description:
-    "Karpenter v1.14's disruption (multi-node prefix search, single-node first success); provisioning is nodeplan's until Karpenter's provisioner is in core",
+    "Karpenter v1.14's disruption (multi-node prefix search, single-node first success); provisioning is nodeplan's until Karpenter's provisioner in core plans over existing and in-flight nodes",
 };
 
 /** The strategies by name. */
