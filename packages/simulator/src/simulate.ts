@@ -54,7 +54,7 @@ export async function simulate(input: SimulateInput): Promise<SimulationResult> 
           ]),
       ...(spec.strategies.includes("karpenter")
         ? [
-            "strategy karpenter provisions with nodeplan's provisioner until Karpenter's is in core; its disruption is Karpenter's",
+            "strategy karpenter provisions with nodeplan's provisioner until Karpenter's (in core, new claims only) plans over existing and in-flight nodes; its disruption is Karpenter's",
           ]
         : []),
     ],
