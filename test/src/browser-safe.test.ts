@@ -11,6 +11,7 @@ const browserEntries = [
   "@nodeplan/solver-wasm",
   "@nodeplan/aws-provider",
   "@nodeplan/k8s-adapter",
+  "@nodeplan/doctor",
   "@nodeplan/cli/prepare",
 ];
 

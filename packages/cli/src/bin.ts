@@ -12,9 +12,9 @@ const strategies = ["nodeplan", "karpenter"] as const;
 
 /**
  * `nodeplan`: plan new capacity, consolidation and explanations for Kubernetes manifests. Exit codes:
- * 0 ok; 1 with --fail-on-unschedulable when some pod is unschedulable; 2 when the input (or part of
- * it) cannot be used or the command line is wrong; 3 when a simulation broke an invariant. Errors go to
- * stderr, never with a stack trace.
+ * 0 ok; 1 with --fail-on-unschedulable when some pod is unschedulable (doctor: with --fail-on when a
+ * finding is that severe); 2 when the input (or part of it) cannot be used or the command line is
+ * wrong; 3 when a simulation broke an invariant. Errors go to stderr, never with a stack trace.
  */
 
 const out = (text: string) => process.stdout.write(text);
@@ -186,6 +186,47 @@ inputOptions(
       finish(inputs);
     },
   );
+
+inputOptions(
+  program
+    .command("doctor")
+    .description(
+      "find autoscaling mistakes in manifests (PDBs, HPAs, NodePools, EC2NodeClasses, Argo CD), each with its cost and a fix",
+    )
+    .argument("<paths...>", "manifest files or directories (YAML or JSON, kubectl List dumps too)"),
+)
+  .addOption(
+    new Option(
+      "-o, --output <format>",
+      "text grouped by severity, { findings, summary } as json, or SARIF 2.1.0",
+    )
+      .choices(["text", "json", "sarif"])
+      .default("text"),
+  )
+  .addOption(
+    new Option("--fail-on <severity>", "exit 1 when a finding is at least this severe (CI)").choices([
+      "warning",
+      "error",
+    ]),
+  )
+  .action(async (paths: string[], options: import("./doctor-command.ts").DoctorCommandOptions) => {
+    const { doctorCommand, failsOn, renderDoctor } = await import("./doctor-command.ts");
+    const p = progress();
+    let result: Awaited<ReturnType<typeof doctorCommand>>;
+    try {
+      result = await doctorCommand(paths, withNow(options), p);
+    } finally {
+      p.done();
+    }
+    out(
+      renderDoctor(result.report, options.output, {
+        version,
+        paint: paintFor(process.stdout, options.output === "text"),
+      }),
+    );
+    finish(result.inputs);
+    if (failsOn(result.report, options.failOn) && process.exitCode !== 2) process.exitCode = 1;
+  });
 
 const explain = program
   .command("explain")
@@ -377,6 +418,11 @@ program
   .option(
     "--capacity-reservations <ids>",
     "offer EC2 capacity reservations as reserved capacity (--catalog aws): all, or a comma-separated list of ids",
+  )
+  .option(
+    "--doctor-interval <d>",
+    "run nodeplan doctor's rules over the watched cluster this often (status ConfigMap keys doctor, doctor.json; nodeplan_doctor_* metrics); 0 turns them off",
+    "10m",
   )
   .action(
     async (options: import("./controller-command.ts").ControllerCommandOptions & { region?: string }) => {

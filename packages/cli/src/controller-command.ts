@@ -10,8 +10,10 @@ import {
 } from "@nodeplan/aws-provider/live";
 import type { CatalogSource, InterruptionEvent } from "@nodeplan/core";
 import { type ControllerHandle, runController } from "@nodeplan/k8s-adapter/controller";
+import { doctorChecks } from "./doctor-command.ts";
 import { UsageError } from "./inputs.ts";
 import { liveClients } from "./live.ts";
+import { loadSolver } from "./prepare.ts";
 
 /** `nodeplan controller` flags (deploy/deployment.yaml uses the same names). */
 export interface ControllerCommandOptions {
@@ -38,6 +40,8 @@ export interface ControllerCommandOptions {
   interruptionQueue?: string;
   /** `all` or comma-separated capacity reservation ids. */
   capacityReservations?: string;
+  /** How often `nodeplan doctor`'s rules run over the watched cluster (default 10m; 0 turns them off). */
+  doctorInterval?: string;
 }
 
 /** `--capacity-reservations`: `all` (every active reservation) or the listed ids. */
@@ -84,6 +88,7 @@ export async function runControllerCommand(options: ControllerCommandOptions): P
       retryPeriodMs: durationMillis("--retry-period", options.retryPeriod),
     },
   };
+  const doctorMs = durationMillis("--doctor-interval", options.doctorInterval ?? "10m");
   const acting = options.mode === "acting";
   const gcFlag = options.garbageCollection ?? "true";
   if (gcFlag !== "true" && gcFlag !== "false")
@@ -154,6 +159,7 @@ export async function runControllerCommand(options: ControllerCommandOptions): P
     });
   }
 
+  const solver = await loadSolver();
   const handle: ControllerHandle = await runController({
     mode: options.mode,
     catalog,
@@ -170,6 +176,8 @@ export async function runControllerCommand(options: ControllerCommandOptions): P
           }) as never,
         }),
     interruptions: current,
+    solver,
+    ...(doctorMs === 0 ? {} : { checks: doctorChecks(solver, { intervalMs: doctorMs }) }),
     garbageCollection: {
       enabled: gc,
       ...(reportsLeaks && aws !== undefined

@@ -39,6 +39,7 @@ import {
   type KindSchemas,
   type LoadSummary,
   loadManifests,
+  type ManifestGraph,
   type ManifestInput,
   readDocuments,
   renderLoadSummary,
@@ -126,6 +127,10 @@ export interface LoadedInputs {
   /** What was read, ignored and rejected; `summaryLine` is its one line. */
   summary: LoadSummary;
   summaryLine: string;
+  /** Every document and object read, as written (what `nodeplan doctor` checks). */
+  graph: ManifestGraph;
+  /** The texts read (`nodeplan doctor` finds the line of each field in them). */
+  texts: readonly ManifestInput[];
 }
 
 /** An opened catalog: instance types per NodePool and node class, and the warnings plans must carry. */
@@ -566,6 +571,8 @@ export async function prepareInputs(
     notes,
     summary: loaded.summary,
     summaryLine: renderLoadSummary(loaded.summary),
+    graph: loaded.graph,
+    texts,
   };
 }
 

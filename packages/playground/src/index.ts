@@ -4,6 +4,7 @@
  */
 export {
   type DisruptionResult,
+  type DoctorResult,
   describeFailure,
   type LoadedInputs,
   loadInputs,
@@ -15,6 +16,7 @@ export {
   type ResourceUse,
   renderLocatedError,
   runDisruption,
+  runDoctorRequest,
   runPlan,
 } from "./run-plan.ts";
 export {

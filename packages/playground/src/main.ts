@@ -1,5 +1,5 @@
 import type { ManifestInput } from "@nodeplan/k8s-adapter";
-import type { DisruptionResult, NodeView, PlanRequest, PlanResult } from "./run-plan.ts";
+import type { DisruptionResult, DoctorResult, NodeView, PlanRequest, PlanResult } from "./run-plan.ts";
 import { type BundledSimulation, mountSimulateTab } from "./simulate-tab.ts";
 import type { WorkerProgress, WorkerReply, WorkerRequest } from "./worker.ts";
 
@@ -154,7 +154,7 @@ worker.onerror = (event) => {
   pending.clear();
 };
 /** Sends one request to the worker; the answer arrives without blocking the page. */
-function ask(mode: "plan" | "consolidate", request: PlanRequest): Promise<WorkerReply> {
+function ask(mode: "plan" | "consolidate" | "doctor", request: PlanRequest): Promise<WorkerReply> {
   const id = ++nextId;
   return new Promise((resolve) => {
     pending.set(id, resolve);
@@ -239,15 +239,38 @@ $("solve").addEventListener("click", async () => {
   showResult(reply.result);
 });
 
-// Tabs: the plan, and consolidation of the existing nodes (planned when the tab is first opened).
+// Tabs: the plan, consolidation of the existing nodes and the doctor's findings (each computed when
+// its tab is first opened).
 let consolidation: "none" | "running" | "done" = "none";
+let doctor: "none" | "running" | "done" = "none";
 function openTab(name: string): void {
   for (const b of document.querySelectorAll<HTMLElement>(".tabs [data-tab]"))
     b.classList.toggle("active", b.dataset.tab === name);
   $("tab-plan").hidden = name !== "plan";
   $("tab-consolidate").hidden = name !== "consolidate";
   $("tab-simulate").hidden = name !== "simulate";
+  $("tab-doctor").hidden = name !== "doctor";
   if (name === "consolidate" && consolidation === "none") void consolidate();
+  if (name === "doctor" && doctor === "none") void runDoctor();
+}
+
+async function runDoctor(): Promise<void> {
+  const req = shownRequest;
+  if (req === undefined) return;
+  doctor = "running";
+  const view = $("tab-doctor");
+  view.dataset.state = "running";
+  view.replaceChildren(el("p", { class: "hint" }, "checking the configuration…"));
+  const reply = await ask("doctor", req);
+  if (req !== shownRequest) return; // solved again meanwhile
+  doctor = "done";
+  if (!reply.ok) {
+    view.replaceChildren(el("pre", { class: "error" }, reply.message));
+    view.dataset.state = "failed";
+  } else if (reply.mode === "doctor") {
+    showDoctor(reply.result);
+    view.dataset.state = "done";
+  }
 }
 for (const b of document.querySelectorAll<HTMLElement>(".tabs [data-tab]"))
   b.addEventListener("click", () => openTab(b.dataset.tab ?? "plan"));
@@ -395,6 +418,8 @@ function showResult(result: PlanResult): void {
   $("result").hidden = false;
   consolidation = "none";
   $("tab-consolidate").replaceChildren();
+  doctor = "none";
+  $("tab-doctor").replaceChildren();
   openTab("plan");
 
   const c = plan.cost;
@@ -621,6 +646,95 @@ function showDisruption({ plan, nodes, notes }: DisruptionResult): void {
       ...plan.errors.map((e) => el("li", { class: "error" }, e.message)),
       ...[...plan.warnings.map((w) => w.message), ...notes].map((m) => el("li", { class: "warning" }, m)),
     ),
+  );
+}
+
+/** `file:line: Kind ns/name field` for a finding's object. */
+function located(o: DoctorResult["report"]["findings"][number]["objects"][number]): string {
+  const where = o.file === undefined ? "" : `${o.file}${o.line === undefined ? "" : `:${o.line}`}: `;
+  return `${where}${o.kind} ${o.namespace === undefined ? o.name : `${o.namespace}/${o.name}`}${o.path === undefined ? "" : ` ${o.path}`}`;
+}
+
+function showDoctor({ report, notes }: DoctorResult): void {
+  const s = report.summary;
+  const order = ["error", "warning", "info"] as const;
+  $("tab-doctor").replaceChildren(
+    el(
+      "div",
+      { class: "summary" },
+      stat("findings", "doctor-findings", String(s.findings), s.findings),
+      stat("errors", "doctor-errors", String(s.bySeverity.error), s.bySeverity.error),
+      stat("warnings", "doctor-warnings", String(s.bySeverity.warning), s.bySeverity.warning),
+      stat("exempted", "doctor-exempted", String(s.exempted), s.exempted),
+      stat(
+        "savings blocked",
+        "doctor-savings-blocked",
+        s.savingsBlockedPerHour === undefined ? "—" : money(s.savingsBlockedPerHour),
+        s.savingsBlockedPerHour ?? null,
+      ),
+      stat(
+        "pods never placed",
+        "doctor-pods-unschedulable",
+        String(s.podsUnschedulable ?? 0),
+        s.podsUnschedulable ?? 0,
+      ),
+    ),
+    ...(report.findings.length === 0
+      ? [el("p", { class: "hint" }, `No findings from ${s.rules} rules.`)]
+      : []),
+    ...order
+      .filter((severity) => s.bySeverity[severity] > 0)
+      .map((severity) =>
+        el(
+          "section",
+          { class: `findings ${severity}` },
+          el("h3", {}, `${severity === "info" ? "info" : `${severity}s`} (${s.bySeverity[severity]})`),
+          ...report.findings
+            .filter((f) => f.severity === severity)
+            .map((f) => {
+              const e = f.effect;
+              const costs = [
+                e?.savingsBlockedPerHour === undefined
+                  ? ""
+                  : `blocks ${money(e.savingsBlockedPerHour)} of savings`,
+                e?.podsUnschedulable === undefined ? "" : `${e.podsUnschedulable} pods never placed`,
+                e?.replicasUnreachable === undefined ? "" : `${e.replicasUnreachable} replicas out of reach`,
+              ].filter((c) => c !== "");
+              return el(
+                "div",
+                { class: "finding", "data-rule": f.rule, "data-severity": f.severity },
+                el("p", {}, el("code", {}, f.rule), " ", el("strong", {}, f.title)),
+                el("p", {}, folded(f.message)),
+                el("ul", { class: "where" }, ...f.objects.map((o) => el("li", {}, located(o)))),
+                ...(costs.length === 0 ? [] : [el("p", { class: "savings" }, costs.join("; "))]),
+                ...(f.fix === undefined
+                  ? []
+                  : [
+                      el(
+                        "details",
+                        { class: "fix" },
+                        el("summary", {}, `fix: ${f.fix.description}`),
+                        el(
+                          "pre",
+                          {},
+                          JSON.stringify(
+                            f.fix.add === undefined ? f.fix.patch : { patch: f.fix.patch, add: f.fix.add },
+                            null,
+                            2,
+                          ),
+                        ),
+                      ),
+                    ]),
+                el(
+                  "p",
+                  { class: "hint" },
+                  el("a", { href: f.docs, target: "_blank", rel: "noopener" }, f.docs),
+                ),
+              );
+            }),
+        ),
+      ),
+    el("ul", { class: "messages" }, ...notes.map((m) => el("li", { class: "warning" }, m))),
   );
 }
 

@@ -6,11 +6,12 @@ import { tmpdir } from "node:os";
 import { basename, extname, join, resolve } from "node:path";
 import { offlineCatalog } from "@nodeplan/aws-provider";
 import type { DisruptionPlan, Plan } from "@nodeplan/core";
+import type { DoctorReport } from "@nodeplan/doctor";
 import fc from "fast-check";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildPlayground, readExamples } from "../scripts/build.mjs";
-import { runDisruption, runPlan } from "./run-plan.ts";
+import { runDisruption, runDoctorRequest, runPlan } from "./run-plan.ts";
 
 /**
  * The playground plans exactly as `nodeplan plan` does: in Node (the worker's code, run directly) and
@@ -25,7 +26,7 @@ const examples = readExamples();
 
 const cache = new Map<string, unknown>();
 /** The CLI's JSON for `nodeplan <command> <dir> -o json` at NOW, as a subprocess (memoized). */
-function cli<T>(command: "plan" | "consolidate", dir: string, ...args: string[]): T {
+function cli<T>(command: "plan" | "consolidate" | "doctor", dir: string, ...args: string[]): T {
   const argv = [
     "--conditions=@nodeplan/source",
     "packages/cli/src/bin.ts",
@@ -33,7 +34,7 @@ function cli<T>(command: "plan" | "consolidate", dir: string, ...args: string[])
     dir,
     "-o",
     "json",
-    ...(args.includes("--at") ? [] : [command === "plan" ? "--now" : "--at", NOW]),
+    ...(args.includes("--at") ? [] : [command === "consolidate" ? "--at" : "--now", NOW]),
     ...args,
   ];
   const key = argv.join(" ");
@@ -154,6 +155,14 @@ describe("the planning run (Node)", { timeout: 120_000 }, () => {
     expect(mine.plan.commands.length).toBeGreaterThan(0);
     expect(JSON.parse(JSON.stringify(mine.plan))).toEqual(expected);
     for (const c of mine.plan.commands) for (const n of c.candidates) expect(mine.nodes[n]).toBeDefined();
+  });
+
+  test("the doctor is the CLI's `nodeplan doctor -o json`, lines included", async () => {
+    const example = examples.find((x) => x.name === "misconfigured-cluster")!;
+    const mine = await runDoctorRequest({ inputs: example.files, now: NOW });
+    const expected = cli<DoctorReport>("doctor", "examples/misconfigured-cluster");
+    expect(mine.report.findings.length).toBeGreaterThan(12);
+    expect(JSON.parse(JSON.stringify(mine.report))).toEqual(expected);
   });
 
   test("bad YAML is an error naming the line; the valid files still plan", async () => {
@@ -394,6 +403,25 @@ describe.skipIf(!haveChromium)("the built page in headless Chromium", { timeout:
     expect(replacements).toBe(expected.commands.flatMap((c) => c.replacements).length);
     mkdirSync(join(repo, "test-results"), { recursive: true });
     await page.screenshot({ path: join(repo, "test-results/playground-consolidate.png"), fullPage: true });
+    await page.context().close();
+  });
+
+  test("the Doctor tab shows the CLI's findings, grouped by severity", async () => {
+    const expected = cli<DoctorReport>("doctor", "examples/misconfigured-cluster");
+    const page = await openPage();
+    await page.selectOption("#example", "misconfigured-cluster");
+    await solve(page);
+    await page.click('[data-tab="doctor"]');
+    await page.waitForSelector('#tab-doctor[data-state="done"]', { timeout: 120_000 });
+    expect(await field(page, "doctor-findings")).toBe(expected.findings.length);
+    expect(await field(page, "doctor-errors")).toBe(expected.summary.bySeverity.error);
+    expect(await field(page, "doctor-savings-blocked")).toBe(expected.summary.savingsBlockedPerHour);
+    const shown = await page.$$eval("#tab-doctor .finding", (els) =>
+      els.map((e) => `${(e as HTMLElement).dataset.severity} ${(e as HTMLElement).dataset.rule}`),
+    );
+    expect(shown).toEqual(expected.findings.map((f) => `${f.severity} ${f.rule}`));
+    mkdirSync(join(repo, "test-results"), { recursive: true });
+    await page.screenshot({ path: join(repo, "test-results/playground-doctor.png"), fullPage: true });
     await page.context().close();
   });
 

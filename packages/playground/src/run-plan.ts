@@ -22,6 +22,7 @@ import {
   type Pod,
   podKey,
 } from "@nodeplan/core";
+import { type DoctorReport, runDoctor } from "@nodeplan/doctor";
 import {
   type KindSchemas,
   type ManifestInput,
@@ -232,4 +233,23 @@ export function nodeViews(
     };
   });
   return [...existing, ...added];
+}
+
+/** What the worker sends back for the doctor. */
+export interface DoctorResult {
+  report: DoctorReport;
+  notes: string[];
+}
+
+/**
+ * Runs `nodeplan doctor` over the request (the same load, catalog and solver as the plan), with the
+ * texts so findings carry their lines: the report equals the CLI's `-o json`.
+ */
+export async function runDoctorRequest(request: PlanRequest): Promise<DoctorResult> {
+  const inputs = await loadInputs(request);
+  const report = runDoctor(
+    { graph: inputs.graph, cluster: inputs.cluster, instanceTypes: inputs.instanceTypes, now: inputs.now },
+    { solver: await loadSolver(), texts: inputs.texts },
+  );
+  return { report, notes: inputs.notes };
 }

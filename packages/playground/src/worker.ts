@@ -1,16 +1,18 @@
 import {
   type DisruptionResult,
+  type DoctorResult,
   describeFailure,
   type PlanRequest,
   type PlanResult,
   runDisruption,
+  runDoctorRequest,
   runPlan,
 } from "./run-plan.ts";
 import { runSimulation, type SimulateRequest, type SimulateResult } from "./run-simulate.ts";
 
-/** A request to the worker: plan new capacity, plan consolidation of the existing nodes, or simulate. */
+/** A request to the worker: plan new capacity, plan consolidation of the existing nodes, run the doctor, or simulate. */
 export type WorkerRequest =
-  | { id: number; mode: "plan" | "consolidate"; request: PlanRequest }
+  | { id: number; mode: "plan" | "consolidate" | "doctor"; request: PlanRequest }
   | { id: number; mode: "simulate"; request: SimulateRequest };
 
 /**
@@ -21,6 +23,7 @@ export type WorkerReply =
   | { id: number; ok: true; mode: "plan"; result: PlanResult }
   | { id: number; ok: true; mode: "consolidate"; result: DisruptionResult }
   | { id: number; ok: true; mode: "simulate"; result: SimulateResult }
+  | { id: number; ok: true; mode: "doctor"; result: DoctorResult }
   | { id: number; ok: false; message: string };
 
 /** Progress of a simulation, before its reply. */
@@ -46,7 +49,9 @@ scope.onmessage = async (event) => {
       reply =
         mode === "plan"
           ? { id, ok: true, mode, result: await runPlan(request) }
-          : { id, ok: true, mode, result: await runDisruption(request) };
+          : mode === "consolidate"
+            ? { id, ok: true, mode, result: await runDisruption(request) }
+            : { id, ok: true, mode, result: await runDoctorRequest(request) };
     }
   } catch (e) {
     reply = { id, ok: false, message: describeFailure(e) };

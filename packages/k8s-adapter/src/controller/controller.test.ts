@@ -353,6 +353,80 @@ describe("controller through @kubernetes/client-node against the fake apiserver"
     expect((await fetch(`http://127.0.0.1:${c.metricsPort}/readyz`)).status).toBe(200);
   });
 
+  it("configuration checks run after a pass, at most every interval; their keys and gauges are published", async () => {
+    api.put(pendingPod("web-0", "1", "2Gi"));
+    const seen: { pods: number; types: number; kinds: string[] }[] = [];
+    const c = await start({
+      launcher: undefined,
+      checks: {
+        intervalMs: 60_000,
+        check: ({ objects, cluster, instanceTypes }) => {
+          seen.push({
+            pods: cluster.pods.length,
+            types: instanceTypes.general?.length ?? 0,
+            kinds: [...new Set(objects.map((o) => o.kind))].sort(),
+          });
+          return {
+            statusData: { doctor: `${seen.length} check(s)\n` },
+            gauges: [
+              {
+                name: "nodeplan_doctor_findings",
+                help: "findings",
+                samples: [{ labels: { rule: "nodepool-no-limits", severity: "warning" }, value: 2 }],
+              },
+            ],
+          };
+        },
+      },
+    });
+    const status = () =>
+      api.get("v1", "ConfigMap", "nodeplan-status", "nodeplan-system")?.data as
+        | Record<string, string>
+        | undefined;
+    await until(() => status()?.doctor !== undefined, 10_000, "doctor key");
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.pods).toBe(1);
+    expect(seen[0]?.types).toBeGreaterThan(0);
+    expect(seen[0]?.kinds).toEqual(expect.arrayContaining(["EC2NodeClass", "NodePool", "Pod"]));
+    // The plan's own keys are still there beside the check's.
+    expect(status()?.["plan.json"]).toBeDefined();
+    const metrics = await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^nodeplan_doctor_findings\{rule="nodepool-no-limits",severity="warning"\} 2$/m);
+    // Within the interval another pass does not check again.
+    await c.reconcileNow();
+    await c.published();
+    expect(seen).toHaveLength(1);
+    expect(status()?.doctor).toBe("1 check(s)\n");
+  });
+
+  it("a configuration check that throws is logged and counted; the pass and its status go on", async () => {
+    api.put(pendingPod("web-0", "1", "2Gi"));
+    const c = await start({
+      launcher: undefined,
+      checks: {
+        intervalMs: 0,
+        check: () => {
+          throw new Error("rule exploded");
+        },
+      },
+    });
+    await until(
+      () => api.get("v1", "ConfigMap", "nodeplan-status", "nodeplan-system") !== undefined,
+      10_000,
+      "status",
+    );
+    await c.reconcileNow();
+    const status = api.get("v1", "ConfigMap", "nodeplan-status", "nodeplan-system")?.data as
+      | Record<string, string>
+      | undefined;
+    expect(status?.["plan.json"]).toBeDefined();
+    expect(status?.doctor).toBeUndefined();
+    expect(logs.some((l) => l.includes("configuration check failed: rule exploded"))).toBe(true);
+    const metrics = await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^nodeplan_action_errors_total\{action="check"\} [1-9]/m);
+    expect(metrics).toMatch(/^nodeplan_reconciles_total\{result="ok"\} [1-9]/m);
+  });
+
   for (const source of ["drift", "interruption"] as const) {
     it(`advisory: ${source} reported by the provider becomes an Event on the node`, async () => {
       seedManagedNode(api, "old", "m5.xlarge");

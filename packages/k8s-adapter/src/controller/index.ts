@@ -17,6 +17,7 @@ import {
   type Solver,
 } from "@nodeplan/core";
 import { Batcher } from "./batcher.ts";
+import { type ClusterCheckOptions, ClusterChecks } from "./checks.ts";
 import { withPooledConnections } from "./connections.ts";
 import { GarbageCollector } from "./garbage-collector.ts";
 import { describe, type Informers, startInformers } from "./informers.ts";
@@ -30,6 +31,13 @@ import { Terminator } from "./terminator.ts";
 import { ClusterWriter } from "./writer.ts";
 
 export { Batcher, type BatchWindow } from "./batcher.ts";
+export {
+  CHECK_INTERVAL_MS,
+  type CheckGauge,
+  type ClusterCheckInput,
+  type ClusterCheckOptions,
+  type ClusterCheckResult,
+} from "./checks.ts";
 export { type InformerOptions, type Informers, type KubeObject, startInformers } from "./informers.ts";
 export { type LeaderElectionOptions, type LeaderElector, startLeaderElection } from "./leader.ts";
 export {
@@ -128,6 +136,12 @@ export interface ControllerOptions {
   maxEventsPerPass?: number;
   /** Entries listed per list in the status ConfigMap (default 200, fewer when it would not fit in 900 KiB). */
   statusTopN?: number;
+  /**
+   * Configuration checks over the watched cluster (`nodeplan controller` plugs in `nodeplan doctor`),
+   * run after a pass at most every `intervalMs` (default 10 min); their keys join the status
+   * ConfigMap and their gauges /metrics.
+   */
+  checks?: ClusterCheckOptions;
   solver?: Solver;
   now?: () => number;
   log?: (message: string) => void;
@@ -263,11 +277,22 @@ export async function runController(options: ControllerOptions): Promise<Control
   let failedInARow = 0;
   let lastError = "";
 
+  const checks =
+    options.checks === undefined ? undefined : new ClusterChecks({ ...options.checks, metrics, now, log });
   const run = async () => {
     if (informers === undefined || !informers.synced() || !isLeader()) return;
     passStartedAt = now();
     try {
-      const pass = await reconciler.reconcile(informers.snapshot());
+      const objects = informers.snapshot();
+      const pass = await reconciler.reconcile(objects);
+      const solved = pass.solved;
+      if (checks !== undefined && solved !== undefined && checks.due(now())) {
+        // After the pass has acted: a check may plan, and must not delay what the pass does.
+        await new Promise((resolve) => setImmediate(resolve));
+        const { cluster, instanceTypes, at } = solved;
+        if (checks.run({ objects, cluster, instanceTypes, now: at }) && checks.last !== undefined)
+          publisher.setExtraStatus(checks.last.statusData);
+      }
       if (pass.result === "ok") failedInARow = 0;
       else if (pass.result === "error") {
         failedInARow += 1;

@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { CheckGauge } from "./checks.ts";
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -168,8 +169,24 @@ export class ControllerMetrics {
     "Longest event-loop stall since the previous scrape (a stall delays Lease renewals).",
   );
 
+  /** Gauges a configuration check published (`ClusterChecks`), replaced as a whole on each check. */
+  private checks: readonly CheckGauge[] = [];
+
+  /** Replaces the configuration checks' gauges. */
+  setChecks(gauges: readonly CheckGauge[]): void {
+    this.checks = gauges;
+  }
+
   private families(): Family[] {
     const g = (m: Metric): Family => ({ ...m.family, render: () => m.render() });
+    const checks = this.checks.map(
+      (c): Family => ({
+        name: c.name,
+        help: c.help,
+        type: "gauge",
+        render: () => c.samples.map((s) => `${c.name}${labelText(s.labels)} ${num(s.value)}`),
+      }),
+    );
     return [
       g(this.pendingPods),
       g(this.plannedClaims),
@@ -196,6 +213,7 @@ export class ControllerMetrics {
       g(this.statusBytes),
       g(this.phaseSeconds),
       g(this.eventLoopDelayMax),
+      ...checks,
     ];
   }
 

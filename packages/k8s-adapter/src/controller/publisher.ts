@@ -2,7 +2,7 @@ import { podKey } from "@nodeplan/core";
 import type { ObjectError } from "./convert.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import type { Solved } from "./reconciler.ts";
-import { bytesOf, statusData } from "./status.ts";
+import { bytesOf, STATUS_MAX_BYTES, statusData } from "./status.ts";
 import { type ClusterWriter, type InvolvedObject, NotLeaderError } from "./writer.ts";
 
 /** What one publication reports. */
@@ -38,8 +38,11 @@ const money = (x: number) => `$${x.toFixed(4)}/h`;
 export class Publisher {
   private readonly o: PublisherOptions;
   private pending: Publication | undefined;
+  private latest: Publication | undefined;
   private running: Promise<void> | undefined;
   private lastStatus = "";
+  /** Keys a configuration check publishes beside the plan's (`ClusterChecks`). */
+  private extra: Readonly<Record<string, string>> = {};
 
   constructor(options: PublisherOptions) {
     this.o = options;
@@ -47,11 +50,21 @@ export class Publisher {
 
   /** Publishes `p` once the publication in progress (if any) is done; a newer offer replaces it. */
   offer(p: Publication): void {
+    this.latest = p;
     this.pending = p;
     if (this.running === undefined)
       this.running = this.drain().finally(() => {
         this.running = undefined;
       });
+  }
+
+  /**
+   * Publishes these keys too from now on (the last configuration check's), the plan's keys shrinking
+   * to fit, and publishes the latest offer again with them.
+   */
+  setExtraStatus(data: Readonly<Record<string, string>>): void {
+    this.extra = data;
+    if (this.latest !== undefined) this.offer(this.latest);
   }
 
   /** Resolves when nothing is waiting to be published. */
@@ -74,12 +87,19 @@ export class Publisher {
   private async publish({ solved, objectErrors, orphanedInstances }: Publication): Promise<void> {
     const { o } = this;
     // The status object first: one write, and what a person looks at.
-    const data = statusData(
-      solved.plan,
-      solved.disruption,
-      { mode: o.mode, objectErrors, orphanedInstances },
-      o.statusTopN === undefined ? {} : { topN: o.statusTopN },
-    );
+    const extra = this.extra;
+    const data = {
+      ...statusData(
+        solved.plan,
+        solved.disruption,
+        { mode: o.mode, objectErrors, orphanedInstances },
+        {
+          maxBytes: Math.max(0, STATUS_MAX_BYTES - bytesOf(extra)),
+          ...(o.statusTopN === undefined ? {} : { topN: o.statusTopN }),
+        },
+      ),
+      ...extra,
+    };
     o.metrics.statusBytes.set(bytesOf(data));
     const content = JSON.stringify(data);
     if (content !== this.lastStatus) {

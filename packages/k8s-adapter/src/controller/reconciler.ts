@@ -79,6 +79,8 @@ export interface ReconcilerOptions {
 export interface Solved {
   at: string;
   cluster: ClusterState;
+  /** Instance types per NodePool name, as planned with. */
+  instanceTypes: Readonly<Record<string, readonly InstanceType[]>>;
   plan: Plan;
   disruption: DisruptionPlan | undefined;
 }
@@ -283,7 +285,7 @@ export class Reconciler {
     o.metrics.solveDuration.observe((performance.now() - started) / 1000);
     const errors = [...read.errors, ...[...this.quarantine.values()].map((q) => q.error)];
     this.report(errors);
-    const solved: Solved = { at: now, cluster: { ...cluster, nodes }, plan, disruption };
+    const solved: Solved = { at: now, cluster: { ...cluster, nodes }, instanceTypes, plan, disruption };
     this.last = solved;
     this.updateMetrics(solved);
     return { solved, nodePoolUids: read.nodePoolUids };
