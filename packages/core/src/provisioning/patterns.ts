@@ -36,6 +36,14 @@ export interface PatternLimits {
   maxGroups?: number;
   /** Branch-and-bound nodes over the whole solve, at most. */
   workBudget?: number;
+  /**
+   * A lower bound already proven ($/h), with `planPerHour`: column generation stops once the restricted
+   * master's objective, which bounds every Farley bound still to come, is within `GAP_SHARE` of the gap
+   * between the plan and that bound (the stage can no longer prove a bound worth having).
+   */
+  provenPerHour?: number;
+  /** The cost of a plan in hand ($/h): column generation stops once the bound is within the tolerance of it. */
+  planPerHour?: number;
 }
 
 /** A pattern in the LP solution: `x` nodes of `offering` each holding `counts[g]` pods of group g. */
@@ -85,6 +93,15 @@ const TOLERANCE = 2e-4;
  * ones by their knapsack relaxation, rounded (within a few pods' worth of exact there).
  */
 const SEARCH_PODS = 48;
+/**
+ * Share of the gap between the plan in hand and a bound already proven that the rest of column
+ * generation must be able to close to be run: its tail (a hundred rounds that move the LP value by
+ * hundredths of a percent, most of the solve on mixed-5000) is cut, past TAIL_ROUNDS rounds, where it
+ * cannot change the report by more than this share; the packing its patterns guide is the same there.
+ */
+const GAP_SHARE = 0.05;
+/** Rounds run before the GAP_SHARE cut applies (the headline rows converge in 54 or fewer). */
+const TAIL_ROUNDS = 64;
 
 /**
  * Solves the pattern LP for `counts[g]` pods of each group on the problem's offerings (one representative
@@ -97,7 +114,10 @@ export function solvePatternLP(
   limits: PatternLimits = {},
   prices?: ArrayLike<number>,
 ): PatternSolution | undefined {
-  const { iterations, searchNodes, maxGroups, workBudget } = { ...DEFAULTS, ...limits };
+  const { iterations, searchNodes, maxGroups, workBudget, provenPerHour, planPerHour } = {
+    ...DEFAULTS,
+    ...limits,
+  };
   const R = problem.resources;
   const G = problem.groups.count;
   const T = problem.offerings.count;
@@ -235,6 +255,17 @@ export function solvePatternLP(
     }
     // Converged: every shape priced out within the tolerance, so the bound is the LP value within it.
     if (lpObjective - bound <= (TOLERANCE + 1e-9) * lpObjective) break;
+    // Nothing worth proving is left: the plan in hand is within the tolerance of the bound, or no bound
+    // to come can close more than GAP_SHARE of the gap between the plan and the bound already proven.
+    if (planPerHour !== undefined) {
+      if (bound * (1 + TOLERANCE) >= planPerHour) break;
+      if (
+        it >= TAIL_ROUNDS &&
+        provenPerHour !== undefined &&
+        lpObjective - provenPerHour <= GAP_SHARE * (planPerHour - provenPerHour)
+      )
+        break;
+    }
     // No column, yet some shape unsettled: search those deeper (a failsafe caps the total work).
     if (added === 0) {
       if (unsettled.length === 0 || work >= workBudget) break;

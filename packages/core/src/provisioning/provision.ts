@@ -206,7 +206,12 @@ function provisionOnce(
       cost / 1e6 > resourceBound.lowerBoundPerHour * (1 + PATTERN_TRIGGER)
     ) {
       const prices = enc.offerings.map((o) => o.offering.pricePerHour);
-      const patterns = solvePatternLP(enc.problem, onNewKernel, {}, prices);
+      const patterns = solvePatternLP(
+        enc.problem,
+        onNewKernel,
+        { provenPerHour: resourceBound.lowerBoundPerHour, planPerHour: cost / 1e6 },
+        prices,
+      );
       if (patterns !== undefined) {
         for (const integral of [false, true]) {
           const guided = packByPatterns(
