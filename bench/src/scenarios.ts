@@ -8,7 +8,7 @@ import {
   type Solver,
   validatePlan,
 } from "@nodeplan/core";
-import { createKernel, defaultGroupValues, type EncodedProblem } from "@nodeplan/solver-wasm";
+import { createKernel, type EncodedProblem, encodedProblem } from "@nodeplan/solver-wasm";
 import { karpenterBaseline } from "./baseline-karpenter.ts";
 import { type CatalogId, catalog, catalogSubset, type SubsetId } from "./catalogs.ts";
 import { clusterCostPerHour, consolidationCluster } from "./cluster.ts";
@@ -354,40 +354,12 @@ export function kernelProblem(G: number): EncodedProblem {
     if (rep === undefined) firstOfType.set(t.name, i);
     shape[i] = rep ?? i;
   });
-  const problem: EncodedProblem = {
+  return encodedProblem({
     resources: R,
-    groups: {
-      count: G,
-      requests,
-      counts,
-      compat,
-      existingCompat: new Uint32Array(0),
-      classStart: new Int32Array(G + 1),
-      classList: new Int32Array(0),
-      classFlags: new Int32Array(0),
-      value: new Float64Array(G),
-    },
-    offerings: {
-      count: T,
-      allocatable,
-      capacity: allocatable.slice(),
-      priceMicros,
-      pool: new Int32Array(T),
-      shape,
-      capGroup: new Int32Array(T).fill(-1),
-    },
-    capGroups: { count: 0, maxBins: new Int32Array(0) },
-    pools: {
-      count: 1,
-      limits: new Float64Array(R + 1).fill(Number.POSITIVE_INFINITY),
-      used: new Float64Array(R + 1),
-    },
-    existing: { count: 0, remaining: new Float64Array(0), classCount: new Int32Array(0) },
-    classes: { count: 0, capPerBin: new Int32Array(0), conditional: new Uint8Array(0) },
+    groups: { requests, counts, compat },
+    offerings: { allocatable, priceMicros, shape },
     options: { maxBins: 40_000, maxPlacements: 200_000, candidateShapes: 24, improve: true },
-  };
-  problem.groups.value.set(defaultGroupValues(problem));
-  return problem;
+  });
 }
 
 function medianOf(times: number, fn: () => void): number {

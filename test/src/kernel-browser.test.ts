@@ -1,12 +1,7 @@
 import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  createKernel,
-  defaultGroupValues,
-  type EncodedProblem,
-  type KernelResult,
-} from "@nodeplan/solver-wasm";
+import { createKernel, type EncodedProblem, encodedProblem, type KernelResult } from "@nodeplan/solver-wasm";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -21,24 +16,20 @@ const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI)
   throw new Error(`${CHROMIUM} is missing in CI: .ci/run should have installed it`);
 
-/** A small problem built the same way in Node and in the page. */
+/** A small problem built the same way in Node and in the page, by the package's builder (passed in). */
 const problemSource = `
-export function problem() {
+export function problem(encodedProblem) {
   const R = 3, G = 30, T = 64, W = 2;
   const requests = new Float64Array(G * R), counts = new Int32Array(G), compat = new Uint32Array(G * W).fill(0xffffffff);
   for (let g = 0; g < G; g++) { requests[g * R] = 100 + (g % 7) * 250; requests[g * R + 1] = (256 + (g % 5) * 512) * 1048576; requests[g * R + 2] = 1; counts[g] = 1 + (g % 9); }
-  const allocatable = new Float64Array(T * R), priceMicros = new Float64Array(T), shape = new Int32Array(T);
-  for (let t = 0; t < T; t++) { const size = 1 << (t % 6); allocatable[t * R] = size * 1930; allocatable[t * R + 1] = size * 3.5 * 2 ** 30 * (1 + (t % 3)); allocatable[t * R + 2] = 8 + size * 10; priceMicros[t] = size * 48000 * (1 + (t % 3)) + t; shape[t] = t; }
-  return {
+  const allocatable = new Float64Array(T * R), priceMicros = new Float64Array(T);
+  for (let t = 0; t < T; t++) { const size = 1 << (t % 6); allocatable[t * R] = size * 1930; allocatable[t * R + 1] = size * 3.5 * 2 ** 30 * (1 + (t % 3)); allocatable[t * R + 2] = 8 + size * 10; priceMicros[t] = size * 48000 * (1 + (t % 3)) + t; }
+  return encodedProblem({
     resources: R,
-    groups: { count: G, requests, counts, compat, existingCompat: new Uint32Array(0), classStart: new Int32Array(G + 1), classList: new Int32Array(0), classFlags: new Int32Array(0), value: new Float64Array(G) },
-    offerings: { count: T, allocatable, capacity: allocatable.slice(), priceMicros, pool: new Int32Array(T), shape, capGroup: new Int32Array(T).fill(-1) },
-    capGroups: { count: 0, maxBins: new Int32Array(0) },
-    pools: { count: 1, limits: new Float64Array(R + 1).fill(Infinity), used: new Float64Array(R + 1) },
-    existing: { count: 0, remaining: new Float64Array(0), classCount: new Int32Array(0) },
-    classes: { count: 0, capPerBin: new Int32Array(0), conditional: new Uint8Array(0) },
+    groups: { requests, counts, compat },
+    offerings: { allocatable, priceMicros },
     options: { maxBins: 1000, maxPlacements: 10000, candidateShapes: 8, improve: true },
-  };
+  });
 }
 /** Every output of a result as text: the page and Node must agree element by element. */
 export function summarize(r) {
@@ -55,10 +46,10 @@ describe.skipIf(!haveChromium)("kernel in headless Chromium", () => {
     const bundle = await build({
       stdin: {
         contents: `${problemSource}
-import { createKernel, defaultGroupValues } from "@nodeplan/solver-wasm";
+import { createKernel, encodedProblem } from "@nodeplan/solver-wasm";
 const results = {};
 for (const flavor of ["simd", "scalar", "reference"]) {
-  const p = problem(); p.groups.value.set(defaultGroupValues(p));
+  const p = problem(encodedProblem);
   const r = createKernel({ flavor }).solve(p);
   results[flavor] = summarize(r);
 }
@@ -118,11 +109,10 @@ globalThis.kernelResults = results;`,
       const { problem, summarize } = (await import(
         `data:text/javascript,${encodeURIComponent(problemSource)}`
       )) as {
-        problem: () => EncodedProblem;
+        problem: (build: typeof encodedProblem) => EncodedProblem;
         summarize: (r: KernelResult) => string;
       };
-      const p = problem();
-      p.groups.value.set(defaultGroupValues(p));
+      const p = problem(encodedProblem);
       const inNode = summarize(createKernel({ flavor: "simd" }).solve(p));
       expect(JSON.parse(inNode).newBins).toBeGreaterThan(0);
       expect(inPage.simd).toBe(inNode);

@@ -4,8 +4,8 @@
 //   node --conditions=@nodeplan/source packages/solver-wasm/scripts/measure.ts
 import {
   createKernel,
-  defaultGroupValues,
   type EncodedProblem,
+  encodedProblem,
   type KernelResult,
   wordsFor,
 } from "../src/index.ts";
@@ -80,40 +80,17 @@ function problem(G: number, count: (rand: () => number) => number): EncodedProbl
   const compat = new Uint32Array(G * W).fill(0xffffffff);
   const shape = new Int32Array(T);
   for (let t = 0; t < T; t++) shape[t] = t - (t % 3);
-  const p: EncodedProblem = {
+  return encodedProblem({
     resources: R,
-    groups: {
-      count: G,
-      requests,
-      counts,
-      compat,
-      existingCompat: new Uint32Array(0),
-      classStart: new Int32Array(G + 1),
-      classList: new Int32Array(0),
-      classFlags: new Int32Array(0),
-      value: new Float64Array(G),
-    },
+    groups: { requests, counts, compat },
     offerings: {
-      count: T,
       allocatable: Float64Array.from(o.allocatable.flat()),
       capacity: Float64Array.from(o.capacity.flat()),
       priceMicros: Float64Array.from(o.priceMicros),
-      pool: new Int32Array(T),
       shape,
-      capGroup: new Int32Array(T).fill(-1),
     },
-    capGroups: { count: 0, maxBins: new Int32Array(0) },
-    pools: {
-      count: 1,
-      limits: new Float64Array(R + 1).fill(Number.POSITIVE_INFINITY),
-      used: new Float64Array(R + 1),
-    },
-    existing: { count: 0, remaining: new Float64Array(0), classCount: new Int32Array(0) },
-    classes: { count: 0, capPerBin: new Int32Array(0), conditional: new Uint8Array(0) },
     options: { maxBins: 60_000, maxPlacements: 400_000, candidateShapes: 16, improve: true },
-  };
-  p.groups.value.set(defaultGroupValues(p));
-  return p;
+  });
 }
 
 function median(xs: number[]): number {

@@ -1,4 +1,4 @@
-import { defaultGroupValues, type EncodedProblem, wordsFor } from "./problem.ts";
+import { type EncodedProblem, encodedProblem, wordsFor } from "./problem.ts";
 
 /**
  * A packing problem written for people (the JSON fixtures in ./fixtures and the random problems of
@@ -91,10 +91,9 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
     });
   });
   let classCount = 0;
-  const problem: EncodedProblem = {
+  return encodedProblem({
     resources: R,
     groups: {
-      count: G,
       requests: Float64Array.from(spec.groups.flatMap((g) => g.req)),
       counts: Int32Array.from(spec.groups.map((g) => g.count)),
       compat,
@@ -104,10 +103,8 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
       classFlags: Int32Array.from(
         spec.groups.flatMap((g) => (g.classes ?? []).map((_, i) => g.classFlags?.[i] ?? 3)),
       ),
-      value: new Float64Array(G),
     },
     offerings: {
-      count: T,
       allocatable: Float64Array.from(spec.offerings.flatMap((o) => o.alloc)),
       capacity: Float64Array.from(spec.offerings.flatMap((o) => o.capacity ?? o.alloc)),
       priceMicros: Float64Array.from(spec.offerings.map((o) => o.price)),
@@ -115,17 +112,13 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
       shape,
       capGroup: Int32Array.from(spec.offerings.map((o) => o.capGroup ?? -1)),
     },
-    capGroups: { count: spec.capGroups?.length ?? 0, maxBins: Int32Array.from(spec.capGroups ?? []) },
-    pools: { count: P, limits, used },
+    capGroups: { maxBins: Int32Array.from(spec.capGroups ?? []) },
+    pools: { limits, used },
     existing: {
-      count: E,
       remaining: Float64Array.from((spec.existing ?? []).flat()),
-      classCount: spec.existingClassCount
-        ? Int32Array.from(spec.existingClassCount.flat())
-        : new Int32Array(E * C),
+      ...(spec.existingClassCount ? { classCount: Int32Array.from(spec.existingClassCount.flat()) } : {}),
     },
     classes: {
-      count: C,
       capPerBin: Int32Array.from(spec.classes ?? []),
       conditional: Uint8Array.from({ length: C }, (_, c) => (spec.conditional?.[c] ? 1 : 0)),
     },
@@ -135,9 +128,7 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
       candidateShapes: spec.candidateShapes ?? 16,
       improve: spec.improve ?? true,
     },
-  };
-  problem.groups.value.set(defaultGroupValues(problem));
-  return problem;
+  });
 }
 
 /** Pods per bin (existing bins 0..E-1, then new bins) from a result's placement triples. */

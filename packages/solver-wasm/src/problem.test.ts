@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { encodeFixture } from "./fixture.test-helper.ts";
-import { defaultGroupValues, validateEncodedProblem, wordsFor } from "./problem.ts";
+import { defaultGroupValues, encodedProblem, validateEncodedProblem, wordsFor } from "./problem.ts";
 
 const valid = () =>
   encodeFixture({
@@ -141,4 +141,59 @@ describe("defaultGroupValues", () => {
 
 test("wordsFor rounds up to whole 32-bit words", () => {
   expect([0, 1, 32, 33].map(wordsFor)).toEqual([0, 1, 1, 2]);
+});
+
+describe("encodedProblem", () => {
+  const R = 2;
+  const parts = {
+    resources: R,
+    groups: {
+      requests: Float64Array.from([1000, 2 ** 30, 250, 4 * 2 ** 30]),
+      counts: Int32Array.from([2, 1]),
+      compat: Uint32Array.from([0b11, 0b01]),
+    },
+    offerings: {
+      allocatable: Float64Array.from([2000, 4 * 2 ** 30, 4000, 16 * 2 ** 30]),
+      priceMicros: Float64Array.from([100_000, 320_000]),
+    },
+  };
+
+  test("the defaults make a valid problem: one pool without limits, no existing bins, classes or caps", () => {
+    const p = encodedProblem(parts);
+    expect(validateEncodedProblem(p)).toEqual([]);
+    expect([p.groups.count, p.offerings.count, p.pools.count, p.existing.count, p.classes.count]).toEqual([
+      2, 2, 1, 0, 0,
+    ]);
+    expect(Array.from(p.pools.limits)).toEqual([Infinity, Infinity, Infinity]);
+    expect(Array.from(p.offerings.capacity)).toEqual(Array.from(parts.offerings.allocatable));
+    expect(p.offerings.capacity).not.toBe(parts.offerings.allocatable);
+    expect(Array.from(p.offerings.shape)).toEqual([0, 1]);
+    expect(Array.from(p.offerings.capGroup)).toEqual([-1, -1]);
+    expect(Array.from(p.groups.value)).toEqual(Array.from(defaultGroupValues(p)));
+    // Room for every pod on a bin of its own.
+    expect(p.options.maxBins).toBe(3);
+  });
+
+  test("counts are read from the arrays given, and sized defaults follow them", () => {
+    const p = encodedProblem({
+      ...parts,
+      pools: { limits: new Float64Array(2 * (R + 1)).fill(Infinity) },
+      existing: { remaining: Float64Array.from([1000, 2 ** 30, 500, 2 ** 29, 0, 0]) },
+      classes: { capPerBin: Int32Array.from([1, 2]) },
+      options: { maxBins: 7 },
+    });
+    expect([p.pools.count, p.existing.count, p.classes.count]).toEqual([2, 3, 2]);
+    expect(p.pools.used).toHaveLength(2 * (R + 1));
+    expect(p.existing.classCount).toHaveLength(3 * 2);
+    expect(p.groups.existingCompat).toHaveLength(2 * wordsFor(3));
+    expect(p.classes.conditional).toHaveLength(2);
+    expect(p.options).toEqual({ maxBins: 7, maxPlacements: 64, candidateShapes: 24, improve: true });
+    expect(validateEncodedProblem(p)).toEqual([]);
+  });
+
+  test("an array that is not whole rows is refused, naming it", () => {
+    expect(() => encodedProblem({ ...parts, existing: { remaining: Float64Array.from([1, 2, 3]) } })).toThrow(
+      "existing.remaining has 3 entries, not a multiple of 2",
+    );
+  });
 });

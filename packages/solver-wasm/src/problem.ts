@@ -364,3 +364,123 @@ export function defaultGroupValues(p: EncodedProblem): Float64Array {
   }
   return values;
 }
+
+/**
+ * The parts of a problem its builder needs; every region left out takes its neutral default. Counts
+ * are read from the arrays: G from `groups.counts`, T from `offerings.priceMicros`, E from
+ * `existing.remaining` (E*R), P from `pools.limits` (P*(R+1)), C from `classes.capPerBin`, K from
+ * `capGroups.maxBins`.
+ */
+export interface ProblemParts {
+  resources: number;
+  groups: {
+    requests: Float64Array;
+    counts: Int32Array;
+    compat: Uint32Array;
+    /** Default: no existing bin. */
+    existingCompat?: Uint32Array;
+    /** Default: no group in a cap class (with classList and classFlags). */
+    classStart?: Int32Array;
+    classList?: Int32Array;
+    classFlags?: Int32Array;
+    /** Default: `defaultGroupValues` of the problem. */
+    value?: Float64Array;
+  };
+  offerings: {
+    allocatable: Float64Array;
+    /** Default: a copy of `allocatable`. */
+    capacity?: Float64Array;
+    priceMicros: Float64Array;
+    /** Default: every offering in pool 0. */
+    pool?: Int32Array;
+    /** Default: every offering its own shape. */
+    shape?: Int32Array;
+    /** Default: no launch cap (-1). */
+    capGroup?: Int32Array;
+  };
+  /** Default: none. */
+  capGroups?: { maxBins: Int32Array };
+  /** Default: one pool without limits and nothing used. */
+  pools?: { limits: Float64Array; used?: Float64Array };
+  /** Default: none. */
+  existing?: { remaining: Float64Array; classCount?: Int32Array };
+  /** Default: none. */
+  classes?: { capPerBin: Int32Array; conditional?: Uint8Array };
+  /**
+   * Default: room for every pod on a bin of its own, 24 candidate shapes, improvement on (a caller that
+   * grows the output regions on demand, as core does, passes its own).
+   */
+  options?: Partial<EncodedProblem["options"]>;
+}
+
+/**
+ * The one place a problem literal is written: `parts` with every region left out at its default and
+ * every count read from its arrays. Throws when an array's length is not a whole multiple of its row.
+ */
+export function encodedProblem(parts: ProblemParts): EncodedProblem {
+  const R = parts.resources;
+  const G = parts.groups.counts.length;
+  const T = parts.offerings.priceMicros.length;
+  const E = wholeRows("existing.remaining", parts.existing?.remaining.length ?? 0, R);
+  const P = parts.pools === undefined ? 1 : wholeRows("pools.limits", parts.pools.limits.length, R + 1);
+  const C = parts.classes?.capPerBin.length ?? 0;
+  const K = parts.capGroups?.maxBins.length ?? 0;
+  let pods = 0;
+  for (const c of parts.groups.counts) pods += c;
+  const g = parts.groups;
+  const o = parts.offerings;
+  const problem: EncodedProblem = {
+    resources: R,
+    groups: {
+      count: G,
+      requests: g.requests,
+      counts: g.counts,
+      compat: g.compat,
+      existingCompat: g.existingCompat ?? new Uint32Array(G * wordsFor(E)),
+      classStart: g.classStart ?? new Int32Array(G + 1),
+      classList: g.classList ?? new Int32Array(0),
+      classFlags: g.classFlags ?? new Int32Array(0),
+      value: g.value ?? new Float64Array(G),
+    },
+    offerings: {
+      count: T,
+      allocatable: o.allocatable,
+      capacity: o.capacity ?? o.allocatable.slice(),
+      priceMicros: o.priceMicros,
+      pool: o.pool ?? new Int32Array(T),
+      shape: o.shape ?? Int32Array.from({ length: T }, (_, t) => t),
+      capGroup: o.capGroup ?? new Int32Array(T).fill(-1),
+    },
+    capGroups: { count: K, maxBins: parts.capGroups?.maxBins ?? new Int32Array(0) },
+    pools: {
+      count: P,
+      limits: parts.pools?.limits ?? new Float64Array(R + 1).fill(Number.POSITIVE_INFINITY),
+      used: parts.pools?.used ?? new Float64Array(P * (R + 1)),
+    },
+    existing: {
+      count: E,
+      remaining: parts.existing?.remaining ?? new Float64Array(0),
+      classCount: parts.existing?.classCount ?? new Int32Array(E * C),
+    },
+    classes: {
+      count: C,
+      capPerBin: parts.classes?.capPerBin ?? new Int32Array(0),
+      conditional: parts.classes?.conditional ?? new Uint8Array(C),
+    },
+    options: {
+      maxBins: parts.options?.maxBins ?? Math.max(1, pods),
+      maxPlacements: parts.options?.maxPlacements ?? Math.max(64, pods + G),
+      candidateShapes: parts.options?.candidateShapes ?? 24,
+      improve: parts.options?.improve ?? true,
+    },
+  };
+  if (g.value === undefined) problem.groups.value.set(defaultGroupValues(problem));
+  return problem;
+}
+
+/** Rows of `width` entries in an array of `length` entries; throws when it is not whole. */
+function wholeRows(name: string, length: number, width: number): number {
+  const rows = length / width;
+  if (!Number.isInteger(rows)) throw new Error(`${name} has ${length} entries, not a multiple of ${width}`);
+  return rows;
+}

@@ -1,5 +1,5 @@
 import { parseDurationMillis, parseNillableDurationMillis } from "../duration.ts";
-import type { Node, NodePool, Pod, PodDisruptionBudget } from "../model.ts";
+import { type Node, type NodePool, type Pod, type PodDisruptionBudget, podKey } from "../model.ts";
 import type { KeptReason } from "../reasons.ts";
 import { pdbStatus, podsSelectedBy } from "./pdb.ts";
 
@@ -42,7 +42,7 @@ export function candidateContext(
   for (const pdb of pdbs) {
     const status = pdbStatus(pdb, pods);
     for (const p of podsSelectedBy(pdb, pods)) {
-      const key = `${p.namespace}/${p.name}`;
+      const key = podKey(p);
       const list = pdbsByPod.get(key) ?? [];
       list.push({ name: status.pdb, disruptionsAllowed: status.disruptionsAllowed });
       pdbsByPod.set(key, list);
@@ -82,13 +82,13 @@ export function gracefulBlocker(node: Node, ctx: CandidateContext): KeptReason |
   for (const pod of pods) {
     const blocked = doNotDisruptUntil(pod, ctx.nowMillis);
     if (blocked !== undefined) {
-      const reason: KeptReason = { code: "do_not_disrupt_pod", pod: `${pod.namespace}/${pod.name}` };
+      const reason: KeptReason = { code: "do_not_disrupt_pod", pod: podKey(pod) };
       if (blocked !== "forever") reason.until = blocked;
       return reason;
     }
   }
   for (const pod of pods) {
-    const key = `${pod.namespace}/${pod.name}`;
+    const key = podKey(pod);
     const covering = ctx.pdbsOf(key);
     if (covering.length > 1)
       return { code: "pod_under_multiple_pdbs", pod: key, pdbs: covering.map((p) => p.name).sort() };

@@ -1,5 +1,11 @@
 import { cmp } from "../compare.ts";
-import type { InstanceType, NodePool, NodeSelectorRequirement, Pod } from "../model.ts";
+import {
+  type InstanceType,
+  type NodePool,
+  type NodeSelectorRequirement,
+  type Pod,
+  podKey,
+} from "../model.ts";
 import type { PlannedNodeClaim } from "../plan.ts";
 import type { KeptReason } from "../reasons.ts";
 import { LABEL_CAPACITY_TYPE, LABEL_INSTANCE_TYPE, LABEL_TOPOLOGY_ZONE } from "../well-known-labels.ts";
@@ -78,7 +84,7 @@ export function launchable(
   }
   if (claims.length === 0) return { ok: true, claims: [], worstPerHour: 0 };
   const allSpot = sim.removed.every((n) => n.capacityType === "spot");
-  const evicted = new Map(sim.evicted.map((p) => [`${p.namespace}/${p.name}`, p]));
+  const evicted = new Map(sim.evicted.map((p) => [podKey(p), p]));
   const out: PlannedNodeClaim[] = [];
   let worstPerHour = 0;
   for (const c of claims) {
@@ -123,7 +129,7 @@ export function launchAnyPrice(
   pools: ReadonlyMap<string, NodePool>,
   sim: Simulation,
 ): PlannedNodeClaim[] {
-  const evicted = new Map(sim.evicted.map((p) => [`${p.namespace}/${p.name}`, p]));
+  const evicted = new Map(sim.evicted.map((p) => [podKey(p), p]));
   return sim.claims.map((c) => {
     const pool = pools.get(c.nodePool) as NodePool;
     const zones = requirementValues(c.requirements, LABEL_TOPOLOGY_ZONE);

@@ -1,4 +1,5 @@
-import type { EncodedProblem } from "@nodeplan/solver-wasm";
+import { type EncodedProblem, encodedProblem } from "@nodeplan/solver-wasm";
+import { cmp } from "../compare.ts";
 import type { DaemonSet, InstanceType, Node, NodePool, Offering, Pod, ResourceVector } from "../model.ts";
 import {
   constraintsOf,
@@ -58,13 +59,12 @@ export function comparePods(a: Pod, b: Pod): number {
   if (cpu !== 0) return cpu;
   const mem = (b.requests.memoryBytes ?? 0) - (a.requests.memoryBytes ?? 0);
   if (mem !== 0) return mem;
-  if (a.creationTimestamp !== b.creationTimestamp) return a.creationTimestamp < b.creationTimestamp ? -1 : 1;
-  return a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0;
+  return cmp(a.creationTimestamp, b.creationTimestamp) || cmp(a.uid, b.uid);
 }
 
 /** NodePools by weight descending, ties by name descending (Karpenter's order). */
 export function poolOrder(pools: readonly NodePool[]): NodePool[] {
-  return [...pools].sort((a, b) => b.weight - a.weight || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  return [...pools].sort((a, b) => b.weight - a.weight || cmp(b.name, a.name));
 }
 
 /** Builds the kernel problem. */
@@ -306,31 +306,21 @@ export function encode(
     });
   });
 
-  const problem: EncodedProblem = {
+  // The output regions are sized per solve (see solveWithCapacity).
+  const problem = encodedProblem({
     resources: R,
-    groups: {
-      count: G,
-      requests,
-      counts,
-      compat,
-      existingCompat,
-      classStart: new Int32Array(G + 1),
-      classList: new Int32Array(0),
-      classFlags: new Int32Array(0),
-      value,
-    },
-    offerings: { count: T, allocatable, capacity, priceMicros, pool, shape, capGroup },
-    capGroups: { count: capMax.length, maxBins: Int32Array.from(capMax) },
-    pools: { count: P, limits, used },
-    existing: { count: E, remaining, classCount: new Int32Array(0) },
-    classes: { count: 0, capPerBin: new Int32Array(0), conditional: new Uint8Array(0) },
+    groups: { requests, counts, compat, existingCompat, value },
+    offerings: { allocatable, capacity, priceMicros, pool, shape, capGroup },
+    capGroups: { maxBins: Int32Array.from(capMax) },
+    pools: { limits, used },
+    existing: { remaining },
     options: {
       maxBins: 0,
       maxPlacements: 0,
       candidateShapes: input.options?.candidateShapes ?? 24,
       improve: input.options?.improve ?? true,
     },
-  };
+  });
   return { problem, resources, groups, constraintClasses, offerings, existing, pools, classOfferings };
 }
 
@@ -464,7 +454,3 @@ const LAUNCH_PRECEDENCE: Readonly<Record<Offering["capacityType"], number>> = {
   spot: 1,
   "on-demand": 2,
 };
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

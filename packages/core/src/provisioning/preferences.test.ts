@@ -6,7 +6,6 @@ import { toleratesAny } from "../taints.ts";
 import { validatePlan } from "../validate/validate-plan.ts";
 import { instanceType, NOW, pod } from "./fixtures.test-helper.ts";
 import {
-  originalPod,
   PREFER_NO_SCHEDULE_TOLERATION,
   preferNoScheduleTaints,
   relaxationSteps,
@@ -65,7 +64,6 @@ describe("PreferNoSchedule relaxation step", () => {
     const level2 = withPreferences(prefersZone, 2, "Respect", taints);
     expect(level2.requiredNodeAffinity).toEqual([]);
     expect(level2.tolerations).toEqual([PREFER_NO_SCHEDULE_TOLERATION]);
-    expect(originalPod(level2)).toBe(prefersZone);
     expect(toleratesAny(level2.tolerations, batch)).toBe(true);
   });
 

@@ -22,13 +22,6 @@ export type PreferencePolicy = "Respect" | "Ignore";
 const byWeight = <T extends { weight: number }>(xs: readonly T[]): T[] =>
   [...xs].sort((a, b) => b.weight - a.weight);
 
-const originals = new WeakMap<Pod, Pod>();
-
-/** The pod as written, for a pod `withPreferences` derived (undefined for any other pod). */
-export function originalPod(pod: Pod): Pod | undefined {
-  return originals.get(pod);
-}
-
 /** The toleration Karpenter's last relaxation step adds (preferences.go toleratePreferNoScheduleTaints). */
 export const PREFER_NO_SCHEDULE_TOLERATION: Readonly<Toleration> = Object.freeze({
   operator: "Exists",
@@ -74,7 +67,10 @@ export function withPreferNoScheduleToleration(pod: Pod): Pod {
   return { ...pod, tolerations: [...pod.tolerations, { ...PREFER_NO_SCHEDULE_TOLERATION }] };
 }
 
-/** The pod as scheduled after `level` relaxation steps (the pod itself when it has no preferences). */
+/**
+ * The pod as scheduled after `level` relaxation steps (the pod itself when it has no preferences). A
+ * caller that needs the pod as written for a derived one (topology's nodeAffinityPolicy) keeps it.
+ */
 export function withPreferences(
   pod: Pod,
   level: number,
@@ -83,9 +79,7 @@ export function withPreferences(
 ): Pod {
   const steps = preferenceSteps(pod);
   if (level > steps && toleratesLater(pod, preferNoSchedule)) {
-    const derived = withPreferNoScheduleToleration(steps === 0 ? pod : withPreferences(pod, steps, policy));
-    originals.set(derived, pod);
-    return derived;
+    return withPreferNoScheduleToleration(steps === 0 ? pod : withPreferences(pod, steps, policy));
   }
   if (steps === 0) return pod;
   let left = policy === "Ignore" ? steps : level;
@@ -119,6 +113,5 @@ export function withPreferences(
         c.whenUnsatisfiable === "DoNotSchedule" ? c : { ...c, whenUnsatisfiable: "DoNotSchedule" },
       ),
   };
-  originals.set(derived, pod);
   return derived;
 }

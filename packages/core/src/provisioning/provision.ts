@@ -7,25 +7,14 @@ import {
   REASON_CLASS_CAP,
   REASON_LAUNCH_CAP,
 } from "@nodeplan/solver-wasm";
+import { cmp } from "../compare.ts";
 import { type Costs, costsOfNode, offeringCosts, sumCosts, ZERO_COSTS } from "../costs.ts";
-import type {
-  InstanceType,
-  NodePool,
-  NodeSelectorRequirement,
-  Offering,
-  Pod,
-  ResourceVector,
-} from "../model.ts";
+import { claimCharge, nodePoolUsage } from "../limits.ts";
+import { type InstanceType, type Pod, podKey, type ResourceVector, type Taint } from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import type { UnschedulableReason } from "../reasons.ts";
 import { renderUnschedulable } from "../render.ts";
-import {
-  checkMinValues,
-  type MinValuesCandidate,
-  type MinValuesShortfall,
-  Requirements,
-} from "../requirements.ts";
-import { LABEL_CAPACITY_RESERVATION_ID } from "../well-known-labels.ts";
+import { decodeClaims, placePods, unbundle } from "./decode.ts";
 import { diagnoseUnplaced } from "./diagnose.ts";
 import { type EncodedOffering, type Encoding, encode, fitsAlone, type PodGroup } from "./encode.ts";
 import { EXACT_BOUND_PODS, exactBound } from "./exact-bound.ts";
@@ -37,19 +26,27 @@ import {
   describeLowerBound,
   type LowerBoundResult,
 } from "./lower-bound.ts";
-import { truncateKeepingMinValues } from "./min-values.ts";
 import { type ProvenBound, patternBound } from "./pattern-bound.ts";
 import { newBinsCost, packByPatterns } from "./pattern-packing.ts";
 import { solvePatternLP } from "./patterns.ts";
 import {
+  type PreferencePolicy,
   preferNoScheduleTaints,
   relaxationSteps,
   withPreferences,
   withPreferNoScheduleToleration,
 } from "./preferences.ts";
-import { applyTopology, type DomainCaps, needsTopology, type TopologyResult } from "./topology.ts";
+import {
+  applyTopology,
+  type DomainCaps,
+  type DomainCounts,
+  domainCount,
+  needsTopology,
+  type Pin,
+  setDomainCount,
+  type TopologyResult,
+} from "./topology.ts";
 
-const DEFAULT_MAX_INSTANCE_TYPES = 600;
 /** The pattern stage runs when the kernel's plan is more than this far above the resource bound. */
 const PATTERN_TRIGGER = 0.01;
 /** Solve rounds after which no more preferences are relaxed. */
@@ -71,11 +68,9 @@ export function provision(kernel: Kernel, input: ProvisioningInput): Plan {
  */
 function rightSizedForLimits(kernel: Kernel, input: ProvisioningInput, first: Attempt): Plan {
   const room = new Map<string, [string, number][]>();
+  const usage = nodePoolUsage(input.nodes);
   for (const pool of input.nodePools) {
-    const used: Record<string, number> = {};
-    for (const n of input.nodes)
-      if (n.nodePool === pool.name)
-        for (const [k, v] of Object.entries(n.capacity)) used[k] = (used[k] ?? 0) + v;
+    const used = usage.get(pool.name) ?? {};
     const left = Object.entries(pool.limits)
       .filter(([k, v]) => k !== "nodes" && Number.isFinite(v))
       .map(([k, v]): [string, number] => [k, v - (used[k] ?? 0)]);
@@ -141,162 +136,239 @@ interface Attempt {
   relaxed: number;
 }
 
-/** One plan; `catalog` (default the input's) is the whole catalog, where topology spread finds its domains. */
+/**
+ * One plan, in stages that each take and return values: relaxation and cap rounds (each round values
+ * the groups by the LP and packs), the pattern stage, decoding, diagnosis of what stayed pending, and
+ * the choice of bound. `catalog` (default the input's) is the whole catalog, where topology spread
+ * finds its domains.
+ */
 function provisionOnce(
   kernel: Kernel,
   input: ProvisioningInput,
   catalog: ProvisioningInput["instanceTypes"] = input.instanceTypes,
 ): Attempt {
-  const policy = input.options?.preferencePolicy ?? "Respect";
-  const levels = new Map<string, number>();
+  const prefs = preferencesOf(input);
+  const packed = packRounds(kernel, input, catalog, prefs);
+  const { enc, topo, levels } = packed;
+  const improved = prefs.preferring ? { result: packed.result } : patternStage(kernel, input, packed);
+  const { result } = improved;
+  const placed = placePods(enc, result, topo);
+  const decoded = decodeClaims(enc, result, placed.binPods, input);
+  const { nodeClaims } = decoded;
+  const placements: Plan["placements"] = [
+    ...placed.existing.map(({ pod, node }) => ({ pod: podKey(pod), node })),
+    ...nodeClaims.flatMap((c) => c.pods.map((p) => ({ pod: p, node: c.name }))),
+  ];
+  const unschedulable = [...decoded.unschedulable, ...unplacedPods(input, enc, result, topo, nodeClaims)];
+  unschedulable.sort((a, b) => cmp(a.pod, b.pod));
+  placements.sort((a, b) => cmp(a.pod, b.pod));
+  const bound = chooseBound({
+    input,
+    prefs,
+    base: packed.base,
+    enc,
+    topo,
+    result,
+    upfront: packed.upfront,
+    resourceBound: improved.resourceBound,
+    patternProof: improved.patternProof,
+    nodeClaims,
+    dropped: decoded.dropped,
+  });
+  const warnings = [...unenforcedConstraints(topo?.unenforced ?? 0), ...relaxedPreferences(levels)];
+  return {
+    plan: planOf(input, { nodeClaims, placements, unschedulable }, bound, warnings),
+    relaxed: levels.size,
+  };
+}
+
+/** How preferences are scheduled: the policy, the PreferNoSchedule taints, each pending pod's relaxation steps. */
+interface PreferenceSetup {
+  policy: PreferencePolicy;
+  preferNoSchedule: Taint[];
+  /** Some pending pod has a relaxation step: preferences are scheduled as requirements first. */
+  preferring: boolean;
+  /** Relaxation steps per pending pod key (empty when not preferring). */
+  steps: ReadonlyMap<string, number>;
+}
+
+function preferencesOf(input: ProvisioningInput): PreferenceSetup {
   const pending = input.pods.filter(isProvisionable);
   const preferNoSchedule = preferNoScheduleTaints(input.nodePools, input.nodes);
   const preferring = pending.some((p) => relaxationSteps(p, preferNoSchedule) > 0);
-  const steps = new Map(preferring ? pending.map((p) => [key(p), relaxationSteps(p, preferNoSchedule)]) : []);
-  const caps: DomainCaps = new Map();
-  let topo: TopologyResult | undefined;
-  let scheduled: ProvisioningInput = input;
-  let base = preferring ? undefined : encode(input);
-  let enc: Encoding;
-  let upfront: ReturnType<typeof lowerBoundFor>;
-  let result: KernelResult;
-  for (let round = 0; ; round++) {
-    if (base === undefined || (preferring && caps.size === 0)) {
-      // Preferences as requirements, relaxed one step per failure (Karpenter's order).
-      scheduled = {
-        ...input,
-        pods: input.pods.map((p) =>
-          isProvisionable(p) ? withPreferences(p, levels.get(key(p)) ?? 0, policy, preferNoSchedule) : p,
-        ),
-      };
-      base = encode(scheduled);
-    }
-    topo = needsTopology(scheduled, base) ? applyTopology(scheduled, base, caps, catalog) : undefined;
-    enc = topo?.enc ?? base;
-    // Values first: the LP over all pending pods prices each pod group in dollars, which is what the
-    // kernel's cost-aware offering choice maximizes per dollar.
-    upfront = lowerBoundFor(
-      enc,
-      enc.groups.map((g) => g.pods.length),
-    );
-    setGroupValues(enc, upfront);
-    result = solveWithCapacity(kernel, enc.problem);
-    // Pods pinned to a domain that could not take them all: cap that domain at what it took and pin
-    // again, so the spread is recomputed over what really fits. Always run to its fixed point (caps
-    // only fall, so it ends): a pinned pod left unplaced was counted in its domain when the others
-    // were pinned, and a plan stopped there breaks their skew.
-    if (topo !== undefined && tightenCaps(topo, result, caps)) continue;
-    // Relaxing re-pins from scratch (caps cleared): bounded, as relaxing and capping can alternate.
-    if (round >= MAX_RELAX_ROUNDS || !preferring || !relax(enc, topo, result, levels, steps)) break;
-    caps.clear();
-  }
-  const E = enc.existing.length;
-  // Where the plan is visibly above the resource bound, indivisible pods are usually why (small nodes):
-  // the pattern LP proves a tighter bound and guides a second packing, kept when cheaper. Not under
-  // relaxed preferences, whose bound is taken over the pods' own constraints.
-  let resourceBound: ProvenBound | undefined;
-  let patternProof: ProvenBound | undefined;
-  if (!preferring) {
-    const onNewKernel = podsOnNewBins(result, enc.groups.length, E);
-    const all = enc.groups.every((g, i) => onNewKernel[i] === g.pods.length);
-    resourceBound = all ? upfront.bound : lowerBoundFor(enc, onNewKernel).bound;
-    let cost = newBinsCost(enc.problem, result);
-    if (
-      input.options?.patterns !== false &&
-      cost / 1e6 > resourceBound.lowerBoundPerHour * (1 + PATTERN_TRIGGER)
-    ) {
-      const prices = enc.offerings.map((o) => o.offering.pricePerHour);
-      const patterns = solvePatternLP(
-        enc.problem,
-        onNewKernel,
-        { provenPerHour: resourceBound.lowerBoundPerHour, planPerHour: cost / 1e6 },
-        prices,
-      );
-      if (patterns !== undefined) {
-        for (const integral of [false, true]) {
-          const guided = packByPatterns(
-            kernel,
-            enc,
-            result,
-            onNewKernel,
-            patterns,
-            solveWithCapacity,
-            integral,
-          );
-          const guidedCost =
-            guided === undefined ? Number.POSITIVE_INFINITY : newBinsCost(enc.problem, guided);
-          if (guided !== undefined && guidedCost < cost) {
-            result = guided;
-            cost = guidedCost;
-          }
-        }
-        // Topology pins pods to domains the solver chose, not ones their constraints force: a bound over
-        // pinned groups would bound this assignment only, so it is not claimed then.
-        const proven = topo === undefined ? patternBound(enc, onNewKernel, patterns) : undefined;
-        if (proven !== undefined && proven.lowerBoundPerHour > resourceBound.lowerBoundPerHour)
-          patternProof = proven;
-      }
-    }
-  }
-  // Placements: each group's pods in queue order fill the kernel's (group, bin, count) triples.
-  const W = Math.ceil(enc.offerings.length / 32);
-  const next = new Int32Array(enc.groups.length);
-  const binPods: Pod[][] = Array.from({ length: result.newBins }, () => []);
-  const placements: Plan["placements"] = [];
-  const existingPods: { pod: Pod; node: string }[] = [];
-  for (let i = 0; i < result.placements.length; i += 3) {
-    const g = result.placements[i] as number;
-    const bin = result.placements[i + 1] as number;
-    const count = result.placements[i + 2] as number;
-    const group = enc.groups[g] as PodGroup;
-    const start = next[g] as number;
-    next[g] = start + count;
-    for (const pod of unbundle(topo, group.pods.slice(start, start + count))) {
-      if (bin < E) existingPods.push({ pod, node: (enc.existing[bin] as { name: string }).name });
-      else binPods[bin - E]?.push(pod);
-    }
-  }
+  return {
+    policy: input.options?.preferencePolicy ?? "Respect",
+    preferNoSchedule,
+    preferring,
+    steps: new Map(preferring ? pending.map((p) => [podKey(p), relaxationSteps(p, preferNoSchedule)]) : []),
+  };
+}
 
-  const maxTypes = input.options?.maxInstanceTypes ?? DEFAULT_MAX_INSTANCE_TYPES;
-  const counters = new Map<string, number>();
-  const nodeClaims: PlannedNodeClaim[] = [];
-  const tables = decodeTables(enc);
-  const unschedulable: Plan["unschedulable"] = [];
-  const minValuesPolicy = input.options?.minValuesPolicy ?? "Strict";
-  const dropped = new Set<string>();
-  for (let b = 0; b < result.newBins; b++) {
-    const { claim, short: shortfall } = decodeClaim(
-      enc,
-      tables,
-      result,
-      b,
-      W,
-      binPods[b] as Pod[],
-      maxTypes,
-      input,
-      counters,
-    );
-    const short: UnschedulableReason | undefined =
-      shortfall === undefined
-        ? undefined
-        : { code: "min_values_unsatisfiable", ...shortfall, nodePool: claim.nodePool };
-    if (short !== undefined && minValuesPolicy === "Strict") {
-      // Karpenter will not launch it: its pods stay pending, named after the key that fell short.
-      counters.set(claim.nodePool, (counters.get(claim.nodePool) as number) - 1);
-      dropped.add(claim.name);
-      for (const pod of claim.pods)
-        unschedulable.push({ pod, reason: short, message: renderUnschedulable(short) });
+/** One packing: the encoding solved (topology's refinement of `base` when it has constraints), and its LP. */
+interface Round {
+  topo: TopologyResult | undefined;
+  enc: Encoding;
+  /** The LP over all of `enc`'s pods, which valued its groups. */
+  upfront: ReturnType<typeof lowerBoundFor>;
+  result: KernelResult;
+}
+
+/** The last round of `packRounds`, with the encoding before topology and the relaxation levels reached. */
+interface Packed extends Round {
+  base: Encoding;
+  /** Relaxation steps taken per pod key (only pods that relaxed). */
+  levels: ReadonlyMap<string, number>;
+}
+
+/**
+ * Rounds of packing to a fixed point. Pods pinned to a domain that could not take them all: that domain
+ * is capped at what it took and pinning redone, so the spread is recomputed over what really fits
+ * (always to its fixed point: caps only fall, so it ends; a pinned pod left unplaced was counted in its
+ * domain when the others were pinned, and a plan stopped there breaks their skew). Then, under
+ * preferences, every unplaced pod relaxes one step and pinning starts over with no caps; bounded, as
+ * relaxing and capping can alternate.
+ */
+function packRounds(
+  kernel: Kernel,
+  input: ProvisioningInput,
+  catalog: ProvisioningInput["instanceTypes"],
+  prefs: PreferenceSetup,
+): Packed {
+  let levels: ReadonlyMap<string, number> = new Map();
+  let caps: DomainCaps = new Map();
+  let scheduled: Scheduled = { input, asWritten: new Map() };
+  let base = prefs.preferring ? undefined : encode(input);
+  for (let round = 0; ; round++) {
+    if (base === undefined || (prefs.preferring && caps.size === 0)) {
+      scheduled = withLevels(input, levels, prefs);
+      base = encode(scheduled.input);
+    }
+    const packed = packRound(kernel, scheduled, base, caps, catalog);
+    const tighter = packed.topo === undefined ? undefined : tightenCaps(packed.topo, packed.result, caps);
+    if (tighter !== undefined) {
+      caps = tighter;
       continue;
     }
-    if (short !== undefined)
-      claim.annotations = { ...claim.annotations, "karpenter.sh/nodeclaim-min-values-relaxed": "true" };
-    nodeClaims.push(claim);
+    const relaxed =
+      round >= MAX_RELAX_ROUNDS || !prefs.preferring
+        ? undefined
+        : relax(packed.enc, packed.topo, packed.result, levels, prefs.steps);
+    if (relaxed === undefined) return { ...packed, base, levels };
+    levels = relaxed;
+    caps = new Map();
   }
-  for (const { pod, node } of existingPods) placements.push({ pod: key(pod), node });
-  for (const c of nodeClaims) for (const p of c.pods) placements.push({ pod: p, node: c.name });
+}
 
+/** The input with preferences as requirements, relaxed `levels` steps per pod (Karpenter's order). */
+interface Scheduled {
+  input: ProvisioningInput;
+  /** Per pod key, the pod as written, for each pending pod scheduled as another. */
+  asWritten: ReadonlyMap<string, Pod>;
+}
+
+function withLevels(
+  input: ProvisioningInput,
+  levels: ReadonlyMap<string, number>,
+  prefs: PreferenceSetup,
+): Scheduled {
+  const asWritten = new Map<string, Pod>();
+  const pods = input.pods.map((p) => {
+    if (!isProvisionable(p)) return p;
+    const scheduled = withPreferences(p, levels.get(podKey(p)) ?? 0, prefs.policy, prefs.preferNoSchedule);
+    if (scheduled !== p) asWritten.set(podKey(p), p);
+    return scheduled;
+  });
+  return { input: { ...input, pods }, asWritten };
+}
+
+/**
+ * One round: topology's refinement under `caps`, then values first (the LP over all pending pods prices
+ * each pod group in dollars, which is what the kernel's cost-aware offering choice maximizes per
+ * dollar), then the kernel.
+ */
+function packRound(
+  kernel: Kernel,
+  scheduled: Scheduled,
+  base: Encoding,
+  caps: DomainCaps,
+  catalog: ProvisioningInput["instanceTypes"],
+): Round {
+  const { input, asWritten } = scheduled;
+  const topo = needsTopology(input, base)
+    ? applyTopology(input, base, { caps, catalog, asWritten })
+    : undefined;
+  const enc = topo?.enc ?? base;
+  const upfront = lowerBoundFor(
+    enc,
+    enc.groups.map((g) => g.pods.length),
+  );
+  setGroupValues(enc, upfront);
+  return { topo, enc, upfront, result: solveWithCapacity(kernel, enc.problem) };
+}
+
+/** What the pattern stage leaves: the (possibly better) packing, the resource bound, the pattern bound. */
+interface Improved {
+  result: KernelResult;
+  /** The LP bound over the pods the kernel put on new bins. */
+  resourceBound?: ProvenBound;
+  /** The pattern LP's bound, when it is tighter than `resourceBound`. */
+  patternProof?: ProvenBound;
+}
+
+/**
+ * Where the plan is visibly above the resource bound, indivisible pods are usually why (small nodes):
+ * the pattern LP proves a tighter bound and guides a second packing, kept when cheaper. Not under
+ * relaxed preferences, whose bound is taken over the pods' own constraints.
+ */
+function patternStage(kernel: Kernel, input: ProvisioningInput, packed: Round): Improved {
+  const { enc, topo, upfront } = packed;
+  let { result } = packed;
+  const onNewKernel = podsOnNewBins(result, enc.groups.length, enc.existing.length);
+  const all = enc.groups.every((g, i) => onNewKernel[i] === g.pods.length);
+  const resourceBound = all ? upfront.bound : lowerBoundFor(enc, onNewKernel).bound;
+  let cost = newBinsCost(enc.problem, result);
+  if (
+    input.options?.patterns === false ||
+    !(cost / 1e6 > resourceBound.lowerBoundPerHour * (1 + PATTERN_TRIGGER))
+  )
+    return { result, resourceBound };
+  const prices = enc.offerings.map((o) => o.offering.pricePerHour);
+  const patterns = solvePatternLP(
+    enc.problem,
+    onNewKernel,
+    { provenPerHour: resourceBound.lowerBoundPerHour, planPerHour: cost / 1e6 },
+    prices,
+  );
+  if (patterns === undefined) return { result, resourceBound };
+  for (const integral of [false, true]) {
+    const guided = packByPatterns(kernel, enc, result, onNewKernel, patterns, solveWithCapacity, integral);
+    const guidedCost = guided === undefined ? Number.POSITIVE_INFINITY : newBinsCost(enc.problem, guided);
+    if (guided !== undefined && guidedCost < cost) {
+      result = guided;
+      cost = guidedCost;
+    }
+  }
+  // Topology pins pods to domains the solver chose, not ones their constraints force: a bound over
+  // pinned groups would bound this assignment only, so it is not claimed then.
+  const proven = topo === undefined ? patternBound(enc, onNewKernel, patterns) : undefined;
+  const tighter = proven !== undefined && proven.lowerBoundPerHour > resourceBound.lowerBoundPerHour;
+  return tighter ? { result, resourceBound, patternProof: proven } : { result, resourceBound };
+}
+
+/**
+ * The pods the kernel left unplaced, each with the most specific reason (a topology cap, used-up
+ * reservations, or the diagnosis over the NodePools), and the pods topology could not pin.
+ */
+function unplacedPods(
+  input: ProvisioningInput,
+  enc: Encoding,
+  result: KernelResult,
+  topo: TopologyResult | undefined,
+  nodeClaims: readonly PlannedNodeClaim[],
+): Plan["unschedulable"] {
+  const out: Plan["unschedulable"] = [];
   // Only a failed group needs the NodePools' usage (to name the limit that stopped it).
-  let usage: Map<string, Record<string, number>> | undefined;
+  let usage: Map<string, ResourceVector> | undefined;
   enc.groups.forEach((group, g) => {
     const left = result.unplaced[g] as number;
     if (left === 0) return;
@@ -308,39 +380,78 @@ function provisionOnce(
       (kernelReason === REASON_LAUNCH_CAP
         ? reservationsUsedUp(enc, group)
         : diagnoseUnplaced(enc, group, kernelReason, input, usage));
-    for (const pod of unbundle(topo, group.pods.slice(group.pods.length - left))) {
-      unschedulable.push({ pod: key(pod), reason, message: renderUnschedulable(reason) });
-    }
+    for (const pod of unbundle(topo, group.pods.slice(group.pods.length - left)))
+      out.push({ pod: podKey(pod), reason, message: renderUnschedulable(reason) });
   });
   for (const f of topo?.failures ?? [])
-    unschedulable.push({ pod: key(f.pod), reason: f.reason, message: renderUnschedulable(f.reason) });
-  unschedulable.sort((a, b) => cmp(a.pod, b.pod));
-  placements.sort((a, b) => cmp(a.pod, b.pod));
+    out.push({ pod: podKey(f.pod), reason: f.reason, message: renderUnschedulable(f.reason) });
+  return out;
+}
 
-  // The bound covers exactly the pods the plan puts on new claims.
-  const onNew = podsOnNewBins(result, enc.groups.length, E);
-  let onNewPods: ReadonlySet<string> | undefined;
-  if (dropped.size > 0 || preferring) {
-    onNewPods = new Set(nodeClaims.flatMap((c) => c.pods));
-    enc.groups.forEach((g, i) => {
-      onNew[i] = g.pods.filter((p) => onNewPods?.has(key(p))).length;
-    });
-  }
-  // Usually every pending pod lands on a new claim: then the LP is the one already solved. Preferences
-  // made requirements only narrow a plan: its bound is taken over the pods' own constraints.
-  const same = !preferring && enc.groups.every((g, i) => onNew[i] === g.pods.length);
+/** What the bound is chosen from: the solve's stages and the plan's claims. */
+interface BoundInputs {
+  input: ProvisioningInput;
+  prefs: PreferenceSetup;
+  base: Encoding;
+  enc: Encoding;
+  topo: TopologyResult | undefined;
+  result: KernelResult;
+  upfront: ReturnType<typeof lowerBoundFor>;
+  resourceBound: ProvenBound | undefined;
+  patternProof: ProvenBound | undefined;
+  nodeClaims: readonly PlannedNodeClaim[];
+  dropped: ReadonlySet<string>;
+}
+
+/** The facts the bound cases test, computed once. */
+interface BoundFacts extends BoundInputs {
+  /** Per group, its pods on the plan's new claims. */
+  onNew: Int32Array;
+  /** The pods on new claims, where a claim was dropped or preferences were made requirements. */
+  onNewPods: ReadonlySet<string> | undefined;
+}
+
+/**
+ * The bound over the pods the plan puts on new claims, by case: the first that answers is taken, and
+ * where none does, the LP over exactly those pods. A tighter pattern bound or exact optimum then
+ * replaces it (see `chooseBound`).
+ */
+const BOUND_CASES: readonly ((f: BoundFacts) => ProvenBound | undefined)[] = [
   // A hostname self-affinity bundle is one pod in the first member's constraint class; the bound values
   // each member in its own class (as the verifier does), so it is taken over the encoding before topology.
-  const bundled = !preferring && topo !== undefined && topo.bundles.size > 0 && base !== undefined;
-  let bound: ProvenBound = bundled
-    ? boundOverGroups(base as Encoding, new Set(nodeClaims.flatMap((c) => c.pods)))
-    : same
-      ? upfront.bound
-      : preferring
-        ? boundOnOwnConstraints(input, onNewPods ?? new Set(), preferNoSchedule.length > 0)
-        : dropped.size === 0 && resourceBound !== undefined
-          ? resourceBound
-          : lowerBoundFor(enc, onNew).bound;
+  (f) =>
+    !f.prefs.preferring && f.topo !== undefined && f.topo.bundles.size > 0
+      ? boundOverGroups(f.base, new Set(f.nodeClaims.flatMap((c) => c.pods)))
+      : undefined,
+  // Usually every pending pod lands on a new claim: then the LP is the one already solved.
+  (f) =>
+    !f.prefs.preferring && f.enc.groups.every((g, i) => f.onNew[i] === g.pods.length)
+      ? f.upfront.bound
+      : undefined,
+  // Preferences made requirements only narrow a plan: its bound is taken over the pods' own constraints.
+  (f) =>
+    f.prefs.preferring
+      ? boundOnOwnConstraints(f.input, f.onNewPods ?? new Set(), f.prefs.preferNoSchedule.length > 0)
+      : undefined,
+  // The pattern stage's LP covers the pods the kernel put on new bins: the same pods while none was dropped.
+  (f) => (f.dropped.size === 0 ? f.resourceBound : undefined),
+];
+
+/** The plan's bound: the first of `BOUND_CASES` that answers (else the LP), or a tighter pattern bound or exact optimum. */
+function chooseBound(inputs: BoundInputs): ProvenBound {
+  const { enc, result, nodeClaims, dropped, prefs, patternProof, input } = inputs;
+  // The bound covers exactly the pods the plan puts on new claims.
+  const onNew = podsOnNewBins(result, enc.groups.length, enc.existing.length);
+  let onNewPods: ReadonlySet<string> | undefined;
+  if (dropped.size > 0 || prefs.preferring) {
+    const pods = new Set(nodeClaims.flatMap((c) => c.pods));
+    enc.groups.forEach((g, i) => {
+      onNew[i] = g.pods.filter((p) => pods.has(podKey(p))).length;
+    });
+    onNewPods = pods;
+  }
+  const facts: BoundFacts = { ...inputs, onNew, onNewPods };
+  let bound = firstAnswer(facts) ?? lowerBoundFor(enc, onNew).bound;
   // The pattern bound covers the pods the kernel put on new claims: valid while no claim was dropped.
   if (
     patternProof !== undefined &&
@@ -350,9 +461,28 @@ function provisionOnce(
     bound = patternProof;
   // Small problems: the exact optimum of covering the claims' pods, over their own constraints.
   if (input.options?.exactBound !== false) {
-    const exact = exactOverOwnConstraints(input, nodeClaims, preferNoSchedule.length > 0);
+    const exact = exactOverOwnConstraints(input, nodeClaims, prefs.preferNoSchedule.length > 0);
     if (exact !== undefined && exact.lowerBoundPerHour > bound.lowerBoundPerHour) bound = exact;
   }
+  return bound;
+}
+
+function firstAnswer(facts: BoundFacts): ProvenBound | undefined {
+  for (const answer of BOUND_CASES) {
+    const bound = answer(facts);
+    if (bound !== undefined) return bound;
+  }
+  return undefined;
+}
+
+/** The plan: its claims, placements and pending pods, priced, with its bound and warnings. */
+function planOf(
+  input: ProvisioningInput,
+  parts: Pick<Plan, "nodeClaims" | "placements" | "unschedulable">,
+  bound: ProvenBound,
+  warnings: Plan["warnings"],
+): Plan {
+  const { nodeClaims } = parts;
   const currentPerHour = input.nodes.reduce((s, n) => s + (n.pricePerHour ?? 0), 0);
   const newPerHour = nodeClaims.reduce((s, c) => s + c.pricePerHour, 0);
   const breakdown = {
@@ -360,10 +490,10 @@ function provisionOnce(
     new: sumCosts(nodeClaims.map((c) => c.costs ?? offeringCosts(c))),
   };
   const lowerBoundPerHour = Math.min(bound.lowerBoundPerHour, newPerHour);
-  const plan: Plan = {
+  return {
     nodeClaims,
-    placements,
-    unschedulable,
+    placements: parts.placements,
+    unschedulable: parts.unschedulable,
     cost: {
       currentPerHour,
       newPerHour,
@@ -377,10 +507,9 @@ function provisionOnce(
       certificate: bound.certificate,
       description: describeLowerBound(bound.method),
     },
-    warnings: [...unenforcedConstraints(topo?.unenforced ?? 0), ...relaxedPreferences(levels)],
+    warnings,
     errors: [],
   };
-  return { plan, relaxed: levels.size };
 }
 
 /** The existing and in-flight nodes' costs, split by what is paid for (see `costsOfNode`). */
@@ -401,13 +530,6 @@ function podsOnNewBins(result: KernelResult, groups: number, E: number): Int32Ar
       out[g] = (out[g] as number) + (result.placements[i + 2] as number);
   }
   return out;
-}
-
-/** The pods a topology bundle (a hostname self-affinity set packed as one pod) stands for. */
-function unbundle(topo: TopologyResult | undefined, pods: readonly Pod[]): readonly Pod[] {
-  return topo === undefined || topo.bundles.size === 0
-    ? pods
-    : pods.flatMap((p) => topo.bundles.get(p) ?? [p]);
 }
 
 /**
@@ -439,37 +561,39 @@ function relaxedPreferences(levels: ReadonlyMap<string, number>): Plan["warnings
 }
 
 /**
- * Relaxes one preference step of every unplaced pod that still has one. Returns whether any relaxed.
+ * The levels after relaxing one preference step of every unplaced pod that still has one, or undefined
+ * when none could relax.
  */
 function relax(
   enc: Encoding,
   topo: TopologyResult | undefined,
   result: KernelResult,
-  levels: Map<string, number>,
+  levels: ReadonlyMap<string, number>,
   steps: ReadonlyMap<string, number>,
-): boolean {
+): ReadonlyMap<string, number> | undefined {
   const failed: Pod[] = [...(topo?.failures.map((f) => f.pod) ?? [])];
   enc.groups.forEach((group, g) => {
     const left = result.unplaced[g] as number;
     if (left > 0) failed.push(...unbundle(topo, group.pods.slice(group.pods.length - left)));
   });
+  const next = new Map(levels);
   let changed = false;
   for (const pod of failed) {
-    const k = key(pod);
-    const level = levels.get(k) ?? 0;
+    const k = podKey(pod);
+    const level = next.get(k) ?? 0;
     if (level < (steps.get(k) ?? 0)) {
-      levels.set(k, level + 1);
+      next.set(k, level + 1);
       changed = true;
     }
   }
-  return changed;
+  return changed ? next : undefined;
 }
 
 /** The LP bound over `enc`'s groups for their pods in `onNew` (pod keys). */
 function boundOverGroups(enc: Encoding, onNew: ReadonlySet<string>): LowerBoundResult {
   return lowerBoundFor(
     enc,
-    enc.groups.map((g) => g.pods.filter((p) => onNew.has(key(p))).length),
+    enc.groups.map((g) => g.pods.filter((p) => onNew.has(podKey(p))).length),
   ).bound;
 }
 
@@ -509,7 +633,7 @@ function exactOverOwnConstraints(
   if (count === 0 || count > EXACT_BOUND_PODS) return undefined;
   const onClaims = new Set(claims.flatMap((c) => c.pods));
   const pods = input.pods
-    .filter((p) => isProvisionable(p) && onClaims.has(key(p)))
+    .filter((p) => isProvisionable(p) && onClaims.has(podKey(p)))
     .map((p) => (toleratePreferNoSchedule ? withPreferNoScheduleToleration(p) : p));
   const own = encode({ ...input, pods, nodes: [] });
   return exactBound(
@@ -519,30 +643,35 @@ function exactOverOwnConstraints(
 }
 
 /**
- * After a solve, caps each (group, pinned domain) that left pods unplaced at what it took. Returns
- * whether a cap changed (then pinning is redone).
+ * After a solve, the caps with each (group, pinned domain) that left pods unplaced capped at what it
+ * took, or undefined when no cap changed (else pinning is redone under the new caps).
  */
-function tightenCaps(topo: TopologyResult, result: KernelResult, caps: DomainCaps): boolean {
-  const placed = new Map<string, number>();
-  const short = new Set<string>();
+function tightenCaps(topo: TopologyResult, result: KernelResult, caps: DomainCaps): DomainCaps | undefined {
+  const placed: DomainCounts = new Map();
+  const short: { group: number; pin: Pin }[] = [];
   topo.origin.forEach(({ group, pins }, s) => {
     const left = result.unplaced[s] as number;
     const n = (topo.enc.groups[s] as PodGroup).pods.length - left;
     for (const pin of pins) {
-      const k = `${group}|${pin}`;
-      placed.set(k, (placed.get(k) ?? 0) + n);
-      if (left > 0) short.add(k);
+      setDomainCount(placed, group, pin, (domainCount(placed, group, pin) ?? 0) + n);
+      if (left > 0) short.push({ group, pin });
     }
   });
-  let changed = false;
-  for (const k of short) {
-    const n = placed.get(k) as number;
-    if ((caps.get(k) ?? Number.POSITIVE_INFINITY) > n) {
-      caps.set(k, n);
-      changed = true;
-    }
-  }
-  return changed;
+  const tighter = short.filter(
+    ({ group, pin }) =>
+      (domainCount(caps, group, pin) ?? Number.POSITIVE_INFINITY) >
+      (domainCount(placed, group, pin) as number),
+  );
+  if (tighter.length === 0) return undefined;
+  const next: DomainCounts = new Map(
+    [...caps].map(([group, byKey]) => [
+      group,
+      new Map([...byKey].map(([key, byDomain]) => [key, new Map(byDomain)])),
+    ]),
+  );
+  for (const { group, pin } of tighter)
+    setDomainCount(next, group, pin, domainCount(placed, group, pin) as number);
+  return next;
 }
 
 /** Only used-up capacity reservations stopped the group: no available offering in the first NodePool offering one. */
@@ -662,305 +791,12 @@ function solveWithCapacity(kernel: Kernel, problem: EncodedProblem): KernelResul
   }
 }
 
-/** Per-encoding lookup tables that make decoding a claim O(set bits) with no sorting. */
-interface DecodeTables {
-  typeIndex: Int32Array;
-  typeStamp: Int32Array;
-  stamp: number;
-  /** Decoded option sets by a hash of their bitset: replicated bins share one, so each is walked once. */
-  decoded: Map<number, { words: Uint32Array; decoded: DecodedOptions }[]>;
-  last?: { words: Uint32Array; decoded: DecodedOptions };
-  /** Per option set: as minValues leaves it (see minValuesVerdict). */
-  minValues: WeakMap<DecodedOptions, MinValuesVerdict>;
-  /** Per NodePool with minValues: each instance type's labels, with its name under the instance-type key. */
-  typeLabels: Map<NodePool, Map<string, Record<string, string>>>;
-}
-
-/** A bin's option set in NodeClaim terms: instance types by price, zones, capacity types, worst price. */
-interface DecodedOptions {
-  options: readonly string[];
-  zones: readonly string[];
-  capacityTypes: readonly string[];
-  worst: number;
-}
-
-/**
- * A bin's launch options. A reserved claim launches into the reservation the kernel charged it to, so
- * its options are that reservation's offerings in the set. Any other claim leaves reserved offerings
- * out, and when it may launch both spot and on-demand, spot offerings priced above its cheapest
- * on-demand offering go too (Karpenter's SpotInstanceFilter, per offering).
- */
-function decodeOptions(
-  enc: Encoding,
-  tables: DecodeTables,
-  result: KernelResult,
-  b: number,
-  W: number,
-  maxTypes: number,
-): DecodedOptions {
-  const words = result.binOptions.subarray(b * W, b * W + W);
-  const chosen = (enc.offerings[result.binOffering[b] as number] as EncodedOffering).offering;
-  if (chosen.capacityType === "reserved") return walkOptions(enc, tables, words, maxTypes, chosen);
-  // Bins of one option set are usually neighbours: compare with the previous bin's before hashing.
-  if (tables.last !== undefined && sameWords(tables.last.words, words)) return tables.last.decoded;
-  let hash = 2166136261;
-  for (let w = 0; w < W; w++) hash = Math.imul(hash ^ (words[w] as number), 16777619);
-  const bucket = tables.decoded.get(hash);
-  const hit = bucket?.find((e) => sameWords(e.words, words));
-  if (hit !== undefined) {
-    tables.last = hit;
-    return hit.decoded;
-  }
-  const decoded = walkOptions(enc, tables, words, maxTypes, undefined);
-  const entry = { words: Uint32Array.from(words), decoded };
-  if (bucket === undefined) tables.decoded.set(hash, [entry]);
-  else bucket.push(entry);
-  tables.last = entry;
-  return decoded;
-}
-
-/** The options of a set: of `reservation`'s offerings when given, else of its spot and on-demand offerings. */
-function walkOptions(
-  enc: Encoding,
-  tables: DecodeTables,
-  words: Uint32Array,
-  maxTypes: number,
-  reservation: Offering | undefined,
-  keep?: ReadonlySet<string>,
-): DecodedOptions {
-  const W = words.length;
-  // Offerings are encoded cheapest first (ties by capacity type, then name), so walking the set bits
-  // in order meets each instance type first at its cheapest offering: the options come out in price
-  // order unsorted. A set is one NodePool's, so the first on-demand offering met is the cheapest, and
-  // a spot offering met before it is no dearer.
-  const stamp = ++tables.stamp;
-  const options: string[] = [];
-  const zones = new Set<string>();
-  const capacityTypes = new Set<string>();
-  let worst = 0;
-  let spotCeiling = Number.POSITIVE_INFINITY;
-  for (let w = 0; w < W; w++) {
-    let word = words[w] as number;
-    while (word !== 0) {
-      const low = word & -word;
-      const t = w * 32 + (31 - Math.clz32(low));
-      word = (word ^ low) >>> 0;
-      const ti = tables.typeIndex[t] as number;
-      const o = enc.offerings[t] as EncodedOffering;
-      const { capacityType, pricePerHour } = o.offering;
-      if (keep !== undefined && !keep.has(o.instanceType.name)) continue;
-      if (reservation !== undefined) {
-        if (capacityType !== "reserved" || o.offering.reservationId !== reservation.reservationId) continue;
-      } else if (capacityType === "reserved" || (capacityType === "spot" && pricePerHour > spotCeiling)) {
-        continue;
-      } else if (capacityType === "on-demand" && spotCeiling === Number.POSITIVE_INFINITY) {
-        spotCeiling = pricePerHour;
-      }
-      if (tables.typeStamp[ti] !== stamp) {
-        if (tables.typeStamp[ti] === -stamp || options.length >= maxTypes) {
-          tables.typeStamp[ti] = -stamp;
-          continue;
-        }
-        tables.typeStamp[ti] = stamp;
-        options.push(o.instanceType.name);
-      }
-      zones.add(o.offering.zone);
-      capacityTypes.add(capacityType);
-      if (pricePerHour > worst) worst = pricePerHour;
-    }
-  }
-  return { options, zones: [...zones].sort(), capacityTypes: [...capacityTypes].sort(), worst };
-}
-
-function sameWords(a: Uint32Array, b: Uint32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function decodeTables(enc: Encoding): DecodeTables {
-  const index = new Map<InstanceType, number>();
-  const typeIndex = new Int32Array(enc.offerings.length);
-  enc.offerings.forEach((o, t) => {
-    let i = index.get(o.instanceType);
-    if (i === undefined) {
-      i = index.size;
-      index.set(o.instanceType, i);
-    }
-    typeIndex[t] = i;
-  });
-  return {
-    typeIndex,
-    typeStamp: new Int32Array(index.size),
-    stamp: 0,
-    decoded: new Map(),
-    minValues: new WeakMap(),
-    typeLabels: new Map(),
-  };
-}
-
-function decodeClaim(
-  enc: Encoding,
-  tables: DecodeTables,
-  result: KernelResult,
-  b: number,
-  W: number,
-  pods: Pod[],
-  maxTypes: number,
-  input: ProvisioningInput,
-  counters: Map<string, number>,
-): { claim: PlannedNodeClaim; short: MinValuesShortfall | undefined } {
-  const chosen = enc.offerings[result.binOffering[b] as number] as EncodedOffering;
-  const pool = chosen.nodePool;
-  const plain = decodeOptions(enc, tables, result, b, W, maxTypes);
-  let verdict = tables.minValues.get(plain);
-  if (verdict === undefined) {
-    verdict = minValuesVerdict(
-      enc,
-      tables,
-      result.binOptions.subarray(b * W, b * W + W),
-      plain,
-      pool,
-      maxTypes,
-    );
-    tables.minValues.set(plain, verdict);
-  }
-  const { decoded, short } = verdict;
-  const { options, zones, capacityTypes, worst } = decoded;
-  // A reserved claim names its reservation (Karpenter's FinalizeScheduling), as requirement and label.
-  const reservation = chosen.offering.capacityType === "reserved" ? chosen.offering.reservationId : undefined;
-  const narrowed = new Set([
-    "node.kubernetes.io/instance-type",
-    "topology.kubernetes.io/zone",
-    "karpenter.sh/capacity-type",
-    "karpenter.sh/nodepool",
-    ...(reservation === undefined ? [] : [LABEL_CAPACITY_RESERVATION_ID]),
-  ]);
-  const requirements: NodeSelectorRequirement[] = [
-    ...pool.template.requirements.filter((r) => !narrowed.has(r.key)),
-    ...podSelectorRequirements(pods, pool.template.requirements, narrowed),
-    // Option lists are shared by every claim of one option set (tens of thousands of claims at 100k pods):
-    // plans are data, never mutated, and copying 600 names per claim was most of the heap.
-    { key: "karpenter.sh/capacity-type", operator: "In", values: capacityTypes as string[] },
-    { key: "karpenter.sh/nodepool", operator: "In", values: [pool.name] },
-    { key: "node.kubernetes.io/instance-type", operator: "In", values: options as string[] },
-    { key: "topology.kubernetes.io/zone", operator: "In", values: zones as string[] },
-    ...(reservation === undefined
-      ? []
-      : [{ key: LABEL_CAPACITY_RESERVATION_ID, operator: "In" as const, values: [reservation] }]),
-  ];
-  const index = counters.get(pool.name) ?? 0;
-  counters.set(pool.name, index + 1);
-  const name = input.options?.claimName?.(pool.name, index) ?? `${pool.name}-${index}`;
-  const claim: PlannedNodeClaim = {
-    name,
-    nodePool: pool.name,
-    instanceType: chosen.instanceType.name,
-    instanceTypeOptions: options as string[],
-    zone: chosen.offering.zone,
-    capacityType: chosen.offering.capacityType,
-    pricePerHour: chosen.offering.pricePerHour,
-    costs: offeringCosts(chosen.offering),
-    worstPricePerHour: worst,
-    requirements,
-    daemonSetOverhead: chosen.overhead,
-    pods: pods.map(key),
-    ...(reservation === undefined ? {} : { labels: { [LABEL_CAPACITY_RESERVATION_ID]: reservation } }),
-  };
-  return { claim, short };
-}
-
-/** An option set as minValues leaves it, and the first key still short of its minValues. */
-interface MinValuesVerdict {
-  decoded: DecodedOptions;
-  short: MinValuesShortfall | undefined;
-}
-
-/**
- * The NodePool's minValues against an option set (instance types' labels, its zones and capacity
- * types). When the plain cut to `maxTypes` loses a value the whole set has (Karpenter fails or relaxes
- * there), the options are cut again to keep it. Strict drops a claim still short; BestEffort annotates it.
- */
-function minValuesVerdict(
-  enc: Encoding,
-  tables: DecodeTables,
-  words: Uint32Array,
-  decoded: DecodedOptions,
-  pool: NodePool,
-  maxTypes: number,
-): MinValuesVerdict {
-  const withMin = pool.template.requirements.filter((r) => r.minValues !== undefined);
-  if (withMin.length === 0) return { decoded, short: undefined };
-  const reqs = Requirements.fromNodeSelectorRequirements(withMin);
-  let labelsOf = tables.typeLabels.get(pool);
-  if (labelsOf === undefined) {
-    labelsOf = new Map();
-    for (const o of enc.offerings)
-      if (o.nodePool === pool && !labelsOf.has(o.instanceType.name))
-        labelsOf.set(o.instanceType.name, {
-          ...o.instanceType.labels,
-          "node.kubernetes.io/instance-type": o.instanceType.name,
-        });
-    tables.typeLabels.set(pool, labelsOf);
-  }
-  const labels = labelsOf;
-  const candidate = (name: string): MinValuesCandidate => ({ labels: labels.get(name) ?? {} });
-  const fixed = (d: DecodedOptions): MinValuesCandidate[] => [
-    ...d.zones.map((z) => ({ labels: { "topology.kubernetes.io/zone": z } })),
-    ...d.capacityTypes.map((c) => ({ labels: { "karpenter.sh/capacity-type": c } })),
-  ];
-  const shortOf = (d: DecodedOptions) => checkMinValues(reqs, [...d.options.map(candidate), ...fixed(d)])[0];
-  const short = shortOf(decoded);
-  if (short === undefined || decoded.options.length < maxTypes) return { decoded, short };
-  const full = walkOptions(enc, tables, words, Number.POSITIVE_INFINITY, undefined);
-  const cut = truncateKeepingMinValues(
-    full.options.length,
-    maxTypes,
-    (i) => candidate(full.options[i] as string),
-    reqs,
-    fixed(full),
-  );
-  if (cut === undefined) return { decoded, short };
-  const kept = walkOptions(
-    enc,
-    tables,
-    words,
-    Number.POSITIVE_INFINITY,
-    undefined,
-    new Set(cut.map((i) => full.options[i] as string)),
-  );
-  return { decoded: kept, short: shortOf(kept) };
-}
-
-/** nodeSelector labels of the claim's pods on keys the NodePool leaves open become claim requirements. */
-function podSelectorRequirements(
-  pods: readonly Pod[],
-  poolRequirements: readonly NodeSelectorRequirement[],
-  narrowed: Set<string>,
-): NodeSelectorRequirement[] {
-  const values = new Map<string, string>();
-  for (const p of pods)
-    for (const [k, v] of Object.entries(p.nodeSelector)) if (!narrowed.has(k)) values.set(k, v);
-  return [...values.entries()]
-    .filter(
-      ([k]) => !poolRequirements.some((r) => r.key === k && r.operator === "In" && r.values.length === 1),
-    )
-    .sort((a, b) => cmp(a[0], b[0]))
-    .map(([k, v]) => ({ key: k, operator: "In" as const, values: [v] }));
-}
-
 /** What each NodePool uses after the plan: existing capacity plus each claim's largest option (Karpenter's accounting). */
 function poolUsage(
   input: ProvisioningInput,
   claims: readonly PlannedNodeClaim[],
-): Map<string, Record<string, number>> {
-  const usage = new Map<string, Record<string, number>>();
-  const add = (pool: string, v: ResourceVector) => {
-    const u = usage.get(pool) ?? {};
-    for (const [k, x] of Object.entries(v)) u[k] = (u[k] ?? 0) + x;
-    usage.set(pool, u);
-  };
-  for (const n of input.nodes) if (n.nodePool !== undefined) add(n.nodePool, { ...n.capacity, nodes: 1 });
+): Map<string, ResourceVector> {
+  const usage = nodePoolUsage(input.nodes);
   const typesByPool = new Map<string, Map<string, InstanceType>>();
   for (const c of claims) {
     let types = typesByPool.get(c.nodePool);
@@ -968,19 +804,12 @@ function poolUsage(
       types = new Map(instanceTypesFor(input, c.nodePool).map((t) => [t.name, t]));
       typesByPool.set(c.nodePool, types);
     }
-    const max: Record<string, number> = { nodes: 1 };
-    for (const name of c.instanceTypeOptions) {
-      for (const [k, v] of Object.entries(types.get(name)?.capacity ?? {})) max[k] = Math.max(max[k] ?? 0, v);
-    }
-    add(c.nodePool, max);
+    const used: Record<string, number> = { ...(usage.get(c.nodePool) ?? {}) };
+    for (const [k, v] of Object.entries(
+      claimCharge(c.instanceTypeOptions, (name) => types.get(name)?.capacity),
+    ))
+      used[k] = (used[k] ?? 0) + v;
+    usage.set(c.nodePool, used);
   }
   return usage;
-}
-
-function key(p: Pod): string {
-  return `${p.namespace}/${p.name}`;
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

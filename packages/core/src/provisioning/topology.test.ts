@@ -269,6 +269,52 @@ describe("relaxed preferences and a zone spread", () => {
   });
 });
 
+describe("nodeAffinityPolicy Honor reads the pod as written", () => {
+  test("a zone preferred as a requirement does not shrink the spread's domains to that zone", () => {
+    // Scheduled with its zone-a preference as a requirement, each pod still counts the spread's minimum
+    // over the zones its own node affinity allows (all three): only one fits zone-a within maxSkew 1,
+    // the others relax their preference and spread. Read from the pod as scheduled, zone-a alone would
+    // be eligible and all three would land there.
+    const spreadPod = (name: string) =>
+      PodSchema.parse({
+        namespace: "default",
+        name,
+        uid: `uid-${name}`,
+        creationTimestamp: NOW,
+        labels: { app: "web" },
+        requests: { cpuMillis: 1000, memoryBytes: GiB, pods: 1 },
+        preferredNodeAffinity: [
+          {
+            weight: 50,
+            preference: { matchExpressions: [{ key: ZONE, operator: "In", values: ["zone-a"] }] },
+          },
+        ],
+        topologySpreadConstraints: [
+          {
+            maxSkew: 1,
+            topologyKey: ZONE,
+            whenUnsatisfiable: "DoNotSchedule",
+            labelSelector: { matchLabels: { app: "web" } },
+            nodeAffinityPolicy: "Honor",
+          },
+        ],
+      });
+    const input: ProvisioningInput = {
+      pods: ["w-0", "w-1", "w-2"].map(spreadPod),
+      nodes: [],
+      nodePools: [NodePoolSchema.parse({ name: "default" })],
+      instanceTypes: [type("t0", 2, 0.05, ZONES)],
+      now: NOW,
+    };
+    for (const kernel of [createKernel({ flavor: "auto" }), createKernel({ flavor: "reference" })]) {
+      const plan = provision(kernel, input);
+      expect(plan.unschedulable).toEqual([]);
+      expect(plan.nodeClaims.map((c) => c.zone).sort()).toEqual(ZONES);
+      expect(plan.warnings.map((w) => w.code)).toContain("preference_relaxed");
+    }
+  });
+});
+
 describe("a group in several node-level cap classes", () => {
   test("keeps every cap, not the smallest over the union", () => {
     // 2 pods binding port 80 (1 per node) and 4 carrying a hostname spread of maxSkew 3 over all

@@ -1,11 +1,13 @@
-import { CLASS_ACTIVATES, CLASS_COUNTED } from "@nodeplan/solver-wasm";
-import type {
-  LabelSelector,
-  Node,
-  Pod,
-  PodAffinityTerm,
-  ResourceVector,
-  TopologySpreadConstraint,
+import { CLASS_ACTIVATES, CLASS_COUNTED, encodedProblem } from "@nodeplan/solver-wasm";
+import { cmp } from "../compare.ts";
+import {
+  type LabelSelector,
+  type Node,
+  type Pod,
+  type PodAffinityTerm,
+  podKey,
+  type ResourceVector,
+  type TopologySpreadConstraint,
 } from "../model.ts";
 import type { UnschedulableReason } from "../reasons.ts";
 import { labelSelectorKey, matchesLabelSelector } from "../selectors.ts";
@@ -20,7 +22,6 @@ import {
 } from "./compat.ts";
 import { comparePods, type EncodedOffering, type Encoding, type PodGroup } from "./encode.ts";
 import { instanceTypesFor, type ProvisioningInput } from "./input.ts";
-import { originalPod } from "./preferences.ts";
 
 /**
  * Topology spread, pod (anti-)affinity and host ports around the bin-packing kernel (Karpenter's
@@ -53,8 +54,31 @@ export interface TopologyFailure {
   reason: UnschedulableReason;
 }
 
-/** Per original group and `key=domain`: the most pods of that group the domain took when solved. */
-export type DomainCaps = Map<string, number>;
+/** A pod's domain on one topology key. */
+export interface Pin {
+  key: string;
+  domain: string;
+}
+
+/** A count per original group, topology key and domain (pods pinned there, or the most it may take). */
+export type DomainCounts = Map<number, Map<string, Map<string, number>>>;
+
+/** Per original group, key and domain: the most pods of that group the domain took when solved. */
+export type DomainCaps = ReadonlyMap<number, ReadonlyMap<string, ReadonlyMap<string, number>>>;
+
+/** The count of (group, pin), if any. */
+export function domainCount(counts: DomainCaps, group: number, pin: Pin): number | undefined {
+  return counts.get(group)?.get(pin.key)?.get(pin.domain);
+}
+
+/** Sets the count of (group, pin) in `counts`. */
+export function setDomainCount(counts: DomainCounts, group: number, pin: Pin, n: number): void {
+  let byKey = counts.get(group);
+  if (byKey === undefined) counts.set(group, (byKey = new Map()));
+  let byDomain = byKey.get(pin.key);
+  if (byDomain === undefined) byKey.set(pin.key, (byDomain = new Map()));
+  byDomain.set(pin.domain, n);
+}
 
 /** The refined encoding and what it left out. */
 export interface TopologyResult {
@@ -62,8 +86,8 @@ export interface TopologyResult {
   failures: TopologyFailure[];
   /** Per refined group: the reason to give when the kernel stops it on a cap class. */
   capReasons: (UnschedulableReason | undefined)[];
-  /** Per refined group: its original group and its pins (`key=domain`). */
-  origin: { group: number; pins: string[] }[];
+  /** Per refined group: its original group and its pins. */
+  origin: { group: number; pins: Pin[] }[];
   /** Pending pods whose constraints are seen but not fully enforced (a bundle counted once in a spread). */
   unenforced: number;
   /** Per bundle pod (the only pod of its refined group): the member pods it stands for. */
@@ -201,26 +225,37 @@ interface RawClass {
 }
 
 /**
- * Refines `enc` for the topology constraints of its pods. `caps` narrows domains after a solve.
- * `catalog` is the whole catalog when `input` plans over part of it: spread domains come from it.
+ * Where each topology key's domains are, remembered per key: an offering's value on a key, the
+ * domains a constraint class reaches (each at its cheapest price), and the domains a spread's minimum
+ * is taken over.
  */
-export function applyTopology(
+interface DomainIndex {
+  /** Per offering (encoding order): its value on `key`, if any. */
+  valuesOf(key: string): (string | undefined)[];
+  /** The domains of `key` the group's constraint class can reach, each with its cheapest price (existing nodes: Infinity). */
+  reach(group: PodGroup, key: string): Map<string, number>;
+  /**
+   * The domains a spread's global minimum is taken over (Karpenter: NodePool requirements x instance
+   * types, and existing nodes), as nodeAffinityPolicy and nodeTaintsPolicy filter them. Over the whole
+   * catalog: a NodePool at its limit, or instance types left out of this solve, still make domains.
+   */
+  eligibleDomains(
+    c: PodConstraints,
+    key: string,
+    policy: { affinity: boolean; taints: boolean },
+  ): Set<string>;
+}
+
+/** The domain index of an encoding: offering values and existing node labels, per key. */
+function domainIndex(
   input: ProvisioningInput,
   enc: Encoding,
-  caps: DomainCaps,
-  catalog: ProvisioningInput["instanceTypes"] = input.instanceTypes,
-): TopologyResult {
-  const nodesByName = new Map(input.nodes.map((n) => [n.name, n]));
-  const bound = boundPods(input, nodesByName);
-  const existingIndex = new Map(enc.existing.map((n, e) => [n.name, e]));
-  const E = enc.existing.length;
+  catalog: ProvisioningInput["instanceTypes"],
+): DomainIndex {
   const T = enc.offerings.length;
-  const failures: TopologyFailure[] = [];
-  let unenforced = 0;
-
   // Domains per key: offering values ∪ existing node labels.
   const offeringValues = new Map<string, (string | undefined)[]>();
-  const valuesOf = (key: string) => {
+  const valuesOf = (key: string): (string | undefined)[] => {
     let v = offeringValues.get(key);
     if (v === undefined) {
       v = enc.offerings.map((o) => offeringLabel(o.nodePool, o.instanceType, o.offering, key));
@@ -230,7 +265,7 @@ export function applyTopology(
   };
   // Per (constraint class, key): domains the class can reach, each with its cheapest price.
   const reachMemo = new Map<string, Map<string, number>>();
-  const reach = (group: PodGroup, key: string) => {
+  const reach = (group: PodGroup, key: string): Map<string, number> => {
     const memoKey = `${group.constraintClass}|${key}`;
     let out = reachMemo.get(memoKey);
     if (out !== undefined) return out;
@@ -253,16 +288,11 @@ export function applyTopology(
     return out;
   };
   const eligibleMemo = new Map<string, Set<string>>();
-  /**
-   * The domains a spread's global minimum is taken over (Karpenter: NodePool requirements x instance
-   * types, and existing nodes), as nodeAffinityPolicy and nodeTaintsPolicy filter them. Over the whole
-   * catalog: a NodePool at its limit, or instance types left out of this solve, still make domains.
-   */
   const eligibleDomains = (
     c: PodConstraints,
     key: string,
     policy: { affinity: boolean; taints: boolean },
-  ) => {
+  ): Set<string> => {
     const memoKey = `${c.key}|${key}|${policy.affinity}|${policy.taints}`;
     let out = eligibleMemo.get(memoKey);
     if (out !== undefined) return out;
@@ -287,7 +317,100 @@ export function applyTopology(
     eligibleMemo.set(memoKey, out);
     return out;
   };
+  return { valuesOf, reach, eligibleDomains };
+}
 
+/** A bound pod's required anti-affinity on a domain key: the domains it occupies, and whom it repels. */
+interface AntiAffinityOwner {
+  key: string;
+  repels: (p: Pod) => boolean;
+  domains: Set<string>;
+  topologyKey: string;
+}
+
+/**
+ * The required anti-affinity of pods already bound: on a domain key, owners whose domains repel
+ * matching pods; on the hostname key, the existing nodes matching pods may not use.
+ */
+function existingAntiAffinity(
+  input: ProvisioningInput,
+  bound: readonly { pod: Pod; node: Node }[],
+  existingIndex: ReadonlyMap<string, number>,
+): { owners: AntiAffinityOwner[]; nodeRepels: { node: number; repels: (p: Pod) => boolean }[] } {
+  // Anti-affinity owners on domain keys: (key, predicate, domains they occupy).
+  const owners: AntiAffinityOwner[] = [];
+  const nodeRepels: { node: number; repels: (p: Pod) => boolean }[] = [];
+  for (const { pod, node } of bound) {
+    for (const term of pod.podAntiAffinity.required) {
+      const inNs = termNamespaces(term, pod, input.namespaces);
+      const sel = effectiveSelector(term.labelSelector, pod, term.matchLabelKeys, term.mismatchLabelKeys);
+      const repels = (p: Pod) => inNs(p.namespace) && matchesLabelSelector(sel, p.labels);
+      if (term.topologyKey === HOSTNAME) {
+        const e = existingIndex.get(node.name);
+        if (e !== undefined) nodeRepels.push({ node: e, repels });
+      } else {
+        const d = node.labels[term.topologyKey];
+        if (d !== undefined)
+          owners.push({
+            key: term.topologyKey,
+            repels,
+            domains: new Set([d]),
+            topologyKey: term.topologyKey,
+          });
+      }
+    }
+  }
+
+  return { owners, nodeRepels };
+}
+
+/** A pod's domain rules: its spreads, and its affinity and anti-affinity terms on domain keys. */
+interface PodRules {
+  spread: SpreadRule[];
+  affinity: AffinityRule[];
+  anti: AffinityRule[];
+}
+
+/** A pending pod carrying a bootstrapping hostname self-affinity term (a term id, as for cap classes). */
+interface SelfAffine {
+  pod: Pod;
+  id: string;
+  selector: string;
+}
+
+/** What the rules are read from. */
+interface RuleInputs {
+  input: ProvisioningInput;
+  enc: Encoding;
+  bound: readonly { pod: Pod; node: Node }[];
+  existingIndex: ReadonlyMap<string, number>;
+  eligibleDomains: DomainIndex["eligibleDomains"];
+  asWritten: ReadonlyMap<string, Pod> | undefined;
+}
+
+/** The pending pods' topology rules, before any is pinned. */
+interface Rules {
+  /** Per pod with a rule on a domain key. */
+  rulesOf: Map<Pod, PodRules>;
+  /** The counters the rules read, by id, counting the bound pods. */
+  counters: Map<string, Counter>;
+  /** Node-level cap classes by id, in order of first use, with the pending pods in each. */
+  rawClasses: Map<string, RawClass>;
+  /** Per pod with hostname affinity to pods already bound: the existing nodes it may join. */
+  hostAffinity: Map<Pod, Set<number>>;
+  selfAffine: SelfAffine[];
+  /** Pods whose hostname affinity nothing can satisfy. */
+  failures: TopologyFailure[];
+}
+
+/**
+ * Pass 1: the rules of every pending pod (pods of a group share node constraints, not labels or
+ * namespaces): spreads and affinity on domain keys as counters, node-level rules (hostname spread and
+ * anti-affinity, host ports) as cap classes, and hostname affinity as the nodes to join.
+ */
+function collectRules(given: RuleInputs): Rules {
+  const { input, enc, bound, existingIndex, eligibleDomains, asWritten } = given;
+  const E = enc.existing.length;
   const configs = new Map<Set<string>, Map<string, SpreadConfig>>();
   const configOf = (maxSkew: number, minDomains: number | undefined, eligible: Set<string>) => {
     const byEligible = configs.get(eligible) ?? new Map<string, SpreadConfig>();
@@ -321,32 +444,6 @@ export function applyTopology(
     }
     return c;
   };
-  const domainKeys = new Set<string>();
-
-  // Anti-affinity owners on domain keys: (key, predicate, domains they occupy).
-  const owners: { key: string; repels: (p: Pod) => boolean; domains: Set<string>; topologyKey: string }[] =
-    [];
-  const nodeRepels: { node: number; repels: (p: Pod) => boolean }[] = [];
-  for (const { pod, node } of bound) {
-    for (const term of pod.podAntiAffinity.required) {
-      const inNs = termNamespaces(term, pod, input.namespaces);
-      const sel = effectiveSelector(term.labelSelector, pod, term.matchLabelKeys, term.mismatchLabelKeys);
-      const repels = (p: Pod) => inNs(p.namespace) && matchesLabelSelector(sel, p.labels);
-      if (term.topologyKey === HOSTNAME) {
-        const e = existingIndex.get(node.name);
-        if (e !== undefined) nodeRepels.push({ node: e, repels });
-      } else {
-        const d = node.labels[term.topologyKey];
-        if (d !== undefined)
-          owners.push({
-            key: term.topologyKey,
-            repels,
-            domains: new Set([d]),
-            topologyKey: term.topologyKey,
-          });
-      }
-    }
-  }
 
   // Node-level cap classes.
   const rawClasses = new Map<string, RawClass>();
@@ -374,12 +471,11 @@ export function applyTopology(
     rc.members.set(carrier, (rc.members.get(carrier) ?? 0) | CLASS_ACTIVATES);
   };
   const hostAffinity = new Map<Pod, Set<number>>();
-  const bundleMembers = new Map<Pod, Pod[]>();
+  const failures: TopologyFailure[] = [];
   // Hostname self-affinity terms that bootstrap, per carrier (a term id, as for cap classes).
-  const selfAffine: { pod: Pod; id: string; selector: string }[] = [];
+  const selfAffine: SelfAffine[] = [];
 
-  // Pass 1: rules per pod (pods of a group share node constraints, not labels or namespaces).
-  const rulesOf = new Map<Pod, { spread: SpreadRule[]; affinity: AffinityRule[]; anti: AffinityRule[] }>();
+  const rulesOf = new Map<Pod, PodRules>();
   enc.groups.forEach((group) => {
     for (const pod of group.pods) {
       const spread: SpreadRule[] = [];
@@ -403,7 +499,7 @@ export function applyTopology(
         }
         const policy = { affinity: c.nodeAffinityPolicy === "Honor", taints: c.nodeTaintsPolicy === "Honor" };
         // nodeAffinityPolicy reads the pod's own node affinity, not preferences tried as requirements.
-        const original = originalPod(pod);
+        const original = asWritten?.get(podKey(pod));
         const own = original === undefined ? undefined : constraintsOf(original);
         const c0 = own ?? enc.constraintClasses[group.constraintClass];
         const countNode = (n: Node) =>
@@ -413,7 +509,6 @@ export function applyTopology(
         // Which nodes' pods count depends on the pod's node affinity (Honor) and tolerations (Honor).
         const counterId = `spread|${c.topologyKey}|${id}|${policy.affinity || policy.taints ? (c0?.key ?? "") : ""}|${policy.affinity}|${policy.taints}`;
         const counter = counterFor(counterId, c.topologyKey, matches, countNode);
-        domainKeys.add(c.topologyKey);
         const eligible = c0 === undefined ? new Set<string>() : eligibleDomains(c0, c.topologyKey, policy);
         const config = configOf(c.maxSkew, c.minDomains, eligible);
         spread.push({ counter, constraint: c, config });
@@ -468,7 +563,6 @@ export function applyTopology(
             continue;
           }
           const counter = counterFor(id, term.topologyKey, matches, () => true);
-          domainKeys.add(term.topologyKey);
           (kind === "affinity" ? affinity : anti).push({ counter, self: matches(pod) });
         }
       }
@@ -481,13 +575,54 @@ export function applyTopology(
       if (spread.length + affinity.length + anti.length > 0) rulesOf.set(pod, { spread, affinity, anti });
     }
   });
-  const failed = new Set(failures.map((f) => f.pod));
   // Pending pods a node-level class counts belong to it too.
   if (podClassTests.length > 0)
     for (const group of enc.groups)
       for (const pod of group.pods)
         for (const { rc, test } of podClassTests)
           if (test(pod)) rc.members.set(pod, (rc.members.get(pod) ?? 0) | CLASS_COUNTED);
+  return { rulesOf, counters, rawClasses, hostAffinity, selfAffine, failures };
+}
+
+/** What refines an encoding besides the input and the encoding itself. */
+export interface TopologyOptions {
+  /** Narrows domains after a solve (see `DomainCaps`). */
+  caps: DomainCaps;
+  /** The whole catalog when the input plans over part of it: spread domains come from it (default the input's). */
+  catalog?: ProvisioningInput["instanceTypes"];
+  /**
+   * Per pod key, the pod as written, for pending pods scheduled with preferences as requirements:
+   * nodeAffinityPolicy reads the pod's own node affinity, not preferences tried as requirements.
+   */
+  asWritten?: ReadonlyMap<string, Pod>;
+}
+
+/** Refines `enc` for the topology constraints of its pods. */
+export function applyTopology(
+  input: ProvisioningInput,
+  enc: Encoding,
+  options: TopologyOptions,
+): TopologyResult {
+  const { caps, catalog = input.instanceTypes, asWritten } = options;
+  const nodesByName = new Map(input.nodes.map((n) => [n.name, n]));
+  const bound = boundPods(input, nodesByName);
+  const existingIndex = new Map(enc.existing.map((n, e) => [n.name, e]));
+  const E = enc.existing.length;
+  const T = enc.offerings.length;
+  let unenforced = 0;
+
+  const { valuesOf, reach, eligibleDomains } = domainIndex(input, enc, catalog);
+
+  const { owners, nodeRepels } = existingAntiAffinity(input, bound, existingIndex);
+  const { rulesOf, counters, rawClasses, hostAffinity, selfAffine, failures } = collectRules({
+    input,
+    enc,
+    bound,
+    existingIndex,
+    eligibleDomains,
+    asWritten,
+  });
+  const failed = new Set(failures.map((f) => f.pod));
 
   // Pass 2: pin domain keys, pod by pod in queue order: first the pods no domain rule of their own
   // binds (only counted by others' spreads or affinities, or repelled by anti-affinity), then the pods
@@ -515,7 +650,7 @@ export function applyTopology(
     return out;
   };
   const pinsOf = new Map<Pod, Map<string, string>>();
-  const placedInDomain = new Map<string, number>();
+  const placedInDomain: DomainCounts = new Map();
   const pinPass = (withRules: boolean) =>
     enc.groups.forEach((group, g) => {
       for (const pod of group.pods) {
@@ -539,7 +674,8 @@ export function applyTopology(
         for (const key of [...keys].sort()) {
           const reachable = reach(group, key);
           const room = (d: string) =>
-            (placedInDomain.get(`${g}|${key}=${d}`) ?? 0) < (caps.get(`${g}|${key}=${d}`) ?? Infinity);
+            (domainCount(placedInDomain, g, { key, domain: d }) ?? 0) <
+            (domainCount(caps, g, { key, domain: d }) ?? Infinity);
           const ruled =
             rules !== undefined &&
             [...rules.spread, ...rules.affinity, ...rules.anti].some((r) => r.counter.key === key);
@@ -629,9 +765,9 @@ export function applyTopology(
           continue;
         }
         pinsOf.set(pod, pins);
-        for (const [key, d] of pins) {
-          const k = `${g}|${key}=${d}`;
-          placedInDomain.set(k, (placedInDomain.get(k) ?? 0) + 1);
+        for (const [key, domain] of pins) {
+          const pin = { key, domain };
+          setDomainCount(placedInDomain, g, pin, (domainCount(placedInDomain, g, pin) ?? 0) + 1);
         }
         for (const c of matching) {
           const d = pins.get(c.key);
@@ -657,13 +793,13 @@ export function applyTopology(
       }
     });
 
-  const rawList = [...rawClasses.values()];
+  const givenClasses = [...rawClasses.values()];
   // Per pod: its raw classes with its flags in each (both for an unconditional class).
-  const podClasses = new Map<Pod, { i: number; flags: number }[]>();
-  rawList.forEach((rc, i) => {
+  const givenPodClasses = new Map<Pod, ClassRef[]>();
+  givenClasses.forEach((rc, i) => {
     for (const [p, f] of rc.members) {
       const flags = rc.conditional ? f : CLASS_COUNTED | CLASS_ACTIVATES;
-      podClasses.set(p, [...(podClasses.get(p) ?? []), { i, flags }]);
+      givenPodClasses.set(p, [...(givenPodClasses.get(p) ?? []), { i, flags }]);
     }
   });
   // Kernel classes: the raw classes some refined group is in, numbered in order of first use.
@@ -686,7 +822,7 @@ export function applyTopology(
   // places (differing only in classes) share one offering row and existing-node column.
   const places = new Map<string, { row: Uint8Array; ex: boolean[] }>();
   const placeOf = (g: number, pod: Pod) => {
-    const pins = [...(pinsOf.get(pod) ?? new Map<string, string>())].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const pins = [...(pinsOf.get(pod) ?? new Map<string, string>())].sort((a, b) => cmp(a[0], b[0]));
     const excluded = nodeRepels.filter((r) => r.repels(pod)).map((r) => r.node);
     const affine = hostAffinity.get(pod);
     const where = JSON.stringify([pins, excluded, affine === undefined ? null : [...affine]]);
@@ -723,13 +859,21 @@ export function applyTopology(
   ) => {
     const group = enc.groups[g] as PodGroup;
     groups.push({ pods, requests: bundle?.vector ?? group.requests, constraintClass: group.constraintClass });
-    origin.push({ group: g, pins: pins.map(([key, d]) => `${key}=${d}`) });
+    origin.push({ group: g, pins: pins.map(([key, domain]) => ({ key, domain })) });
     rowOf.push(place.row);
     exOf.push(place.ex);
     classesOf.push(raw);
     requestsOf.push(bundle?.requests);
     for (const { i } of raw) if (!kernelClass.has(i)) kernelClass.set(i, kernelClass.size);
   };
+  const bundleInputs = (): BundleInputs => ({
+    enc,
+    rawList: givenClasses,
+    podClasses: givenPodClasses,
+    selfAffine,
+    failed,
+    placeOf,
+  });
   // Pin; a hostname self-affinity member its bundle leaves out was counted in its domains when the
   // others were pinned: fail it and pin again without it (the failed set only grows, so this ends).
   const start = {
@@ -742,7 +886,7 @@ export function applyTopology(
     pinPass(false);
     pinPass(true);
     if (selfAffine.length === 0) break;
-    const doomed = bundleSelfAffinity(true).rejected.filter((f) => pinsOf.has(f.pod));
+    const doomed = bundleSelfAffinity(bundleInputs()).rejected.filter((f) => pinsOf.has(f.pod));
     if (doomed.length === 0) break;
     for (const { c, counts, firm } of start.counts) {
       c.counts = new Map(counts);
@@ -762,7 +906,14 @@ export function applyTopology(
     pinsOf.clear();
     placedInDomain.clear();
   }
-  const bundles = bundleSelfAffinity(false);
+  const bundles = bundleSelfAffinity(bundleInputs());
+  for (const f of bundles.rejected) {
+    failed.add(f.pod);
+    failures.push(f);
+  }
+  unenforced += bundles.unenforced;
+  const rawList = bundles.rawClasses;
+  const podClasses = bundles.podClasses;
   enc.groups.forEach((group, g) => {
     const index = new Map<string, number>();
     for (const pod of group.pods) {
@@ -782,172 +933,50 @@ export function applyTopology(
   for (const b of bundles.list)
     addGroup(b.g, [b.pod], b.pins, b, b.raw, { requests: b.requests, vector: b.pod.requests });
 
-  /**
-   * Bootstrapping hostname self-affinity sets (carriers sharing a term, transitively), each packed as
-   * one bundle pod: the largest prefix of its members in queue order that one node takes (an offering
-   * or existing node both admit and hold, within every cap class); the rest fail. A member no node
-   * takes alone is left to the kernel, which names why. `dry`: only say which members it leaves out
-   * (`rejected`), changing nothing.
-   */
-  function bundleSelfAffinity(dry: boolean) {
-    const rawAll = dry ? [...rawList] : rawList;
-    const classMap = dry ? new Map(podClasses) : podClasses;
-    const membersOf = dry ? new Map<Pod, Pod[]>() : bundleMembers;
-    const rejected: TopologyFailure[] = [];
-    const baseClasses = rawAll.length;
-    /** Raw classes a bundle counts several members in (given a class of its own). */
-    const multiCounted = new Set<number>();
-    const groupOf = new Map<Pod, number>();
-    enc.groups.forEach((group, g) => {
-      for (const pod of group.pods) groupOf.set(pod, g);
-    });
-    const parent = new Map<string, string>();
-    const root = (x: string): string => {
-      const p = parent.get(x) ?? x;
-      return p === x ? x : root(p);
-    };
-    for (const { id } of selfAffine) parent.set(id, parent.get(id) ?? id);
-    const firstId = new Map<Pod, string>();
-    for (const { pod, id } of selfAffine) {
-      const prev = firstId.get(pod);
-      if (prev === undefined) firstId.set(pod, id);
-      else if (root(prev) !== root(id)) parent.set(root(id), root(prev));
-    }
-    const sets = new Map<string, { members: Pod[]; selector: string }>();
-    for (const { pod, id, selector } of selfAffine) {
-      if (failed.has(pod) || firstId.get(pod) !== id) continue;
-      const r = root(id);
-      const set = sets.get(r) ?? { members: [], selector };
-      set.members.push(pod);
-      sets.set(r, set);
-    }
-    const bundled = new Set<Pod>();
-    const list: {
-      g: number;
-      pod: Pod;
-      pins: [string, string][];
-      row: Uint8Array;
-      ex: boolean[];
-      raw: { i: number; flags: number }[];
-      requests: Float64Array;
-    }[] = [];
-    const { allocatable } = enc.problem.offerings;
-    const { remaining } = enc.problem.existing;
-    for (const { members, selector } of sets.values()) {
-      if (members.length < 2) continue;
-      members.sort(comparePods);
-      const sum = new Float64Array(R);
-      /** Per raw class, the flags of each member taken so far. */
-      const inClass = new Map<number, number[]>();
-      let row: Uint8Array | undefined;
-      let ex: boolean[] | undefined;
-      const taken: Pod[] = [];
-      const rest: Pod[] = [];
-      for (const pod of members) {
-        const g = groupOf.get(pod) as number;
-        const place = placeOf(g, pod);
-        const req = enc.problem.groups.requests.subarray(g * R, g * R + R);
-        const fits = (r: Uint8Array, x: boolean[], add: boolean) => {
-          const need = (i: number) => (add ? (sum[i] as number) : 0) + (req[i] as number);
-          const holds = (cap: Float64Array, at: number) => {
-            for (let i = 0; i < R; i++) if (need(i) > (cap[at * R + i] as number)) return false;
-            return true;
-          };
-          for (let t = 0; t < T; t++) if (r[t] === 1 && holds(allocatable, t)) return true;
-          for (let e = 0; e < E; e++) if (x[e] && holds(remaining, e)) return true;
-          return false;
-        };
-        if (!fits(place.row, place.ex, false)) continue;
-        const nextRow = row === undefined ? place.row : row.map((v, t) => v & (place.row[t] as number));
-        const nextEx = ex === undefined ? place.ex : ex.map((v, e) => v && (place.ex[e] as boolean));
-        const classes = classMap.get(pod) ?? [];
-        // The set shares one node: within each class, its counted members stay within the cap once
-        // one of them activates it (always, for an unconditional class).
-        const capped = classes.some(({ i, flags }) => {
-          const rc = rawAll[i] as RawClass;
-          const there = [...(inClass.get(i) ?? []), flags];
-          const counted = there.filter((f) => f & CLASS_COUNTED).length;
-          return there.some((f) => f & CLASS_ACTIVATES) && counted > rc.cap;
-        });
-        if (rest.length > 0 || capped || !fits(nextRow, nextEx, taken.length > 0)) {
-          rest.push(pod);
-          continue;
-        }
-        row = nextRow;
-        ex = nextEx;
-        for (let i = 0; i < R; i++) sum[i] = (sum[i] as number) + (req[i] as number);
-        for (const { i, flags } of classes) inClass.set(i, [...(inClass.get(i) ?? []), flags]);
-        taken.push(pod);
-      }
-      for (const pod of rest) {
-        const failure = {
-          pod,
-          reason: { code: "pod_affinity_unsatisfiable", topologyKey: HOSTNAME, selector },
-        } as const;
-        rejected.push(failure);
-        if (dry) continue;
-        failed.add(pod);
-        failures.push(failure);
-      }
-      const [first] = taken;
-      if (first === undefined || row === undefined || ex === undefined || taken.length < 2) continue;
-      for (const pod of taken) bundled.add(pod);
-      const raw = [...inClass].map(([i, flags]) => ({ i, flags: flags.reduce((a, f) => a | f, 0) }));
-      // The bundle is one pod to the kernel: a class of cap m that counts k > 1 of its members needs
-      // more than a count of one (anti-affinity caps are 0 and 1, where any count already suffices).
-      // k > m: no pod carrying the constraint may share its node (a class of cap 0 counting the bundle,
-      // activated by the carriers); k <= m: its node takes at most m - k other counted pods (a class of
-      // cap m - k + 1 counting as the original does, activated by the bundle alone). A class two such
-      // bundles count in is not modelled exactly: warned.
-      const taking = new Set(taken);
-      for (const [i, flags] of inClass) {
-        const rc = rawAll[i] as RawClass;
-        const k = flags.filter((f) => f & CLASS_COUNTED).length;
-        if (rc.reason.code === "pod_anti_affinity_conflict" || k < 2) continue;
-        if (i >= baseClasses || multiCounted.has(i)) {
-          if (!dry) unenforced += taken.length;
-          continue;
-        }
-        multiCounted.add(i);
-        const out = k > rc.cap;
-        const flagOf = (f: number) => (out ? f & CLASS_ACTIVATES : f & CLASS_COUNTED);
-        const members = new Map<Pod, number>();
-        for (const [p, f] of rc.members) if (!taking.has(p) && flagOf(f) !== 0) members.set(p, flagOf(f));
-        const existing = out ? new Int32Array(E) : rc.existing;
-        rawAll.push({
-          cap: out ? 0 : rc.cap - k + 1,
-          existing,
-          reason: rc.reason,
-          conditional: true,
-          members,
-        });
-        const j = rawAll.length - 1;
-        for (const [p, flag] of members) classMap.set(p, [...(classMap.get(p) ?? []), { i: j, flags: flag }]);
-        // Bundles made before this one stand for their members.
-        for (const b of list) {
-          const flag = (membersOf.get(b.pod) ?? []).reduce((a, p) => a | (members.get(p) ?? 0), 0);
-          if (flag !== 0) b.raw.push({ i: j, flags: flag });
-        }
-        raw.push({ i: j, flags: out ? CLASS_COUNTED : CLASS_COUNTED | CLASS_ACTIVATES });
-      }
-      const requests: Record<string, number> = {};
-      for (const pod of taken)
-        for (const [k, v] of Object.entries(pod.requests)) requests[k] = (requests[k] ?? 0) + v;
-      const g = groupOf.get(first) as number;
-      list.push({
-        g,
-        pod: { ...first, name: `${first.name}+${taken.length - 1}`, requests },
-        pins: placeOf(g, first).pins,
-        row,
-        ex,
-        raw,
-        requests: sum,
-      });
-      membersOf.set(list.at(-1)?.pod as Pod, taken);
-    }
-    return { bundled, list, rejected };
-  }
+  const refined = refinedEncoding(
+    enc,
+    { groups, origin, rowOf, exOf, classesOf, requestsOf },
+    rawList,
+    kernelClass,
+  );
+  return {
+    enc: refined.enc,
+    failures,
+    capReasons: refined.capReasons,
+    origin,
+    unenforced,
+    bundles: bundles.members,
+  };
+}
 
+/** The refined groups: per group its pods, original group and pins, offering row, existing column and classes. */
+interface RefinedGroups {
+  groups: PodGroup[];
+  origin: TopologyResult["origin"];
+  rowOf: Uint8Array[];
+  exOf: boolean[][];
+  classesOf: ClassRef[][];
+  /** Per refined group: its encoded requests when not its original group's (a bundle's sum). */
+  requestsOf: (Float64Array | undefined)[];
+}
+
+/**
+ * The kernel problem of the refined groups: their requests, counts and compatibility, the cap classes
+ * they use (numbered as `kernelClass` says) and offering shapes split by every refined row; and per
+ * group the reason to give when the kernel stops it on a cap.
+ */
+function refinedEncoding(
+  enc: Encoding,
+  refined: RefinedGroups,
+  rawList: readonly RawClass[],
+  kernelClass: ReadonlyMap<number, number>,
+): { enc: Encoding; capReasons: (UnschedulableReason | undefined)[] } {
+  const { groups, origin, rowOf, exOf, classesOf, requestsOf } = refined;
+  const R = enc.problem.resources;
+  const T = enc.offerings.length;
+  const E = enc.existing.length;
+  const W = Math.ceil(T / 32);
+  const WE = Math.ceil(E / 32);
   const C = kernelClass.size;
   const capPerBin = new Int32Array(C);
   const conditional = new Uint8Array(C);
@@ -1003,14 +1032,15 @@ export function applyTopology(
     if (rep === undefined) shapeOf.set(column, t);
     shape[t] = rep ?? t;
   }
+  const { offerings, capGroups, pools, existing } = enc.problem;
   return {
+    capReasons,
     enc: {
       ...enc,
       groups,
-      problem: {
-        ...enc.problem,
+      problem: encodedProblem({
+        resources: R,
         groups: {
-          count: G,
           requests,
           counts,
           compat,
@@ -1018,17 +1048,239 @@ export function applyTopology(
           classStart,
           classList: Int32Array.from(classList),
           classFlags: Int32Array.from(classFlags),
+          // Valued per solve (see provisioning's setGroupValues).
           value: new Float64Array(G),
         },
-        offerings: { ...enc.problem.offerings, shape },
-        existing: { ...enc.problem.existing, classCount },
-        classes: { count: C, capPerBin, conditional },
-      },
+        offerings: { ...offerings, shape },
+        capGroups,
+        pools,
+        existing: { remaining: existing.remaining, classCount },
+        classes: { capPerBin, conditional },
+        options: enc.problem.options,
+      }),
     },
-    failures,
-    capReasons,
-    origin,
+  };
+}
+
+/** Where a pod may run: its pins, and its offering row and existing-node column. */
+interface Place {
+  where: string;
+  pins: [string, string][];
+  row: Uint8Array;
+  ex: boolean[];
+}
+
+/** A pod's raw cap class and its CLASS_COUNTED | CLASS_ACTIVATES flags in it. */
+interface ClassRef {
+  i: number;
+  flags: number;
+}
+
+/** A bootstrapping hostname self-affinity set packed as one pod. */
+interface Bundle {
+  /** The original group of its first member. */
+  g: number;
+  /** The bundle pod (the first member, named `<name>+<others>`, requesting the sum). */
+  pod: Pod;
+  pins: [string, string][];
+  row: Uint8Array;
+  ex: boolean[];
+  raw: ClassRef[];
+  /** The summed requests in the encoding's resource order. */
+  requests: Float64Array;
+}
+
+/** What bundling reads. */
+interface BundleInputs {
+  enc: Encoding;
+  rawList: readonly RawClass[];
+  podClasses: ReadonlyMap<Pod, ClassRef[]>;
+  selfAffine: readonly SelfAffine[];
+  failed: ReadonlySet<Pod>;
+  placeOf: (g: number, pod: Pod) => Place;
+}
+
+/** The bundles, and what they change: members that fail, classes added, pods not fully enforced. */
+interface Bundling {
+  /** Members packed inside a bundle. */
+  bundled: Set<Pod>;
+  list: Bundle[];
+  /** Members a bundle leaves out: they fail. */
+  rejected: TopologyFailure[];
+  /** The raw classes given, then those bundles need. */
+  rawClasses: RawClass[];
+  /** The pods' classes given, with the added classes. */
+  podClasses: Map<Pod, ClassRef[]>;
+  /** Per bundle pod: the member pods it stands for. */
+  members: Map<Pod, Pod[]>;
+  /** Pending pods in a class two bundles count in (not modelled exactly: warned). */
+  unenforced: number;
+}
+
+/**
+ * Bootstrapping hostname self-affinity sets (carriers sharing a term, transitively), each packed as
+ * one bundle pod: the largest prefix of its members in queue order that one node takes (an offering
+ * or existing node both admit and hold, within every cap class); the rest fail. A member no node
+ * takes alone is left to the kernel, which names why. Changes nothing it is given: the classes a
+ * bundle needs come back with the ones given (`rawClasses`, `podClasses`).
+ */
+function bundleSelfAffinity(given: BundleInputs): Bundling {
+  const { enc, rawList, podClasses, selfAffine, failed, placeOf } = given;
+  const R = enc.problem.resources;
+  const T = enc.offerings.length;
+  const E = enc.existing.length;
+  const rawAll = [...rawList];
+  const classMap = new Map(podClasses);
+  const membersOf = new Map<Pod, Pod[]>();
+  const rejected: TopologyFailure[] = [];
+  let unenforced = 0;
+  const baseClasses = rawAll.length;
+  /** Raw classes a bundle counts several members in (given a class of its own). */
+  const multiCounted = new Set<number>();
+  const groupOf = new Map<Pod, number>();
+  enc.groups.forEach((group, g) => {
+    for (const pod of group.pods) groupOf.set(pod, g);
+  });
+  const parent = new Map<string, string>();
+  const root = (x: string): string => {
+    const p = parent.get(x) ?? x;
+    return p === x ? x : root(p);
+  };
+  for (const { id } of selfAffine) parent.set(id, parent.get(id) ?? id);
+  const firstId = new Map<Pod, string>();
+  for (const { pod, id } of selfAffine) {
+    const prev = firstId.get(pod);
+    if (prev === undefined) firstId.set(pod, id);
+    else if (root(prev) !== root(id)) parent.set(root(id), root(prev));
+  }
+  const sets = new Map<string, { members: Pod[]; selector: string }>();
+  for (const { pod, id, selector } of selfAffine) {
+    if (failed.has(pod) || firstId.get(pod) !== id) continue;
+    const r = root(id);
+    const set = sets.get(r) ?? { members: [], selector };
+    set.members.push(pod);
+    sets.set(r, set);
+  }
+  const bundled = new Set<Pod>();
+  const list: Bundle[] = [];
+  const { allocatable } = enc.problem.offerings;
+  const { remaining } = enc.problem.existing;
+  for (const { members, selector } of sets.values()) {
+    if (members.length < 2) continue;
+    members.sort(comparePods);
+    const sum = new Float64Array(R);
+    /** Per raw class, the flags of each member taken so far. */
+    const inClass = new Map<number, number[]>();
+    let row: Uint8Array | undefined;
+    let ex: boolean[] | undefined;
+    const taken: Pod[] = [];
+    const rest: Pod[] = [];
+    for (const pod of members) {
+      const g = groupOf.get(pod) as number;
+      const place = placeOf(g, pod);
+      const req = enc.problem.groups.requests.subarray(g * R, g * R + R);
+      const fits = (r: Uint8Array, x: boolean[], add: boolean) => {
+        const need = (i: number) => (add ? (sum[i] as number) : 0) + (req[i] as number);
+        const holds = (cap: Float64Array, at: number) => {
+          for (let i = 0; i < R; i++) if (need(i) > (cap[at * R + i] as number)) return false;
+          return true;
+        };
+        for (let t = 0; t < T; t++) if (r[t] === 1 && holds(allocatable, t)) return true;
+        for (let e = 0; e < E; e++) if (x[e] && holds(remaining, e)) return true;
+        return false;
+      };
+      if (!fits(place.row, place.ex, false)) continue;
+      const nextRow = row === undefined ? place.row : row.map((v, t) => v & (place.row[t] as number));
+      const nextEx = ex === undefined ? place.ex : ex.map((v, e) => v && (place.ex[e] as boolean));
+      const classes = classMap.get(pod) ?? [];
+      // The set shares one node: within each class, its counted members stay within the cap once
+      // one of them activates it (always, for an unconditional class).
+      const capped = classes.some(({ i, flags }) => {
+        const rc = rawAll[i] as RawClass;
+        const there = [...(inClass.get(i) ?? []), flags];
+        const counted = there.filter((f) => f & CLASS_COUNTED).length;
+        return there.some((f) => f & CLASS_ACTIVATES) && counted > rc.cap;
+      });
+      if (rest.length > 0 || capped || !fits(nextRow, nextEx, taken.length > 0)) {
+        rest.push(pod);
+        continue;
+      }
+      row = nextRow;
+      ex = nextEx;
+      for (let i = 0; i < R; i++) sum[i] = (sum[i] as number) + (req[i] as number);
+      for (const { i, flags } of classes) inClass.set(i, [...(inClass.get(i) ?? []), flags]);
+      taken.push(pod);
+    }
+    for (const pod of rest) {
+      const failure = {
+        pod,
+        reason: { code: "pod_affinity_unsatisfiable", topologyKey: HOSTNAME, selector },
+      } as const;
+      rejected.push(failure);
+    }
+    const [first] = taken;
+    if (first === undefined || row === undefined || ex === undefined || taken.length < 2) continue;
+    for (const pod of taken) bundled.add(pod);
+    const raw = [...inClass].map(([i, flags]) => ({ i, flags: flags.reduce((a, f) => a | f, 0) }));
+    // The bundle is one pod to the kernel: a class of cap m that counts k > 1 of its members needs
+    // more than a count of one (anti-affinity caps are 0 and 1, where any count already suffices).
+    // k > m: no pod carrying the constraint may share its node (a class of cap 0 counting the bundle,
+    // activated by the carriers); k <= m: its node takes at most m - k other counted pods (a class of
+    // cap m - k + 1 counting as the original does, activated by the bundle alone). A class two such
+    // bundles count in is not modelled exactly: warned.
+    const taking = new Set(taken);
+    for (const [i, flags] of inClass) {
+      const rc = rawAll[i] as RawClass;
+      const k = flags.filter((f) => f & CLASS_COUNTED).length;
+      if (rc.reason.code === "pod_anti_affinity_conflict" || k < 2) continue;
+      if (i >= baseClasses || multiCounted.has(i)) {
+        unenforced += taken.length;
+        continue;
+      }
+      multiCounted.add(i);
+      const out = k > rc.cap;
+      const flagOf = (f: number) => (out ? f & CLASS_ACTIVATES : f & CLASS_COUNTED);
+      const members = new Map<Pod, number>();
+      for (const [p, f] of rc.members) if (!taking.has(p) && flagOf(f) !== 0) members.set(p, flagOf(f));
+      const existing = out ? new Int32Array(E) : rc.existing;
+      rawAll.push({
+        cap: out ? 0 : rc.cap - k + 1,
+        existing,
+        reason: rc.reason,
+        conditional: true,
+        members,
+      });
+      const j = rawAll.length - 1;
+      for (const [p, flag] of members) classMap.set(p, [...(classMap.get(p) ?? []), { i: j, flags: flag }]);
+      // Bundles made before this one stand for their members.
+      for (const b of list) {
+        const flag = (membersOf.get(b.pod) ?? []).reduce((a, p) => a | (members.get(p) ?? 0), 0);
+        if (flag !== 0) b.raw.push({ i: j, flags: flag });
+      }
+      raw.push({ i: j, flags: out ? CLASS_COUNTED : CLASS_COUNTED | CLASS_ACTIVATES });
+    }
+    const requests: Record<string, number> = {};
+    for (const pod of taken)
+      for (const [k, v] of Object.entries(pod.requests)) requests[k] = (requests[k] ?? 0) + v;
+    const g = groupOf.get(first) as number;
+    list.push({
+      g,
+      pod: { ...first, name: `${first.name}+${taken.length - 1}`, requests },
+      pins: placeOf(g, first).pins,
+      row,
+      ex,
+      raw,
+      requests: sum,
+    });
+    membersOf.set(list.at(-1)?.pod as Pod, taken);
+  }
+  return {
+    bundled,
+    list,
+    rejected,
+    rawClasses: rawAll,
+    podClasses: classMap,
+    members: membersOf,
     unenforced,
-    bundles: bundleMembers,
   };
 }

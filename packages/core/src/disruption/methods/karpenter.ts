@@ -1,5 +1,5 @@
 import { cmp } from "../../compare.ts";
-import type { InstanceType, Node } from "../../model.ts";
+import { type InstanceType, type Node, podKey } from "../../model.ts";
 import type { PlannedNodeClaim } from "../../plan.ts";
 import type { KeptReason } from "../../reasons.ts";
 import { LABEL_CAPACITY_TYPE, LABEL_INSTANCE_TYPE, LABEL_TOPOLOGY_ZONE } from "../../well-known-labels.ts";
@@ -163,7 +163,7 @@ function oneClaim(s: WaveSession, sim: Simulation): Simulation {
   const overhead: Record<string, number> = {};
   const onClaims = new Set(sim.claims.flatMap((c) => c.pods));
   for (const p of sim.evicted)
-    if (onClaims.has(`${p.namespace}/${p.name}`))
+    if (onClaims.has(podKey(p)))
       for (const [k, v] of Object.entries(p.requests)) need[k] = (need[k] ?? 0) + v;
   for (const c of sim.claims)
     for (const [k, v] of Object.entries(c.daemonSetOverhead)) overhead[k] = Math.max(overhead[k] ?? 0, v);
