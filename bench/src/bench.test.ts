@@ -30,8 +30,17 @@ describe("bench smoke pass", () => {
       const row = await runScenario(s, { smoke: true, timeMs: 0 });
       expect(row.id).toBe(s.id);
       expect(row.pods).toBeGreaterThan(0);
-      expect(row.scheduledPods).toBe(row.pods);
       expect(row.medianMs).toBeGreaterThan(0);
+      if (row.simulatedSeconds !== undefined) {
+        // A simulated period ran to its end (a broken invariant throws). Pods may be pending at the end
+        // where the scenario is about that (a fixed node group; a drain under way); not on the example
+        // day with NodePools or the generated day.
+        expect(row.simulatedSeconds as number).toBeGreaterThan(0);
+        expect(row.scheduledPods as number).toBeLessThanOrEqual(row.pods);
+        if (/^simulate-(production-api|day-2000):/.test(row.id)) expect(row.scheduledPods).toBe(row.pods);
+        return;
+      }
+      expect(row.scheduledPods).toBe(row.pods);
       if (row.exactStatus !== undefined) {
         // HiGHS' interval [dual bound, best found] holds the optimum; nodeplan's plan was its start, and
         // core's bound is a bound on the same optimum.
