@@ -22,6 +22,7 @@ export default defineConfig({
       project("core", "packages/core"),
       project("aws-provider", "packages/aws-provider"),
       project("k8s-adapter", "packages/k8s-adapter"),
+      project("simulator", "packages/simulator"),
       project("doctor", "packages/doctor"),
       project("cli", "packages/cli"),
       project("playground", "packages/playground"),

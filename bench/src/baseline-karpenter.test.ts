@@ -1,4 +1,10 @@
-import { DaemonSetSchema, type InstanceType, NodePoolSchema, type Pod } from "@nodeplan/core";
+import {
+  DaemonSetSchema,
+  type InstanceType,
+  karpenterProvision,
+  NodePoolSchema,
+  type Pod,
+} from "@nodeplan/core";
 import { describe, expect, test } from "vitest";
 import { karpenterBaseline } from "./baseline-karpenter.ts";
 import { benchPod } from "./workloads.ts";
@@ -189,6 +195,22 @@ describe("Karpenter-faithful baseline", () => {
     expect(
       karpenterBaseline({ pods, nodePools: [withMin], instanceTypes: [small, big, metal, gpu] }).costPerHour,
     ).toBe(2);
+  });
+
+  test("core's provisioner without a provider filter reads the catalog's exotic mark", () => {
+    // The same claim as above: metal is cheapest. Unmarked, core launches it; marked, it is dropped.
+    const metal = { ...type("m.metal", 8, 2) };
+    const pods = [0, 1, 2, 3].map((i) => pod("p", i));
+    expect(
+      karpenterProvision({ pods, nodePools: [pool], instanceTypes: [small, big, metal] }).costPerHour,
+    ).toBe(2);
+    expect(
+      karpenterProvision({
+        pods,
+        nodePools: [pool],
+        instanceTypes: [small, big, { ...metal, exotic: true }],
+      }).costPerHour,
+    ).toBe(3.5);
   });
 
   test("reports the breakdown of what its launches pay", () => {

@@ -14,6 +14,7 @@ import { type CatalogId, catalog, catalogSubset, type SubsetId } from "./catalog
 import { clusterCostPerHour, consolidationCluster } from "./cluster.ts";
 import { exactOptimum } from "./exact.ts";
 import { mulberry32, pick } from "./random.ts";
+import { simulationScenarios } from "./simulate-scenarios.ts";
 import {
   BENCH_NOW,
   diversePods,
@@ -405,4 +406,5 @@ export const scenarios: Scenario[] = [
   consolidateScenario(500),
   consolidateScenario(2000),
   kernelScenario(),
+  ...simulationScenarios,
 ];

@@ -13,7 +13,8 @@ const strategies = ["nodeplan", "karpenter"] as const;
 /**
  * `nodeplan`: plan new capacity, consolidation and explanations for Kubernetes manifests. Exit codes:
  * 0 ok; 1 with --fail-on-unschedulable when some pod is unschedulable (doctor: with --fail-on when a
- * finding is that severe); 2 when the input (or part of it) cannot be used or the command line is wrong. Errors go to stderr, never with a stack trace.
+ * finding is that severe); 2 when the input (or part of it) cannot be used or the command line is
+ * wrong; 3 when a simulation broke an invariant. Errors go to stderr, never with a stack trace.
  */
 
 const out = (text: string) => process.stdout.write(text);
@@ -309,6 +310,66 @@ catalog
       process.stderr.write(`${summary}\n`);
     } finally {
       p.done();
+    }
+  });
+
+program
+  .command("simulate")
+  .description(
+    "simulate the autoscaler loop over time (HPA, GitOps, boot latency, consolidation, interruptions) and compare strategies",
+  )
+  .argument("[scenario]", "scenario file (YAML or JSON; see examples/simulations)")
+  .option(
+    "--strategy <list>",
+    "comma-separated strategies to run: nodeplan, karpenter (default: the scenario's)",
+  )
+  .option("--duration <duration>", "simulated time, e.g. 6h or 24h (default: the scenario's)")
+  .option("--seed <n>", "random seed (default: the scenario's); same seed, same result")
+  .option(
+    "--catalog <source>",
+    "instance catalog: embedded (offline AWS table), aws (live) or a catalog JSON file",
+    "embedded",
+  )
+  .option("--schema", "print the scenario file's JSON Schema and exit")
+  .addOption(
+    new Option("-o, --output <format>", "output format: the report, the result as JSON, or an SVG chart")
+      .choices(["text", "json", "svg"])
+      .default("text"),
+  )
+  .action(async (scenario: string | undefined, options: import("./simulate-command.ts").SimulateOptions) => {
+    const m = await import("./simulate-command.ts");
+    if (options.schema === true) {
+      out(m.scenarioSchemaText());
+      return;
+    }
+    if (scenario === undefined)
+      throw new CommanderError(2, "nodeplan.usage", "error: give a scenario file (or --schema)");
+    // Progress on stderr: a line that updates on a terminal; otherwise a line per quarter, once a run is slow.
+    const started = Date.now();
+    const tty = process.stderr.isTTY === true;
+    let shown = "";
+    const report = (strategy: string, fraction: number) => {
+      const pct = Math.floor(fraction * 100);
+      const line = `simulating ${strategy}: ${pct}%`;
+      if (tty) {
+        if (line !== shown && Date.now() - started > 500) process.stderr.write(`\r\u001b[2K${line}`);
+      } else if (pct % 25 === 0 && Date.now() - started > 5000 && line !== shown)
+        process.stderr.write(`${line}\n`);
+      shown = line;
+    };
+    try {
+      const run = await m.simulateScenario(scenario, options, report);
+      if (tty && shown !== "") process.stderr.write("\r\u001b[2K");
+      out(m.renderSimulation(run.result, options.output));
+      finish(run.inputs ?? { errors: [] });
+    } catch (e) {
+      if (tty && shown !== "") process.stderr.write("\r\u001b[2K");
+      if ((e as Error).name === "SimulationFailure") {
+        err(`simulation failed: ${(e as Error).message}`);
+        process.exitCode = 3;
+        return;
+      }
+      throw e;
     }
   });
 

@@ -5,6 +5,32 @@
 export * from "./catalog.ts";
 export * from "./costs.ts";
 export {
+  type Action,
+  type BatchVerdict,
+  type BatchWindow,
+  batchVerdict,
+  type CommandInProgress,
+  type CommandPhase,
+  type ControllerMemory,
+  type DecideOptions,
+  type Decision,
+  type DecisionPod,
+  type DecisionState,
+  decide,
+  initialMemory,
+  type KarpenterProvisionInput,
+  type KarpenterProvisionOptions,
+  type KarpenterProvisionResult,
+  karpenterProvision,
+  karpenterStrategy,
+  type LaunchFailure,
+  nodeplanProvisioning,
+  nodeplanStrategy,
+  type ProvisioningStrategy,
+  type Strategy,
+  strategies,
+} from "./decide/index.ts";
+export {
   DEFAULT_MIN_SAVINGS_PER_HOUR,
   DEFAULT_MIN_SAVINGS_PERCENT,
   type DisruptionInput,

@@ -1,4 +1,7 @@
 import { createKernel, type Kernel } from "@nodeplan/solver-wasm";
+import { decide } from "./decide/decide.ts";
+import type { Strategy } from "./decide/strategy.ts";
+import type { DecideOptions, Decision, DecisionState } from "./decide/types.ts";
 import type { DisruptionInput } from "./disruption/input.ts";
 import { consolidateToFixedPoint, type LoopOptions, type LoopResult } from "./disruption/loop.ts";
 import { planDisruption } from "./disruption/plan-disruption.ts";
@@ -39,6 +42,8 @@ export interface Solver {
    * clock, plan again (see disruption/loop.ts).
    */
   consolidateToFixedPoint(input: DisruptionInput, options?: LoopOptions): LoopResult;
+  /** One controller pass: the actions for the cluster state at `now` (see decide/decide.ts). */
+  decide(state: DecisionState, now: string, strategy: Strategy, options?: DecideOptions): Decision;
 }
 
 /**
@@ -85,6 +90,7 @@ export async function createSolver(options: SolverOptions = {}): Promise<Solver>
       result.last.errors.push(...errors);
       return result;
     },
+    decide: (state, now, strategy, options) => decide(kernel, state, now, strategy, options),
   };
 }
 

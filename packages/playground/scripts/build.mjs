@@ -16,7 +16,7 @@ const NOW_COMMENT = /^#\s*nodeplan:\s*now=(\S+)\s*$/m;
 /** Every folder of examples/ with its manifests, read as `nodeplan plan <dir>` reads a directory. */
 export function readExamples(examplesDir = join(repoDir, "examples")) {
   return readdirSync(examplesDir)
-    .filter((name) => statSync(join(examplesDir, name)).isDirectory())
+    .filter((name) => name !== SIMULATIONS && statSync(join(examplesDir, name)).isDirectory())
     .sort()
     .map((name) => {
       const files = readdirSync(join(examplesDir, name))
@@ -30,6 +30,39 @@ export function readExamples(examplesDir = join(repoDir, "examples")) {
       return now === undefined ? { name, files } : { name, files, now };
     })
     .filter((x) => x.files.length > 0);
+}
+
+/** The folder of simulation scenarios (not manifests: the Simulate tab carries them). */
+const SIMULATIONS = "simulations";
+
+/**
+ * The scenarios of examples/simulations and the example folders their `spec.manifests` name (the page
+ * bundles those folders once, as planning examples, and hands their files to the scenario).
+ */
+export function readSimulations(examplesDir = join(repoDir, "examples")) {
+  const dir = join(examplesDir, SIMULATIONS);
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => {
+      const text = readFileSync(join(dir, f), "utf8");
+      const manifests = /^ {2}manifests:\s*\[([^\]]*)\]/m.exec(text)?.[1] ?? "";
+      const examples = manifests
+        .split(",")
+        .map((x) => x.trim().replace(/^["']|["']$/g, ""))
+        .filter(Boolean)
+        .map((m) => {
+          const target = relative(examplesDir, join(dir, m));
+          if (
+            target.startsWith("..") ||
+            target.includes("/") ||
+            !statSync(join(examplesDir, target)).isDirectory()
+          )
+            throw new Error(`playground: ${f} names ${m}, which is not a folder of examples/`);
+          return target;
+        });
+      return { name: f.replace(/\.ya?ml$/, ""), scenario: { source: f, text }, examples };
+    });
 }
 
 /**
@@ -57,6 +90,7 @@ export async function buildPlayground({ outdir = join(packageDir, "dist"), minif
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const examples = readExamples();
+  const simulations = readSimulations();
   const result = await build({
     entryPoints: {
       playground: join(packageDir, "src/main.ts"),
@@ -70,7 +104,10 @@ export async function buildPlayground({ outdir = join(packageDir, "dist"), minif
     conditions: ["@nodeplan/source"],
     minify,
     legalComments: "none",
-    define: { NODEPLAN_EXAMPLES: JSON.stringify(examples) },
+    define: {
+      NODEPLAN_EXAMPLES: JSON.stringify(examples),
+      NODEPLAN_SIMULATIONS: JSON.stringify(simulations),
+    },
     logLevel: "warning",
     metafile: true,
     plugins: [zodEnglishOnly],

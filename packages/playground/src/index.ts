@@ -19,3 +19,10 @@ export {
   runDoctorRequest,
   runPlan,
 } from "./run-plan.ts";
+export {
+  manifestsOf,
+  runSimulation,
+  type SimulateRequest,
+  type SimulateResult,
+  scenarioOf,
+} from "./run-simulate.ts";

@@ -1,9 +1,12 @@
 import type { ManifestInput } from "@nodeplan/k8s-adapter";
 import type { DisruptionResult, DoctorResult, NodeView, PlanRequest, PlanResult } from "./run-plan.ts";
-import type { WorkerReply, WorkerRequest } from "./worker.ts";
+import { type BundledSimulation, mountSimulateTab } from "./simulate-tab.ts";
+import type { WorkerProgress, WorkerReply, WorkerRequest } from "./worker.ts";
 
 /** The bundled examples (the repository's examples/ folder, read by scripts/build.mjs). */
 declare const NODEPLAN_EXAMPLES: { name: string; files: ManifestInput[]; now?: string }[];
+/** The bundled simulation scenarios (examples/simulations) and the example folders they name. */
+declare const NODEPLAN_SIMULATIONS: { name: string; scenario: ManifestInput; examples: string[] }[];
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -132,9 +135,16 @@ catalogFile.addEventListener("change", async () => {
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 const pending = new Map<number, (reply: WorkerReply) => void>();
 let nextId = 0;
-worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-  pending.get(event.data.id)?.(event.data);
-  pending.delete(event.data.id);
+const progressOf = new Map<number, (strategy: string, fraction: number) => void>();
+worker.onmessage = (event: MessageEvent<WorkerReply | WorkerProgress>) => {
+  const data = event.data;
+  if ("progress" in data) {
+    progressOf.get(data.id)?.(data.progress.strategy, data.progress.fraction);
+    return;
+  }
+  pending.get(data.id)?.(data);
+  pending.delete(data.id);
+  progressOf.delete(data.id);
 };
 // A worker that cannot start (or dies) answers every waiting request with its error.
 worker.onerror = (event) => {
@@ -144,13 +154,52 @@ worker.onerror = (event) => {
   pending.clear();
 };
 /** Sends one request to the worker; the answer arrives without blocking the page. */
-function ask(mode: WorkerRequest["mode"], request: PlanRequest): Promise<WorkerReply> {
+function ask(mode: "plan" | "consolidate" | "doctor", request: PlanRequest): Promise<WorkerReply> {
   const id = ++nextId;
   return new Promise((resolve) => {
     pending.set(id, resolve);
     worker.postMessage({ id, mode, request } satisfies WorkerRequest);
   });
 }
+
+// The Simulate tab runs `nodeplan simulate` in the worker, with progress on the way.
+// A scenario's manifests are bundled once, as planning examples: its files are theirs, named as the
+// scenario names them (relative to examples/simulations).
+const simulations: BundledSimulation[] = NODEPLAN_SIMULATIONS.map((s) => ({
+  name: s.name,
+  scenario: s.scenario,
+  files: s.examples.flatMap(
+    (name) =>
+      NODEPLAN_EXAMPLES.find((x) => x.name === name)?.files.map((f) => ({
+        source: `../${name}/${f.source.slice(f.source.lastIndexOf("/") + 1)}`,
+        text: f.text,
+      })) ?? [],
+  ),
+}));
+mountSimulateTab($("tab-simulate"), {
+  simulations,
+  pageFiles: () => inputs.map(({ source, text }) => ({ source, text })),
+  run: (request, progress) => {
+    const id = ++nextId;
+    progressOf.set(id, progress);
+    return new Promise((resolve) => {
+      pending.set(id, (reply) =>
+        resolve(
+          reply.ok
+            ? reply.mode === "simulate"
+              ? { ok: true, result: reply.result }
+              : { ok: false, message: "unexpected reply" }
+            : reply,
+        ),
+      );
+      worker.postMessage({ id, mode: "simulate", request } satisfies WorkerRequest);
+    });
+  },
+});
+$("open-simulate").addEventListener("click", () => {
+  $("result").hidden = false;
+  openTab("simulate");
+});
 
 const status = $("status");
 /** The request of the plan on screen: the Consolidate tab plans over the same input. */
@@ -199,6 +248,7 @@ function openTab(name: string): void {
     b.classList.toggle("active", b.dataset.tab === name);
   $("tab-plan").hidden = name !== "plan";
   $("tab-consolidate").hidden = name !== "consolidate";
+  $("tab-simulate").hidden = name !== "simulate";
   $("tab-doctor").hidden = name !== "doctor";
   if (name === "consolidate" && consolidation === "none") void consolidate();
   if (name === "doctor" && doctor === "none") void runDoctor();

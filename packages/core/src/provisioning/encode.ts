@@ -232,21 +232,52 @@ export function encode(
   const priceMicros = new Float64Array(T);
   const pool = new Int32Array(T);
   const shape = new Int32Array(T);
-  const shapeOf = new Map<string, number>();
-  offerings.forEach((o, t) => {
-    resources.forEach((r, j) => {
+  // Offerings of one shape (same pool, price, allocatable, capacity, reservation group and accepting
+  // classes) are interchangeable: each gets its first such offering as representative. Found by a
+  // numeric hash checked field by field: a string key per offering was most of encoding's time when
+  // the disruption planner encodes the same catalog thousands of times (a simulated day).
+  const C = classOfferings.length;
+  const buckets = new Map<number, number[]>();
+  const bits = new Float64Array(1);
+  const words = new Int32Array(bits.buffer);
+  const mix = (h: number, x: number) => {
+    bits[0] = x;
+    h = Math.imul(h ^ (words[0] as number), 0x9e3779b1);
+    return Math.imul(h ^ (words[1] as number), 0x85ebca77);
+  };
+  const sameShape = (a: number, b: number) => {
+    if (pool[a] !== pool[b] || priceMicros[a] !== priceMicros[b] || capGroup[a] !== capGroup[b]) return false;
+    for (let j = 0; j < R; j++)
+      if (allocatable[a * R + j] !== allocatable[b * R + j] || capacity[a * R + j] !== capacity[b * R + j])
+        return false;
+    for (let c = 0; c < C; c++) {
+      const row = classOfferings[c] as Uint8Array;
+      if ((row[a] === 1) !== (row[b] === 1)) return false;
+    }
+    return true;
+  };
+  for (let t = 0; t < T; t++) {
+    const o = offerings[t] as EncodedOffering;
+    let h = 0x811c9dc5;
+    for (let j = 0; j < R; j++) {
+      const r = resources[j] as string;
       allocatable[t * R + j] = o.allocatable[r] ?? 0;
       capacity[t * R + j] = o.instanceType.capacity[r] ?? 0;
-    });
+      h = mix(mix(h, allocatable[t * R + j] as number), capacity[t * R + j] as number);
+    }
     priceMicros[t] = Math.round(o.offering.pricePerHour * 1e6);
     pool[t] = pools.indexOf(o.nodePool);
-    let column = "";
-    for (const row of classOfferings) column += row[t] === 1 ? "1" : "0";
-    const key = `${pool[t]}|${priceMicros[t]}|${Array.from(allocatable.subarray(t * R, t * R + R)).join(",")}|${Array.from(capacity.subarray(t * R, t * R + R)).join(",")}|${capGroup[t]}|${column}`;
-    const rep = shapeOf.get(key);
-    if (rep === undefined) shapeOf.set(key, t);
+    h = mix(mix(mix(h, pool[t] as number), priceMicros[t] as number), capGroup[t] as number);
+    for (let c = 0; c < C; c++)
+      h = Math.imul(h ^ ((classOfferings[c] as Uint8Array)[t] === 1 ? c + 1 : 0), 0x01000193);
+    const seen = buckets.get(h);
+    const rep = seen?.find((u) => sameShape(u, t));
+    if (rep === undefined) {
+      if (seen === undefined) buckets.set(h, [t]);
+      else seen.push(t);
+    }
     shape[t] = rep ?? t;
-  });
+  }
 
   const P = pools.length;
   const limits = new Float64Array(P * (R + 1)).fill(Number.POSITIVE_INFINITY);

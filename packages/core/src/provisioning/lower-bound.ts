@@ -142,18 +142,22 @@ function solveBound(
 
   // Columns: offerings that some class may use, deduplicated by (signature, allocatable, price);
   // then transfer columns s[k][sigma][r] moving class k's demand of r onto signature sigma.
-  const columnOf = new Map<string, number>();
+  // Found through (signature, price) buckets compared resource by resource: a string key per offering
+  // was a large part of the bound's time when it is solved thousands of times (a simulated day).
   const columns: { t: number; sigma: number }[] = [];
+  const columnBuckets = new Map<number, Map<number, number[][]>>();
   offerings.forEach((o, t) => {
     const sigma = offeringSignature[t] as number;
     if (sigma < 0 || !column(t)) return;
     const alloc = resources.map((r) => o.allocatable[r] ?? 0);
     if (alloc.every((a) => a === 0)) return;
-    const key = `${sigma}|${o.pricePerHour}|${alloc.join(",")}`;
-    if (!columnOf.has(key)) {
-      columnOf.set(key, columns.length);
-      columns.push({ t, sigma });
-    }
+    let byPrice = columnBuckets.get(sigma);
+    if (byPrice === undefined) columnBuckets.set(sigma, (byPrice = new Map()));
+    const seen = byPrice.get(o.pricePerHour);
+    if (seen?.some((a) => a.every((x, j) => x === alloc[j]))) return;
+    if (seen === undefined) byPrice.set(o.pricePerHour, [alloc]);
+    else seen.push(alloc);
+    columns.push({ t, sigma });
   });
   // Rows per signature; capped, a signature no column serves (capped offerings only) has none.
   const rowOf = Int32Array.from(signatures, (_, sigma) => (capped ? -1 : sigma));
