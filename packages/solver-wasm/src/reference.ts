@@ -24,195 +24,355 @@ import {
  *    times as the remaining counts allow (and as its launched offering's cap group allows).
  * 3. Improvement: empty the least-utilized bins into other bins' slack without raising their price,
  *    then merge pairs of weak bins when one offering serves both for less.
+ *
+ * Read it beside assembly/kernel.ts: the functions below are the kernel's, in the kernel's order and
+ * under its names, and `KernelState` holds what the kernel keeps in module globals.
+ *
+ *   reference.ts            assembly/kernel.ts
+ *   bit                     bit (with f/n/u and the other @inline memory accessors: typed arrays here)
+ *   KernelState             the module globals (problem regions, state, poolLimited, sel/selU,
+ *                           shapeStamp/shapeFits/stamp); its constructor is solve()'s preamble that
+ *                           reads the header and fills them
+ *   take                    take
+ *   find                    find
+ *   fitCount                fitCount (a Float64Array and a base instead of a pointer)
+ *   classRoom               classRoom (`more` undefined where the kernel passes 0)
+ *   addClasses              addClasses
+ *   fitsOne                 fitsOne
+ *   limitOk                 limitOk
+ *   capOk, capTake          capOk, capTake
+ *   addPlacement            addPlacement
+ *   andWords                andWords (explicit bases instead of pointers)
+ *   priceOf                 priceOf
+ *   solveReference          solve (phases 1, 2, 3 and the compaction; `fail` builds the result the
+ *                           kernel signals with a negative return)
+ *   util                    util
+ *   select                  select
+ *   loadFits                loadFits
+ *   refreshBin              refreshBin
+ *   kill                    kill
+ *   orderByPoolAndPrice     orderByPoolAndPrice
+ *   offeringAfter           offeringAfter
+ *   improve                 improve
+ *
+ * The kernel's abiVersion/reset/alloc, header decoding and region/scratch allocation have no
+ * counterpart: the problem arrives as typed arrays.
  */
 
 const INT_MAX = 2147483647;
 const TAIL_REPAIR_BINS = 256;
 const MERGE_BINS = 64;
+const INF = Number.POSITIVE_INFINITY;
+
+/** Bit i of the bitset starting at words[base]. */
+function bit(words: Uint32Array, base: number, i: number): boolean {
+  return ((words[base + (i >>> 5)]! >>> (i & 31)) & 1) === 1;
+}
+
+/** The kernel's module globals: the problem's dimensions and arrays, and the solve's mutable state. */
+class KernelState {
+  // Problem dimensions and regions.
+  readonly R: number;
+  readonly R1: number;
+  readonly G: number;
+  readonly T: number;
+  readonly E: number;
+  readonly P: number;
+  readonly C: number;
+  readonly C2: number;
+  readonly W: number;
+  readonly WE: number;
+  readonly maxBins: number;
+  readonly maxPl: number;
+  readonly req: Float64Array;
+  readonly compat: Uint32Array;
+  readonly exCompat: Uint32Array;
+  readonly cStart: Int32Array;
+  readonly cList: Int32Array;
+  readonly value: Float64Array;
+  readonly alloc: Float64Array;
+  readonly capacity: Float64Array;
+  readonly price: Float64Array;
+  readonly poolOf: Int32Array;
+  readonly shape: Int32Array;
+  readonly limits: Float64Array;
+  readonly cap: Int32Array;
+  /**
+   * Class state per bin: counts[base + 2c] pods counted, counts[base + 2c + 1] activating pods (> 0:
+   * the bin is active). Entry flags (1 counted, 2 activates) are 3 for an unconditional class.
+   */
+  readonly cFlag: Int32Array;
+  readonly capGroup: Int32Array;
+  /**
+   * Launch caps: a bin holds one unit of its launched offering's cap group, taken when it launches
+   * (or relaunches as another offering) and given back when it dies or changes offering.
+   */
+  readonly capLeft: Int32Array;
+  readonly hasCaps: boolean;
+  // State.
+  readonly rem: Int32Array;
+  readonly unplaced: Int32Array;
+  readonly reason: Int32Array;
+  readonly exRem: Float64Array;
+  readonly exClass: Int32Array;
+  readonly used: Float64Array;
+  readonly skip: Int32Array;
+  readonly plG: Int32Array;
+  readonly plB: Int32Array;
+  readonly plN: Int32Array;
+  readonly plNext: Int32Array;
+  np = 0;
+  readonly bLoad: Float64Array;
+  readonly bSet: Uint32Array;
+  readonly bCompat: Uint32Array;
+  readonly bPool: Int32Array;
+  readonly bOff: Int32Array;
+  readonly bValue: Float64Array;
+  readonly bRes: Float64Array;
+  readonly bClass: Int32Array;
+  readonly bAlive: Uint8Array;
+  readonly bHead: Int32Array;
+  nb = 0;
+  /** Remaining demand mix, for the efficiency estimate. */
+  readonly totReq: Float64Array;
+  totPods = 0;
+  totVal = 0;
+  readonly reserve: Float64Array;
+  /** Pools without any finite limit skip limit checks entirely. */
+  readonly poolLimited: Uint8Array;
+  // improve()'s: the selected weakest bins and their utilization.
+  sel: Int32Array = new Int32Array(0);
+  selU: Float64Array = new Float64Array(0);
+  // improve()'s: fit of the current load per offering shape, valid while shapeStamp[s] === stamp.
+  shapeStamp: Int32Array = new Int32Array(0);
+  shapeFits: Uint8Array = new Uint8Array(0);
+  stamp = 0;
+
+  constructor(p: EncodedProblem) {
+    const R = p.resources;
+    this.R = R;
+    this.R1 = R + 1;
+    this.G = p.groups.count;
+    this.T = p.offerings.count;
+    this.E = p.existing.count;
+    this.P = p.pools.count;
+    this.C = p.classes.count;
+    this.C2 = 2 * this.C;
+    this.W = wordsFor(this.T);
+    this.WE = wordsFor(this.E);
+    this.maxBins = p.options.maxBins;
+    this.maxPl = p.options.maxPlacements;
+    this.req = p.groups.requests;
+    this.compat = p.groups.compat;
+    this.exCompat = p.groups.existingCompat;
+    this.cStart = p.groups.classStart;
+    this.cList = p.groups.classList;
+    this.value = p.groups.value;
+    this.alloc = p.offerings.allocatable;
+    this.capacity = p.offerings.capacity;
+    this.price = p.offerings.priceMicros;
+    this.poolOf = p.offerings.pool;
+    this.shape = p.offerings.shape;
+    this.limits = p.pools.limits;
+    this.cap = p.classes.capPerBin;
+    this.capGroup = p.offerings.capGroup;
+    this.hasCaps = p.capGroups.count > 0;
+    this.capLeft = Int32Array.from(p.capGroups.maxBins);
+    const { G, E, C, C2, P, R1, W } = this;
+    const maxBins = this.maxBins;
+    const maxPl = this.maxPl;
+
+    this.rem = Int32Array.from(p.groups.counts);
+    this.unplaced = new Int32Array(G);
+    this.reason = new Int32Array(G);
+    this.exRem = Float64Array.from(p.existing.remaining);
+    this.exClass = new Int32Array(E * C2);
+    for (let i = 0; i < E * C; i++) this.exClass[2 * i] = p.existing.classCount[i]!;
+    this.cFlag = Int32Array.from(this.cList, (c, i) =>
+      p.classes.conditional[c] ? p.groups.classFlags[i]! : 3,
+    );
+    this.used = Float64Array.from(p.pools.used);
+    this.skip = new Int32Array(G + 1);
+    for (let g = 0; g <= G; g++) this.skip[g] = g + 1;
+    this.plG = new Int32Array(maxPl);
+    this.plB = new Int32Array(maxPl);
+    this.plN = new Int32Array(maxPl);
+    this.plNext = new Int32Array(maxPl);
+    this.bLoad = new Float64Array(maxBins * R);
+    this.bSet = new Uint32Array(maxBins * W);
+    this.bCompat = new Uint32Array(maxBins * W);
+    this.bPool = new Int32Array(maxBins);
+    this.bOff = new Int32Array(maxBins);
+    this.bValue = new Float64Array(maxBins);
+    this.bRes = new Float64Array(maxBins * R1);
+    this.bClass = new Int32Array(maxBins * C2);
+    this.bAlive = new Uint8Array(maxBins);
+    this.bHead = new Int32Array(maxBins).fill(-1);
+    this.poolLimited = new Uint8Array(P);
+    for (let q = 0; q < P; q++)
+      for (let r = 0; r <= R; r++) if (this.limits[q * R1 + r] !== INF) this.poolLimited[q] = 1;
+    this.totReq = new Float64Array(R);
+    for (let g = 0; g < G; g++) {
+      const n = this.rem[g]!;
+      for (let r = 0; r < R; r++) this.totReq[r] = this.totReq[r]! + n * this.req[g * R + r]!;
+      this.totPods += n;
+      this.totVal += n * this.value[g]!;
+    }
+    this.reserve = new Float64Array(R1);
+  }
+}
+
+function take(s: KernelState, g: number, n: number): void {
+  const { R, req, totReq } = s;
+  s.rem[g] = s.rem[g]! - n;
+  for (let r = 0; r < R; r++) totReq[r] = totReq[r]! - n * req[g * R + r]!;
+  s.totPods -= n;
+  s.totVal -= n * s.value[g]!;
+}
+
+/** Smallest h >= g with pods remaining (G when none). */
+function find(s: KernelState, g: number): number {
+  const { G, rem, skip } = s;
+  let h = g;
+  while (h < G && rem[h] === 0) h = skip[h]!;
+  let i = g;
+  while (i < h) {
+    const next = skip[i]!;
+    skip[i] = h;
+    i = next;
+  }
+  return h;
+}
+
+/** How many pods of group g fit in `space` at `base` (capped at INT_MAX). */
+function fitCount(s: KernelState, space: Float64Array, base: number, g: number): number {
+  const { R, req } = s;
+  let k = INT_MAX;
+  for (let r = 0; r < R; r++) {
+    const q = req[g * R + r]!;
+    if (q > 0) {
+      const f = Math.floor(space[base + r]! / q);
+      if (f < k) k = f;
+    }
+  }
+  return Math.max(0, k);
+}
+
+/**
+ * k capped so that k more pods of group g keep every class of the bin at counts[base..] (plus
+ * more[base..]) within its cap wherever the bin is, or becomes, active.
+ */
+function classRoom(
+  s: KernelState,
+  g: number,
+  k: number,
+  counts: Int32Array,
+  base: number,
+  more?: Int32Array,
+): number {
+  const { cStart, cList, cFlag, cap } = s;
+  for (let i = cStart[g]!; i < cStart[g + 1]!; i++) {
+    const j = base + 2 * cList[i]!;
+    const fl = cFlag[i]!;
+    const room = cap[cList[i]!]! - counts[j]! - (more ? more[j]! : 0);
+    const act = counts[j + 1]! + (more ? more[j + 1]! : 0);
+    if ((fl & 1) !== 0) {
+      if (((fl & 2) !== 0 || act > 0) && room < k) k = room;
+    } else if ((fl & 2) !== 0 && room < 0) k = 0;
+  }
+  return k;
+}
+
+/** Adds k pods of group g to the class state at counts[base..]. */
+function addClasses(s: KernelState, g: number, k: number, counts: Int32Array, base: number): void {
+  const { cStart, cList, cFlag } = s;
+  for (let i = cStart[g]!; i < cStart[g + 1]!; i++) {
+    const j = base + 2 * cList[i]!;
+    if ((cFlag[i]! & 1) !== 0) counts[j] = counts[j]! + k;
+    if ((cFlag[i]! & 2) !== 0) counts[j + 1] = counts[j + 1]! + k;
+  }
+}
+
+function fitsOne(s: KernelState, t: number, g: number): boolean {
+  const { R, req, alloc } = s;
+  for (let r = 0; r < R; r++) if (req[g * R + r]! > alloc[t * R + r]!) return false;
+  return true;
+}
+
+/** Does one node of offering t fit the pool's limit room? */
+function limitOk(s: KernelState, t: number): boolean {
+  const { R, R1, poolOf, limits, used, capacity } = s;
+  if (s.poolLimited[poolOf[t]!] === 0) return true;
+  const base = poolOf[t]! * R1;
+  for (let r = 0; r < R; r++) {
+    const lim = limits[base + r]!;
+    if (lim !== INF && used[base + r]! + capacity[t * R + r]! > lim) return false;
+  }
+  const nodeLim = limits[base + R]!;
+  return nodeLim === INF || used[base + R]! + 1 <= nodeLim;
+}
+
+/** May one more bin launch as offering t (its cap group, if any, has a unit left)? */
+function capOk(s: KernelState, t: number): boolean {
+  if (!s.hasCaps) return true;
+  const k = s.capGroup[t]!;
+  return k < 0 || s.capLeft[k]! > 0;
+}
+
+/** Takes n units of offering t's cap group (gives them back for n < 0). */
+function capTake(s: KernelState, t: number, n: number): void {
+  if (!s.hasCaps) return;
+  const k = s.capGroup[t]!;
+  if (k >= 0) s.capLeft[k] = s.capLeft[k]! - n;
+}
+
+function addPlacement(s: KernelState, g: number, bin: number, n: number): boolean {
+  const np = s.np;
+  if (np >= s.maxPl) return false;
+  s.plG[np] = g;
+  s.plB[np] = bin;
+  s.plN[np] = n;
+  s.plNext[np] = -1;
+  if (bin >= s.E) {
+    const b = bin - s.E;
+    s.plNext[np] = s.bHead[b]!;
+    s.bHead[b] = np;
+  }
+  s.np = np + 1;
+  return true;
+}
+
+/** dst[dBase + w] = a[aBase + w] & b[bBase + w] for W words. */
+function andWords(
+  s: KernelState,
+  dst: Uint32Array,
+  dBase: number,
+  a: Uint32Array,
+  aBase: number,
+  b: Uint32Array,
+  bBase: number,
+): void {
+  const W = s.W;
+  for (let w = 0; w < W; w++) dst[dBase + w] = (a[aBase + w]! & b[bBase + w]!) >>> 0;
+}
+
+function priceOf(s: KernelState, t: number): number {
+  const p = s.price[t]!;
+  return p > 0 ? p : 0.5;
+}
 
 /** Solves an encoded problem in TypeScript. The problem is assumed valid (`validateEncodedProblem`). */
 export function solveReference(p: EncodedProblem): KernelResult {
-  const R = p.resources;
-  const R1 = R + 1;
-  const G = p.groups.count;
-  const T = p.offerings.count;
-  const E = p.existing.count;
-  const P = p.pools.count;
-  const C = p.classes.count;
-  const C2 = 2 * C;
-  const W = wordsFor(T);
-  const WE = wordsFor(E);
-  const maxBins = p.options.maxBins;
-  const maxPl = p.options.maxPlacements;
-  const req = p.groups.requests;
-  const compat = p.groups.compat;
-  const cStart = p.groups.classStart;
-  const cList = p.groups.classList;
-  const value = p.groups.value;
-  const alloc = p.offerings.allocatable;
-  const capacity = p.offerings.capacity;
-  const price = p.offerings.priceMicros;
-  const poolOf = p.offerings.pool;
-  const shape = p.offerings.shape;
-  const limits = p.pools.limits;
-  const cap = p.classes.capPerBin;
-  // Class state per bin: [base + 2c] pods counted, [base + 2c + 1] activating pods (> 0: the bin is
-  // active). Entry flags (1 counted, 2 activates) are 3 for an unconditional class.
-  const cFlag = Int32Array.from(cList, (c, i) => (p.classes.conditional[c] ? p.groups.classFlags[i]! : 3));
-  const capGroup = p.offerings.capGroup;
-  // Launch caps: a bin holds one unit of its launched offering's cap group, taken when it launches
-  // (or relaunches as another offering) and given back when it dies or changes offering.
-  const capLeft = Int32Array.from(p.capGroups.maxBins);
-  const capOk = (t: number): boolean => {
-    const k = capGroup[t]!;
-    return k < 0 || capLeft[k]! > 0;
-  };
-  const capTake = (t: number, n: number): void => {
-    const k = capGroup[t]!;
-    if (k >= 0) capLeft[k] = capLeft[k]! - n;
-  };
-
-  const rem = Int32Array.from(p.groups.counts);
-  const unplaced = new Int32Array(G);
-  const reason = new Int32Array(G);
-  const exRem = Float64Array.from(p.existing.remaining);
-  const exClass = new Int32Array(E * C2);
-  for (let i = 0; i < E * C; i++) exClass[2 * i] = p.existing.classCount[i]!;
-  const used = Float64Array.from(p.pools.used);
-  const skip = new Int32Array(G + 1);
-  for (let g = 0; g <= G; g++) skip[g] = g + 1;
-
-  const plG = new Int32Array(maxPl);
-  const plB = new Int32Array(maxPl);
-  const plN = new Int32Array(maxPl);
-  const plNext = new Int32Array(maxPl);
-  let np = 0;
-
-  const bLoad = new Float64Array(maxBins * R);
-  const bSet = new Uint32Array(maxBins * W);
-  const bCompat = new Uint32Array(maxBins * W);
-  const bPool = new Int32Array(maxBins);
-  const bOff = new Int32Array(maxBins);
-  const bValue = new Float64Array(maxBins);
-  const bRes = new Float64Array(maxBins * R1);
-  const bClass = new Int32Array(maxBins * C2);
-  const bAlive = new Uint8Array(maxBins);
-  const bHead = new Int32Array(maxBins).fill(-1);
-  let nb = 0;
-
-  // Pools without any finite limit skip limit checks entirely.
-  const poolLimited = new Uint8Array(P);
-  for (let q = 0; q < P; q++)
-    for (let r = 0; r <= R; r++) if (limits[q * R1 + r] !== Number.POSITIVE_INFINITY) poolLimited[q] = 1;
+  const s = new KernelState(p);
+  const { R, R1, G, T, E, P, C2, W, WE, maxBins, req, compat, cStart, cList, value, alloc, capacity } = s;
+  const { price, poolOf, shape, limits, cap, cFlag, capGroup, capLeft, rem, unplaced, reason, exRem } = s;
+  const { exClass, used, bLoad, bSet, bCompat, bPool, bOff, bValue, bRes, bClass, bAlive, bHead } = s;
+  const { totReq, reserve } = s;
   const poolMask = new Uint32Array(P * W);
   for (let t = 0; t < T; t++) {
     const i = poolOf[t]! * W + (t >>> 5);
     poolMask[i] = poolMask[i]! | (1 << (t & 31));
   }
-
-  // Remaining demand mix, for the efficiency estimate.
-  const totReq = new Float64Array(R);
-  let totPods = 0;
-  let totVal = 0;
-  for (let g = 0; g < G; g++) {
-    const n = rem[g]!;
-    for (let r = 0; r < R; r++) totReq[r] = totReq[r]! + n * req[g * R + r]!;
-    totPods += n;
-    totVal += n * value[g]!;
-  }
-  const take = (g: number, n: number): void => {
-    rem[g] = rem[g]! - n;
-    for (let r = 0; r < R; r++) totReq[r] = totReq[r]! - n * req[g * R + r]!;
-    totPods -= n;
-    totVal -= n * value[g]!;
-  };
-
-  const bit = (words: Uint32Array, base: number, i: number): boolean =>
-    ((words[base + (i >>> 5)]! >>> (i & 31)) & 1) === 1;
-
-  /** Smallest h >= g with pods remaining (G when none). */
-  const find = (g: number): number => {
-    let h = g;
-    while (h < G && rem[h] === 0) h = skip[h]!;
-    let i = g;
-    while (i < h) {
-      const next = skip[i]!;
-      skip[i] = h;
-      i = next;
-    }
-    return h;
-  };
-
-  /** How many pods of group g fit in `space` at `base` (capped at INT_MAX). */
-  const fitCount = (space: Float64Array, base: number, g: number): number => {
-    let k = INT_MAX;
-    for (let r = 0; r < R; r++) {
-      const q = req[g * R + r]!;
-      if (q > 0) {
-        const f = Math.floor(space[base + r]! / q);
-        if (f < k) k = f;
-      }
-    }
-    return Math.max(0, k);
-  };
-
-  const fitsOne = (t: number, g: number): boolean => {
-    for (let r = 0; r < R; r++) if (req[g * R + r]! > alloc[t * R + r]!) return false;
-    return true;
-  };
-
-  /**
-   * k capped so that k more pods of group g keep every class of the bin at counts[base..] (plus
-   * more[base..]) within its cap wherever the bin is, or becomes, active.
-   */
-  const classRoom = (g: number, k: number, counts: Int32Array, base: number, more?: Int32Array): number => {
-    for (let i = cStart[g]!; i < cStart[g + 1]!; i++) {
-      const j = base + 2 * cList[i]!;
-      const fl = cFlag[i]!;
-      const room = cap[cList[i]!]! - counts[j]! - (more ? more[j]! : 0);
-      const act = counts[j + 1]! + (more ? more[j + 1]! : 0);
-      if ((fl & 1) !== 0) {
-        if (((fl & 2) !== 0 || act > 0) && room < k) k = room;
-      } else if ((fl & 2) !== 0 && room < 0) k = 0;
-    }
-    return k;
-  };
-
-  /** Adds k pods of group g to the class state at counts[base..]. */
-  const addClasses = (g: number, k: number, counts: Int32Array, base: number): void => {
-    for (let i = cStart[g]!; i < cStart[g + 1]!; i++) {
-      const j = base + 2 * cList[i]!;
-      if ((cFlag[i]! & 1) !== 0) counts[j] = counts[j]! + k;
-      if ((cFlag[i]! & 2) !== 0) counts[j + 1] = counts[j + 1]! + k;
-    }
-  };
-
-  /** Does one node of offering t fit the pool's limit room? */
-  const limitOk = (t: number): boolean => {
-    if (poolLimited[poolOf[t]!] === 0) return true;
-    const base = poolOf[t]! * R1;
-    for (let r = 0; r < R; r++) {
-      const lim = limits[base + r]!;
-      if (lim !== Number.POSITIVE_INFINITY && used[base + r]! + capacity[t * R + r]! > lim) return false;
-    }
-    const nodeLim = limits[base + R]!;
-    return nodeLim === Number.POSITIVE_INFINITY || used[base + R]! + 1 <= nodeLim;
-  };
-
-  const addPlacement = (g: number, bin: number, n: number): boolean => {
-    if (np >= maxPl) return false;
-    plG[np] = g;
-    plB[np] = bin;
-    plN[np] = n;
-    plNext[np] = -1;
-    if (bin >= E) {
-      const b = bin - E;
-      plNext[np] = bHead[b]!;
-      bHead[b] = np;
-    }
-    np++;
-    return true;
-  };
 
   const fail = (status: number): KernelResult => ({
     status,
@@ -229,15 +389,15 @@ export function solveReference(p: EncodedProblem): KernelResult {
   for (let g = 0; g < G; g++) {
     if (rem[g] === 0) continue;
     for (let e = 0; e < E; e++) {
-      if (!bit(p.groups.existingCompat, g * WE, e)) continue;
-      let k = fitCount(exRem, e * R, g);
+      if (!bit(s.exCompat, g * WE, e)) continue;
+      let k = fitCount(s, exRem, e * R, g);
       if (k > rem[g]!) k = rem[g]!;
-      k = classRoom(g, k, exClass, e * C2);
+      k = classRoom(s, g, k, exClass, e * C2);
       if (k <= 0) continue;
       for (let r = 0; r < R; r++) exRem[e * R + r] = exRem[e * R + r]! - k * req[g * R + r]!;
-      addClasses(g, k, exClass, e * C2);
-      take(g, k);
-      if (!addPlacement(g, e, k)) return fail(ERROR_TOO_MANY_PLACEMENTS);
+      addClasses(s, g, k, exClass, e * C2);
+      take(s, g, k);
+      if (!addPlacement(s, g, e, k)) return fail(ERROR_TOO_MANY_PLACEMENTS);
       if (rem[g] === 0) break;
     }
   }
@@ -255,10 +415,9 @@ export function solveReference(p: EncodedProblem): KernelResult {
   const bestN = new Int32Array(G);
   const patClass = new Int32Array(C2);
   const load = new Float64Array(R);
-  const reserve = new Float64Array(R1);
   const mask = new Uint32Array(W);
 
-  let anchor = find(0);
+  let anchor = find(s, 0);
   while (anchor < G) {
     const g0 = anchor;
     let capped = false;
@@ -272,10 +431,10 @@ export function solveReference(p: EncodedProblem): KernelResult {
       for (let t = 0; t < T; t++) {
         if (!bit(compat, g0 * W, t)) continue;
         anyCompat = true;
-        if (!fitsOne(t, g0)) continue;
+        if (!fitsOne(s, t, g0)) continue;
         anyFit = true;
-        if (poolOf[t]! < pool && limitOk(t)) {
-          if (!capOk(t)) {
+        if (poolOf[t]! < pool && limitOk(s, t)) {
+          if (!capOk(s, t)) {
             launchCapped = true;
             continue;
           }
@@ -295,25 +454,26 @@ export function solveReference(p: EncodedProblem): KernelResult {
               ? REASON_LAUNCH_CAP
               : REASON_POOL_LIMIT;
       unplaced[g0] = unplaced[g0]! + rem[g0]!;
-      take(g0, rem[g0]!);
-      anchor = find(anchor);
+      take(s, g0, rem[g0]!);
+      anchor = find(s, anchor);
       continue;
     }
 
     // Candidate shapes by estimated value per dollar on the remaining mix; keep the top K.
     let nc = 0;
-    const avgVal = totVal / totPods;
+    const totPods = s.totPods;
+    const avgVal = s.totVal / totPods;
     for (let t = 0; t < T; t++) {
       if (
         shape[t] !== t ||
         poolOf[t] !== pool ||
         !bit(compat, g0 * W, t) ||
-        !fitsOne(t, g0) ||
-        !limitOk(t) ||
-        !capOk(t)
+        !fitsOne(s, t, g0) ||
+        !limitOk(s, t) ||
+        !capOk(s, t)
       )
         continue;
-      let n = Number.POSITIVE_INFINITY;
+      let n = INF;
       for (let r = 0; r < R; r++) {
         if (totReq[r]! > 0) {
           const x = alloc[t * R + r]! / (totReq[r]! / totPods);
@@ -321,8 +481,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
         }
       }
       // Whole average pods: a shape that holds 1.3 of them really holds 1, which is what fragments.
-      const pr = price[t]! > 0 ? price[t]! : 0.5;
-      const eff = (Math.floor(n) * avgVal) / pr;
+      const eff = (Math.floor(n) * avgVal) / priceOf(s, t);
       if (nc < K) {
         let i = nc++;
         while (i > 0 && candEff[i - 1]! < eff) {
@@ -348,10 +507,10 @@ export function solveReference(p: EncodedProblem): KernelResult {
     // less room than that in some resource can take no more pods).
     for (let r = 0; r < R; r++) {
       demand[r] = 0;
-      minReq[r] = Number.POSITIVE_INFINITY;
+      minReq[r] = INF;
     }
     let maxRem = 0;
-    for (let h = g0; h < G; h = find(h + 1)) {
+    for (let h = g0; h < G; h = find(s, h + 1)) {
       if (rem[h]! > maxRem) maxRem = rem[h]!;
       for (let r = 0; r < R; r++) {
         const q = req[h * R + r]!;
@@ -379,9 +538,9 @@ export function solveReference(p: EncodedProblem): KernelResult {
       let full = false;
       // The balanced pass only matters when some group has a share of at least one pod per bin.
       for (let pass = bins > 1 && Math.floor(maxRem / bins) >= 1 ? 0 : 1; pass < 2 && !full; pass++) {
-        for (let h = g0; h < G; h = find(h + 1)) {
+        for (let h = g0; h < G; h = find(s, h + 1)) {
           if (!bit(compat, h * W, t)) continue;
-          let k = fitCount(space, 0, h);
+          let k = fitCount(s, space, 0, h);
           const left = rem[h]! - patN[h]!;
           if (k > left) k = left;
           if (pass === 0) {
@@ -389,10 +548,10 @@ export function solveReference(p: EncodedProblem): KernelResult {
             if (share < 1 && h === g0) share = 1;
             if (k > share) k = share;
           }
-          k = classRoom(h, k, patClass, 0);
+          k = classRoom(s, h, k, patClass, 0);
           if (k <= 0) continue;
           for (let r = 0; r < R; r++) space[r] = space[r]! - k * req[h * R + r]!;
-          addClasses(h, k, patClass, 0);
+          addClasses(s, h, k, patClass, 0);
           pv += k * value[h]!;
           if (patN[h] === 0) patG[len++] = h;
           patN[h] = patN[h]! + k;
@@ -400,8 +559,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
           if (full) break;
         }
       }
-      const pr = price[t]! > 0 ? price[t]! : 0.5;
-      const score = pv / pr;
+      const score = pv / priceOf(s, t);
       if (len > 0 && score > bestScore) {
         bestScore = score;
         bestT = t;
@@ -417,8 +575,8 @@ export function solveReference(p: EncodedProblem): KernelResult {
       // Unreachable for valid input (the pool choice guarantees a candidate); stay safe.
       reason[g0] = REASON_TOO_LARGE;
       unplaced[g0] = unplaced[g0]! + rem[g0]!;
-      take(g0, rem[g0]!);
-      anchor = find(anchor);
+      take(s, g0, rem[g0]!);
+      anchor = find(s, anchor);
       continue;
     }
 
@@ -432,16 +590,13 @@ export function solveReference(p: EncodedProblem): KernelResult {
       if (c < copies) copies = c;
       for (let r = 0; r < R; r++) load[r] = load[r]! + n * req[h * R + r]!;
     }
-    for (let w = 0; w < W; w++) {
-      let m = poolMask[pool * W + w]!;
-      for (let i = 0; i < bestLen; i++) m &= compat[bestG[i]! * W + w]!;
-      mask[w] = m >>> 0;
-    }
+    for (let w = 0; w < W; w++) mask[w] = poolMask[pool * W + w]!;
+    for (let i = 0; i < bestLen; i++) andWords(s, mask, 0, mask, 0, compat, bestG[i]! * W);
     for (let r = 0; r <= R; r++) reserve[r] = 0;
     reserve[R] = 1;
     let cheapest = -1;
-    const setBase = nb * W;
-    if (nb >= maxBins) return fail(ERROR_TOO_MANY_BINS);
+    if (s.nb >= maxBins) return fail(ERROR_TOO_MANY_BINS);
+    const setBase = s.nb * W;
     for (let w = 0; w < W; w++) {
       let m = mask[w]!;
       let kept = 0;
@@ -449,7 +604,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
         const low = m & -m;
         const t = (w << 5) + (31 - Math.clz32(low));
         m = (m ^ low) >>> 0;
-        let ok = limitOk(t) && capOk(t);
+        let ok = limitOk(s, t) && capOk(s, t);
         for (let r = 0; ok && r < R; r++) if (load[r]! > alloc[t * R + r]!) ok = false;
         if (!ok) continue;
         kept |= low;
@@ -461,18 +616,18 @@ export function solveReference(p: EncodedProblem): KernelResult {
     const pbase = pool * R1;
     for (let r = 0; r <= R; r++) {
       const lim = limits[pbase + r]!;
-      if (lim !== Number.POSITIVE_INFINITY && reserve[r]! > 0) {
+      if (lim !== INF && reserve[r]! > 0) {
         const c = Math.floor((lim - used[pbase + r]!) / reserve[r]!);
         if (c < copies) copies = c;
       }
     }
     if (copies < 1) copies = 1;
-    const k0 = capGroup[cheapest]!;
+    const k0 = s.hasCaps ? capGroup[cheapest]! : -1;
     if (k0 >= 0 && capLeft[k0]! < copies) copies = capLeft[k0]!;
-    if (copies > maxBins - nb) copies = maxBins - nb;
-    capTake(cheapest, copies);
+    if (copies > maxBins - s.nb) copies = maxBins - s.nb;
+    capTake(s, cheapest, copies);
     for (let c = 0; c < copies; c++) {
-      const b = nb++;
+      const b = s.nb++;
       for (let w = 0; w < W; w++) {
         bSet[b * W + w] = bSet[setBase + w]!;
         bCompat[b * W + w] = mask[w]!;
@@ -489,308 +644,23 @@ export function solveReference(p: EncodedProblem): KernelResult {
         const h = bestG[i]!;
         const n = bestN[i]!;
         v += n * value[h]!;
-        addClasses(h, n, bClass, b * C2);
-        if (!addPlacement(h, E + b, n)) return fail(ERROR_TOO_MANY_PLACEMENTS);
+        addClasses(s, h, n, bClass, b * C2);
+        if (!addPlacement(s, h, E + b, n)) return fail(ERROR_TOO_MANY_PLACEMENTS);
       }
       bValue[b] = v;
     }
     for (let r = 0; r <= R; r++) used[pbase + r] = used[pbase + r]! + copies * reserve[r]!;
-    for (let i = 0; i < bestLen; i++) take(bestG[i]!, copies * bestN[i]!);
-    anchor = find(anchor);
+    for (let i = 0; i < bestLen; i++) take(s, bestG[i]!, copies * bestN[i]!);
+    anchor = find(s, anchor);
   }
 
   // 3. Improvement.
-  if (p.options.improve && nb > 1) {
-    const util = (b: number): number => bValue[b]! / (price[bOff[b]!]! > 0 ? price[bOff[b]!]! : 0.5);
-    const sel = new Int32Array(TAIL_REPAIR_BINS);
-    const selU = new Float64Array(TAIL_REPAIR_BINS);
-    const select = (limit: number): number => {
-      let n = 0;
-      for (let b = 0; b < nb; b++) {
-        if (bAlive[b] === 0) continue;
-        const u = util(b);
-        if (n < limit) {
-          let i = n++;
-          while (i > 0 && selU[i - 1]! > u) {
-            selU[i] = selU[i - 1]!;
-            sel[i] = sel[i - 1]!;
-            i--;
-          }
-          selU[i] = u;
-          sel[i] = b;
-        } else if (u < selU[limit - 1]!) {
-          let i = limit - 1;
-          while (i > 0 && selU[i - 1]! > u) {
-            selU[i] = selU[i - 1]!;
-            sel[i] = sel[i - 1]!;
-            i--;
-          }
-          selU[i] = u;
-          sel[i] = b;
-        }
-      }
-      return n;
-    };
-    // Offerings ordered by (pool, price, index), for the merge search; pool q starts at poolStart[q].
-    const order = Int32Array.from({ length: T }, (_, t) => t).sort(
-      (a, b) => poolOf[a]! - poolOf[b]! || price[a]! - price[b]! || a - b,
-    );
-    const poolStart = new Int32Array(P + 1);
-    for (let t = 0; t < T; t++) poolStart[poolOf[t]! + 1] = poolStart[poolOf[t]! + 1]! + 1;
-    for (let q = 0; q < P; q++) poolStart[q + 1] = poolStart[q + 1]! + poolStart[q]!;
-    // The same order over representatives only (shape[t] === t), for pools without limits.
-    const repOrder = new Int32Array(T);
-    const repStart = new Int32Array(P + 1);
-    let nrep = 0;
-    for (let q = 0; q < P; q++) {
-      repStart[q] = nrep;
-      for (let i = poolStart[q]!; i < poolStart[q + 1]!; i++)
-        if (shape[order[i]!] === order[i]) repOrder[nrep++] = order[i]!;
-    }
-    repStart[P] = nrep;
-    const stale = new Uint8Array(nb);
-    const extra = new Float64Array(nb * R);
-    const extraClass = new Int32Array(nb * C2);
-    const touched = new Int32Array(nb);
-    const mvG = new Int32Array(maxPl);
-    const mvB = new Int32Array(maxPl);
-    const mvN = new Int32Array(maxPl);
-
-    /** Recomputes bin b's option set from its compat mask and load, its cheapest offering and reservation. */
-    // Fit of the current load per offering shape (members share allocatable): valid while
-    // shapeStamp[s] === stamp, so a set of 3 zones x N types is tested N times, not 3N.
-    const shapeStamp = new Int32Array(T);
-    const shapeFits = new Uint8Array(T);
-    let stamp = 0;
-    /** Does `load` (R values from `base`) fit offering t's allocatable? Cached per shape for the current stamp. */
-    const loadFits = (load: Float64Array, base: number, t: number): boolean => {
-      const s = shape[t]!;
-      if (shapeStamp[s] === stamp) return shapeFits[s] === 1;
-      let ok = true;
-      for (let r = 0; ok && r < R; r++) if (load[base + r]! > alloc[s * R + r]!) ok = false;
-      shapeStamp[s] = stamp;
-      shapeFits[s] = ok ? 1 : 0;
-      return ok;
-    };
-    const pairLoad = new Float64Array(R);
-
-    const refreshBin = (b: number): void => {
-      const pool = bPool[b]!;
-      const pbase = pool * R1;
-      const limited = poolLimited[pool] === 1;
-      stamp++;
-      for (let r = 0; r <= R; r++) used[pbase + r] = used[pbase + r]! - bRes[b * R1 + r]!;
-      capTake(bOff[b]!, -1);
-      for (let r = 0; r <= R; r++) reserve[r] = 0;
-      reserve[R] = 1;
-      let cheapest = -1;
-      for (let w = 0; w < W; w++) {
-        let m = bSet[b * W + w]! & bCompat[b * W + w]!;
-        let kept = 0;
-        while (m !== 0) {
-          const low = m & -m;
-          const t = (w << 5) + (31 - Math.clz32(low));
-          m = (m ^ low) >>> 0;
-          let ok = loadFits(bLoad, b * R, t) && capOk(t);
-          for (let r = 0; ok && limited && r < R; r++) {
-            const lim = limits[pbase + r]!;
-            if (lim !== Number.POSITIVE_INFINITY && used[pbase + r]! + capacity[t * R + r]! > lim) ok = false;
-          }
-          if (!ok) continue;
-          kept |= low;
-          for (let r = 0; r < R; r++)
-            if (capacity[t * R + r]! > reserve[r]!) reserve[r] = capacity[t * R + r]!;
-          if (cheapest < 0 || price[t]! < price[cheapest]!) cheapest = t;
-        }
-        bSet[b * W + w] = kept >>> 0;
-      }
-      bOff[b] = cheapest;
-      capTake(cheapest, 1);
-      for (let r = 0; r <= R; r++) {
-        bRes[b * R1 + r] = reserve[r]!;
-        used[pbase + r] = used[pbase + r]! + reserve[r]!;
-      }
-    };
-
-    const kill = (b: number): void => {
-      const pbase = bPool[b]! * R1;
-      for (let r = 0; r <= R; r++) used[pbase + r] = used[pbase + r]! - bRes[b * R1 + r]!;
-      capTake(bOff[b]!, -1);
-      bAlive[b] = 0;
-      for (let e = bHead[b]!; e >= 0; e = plNext[e]!) plN[e] = 0;
-      bHead[b] = -1;
-    };
-
-    // (a) Tail repair: empty weak bins into other bins' slack at no extra price. Receivers: bins
-    // whose slack holds, in every resource, the smallest request of any group. A receiver's launched
-    // offering never changes (its set only shrinks and keeps it) and its load only grows, so a bin
-    // left out here could never take a pod.
-    const minAll = new Float64Array(R).fill(Number.POSITIVE_INFINITY);
-    for (let g = 0; g < G; g++)
-      for (let r = 0; r < R; r++) if (req[g * R + r]! < minAll[r]!) minAll[r] = req[g * R + r]!;
-    const recv = new Int32Array(nb);
-    let nr = 0;
-    for (let b2 = 0; b2 < nb; b2++) {
-      if (bAlive[b2] === 0) continue;
-      const o2 = bOff[b2]!;
-      let room = true;
-      for (let r = 0; room && r < R; r++)
-        if (alloc[o2 * R + r]! - bLoad[b2 * R + r]! < minAll[r]!) room = false;
-      if (room) recv[nr++] = b2;
-    }
-    const n1 = select(TAIL_REPAIR_BINS);
-    for (let s = 0; s < n1; s++) {
-      const b = sel[s]!;
-      if (bAlive[b] === 0) continue;
-      let nt = 0;
-      let nm = 0;
-      let ok = true;
-      for (let e = bHead[b]!; ok && e >= 0; e = plNext[e]!) {
-        const h = plG[e]!;
-        let left = plN[e]!;
-        for (let i = 0; left > 0 && i < nr; i++) {
-          const b2 = recv[i]!;
-          if (b2 === b || bAlive[b2] === 0 || bPool[b2] !== bPool[b]) continue;
-          const o2 = bOff[b2]!;
-          if (!bit(compat, h * W, o2)) continue;
-          let k = INT_MAX;
-          for (let r = 0; r < R; r++) {
-            const q = req[h * R + r]!;
-            if (q > 0) {
-              const f = Math.floor((alloc[o2 * R + r]! - bLoad[b2 * R + r]! - extra[b2 * R + r]!) / q);
-              if (f < k) k = f;
-            }
-          }
-          if (k > left) k = left;
-          k = classRoom(h, k, bClass, b2 * C2, extraClass);
-          if (k <= 0) continue;
-          let seen = false;
-          for (let i = 0; i < nt; i++) if (touched[i] === b2) seen = true;
-          if (!seen) touched[nt++] = b2;
-          for (let r = 0; r < R; r++) extra[b2 * R + r] = extra[b2 * R + r]! + k * req[h * R + r]!;
-          addClasses(h, k, extraClass, b2 * C2);
-          // More moves than placement room left: the attempt fails (and the move lists stay in bounds).
-          if (np + nm >= maxPl) {
-            ok = false;
-            break;
-          }
-          mvG[nm] = h;
-          mvB[nm] = b2;
-          mvN[nm] = k;
-          nm++;
-          left -= k;
-        }
-        if (left > 0) ok = false;
-      }
-      if (ok && np + nm > maxPl) ok = false;
-      if (ok) {
-        kill(b);
-        for (let i = 0; i < nm; i++) {
-          const h = mvG[i]!;
-          const b2 = mvB[i]!;
-          const n = mvN[i]!;
-          for (let r = 0; r < R; r++) bLoad[b2 * R + r] = bLoad[b2 * R + r]! + n * req[h * R + r]!;
-          addClasses(h, n, bClass, b2 * C2);
-          bValue[b2] = bValue[b2]! + n * value[h]!;
-          for (let w = 0; w < W; w++) bCompat[b2 * W + w] = (bCompat[b2 * W + w]! & compat[h * W + w]!) >>> 0;
-          addPlacement(h, E + b2, n);
-        }
-        // In a pool without limits a receiver keeps its launched offering and nothing reads its set
-        // until the end, where one re-filter by its final load gives the same set (the filter is monotone).
-        for (let i = 0; i < nt; i++) {
-          const b2 = touched[i]!;
-          if (poolLimited[bPool[b2]!] === 1) refreshBin(b2);
-          else stale[b2] = 1;
-        }
-      }
-      for (let i = 0; i < nt; i++) {
-        const b2 = touched[i]!;
-        for (let r = 0; r < R; r++) extra[b2 * R + r] = 0;
-        extraClass.fill(0, b2 * C2, b2 * C2 + C2);
-      }
-    }
-
-    // (b) Merge pairs of weak bins when one offering serves both for less.
-    const n2 = select(MERGE_BINS);
-    for (let i = 0; i < n2; i++) {
-      const a = sel[i]!;
-      for (let j = i + 1; j < n2; j++) {
-        const b = sel[j]!;
-        if (bAlive[a] === 0 || bAlive[b] === 0 || bPool[a] !== bPool[b]) continue;
-        let ok = true;
-        // The joint bin is active for a class if either is; then its joint count must be within the cap.
-        for (let k = 0; ok && k < C; k++) {
-          const j = a * C2 + 2 * k;
-          const l = b * C2 + 2 * k;
-          if (bClass[j + 1]! + bClass[l + 1]! > 0 && bClass[j]! + bClass[l]! > cap[k]!) ok = false;
-        }
-        if (!ok) continue;
-        const pool = bPool[a]!;
-        const pbase = pool * R1;
-        // The pool's offerings cheapest first: the first one both bins may use that holds their joint
-        // load is the cheapest (ties by index); stop once none can beat the pair's price.
-        const pairPrice = price[bOff[a]!]! + price[bOff[b]!]!;
-        for (let r = 0; r < R; r++) pairLoad[r] = bLoad[a * R + r]! + bLoad[b * R + r]!;
-        const limited = poolLimited[pool] === 1;
-        stamp++;
-        // Without limits, compat and fit are per shape and a representative is its shape's lowest
-        // index, so the first representative that passes is the first offering that passes.
-        const ord = limited ? order : repOrder;
-        const start = limited ? poolStart : repStart;
-        let cheapest = -1;
-        for (let i = start[pool]!; cheapest < 0 && i < start[pool + 1]!; i++) {
-          const t = ord[i]!;
-          if (!(price[t]! < pairPrice)) break;
-          if (!bit(bCompat, a * W, t) || !bit(bCompat, b * W, t)) continue;
-          // A capped offering needs a unit left once the pair gives back its own.
-          const k = capGroup[t]!;
-          if (
-            k >= 0 &&
-            capLeft[k]! + (capGroup[bOff[a]!] === k ? 1 : 0) + (capGroup[bOff[b]!] === k ? 1 : 0) <= 0
-          )
-            continue;
-          let fits = loadFits(pairLoad, 0, t);
-          for (let r = 0; fits && limited && r < R; r++) {
-            const lim = limits[pbase + r]!;
-            if (
-              lim !== Number.POSITIVE_INFINITY &&
-              used[pbase + r]! - bRes[a * R1 + r]! - bRes[b * R1 + r]! + capacity[t * R + r]! > lim
-            )
-              fits = false;
-          }
-          if (fits) cheapest = t;
-        }
-        if (cheapest < 0) continue;
-        if (np + 1 > maxPl) continue;
-        // Merge b into a: a's set becomes the joint compat mask, re-filtered by the joint load.
-        for (let r = 0; r < R; r++) bLoad[a * R + r] = bLoad[a * R + r]! + bLoad[b * R + r]!;
-        for (let k = 0; k < C2; k++) bClass[a * C2 + k] = bClass[a * C2 + k]! + bClass[b * C2 + k]!;
-        bValue[a] = bValue[a]! + bValue[b]!;
-        for (let w = 0; w < W; w++) {
-          const m = (bCompat[a * W + w]! & bCompat[b * W + w]!) >>> 0;
-          bCompat[a * W + w] = m;
-          bSet[a * W + w] = m;
-        }
-        for (let e = bHead[b]!; e >= 0; ) {
-          const next = plNext[e]!;
-          plB[e] = E + a;
-          plNext[e] = bHead[a]!;
-          bHead[a] = e;
-          e = next;
-        }
-        bHead[b] = -1;
-        const pb = bPool[b]! * R1;
-        for (let r = 0; r <= R; r++) used[pb + r] = used[pb + r]! - bRes[b * R1 + r]!;
-        capTake(bOff[b]!, -1);
-        bAlive[b] = 0;
-        refreshBin(a);
-        stale[a] = 0;
-      }
-    }
-    for (let b = 0; b < nb; b++) if (stale[b] === 1 && bAlive[b] === 1) refreshBin(b);
-  }
+  if (p.options.improve && s.nb > 1) improve(s);
 
   // Compact: live bins in order, placements in creation order.
+  const nb = s.nb;
+  const np = s.np;
+  const { plG, plB, plN } = s;
   const newIndex = new Int32Array(nb);
   let live = 0;
   for (let b = 0; b < nb; b++) newIndex[b] = bAlive[b] === 1 ? live++ : -1;
@@ -825,4 +695,341 @@ export function solveReference(p: EncodedProblem): KernelResult {
     unplaced,
     unplacedReason: reason,
   };
+}
+
+/** Pod value per dollar of bin b's launched offering. */
+function util(s: KernelState, b: number): number {
+  return s.bValue[b]! / priceOf(s, s.bOff[b]!);
+}
+
+/** The (at most `limit`) live bins of lowest utilization into sel/selU, ascending (ties by index); returns how many. */
+function select(s: KernelState, limit: number): number {
+  const { nb, bAlive, sel, selU } = s;
+  let n = 0;
+  for (let b = 0; b < nb; b++) {
+    if (bAlive[b] === 0) continue;
+    const u = util(s, b);
+    if (n < limit) {
+      let i = n++;
+      while (i > 0 && selU[i - 1]! > u) {
+        selU[i] = selU[i - 1]!;
+        sel[i] = sel[i - 1]!;
+        i--;
+      }
+      selU[i] = u;
+      sel[i] = b;
+    } else if (u < selU[limit - 1]!) {
+      let i = limit - 1;
+      while (i > 0 && selU[i - 1]! > u) {
+        selU[i] = selU[i - 1]!;
+        sel[i] = sel[i - 1]!;
+        i--;
+      }
+      selU[i] = u;
+      sel[i] = b;
+    }
+  }
+  return n;
+}
+
+/**
+ * Does `load` (R values from `base`) fit offering t's allocatable? Cached per shape (members share
+ * allocatable) for the current stamp, so a set of 3 zones x N types is tested N times, not 3N.
+ */
+function loadFits(s: KernelState, load: Float64Array, base: number, t: number): boolean {
+  const { R, alloc, shapeStamp, shapeFits } = s;
+  const sh = s.shape[t]!;
+  if (shapeStamp[sh] === s.stamp) return shapeFits[sh] === 1;
+  let ok = true;
+  for (let r = 0; ok && r < R; r++) if (load[base + r]! > alloc[sh * R + r]!) ok = false;
+  shapeStamp[sh] = s.stamp;
+  shapeFits[sh] = ok ? 1 : 0;
+  return ok;
+}
+
+/** Recomputes bin b's option set from its compat mask and load, its cheapest offering and reservation. */
+function refreshBin(s: KernelState, b: number): void {
+  const { R, R1, W, limits, used, capacity, price, reserve, bSet, bCompat, bLoad, bRes } = s;
+  const pool = s.bPool[b]!;
+  const pbase = pool * R1;
+  const limited = s.poolLimited[pool] === 1;
+  s.stamp++;
+  for (let r = 0; r <= R; r++) used[pbase + r] = used[pbase + r]! - bRes[b * R1 + r]!;
+  capTake(s, s.bOff[b]!, -1);
+  for (let r = 0; r <= R; r++) reserve[r] = 0;
+  reserve[R] = 1;
+  let cheapest = -1;
+  for (let w = 0; w < W; w++) {
+    let m = bSet[b * W + w]! & bCompat[b * W + w]!;
+    let kept = 0;
+    while (m !== 0) {
+      const low = m & -m;
+      const t = (w << 5) + (31 - Math.clz32(low));
+      m = (m ^ low) >>> 0;
+      let ok = loadFits(s, bLoad, b * R, t) && capOk(s, t);
+      for (let r = 0; ok && limited && r < R; r++) {
+        const lim = limits[pbase + r]!;
+        if (lim !== INF && used[pbase + r]! + capacity[t * R + r]! > lim) ok = false;
+      }
+      if (!ok) continue;
+      kept |= low;
+      for (let r = 0; r < R; r++) if (capacity[t * R + r]! > reserve[r]!) reserve[r] = capacity[t * R + r]!;
+      if (cheapest < 0 || price[t]! < price[cheapest]!) cheapest = t;
+    }
+    bSet[b * W + w] = kept >>> 0;
+  }
+  s.bOff[b] = cheapest;
+  capTake(s, cheapest, 1);
+  for (let r = 0; r <= R; r++) {
+    bRes[b * R1 + r] = reserve[r]!;
+    used[pbase + r] = used[pbase + r]! + reserve[r]!;
+  }
+}
+
+/** Empties bin b: gives back its reservation and cap unit, zeroes its placements. */
+function kill(s: KernelState, b: number): void {
+  const { R, R1, used, bRes, plN, plNext, bHead } = s;
+  const pbase = s.bPool[b]! * R1;
+  for (let r = 0; r <= R; r++) used[pbase + r] = used[pbase + r]! - bRes[b * R1 + r]!;
+  capTake(s, s.bOff[b]!, -1);
+  s.bAlive[b] = 0;
+  for (let e = bHead[b]!; e >= 0; e = plNext[e]!) plN[e] = 0;
+  bHead[b] = -1;
+}
+
+/** Offerings ordered by (pool, price, index) into `order`; `poolStart[q]` is where pool q begins. */
+function orderByPoolAndPrice(s: KernelState, order: Int32Array, poolStart: Int32Array): void {
+  const { T, P, poolOf } = s;
+  for (let t = 0; t < T; t++) {
+    order[t] = t;
+    poolStart[poolOf[t]! + 1] = poolStart[poolOf[t]! + 1]! + 1;
+  }
+  for (let q = 0; q < P; q++) poolStart[q + 1] = poolStart[q + 1]! + poolStart[q]!;
+  // Bottom-up merge sort: the key is a strict total order, so any correct sort gives this order.
+  let src: Int32Array = order;
+  let dst: Int32Array = new Int32Array(T);
+  for (let width = 1; width < T; width <<= 1) {
+    for (let lo = 0; lo < T; lo += width << 1) {
+      const mid = Math.min(lo + width, T);
+      const hi = Math.min(lo + (width << 1), T);
+      let i = lo;
+      let j = mid;
+      for (let o = lo; o < hi; o++) {
+        if (j >= hi || (i < mid && !offeringAfter(s, src[i]!, src[j]!))) dst[o] = src[i++]!;
+        else dst[o] = src[j++]!;
+      }
+    }
+    const swap = src;
+    src = dst;
+    dst = swap;
+  }
+  if (src !== order) order.set(src);
+}
+
+/** Does offering a come after b in (pool, price, index) order? */
+function offeringAfter(s: KernelState, a: number, b: number): boolean {
+  const { poolOf, price } = s;
+  if (poolOf[a] !== poolOf[b]) return poolOf[a]! > poolOf[b]!;
+  if (price[a] !== price[b]) return price[a]! > price[b]!;
+  return a > b;
+}
+
+function improve(s: KernelState): void {
+  const { R, R1, G, T, P, C, C2, W, E, maxPl, req, compat, value, alloc, capacity, price, shape } = s;
+  const { limits, cap, capGroup, capLeft, used, plG, plN, plB, plNext, poolLimited } = s;
+  const { bLoad, bSet, bCompat, bPool, bOff, bValue, bRes, bClass, bAlive, bHead } = s;
+  const nb = s.nb;
+  // Offerings ordered by (pool, price, index), for the merge search; pool q starts at poolStart[q].
+  const order = new Int32Array(T);
+  const poolStart = new Int32Array(P + 1);
+  orderByPoolAndPrice(s, order, poolStart);
+  // The same order over representatives only (shape[t] === t), for pools without limits.
+  const repOrder = new Int32Array(T);
+  const repStart = new Int32Array(P + 1);
+  let nrep = 0;
+  for (let q = 0; q < P; q++) {
+    repStart[q] = nrep;
+    for (let i = poolStart[q]!; i < poolStart[q + 1]!; i++)
+      if (shape[order[i]!] === order[i]) repOrder[nrep++] = order[i]!;
+  }
+  repStart[P] = nrep;
+  const stale = new Uint8Array(nb);
+  const pairLoad = new Float64Array(R);
+  s.shapeStamp = new Int32Array(T);
+  s.shapeFits = new Uint8Array(T);
+  s.stamp = 0;
+  s.sel = new Int32Array(TAIL_REPAIR_BINS);
+  s.selU = new Float64Array(TAIL_REPAIR_BINS);
+  const sel = s.sel;
+  const extra = new Float64Array(nb * R);
+  const extraClass = new Int32Array(nb * C2);
+  const touched = new Int32Array(nb);
+  const mvG = new Int32Array(maxPl);
+  const mvB = new Int32Array(maxPl);
+  const mvN = new Int32Array(maxPl);
+
+  // (a) Tail repair: empty weak bins into other bins' slack at no extra price. Receivers: bins
+  // whose slack holds, in every resource, the smallest request of any group. A receiver's launched
+  // offering never changes (its set only shrinks and keeps it) and its load only grows, so a bin
+  // left out here could never take a pod.
+  const minAll = new Float64Array(R).fill(INF);
+  for (let g = 0; g < G; g++)
+    for (let r = 0; r < R; r++) if (req[g * R + r]! < minAll[r]!) minAll[r] = req[g * R + r]!;
+  const recv = new Int32Array(nb);
+  let nr = 0;
+  for (let b2 = 0; b2 < nb; b2++) {
+    if (bAlive[b2] === 0) continue;
+    const o2 = bOff[b2]!;
+    let room = true;
+    for (let r = 0; room && r < R; r++)
+      if (alloc[o2 * R + r]! - bLoad[b2 * R + r]! < minAll[r]!) room = false;
+    if (room) recv[nr++] = b2;
+  }
+  const n1 = select(s, TAIL_REPAIR_BINS);
+  for (let si = 0; si < n1; si++) {
+    const b = sel[si]!;
+    if (bAlive[b] === 0) continue;
+    let nt = 0;
+    let nm = 0;
+    let ok = true;
+    for (let e = bHead[b]!; ok && e >= 0; e = plNext[e]!) {
+      const h = plG[e]!;
+      let left = plN[e]!;
+      for (let i = 0; left > 0 && i < nr; i++) {
+        const b2 = recv[i]!;
+        if (b2 === b || bAlive[b2] === 0 || bPool[b2] !== bPool[b]) continue;
+        const o2 = bOff[b2]!;
+        if (!bit(compat, h * W, o2)) continue;
+        let k = INT_MAX;
+        for (let r = 0; r < R; r++) {
+          const q = req[h * R + r]!;
+          if (q > 0) {
+            const f = Math.floor((alloc[o2 * R + r]! - bLoad[b2 * R + r]! - extra[b2 * R + r]!) / q);
+            if (f < k) k = f;
+          }
+        }
+        if (k > left) k = left;
+        k = classRoom(s, h, k, bClass, b2 * C2, extraClass);
+        if (k <= 0) continue;
+        let seen = false;
+        for (let i = 0; i < nt; i++) if (touched[i] === b2) seen = true;
+        if (!seen) touched[nt++] = b2;
+        for (let r = 0; r < R; r++) extra[b2 * R + r] = extra[b2 * R + r]! + k * req[h * R + r]!;
+        addClasses(s, h, k, extraClass, b2 * C2);
+        // More moves than placement room left: the attempt fails (and the move lists stay in bounds).
+        if (s.np + nm >= maxPl) {
+          ok = false;
+          break;
+        }
+        mvG[nm] = h;
+        mvB[nm] = b2;
+        mvN[nm] = k;
+        nm++;
+        left -= k;
+      }
+      if (left > 0) ok = false;
+    }
+    if (ok && s.np + nm > maxPl) ok = false;
+    if (ok) {
+      kill(s, b);
+      for (let i = 0; i < nm; i++) {
+        const h = mvG[i]!;
+        const b2 = mvB[i]!;
+        const n = mvN[i]!;
+        for (let r = 0; r < R; r++) bLoad[b2 * R + r] = bLoad[b2 * R + r]! + n * req[h * R + r]!;
+        addClasses(s, h, n, bClass, b2 * C2);
+        bValue[b2] = bValue[b2]! + n * value[h]!;
+        andWords(s, bCompat, b2 * W, bCompat, b2 * W, compat, h * W);
+        addPlacement(s, h, E + b2, n);
+      }
+      // In a pool without limits a receiver keeps its launched offering and nothing reads its set
+      // until the end, where one re-filter by its final load gives the same set (the filter is monotone).
+      for (let i = 0; i < nt; i++) {
+        const b2 = touched[i]!;
+        if (poolLimited[bPool[b2]!] === 1) refreshBin(s, b2);
+        else stale[b2] = 1;
+      }
+    }
+    for (let i = 0; i < nt; i++) {
+      const b2 = touched[i]!;
+      for (let r = 0; r < R; r++) extra[b2 * R + r] = 0;
+      extraClass.fill(0, b2 * C2, b2 * C2 + C2);
+    }
+  }
+
+  // (b) Merge pairs of weak bins when one offering serves both for less.
+  const n2 = select(s, MERGE_BINS);
+  for (let i = 0; i < n2; i++) {
+    const a = sel[i]!;
+    for (let j = i + 1; j < n2; j++) {
+      const b = sel[j]!;
+      if (bAlive[a] === 0 || bAlive[b] === 0 || bPool[a] !== bPool[b]) continue;
+      let ok = true;
+      // The joint bin is active for a class if either is; then its joint count must be within the cap.
+      for (let k = 0; ok && k < C; k++) {
+        const j = a * C2 + 2 * k;
+        const l = b * C2 + 2 * k;
+        if (bClass[j + 1]! + bClass[l + 1]! > 0 && bClass[j]! + bClass[l]! > cap[k]!) ok = false;
+      }
+      if (!ok) continue;
+      const pool = bPool[a]!;
+      const pbase = pool * R1;
+      // The pool's offerings cheapest first: the first one both bins may use that holds their joint
+      // load is the cheapest (ties by index); stop once none can beat the pair's price.
+      const pairPrice = price[bOff[a]!]! + price[bOff[b]!]!;
+      for (let r = 0; r < R; r++) pairLoad[r] = bLoad[a * R + r]! + bLoad[b * R + r]!;
+      const limited = poolLimited[pool] === 1;
+      s.stamp++;
+      // Without limits, compat and fit are per shape and a representative is its shape's lowest
+      // index, so the first representative that passes is the first offering that passes.
+      const ord = limited ? order : repOrder;
+      const start = limited ? poolStart : repStart;
+      let cheapest = -1;
+      for (let i = start[pool]!; cheapest < 0 && i < start[pool + 1]!; i++) {
+        const t = ord[i]!;
+        if (!(price[t]! < pairPrice)) break;
+        if (!bit(bCompat, a * W, t) || !bit(bCompat, b * W, t)) continue;
+        // A capped offering needs a unit left once the pair gives back its own.
+        const k = s.hasCaps ? capGroup[t]! : -1;
+        if (
+          k >= 0 &&
+          capLeft[k]! + (capGroup[bOff[a]!] === k ? 1 : 0) + (capGroup[bOff[b]!] === k ? 1 : 0) <= 0
+        )
+          continue;
+        let fits = loadFits(s, pairLoad, 0, t);
+        for (let r = 0; fits && limited && r < R; r++) {
+          const lim = limits[pbase + r]!;
+          if (
+            lim !== INF &&
+            used[pbase + r]! - bRes[a * R1 + r]! - bRes[b * R1 + r]! + capacity[t * R + r]! > lim
+          )
+            fits = false;
+        }
+        if (fits) cheapest = t;
+      }
+      if (cheapest < 0) continue;
+      if (s.np + 1 > maxPl) continue;
+      // Merge b into a: a's set becomes the joint compat mask, re-filtered by the joint load.
+      for (let r = 0; r < R; r++) bLoad[a * R + r] = bLoad[a * R + r]! + bLoad[b * R + r]!;
+      for (let k = 0; k < C2; k++) bClass[a * C2 + k] = bClass[a * C2 + k]! + bClass[b * C2 + k]!;
+      bValue[a] = bValue[a]! + bValue[b]!;
+      andWords(s, bCompat, a * W, bCompat, a * W, bCompat, b * W);
+      for (let w = 0; w < W; w++) bSet[a * W + w] = bCompat[a * W + w]!;
+      for (let e = bHead[b]!; e >= 0; ) {
+        const next = plNext[e]!;
+        plB[e] = E + a;
+        plNext[e] = bHead[a]!;
+        bHead[a] = e;
+        e = next;
+      }
+      bHead[b] = -1;
+      const pb = bPool[b]! * R1;
+      for (let r = 0; r <= R; r++) used[pb + r] = used[pb + r]! - bRes[b * R1 + r]!;
+      capTake(s, bOff[b]!, -1);
+      bAlive[b] = 0;
+      refreshBin(s, a);
+      stale[a] = 0;
+    }
+  }
+  for (let b = 0; b < nb; b++) if (stale[b] === 1 && bAlive[b] === 1) refreshBin(s, b);
 }
