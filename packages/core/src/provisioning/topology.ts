@@ -815,7 +815,6 @@ export function applyTopology(
   const requestsOf: (Float64Array | undefined)[] = [];
   const W = Math.ceil(T / 32);
   const WE = Math.ceil(E / 32);
-  const R = enc.problem.resources;
   const oldCompat = enc.problem.groups.compat;
   const oldEx = enc.problem.groups.existingCompat;
   // Where a pod may run: its pins, node exclusions and nodes to join. Pods of a group with equal
