@@ -4,6 +4,7 @@ import { allowedDisruptions } from "../disruption/budgets.ts";
 import { type DisruptionCatalog, disruptionCatalog } from "../disruption/catalog.ts";
 import { driftReason, expiresAt } from "../disruption/drift.ts";
 import type { DisruptionInput } from "../disruption/input.ts";
+import { nextChange } from "../disruption/loop.ts";
 import { pdbMembership } from "../disruption/pdb.ts";
 import { planDisruption } from "../disruption/plan-disruption.ts";
 import type { DisruptionStatics } from "../disruption/statics.ts";
@@ -391,7 +392,7 @@ export function decide(
         memory.lastDisruptionAt = now;
         if (disruption.commands.some((c) => !FORCEFUL.has(c.method))) delete memory.consolidated;
         else {
-          const lift = nextLift(disruption, nowMillis);
+          const lift = nextChange(disruption, nowMillis);
           const wakeAt = Math.min(
             lift ?? Number.POSITIVE_INFINITY,
             nowMillis + seconds(o.consolidationRecheckSeconds),
@@ -627,22 +628,6 @@ function renamePlan(
     nodeClaims,
     placements: plan.placements.map((p) => ({ ...p, node: names.get(p.node) ?? p.node })),
   };
-}
-
-/** When the first blocker of a kept node lifts (consolidateAfter, a do-not-disrupt duration, a budget window). */
-function nextLift(plan: DisruptionPlan, nowMillis: number): number | undefined {
-  let first: number | undefined;
-  for (const { reason } of plan.kept) {
-    const at =
-      reason.code === "consolidate_after_pending"
-        ? reason.consolidatableAt
-        : reason.code === "do_not_disrupt_pod" || reason.code === "budget_exhausted"
-          ? reason.until
-          : undefined;
-    const t = at === undefined ? Number.NaN : Date.parse(at);
-    if (t > nowMillis && (first === undefined || t < first)) first = t;
-  }
-  return first;
 }
 
 // Instance types with the unavailable offerings removed, and the disruption catalog over them, are

@@ -143,7 +143,7 @@ export function consolidateToFixedPoint(
 }
 
 /** The first time after `nowMillis` a kept node's blocker lifts (consolidateAfter, do-not-disrupt, a budget window). */
-function nextChange(plan: DisruptionPlan, nowMillis: number): number | undefined {
+export function nextChange(plan: DisruptionPlan, nowMillis: number): number | undefined {
   let first: number | undefined;
   for (const { reason } of plan.kept) {
     const at =
