@@ -40,28 +40,36 @@ export function onDemandFilters(region: string): Filter[] {
   ];
 }
 
-interface PriceItem {
-  product?: { attributes?: { instanceType?: unknown } };
+/** A Price List entry's OnDemand terms (what every parser here reads prices from). */
+interface OnDemandTerms {
   terms?: {
     OnDemand?: Record<
       string,
-      { priceDimensions?: Record<string, { pricePerUnit?: Record<string, unknown> }> }
+      { priceDimensions?: Record<string, { unit?: unknown; pricePerUnit?: Record<string, unknown> }> }
     >;
   };
 }
 
-/** Reads one page's PriceList strings into `into`, reporting entries that are not price JSON. */
-export function parsePriceList(
+interface PriceItem extends OnDemandTerms {
+  product?: { attributes?: { instanceType?: unknown } };
+}
+
+/**
+ * Each entry of one page's PriceList with its positive OnDemand prices in `currency` (zero prices, free
+ * tiers, are skipped): `visit(item, price, unit)` per price dimension. An entry that is not price JSON
+ * is reported in `issues` and the rest of the page is kept.
+ */
+function eachOnDemandPrice<T extends OnDemandTerms>(
   priceList: readonly string[],
   currency: string,
   page: number,
-  into: Map<string, number>,
   issues: PriceListIssue[],
+  visit: (item: T, price: number, unit: unknown) => void,
 ): void {
   priceList.forEach((raw, index) => {
-    let item: PriceItem;
+    let item: T;
     try {
-      item = JSON.parse(raw) as PriceItem;
+      item = JSON.parse(raw) as T;
     } catch (error) {
       issues.push({
         code: "malformed_price_list",
@@ -75,15 +83,26 @@ export function parsePriceList(
       issues.push({ code: "malformed_price_list", page, index, detail: "entry is not a JSON object" });
       return;
     }
-    const instanceType = item.product?.attributes?.instanceType;
-    if (typeof instanceType !== "string" || instanceType === "") return;
     for (const term of Object.values(item.terms?.OnDemand ?? {})) {
       for (const dimension of Object.values(term.priceDimensions ?? {})) {
         const price = Number(dimension.pricePerUnit?.[currency]);
-        if (!Number.isFinite(price) || price <= 0) continue;
-        into.set(instanceType, price);
+        if (Number.isFinite(price) && price > 0) visit(item, price, dimension.unit);
       }
     }
+  });
+}
+
+/** Reads one page's PriceList strings into `into`, reporting entries that are not price JSON. */
+export function parsePriceList(
+  priceList: readonly string[],
+  currency: string,
+  page: number,
+  into: Map<string, number>,
+  issues: PriceListIssue[],
+): void {
+  eachOnDemandPrice<PriceItem>(priceList, currency, page, issues, (item, price) => {
+    const instanceType = item.product?.attributes?.instanceType;
+    if (typeof instanceType === "string" && instanceType !== "") into.set(instanceType, price);
   });
 }
 
@@ -140,14 +159,8 @@ export interface NodeCostPriceList {
   issues: (PriceListIssue | NodeCostPriceIssue)[];
 }
 
-interface ProductItem {
+interface ProductItem extends OnDemandTerms {
   product?: { productFamily?: unknown; attributes?: { usagetype?: unknown } };
-  terms?: {
-    OnDemand?: Record<
-      string,
-      { priceDimensions?: Record<string, { unit?: unknown; pricePerUnit?: Record<string, unknown> }> }
-    >;
-  };
 }
 
 /** EBS usage types (suffix after the region prefix) priced per GB-month, by volume type. */
@@ -172,34 +185,12 @@ export function parseUsagePrices(
   into: Map<string, { unit: string; price: number }>,
   issues: PriceListIssue[],
 ): void {
-  priceList.forEach((raw, index) => {
-    let item: ProductItem;
-    try {
-      item = JSON.parse(raw) as ProductItem;
-    } catch (error) {
-      issues.push({
-        code: "malformed_price_list",
-        page,
-        index,
-        detail: error instanceof Error ? error.message : String(error),
-      });
-      return;
-    }
-    if (typeof item !== "object" || item === null) {
-      issues.push({ code: "malformed_price_list", page, index, detail: "entry is not a JSON object" });
-      return;
-    }
+  eachOnDemandPrice<ProductItem>(priceList, currency, page, issues, (item, price, unit) => {
     const usage = item.product?.attributes?.usagetype;
     if (typeof usage !== "string") return;
     // Usage types carry a region prefix (USE2-EBS:VolumeUsage.gp3) except, for EBS, in us-east-1.
     const suffix = usage.replace(/^[A-Z]{2,4}[0-9]*-/, "");
-    for (const term of Object.values(item.terms?.OnDemand ?? {})) {
-      for (const dimension of Object.values(term.priceDimensions ?? {})) {
-        const price = Number(dimension.pricePerUnit?.[currency]);
-        if (!Number.isFinite(price) || price <= 0) continue;
-        into.set(suffix, { unit: typeof dimension.unit === "string" ? dimension.unit : "", price });
-      }
-    }
+    into.set(suffix, { unit: typeof unit === "string" ? unit : "", price });
   });
 }
 
