@@ -146,6 +146,12 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 const intOrPercent = z.union([z.number().int().min(0), z.string().regex(/^\d+%$/)]);
+/** A workload's pod template as the simulator reads it beside the loader: its grace period. */
+const podTemplateGrace = z
+  .object({
+    spec: z.object({ terminationGracePeriodSeconds: z.number().int().min(0).optional() }).passthrough(),
+  })
+  .passthrough();
 const DeploymentExtras = z
   .object({
     spec: z
@@ -161,13 +167,7 @@ const DeploymentExtras = z
           })
           .optional(),
         selector: z.object({}).passthrough().optional(),
-        template: z
-          .object({
-            spec: z
-              .object({ terminationGracePeriodSeconds: z.number().int().min(0).optional() })
-              .passthrough(),
-          })
-          .passthrough(),
+        template: podTemplateGrace,
       })
       .passthrough(),
   })
@@ -185,13 +185,7 @@ const StatefulSetExtras = z
             rollingUpdate: z.object({ partition: z.number().int().min(0).optional() }).optional(),
           })
           .optional(),
-        template: z
-          .object({
-            spec: z
-              .object({ terminationGracePeriodSeconds: z.number().int().min(0).optional() })
-              .passthrough(),
-          })
-          .passthrough(),
+        template: podTemplateGrace,
       })
       .passthrough(),
   })
