@@ -1,7 +1,14 @@
 import { createKernel, type Kernel } from "@nodeplan/solver-wasm";
 import fc from "fast-check";
 import { beforeAll, describe, expect, test } from "vitest";
-import { type InstanceType, InstanceTypeSchema, type Node, NodeSchema, type Pod, PodSchema } from "../model.ts";
+import {
+  type InstanceType,
+  InstanceTypeSchema,
+  type Node,
+  NodeSchema,
+  type Pod,
+  PodSchema,
+} from "../model.ts";
 import { disruptionCatalog } from "./catalog.ts";
 import { NOW, pool } from "./fixtures.test-helper.ts";
 import type { DisruptionInput } from "./input.ts";
@@ -85,7 +92,9 @@ function rules(app: App, apps: readonly App[], i: number): Record<string, unknow
       ? undefined
       : app.affinity === "zone-preferred"
         ? { preferred: [{ weight: 50, term: { topologyKey: zone, labelSelector: other } }] }
-        : { required: [{ topologyKey: app.affinity === "host-required" ? host : zone, labelSelector: other }] };
+        : {
+            required: [{ topologyKey: app.affinity === "host-required" ? host : zone, labelSelector: other }],
+          };
   if (affinity !== undefined) out.podAffinity = affinity;
   const anti =
     app.anti === "none"
@@ -94,7 +103,9 @@ function rules(app: App, apps: readonly App[], i: number): Record<string, unknow
         ? { preferred: [{ weight: 50, term: { topologyKey: zone, labelSelector: self } }] }
         : app.anti === "all-namespaces"
           ? { required: [{ topologyKey: host, labelSelector: other, namespaceSelector: {} }] }
-          : { required: [{ topologyKey: host, labelSelector: app.anti === "other-app-host" ? other : self }] };
+          : {
+              required: [{ topologyKey: host, labelSelector: app.anti === "other-app-host" ? other : self }],
+            };
   if (anti !== undefined) out.podAntiAffinity = anti;
   if (app.hostPort) out.hostPorts = [{ port: 8080 + (i % 2), protocol: "TCP" }];
   return out;
