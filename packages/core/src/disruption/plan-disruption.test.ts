@@ -57,6 +57,34 @@ describe("golden scenarios", () => {
     }
   });
 
+  test("the node the pods of a draining node are moving to is nominated, not deleted as empty", () => {
+    // a is being drained by a command in progress; b is its replacement, not yet reached by a's pod.
+    const pods = [pod("c", 3500)];
+    const draining = pod("a", 3000);
+    const nodePools = [pool({ disruption: { budgets: [{ nodes: "100%" }] } })];
+    for (const strategy of ["nodeplan", "karpenter"] as const) {
+      const idle = plan(
+        base({
+          nodes: [node("a", "medium", { deleting: true }), node("b", "medium"), node("c", "medium")],
+          pods,
+          nodePools,
+          options: { strategy },
+        }),
+      );
+      expect(idle.commands.map((c) => [c.method, c.candidates])).toEqual([["emptiness", ["b"]]]);
+      const p = plan(
+        base({
+          nodes: [node("a", "medium", { deleting: true }), node("b", "medium"), node("c", "medium")],
+          pods: [...pods, draining],
+          nodePools,
+          options: { strategy },
+        }),
+      );
+      expect(p.commands.flatMap((c) => c.candidates)).not.toContain("b");
+      expect(keptCode(p, "b")).toEqual({ code: "nominated", pod: `default/${draining.name}` });
+    }
+  });
+
   test("two half-empty nodes become one", () => {
     for (const strategy of ["nodeplan", "karpenter"] as const) {
       const p = plan(

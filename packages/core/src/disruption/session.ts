@@ -11,6 +11,7 @@ import {
   reschedulablePods,
 } from "./candidates.ts";
 import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
+import { drainingNominations } from "./draining.ts";
 import { DEFAULT_MIN_SAVINGS_PER_HOUR, DEFAULT_MIN_SAVINGS_PERCENT, type DisruptionInput } from "./input.ts";
 import { desiredHealthyPods, type PdbEntry, type PdbIndex, pdbHealthy } from "./pdb.ts";
 import { MIN_SAVING_PER_HOUR } from "./replacements.ts";
@@ -74,7 +75,10 @@ export class PlanRun {
     this.minSavingsPercent = opts.minSavingsPercent ?? DEFAULT_MIN_SAVINGS_PERCENT;
     this.spotToSpot = opts.spotToSpotConsolidation ?? false;
     this.strictPdbs = opts.pdbEvictions === "strict";
-    this.nominated = new Map(Object.entries(input.nominated ?? {}).sort((a, b) => cmp(a[0], b[0])));
+    // Nodes pending pods were nominated to, and nodes the pods of nodes being deleted are moving to.
+    const nominated = drainingNominations(kernel, input, this.catalog);
+    for (const [node, pod] of Object.entries(input.nominated ?? {})) nominated.set(node, pod);
+    this.nominated = new Map([...nominated].sort((a, b) => cmp(a[0], b[0])));
     this.pdbs = statics.pdbs;
     this.taken = new Set(input.nodes.map((n) => n.name));
   }
