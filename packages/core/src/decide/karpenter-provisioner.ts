@@ -135,7 +135,7 @@ interface Tracked {
 }
 
 interface Topology {
-  spreadZone: (Tracked & { maxSkew: number })[];
+  spreadZone: (Tracked & { maxSkew: number; honorAffinity: boolean; minDomains: number | undefined })[];
   affinityZone: Tracked[];
   spreadHost: (Tracked & { maxSkew: number })[];
   antiHost: Tracked[];
@@ -354,11 +354,14 @@ function solve(
   );
   /** Per pending pod, its forms from all preferences kept (level 0) to all relaxed. */
   const levels = new Map<Pod, Pod[]>();
+  /** Each form's pod as written: its own requirements decide its spread domains (NewStrictPodRequirements). */
+  const asWritten = new Map<Pod, Pod>();
   for (const p of queue) {
     const steps = policy === "Ignore" ? 0 : relaxationSteps(p, preferNoSchedule);
     const forms: Pod[] = [];
     for (let l = 0; l <= steps; l++) forms.push(withPreferences(p, l, policy, preferNoSchedule));
     levels.set(p, forms);
+    for (const f of forms) asWritten.set(f, p);
   }
   const topologyCache = new Map<Pod, Topology>();
   const topologyOf = (p: Pod): Topology => {
@@ -449,18 +452,46 @@ function solve(
     remaining.set(pool.name, left);
   }
 
+  /**
+   * The zones a pod's zone spread counts (its eligible domains): every zone an existing node or a
+   * NodePool's offering is in, where the pod's node requirements allow it when nodeAffinityPolicy is
+   * Honor (the default). Taints do not narrow them (nodeTaintsPolicy Ignore, the default).
+   */
+  const domainsCache = new Map<string, string[]>();
+  const domainsFor = (form: Pod, honor: boolean): string[] => {
+    // A preference made a requirement does not narrow the domains; only the pod's own requirements do.
+    const pod = asWritten.get(form) ?? form;
+    const key = honor
+      ? JSON.stringify([pod.nodeSelector, pod.requiredNodeAffinity, pod.volumeRequirements])
+      : "";
+    let out = domainsCache.get(key);
+    if (out === undefined) {
+      const zones = new Set<string>();
+      for (const view of pools)
+        for (const pt of view.types)
+          for (const z of pt.zonePrice.keys())
+            if (!zones.has(z) && (!honor || matchesNode(pod, { ...pt.labels, [ZONE]: z }))) zones.add(z);
+      for (const n of input.nodes) {
+        const z = n.labels[ZONE];
+        if (z !== undefined && (!honor || matchesNode(pod, n.labels))) zones.add(z);
+      }
+      out = [...zones].sort();
+      domainsCache.set(key, out);
+    }
+    return out;
+  };
+
   /** Zones a pod's zone topology allows among `zones`, given the counts so far. */
-  const zoneTopology = (
-    pod: Pod,
-    t: Topology,
-    domains: readonly string[],
-    zones: Set<string>,
-  ): Set<string> => {
+  const zoneTopology = (pod: Pod, t: Topology, zones: Set<string>): Set<string> => {
     let out = zones;
     for (const c of t.spreadZone) {
       const counts = zoneCounts.get(c.key) as Map<string, number>;
       const self = selects(c, pod) ? 1 : 0;
-      const globalMin = Math.min(...domains.map((z) => counts.get(z) ?? 0));
+      const domains = domainsFor(pod, c.honorAffinity);
+      const globalMin =
+        domains.length === 0 || (c.minDomains !== undefined && domains.length < c.minDomains)
+          ? 0
+          : Math.min(...domains.map((z) => counts.get(z) ?? 0));
       let best: string | undefined;
       for (const z of [...out].sort()) {
         const n = (counts.get(z) ?? 0) + self;
@@ -480,12 +511,13 @@ function solve(
     return out;
   };
   /** The zone constraint that emptied `zones`, as a reason (for a pod stopped by topology). */
-  const topologyReason = (pod: Pod, t: Topology, domains: readonly string[], zones: Set<string>) => {
+  const topologyReason = (pod: Pod, t: Topology, zones: Set<string>) => {
     let out = zones;
     for (const c of t.spreadZone) {
-      out = zoneTopology(pod, { ...t, spreadZone: [c], affinityZone: [] }, domains, out);
+      out = zoneTopology(pod, { ...t, spreadZone: [c], affinityZone: [] }, out);
       if (out.size === 0) {
         const counts = zoneCounts.get(c.key) as Map<string, number>;
+        const domains = domainsFor(pod, c.honorAffinity);
         return {
           code: "topology_spread_unsatisfiable",
           topologyKey: ZONE,
@@ -562,14 +594,6 @@ function solve(
       return false;
     });
 
-  // Every zone a zone spread may count: the NodePools' and the existing nodes'.
-  const allZones = [
-    ...new Set([
-      ...pools.flatMap((v) => v.zones),
-      ...input.nodes.flatMap((n) => (n.labels[ZONE] === undefined ? [] : [n.labels[ZONE]])),
-    ]),
-  ].sort();
-
   /** ExistingNode.CanAdd, then Add. */
   const tryExisting = (pod: Pod, t: Topology): boolean => {
     for (const e of existing) {
@@ -579,7 +603,7 @@ function solve(
       if (!matchesNode(pod, e.node.labels)) continue;
       if (t.spreadZone.length > 0 || t.affinityZone.length > 0) {
         if (e.zone === undefined) continue;
-        if (zoneTopology(pod, t, allZones, new Set([e.zone])).size === 0) continue;
+        if (zoneTopology(pod, t, new Set([e.zone])).size === 0) continue;
       }
       for (const [k, v] of Object.entries(pod.requests)) e.remaining[k] = (e.remaining[k] ?? 0) - v;
       place(e, pod, t);
@@ -625,7 +649,7 @@ function solve(
       let zones = narrowTo(claim.zones, podZones(compat));
       if (zonal) {
         const key = claim.zones;
-        zones = zonesFor.get(key) ?? zoneTopology(pod, t, claim.view.zones, key);
+        zones = zonesFor.get(key) ?? zoneTopology(pod, t, key);
         zonesFor.set(key, zones);
       }
       if (zones.size === 0) continue;
@@ -670,11 +694,10 @@ function solve(
         continue;
       }
       const reachable = new Set(fitting.flatMap((i) => [...(compat[i] as Set<string>)]));
-      const zones = zoneTopology(pod, t, view.zones, reachable);
+      const zones = zoneTopology(pod, t, reachable);
       const options = withZones(fitting, compat, zones);
       if (options.length === 0) {
-        if (stop.kind === "pool")
-          stop = { kind: "topology", reason: topologyReason(pod, t, view.zones, reachable) };
+        if (stop.kind === "pool") stop = { kind: "topology", reason: topologyReason(pod, t, reachable) };
         continue;
       }
       const used = addTo({}, r);
@@ -1049,7 +1072,12 @@ function topology(pod: Pod): Topology {
       pod.labels[k] === undefined ? [] : [[k, pod.labels[k] as string]],
     );
     const entry = { ...tracked(pod.namespace, c.labelSelector, bound), maxSkew: c.maxSkew };
-    if (c.topologyKey === ZONE) t.spreadZone.push(entry);
+    if (c.topologyKey === ZONE)
+      t.spreadZone.push({
+        ...entry,
+        honorAffinity: c.nodeAffinityPolicy === "Honor",
+        minDomains: c.minDomains,
+      });
     else if (c.topologyKey === HOSTNAME) t.spreadHost.push(entry);
     else t.unenforced = true;
   }
