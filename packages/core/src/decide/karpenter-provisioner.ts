@@ -132,10 +132,20 @@ interface Tracked {
   key: string;
   namespace: string;
   selector: LabelSelector;
+  /**
+   * A zone spread's node filter (nodeAffinityPolicy Honor): the pod as written, whose own node
+   * requirements an existing node must meet for its pods to count.
+   */
+  filter?: { pod: Pod; affinity: boolean; taints: boolean };
 }
 
 interface Topology {
-  spreadZone: (Tracked & { maxSkew: number; honorAffinity: boolean; minDomains: number | undefined })[];
+  spreadZone: (Tracked & {
+    maxSkew: number;
+    honorAffinity: boolean;
+    honorTaints: boolean;
+    minDomains: number | undefined;
+  })[];
   affinityZone: Tracked[];
   spreadHost: (Tracked & { maxSkew: number })[];
   antiHost: Tracked[];
@@ -367,7 +377,7 @@ function solve(
   const topologyOf = (p: Pod): Topology => {
     let t = topologyCache.get(p);
     if (t === undefined) {
-      t = topology(p);
+      t = topology(p, asWritten.get(p) ?? p);
       topologyCache.set(p, t);
     }
     return t;
@@ -386,9 +396,11 @@ function solve(
   const zoneCounts = new Map<string, Map<string, number>>(
     [...zoneSelectors.keys()].map((k) => [k, new Map()]),
   );
-  const recordZone = (pod: Pod, zone: string) => {
+  /** Counts `pod` in `zone`; `nodeLabels` when it is on an existing node (a spread's node filter applies). */
+  const recordZone = (pod: Pod, zone: string, node?: Node) => {
     for (const [key, sel] of zoneSelectors) {
       if (!selects(sel, pod)) continue;
+      if (node !== undefined && sel.filter !== undefined && !nodePasses(sel.filter, node)) continue;
       const counts = zoneCounts.get(key) as Map<string, number>;
       counts.set(zone, (counts.get(zone) ?? 0) + 1);
     }
@@ -407,7 +419,7 @@ function solve(
     const node = byName.get(p.nodeName as string);
     if (node === undefined) continue;
     const zone = node.labels[ZONE];
-    if (zone !== undefined) recordZone(p, zone);
+    if (zone !== undefined) recordZone(p, zone, node);
     const target = targetOf.get(node.name);
     if (target === undefined) continue;
     recordHost(target, p);
@@ -458,22 +470,25 @@ function solve(
    * Honor (the default). Taints do not narrow them (nodeTaintsPolicy Ignore, the default).
    */
   const domainsCache = new Map<string, string[]>();
-  const domainsFor = (form: Pod, honor: boolean): string[] => {
+  const domainsFor = (form: Pod, honor: boolean, honorTaints: boolean): string[] => {
     // A preference made a requirement does not narrow the domains; only the pod's own requirements do.
     const pod = asWritten.get(form) ?? form;
-    const key = honor
-      ? JSON.stringify([pod.nodeSelector, pod.requiredNodeAffinity, pod.volumeRequirements])
-      : "";
+    const key = JSON.stringify([
+      honor ? [pod.nodeSelector, pod.requiredNodeAffinity, pod.volumeRequirements] : null,
+      honorTaints ? pod.tolerations : null,
+    ]);
     let out = domainsCache.get(key);
     if (out === undefined) {
       const zones = new Set<string>();
-      for (const view of pools)
+      for (const view of pools) {
+        if (honorTaints && !tolerates(pod.tolerations, view.pool.template.taints)) continue;
         for (const pt of view.types)
           for (const z of pt.zonePrice.keys())
             if (!zones.has(z) && (!honor || matchesNode(pod, { ...pt.labels, [ZONE]: z }))) zones.add(z);
+      }
       for (const n of input.nodes) {
         const z = n.labels[ZONE];
-        if (z !== undefined && (!honor || matchesNode(pod, n.labels))) zones.add(z);
+        if (z !== undefined && nodePasses({ pod, affinity: honor, taints: honorTaints }, n)) zones.add(z);
       }
       out = [...zones].sort();
       domainsCache.set(key, out);
@@ -487,7 +502,7 @@ function solve(
     for (const c of t.spreadZone) {
       const counts = zoneCounts.get(c.key) as Map<string, number>;
       const self = selects(c, pod) ? 1 : 0;
-      const domains = domainsFor(pod, c.honorAffinity);
+      const domains = domainsFor(pod, c.honorAffinity, c.honorTaints);
       const globalMin =
         domains.length === 0 || (c.minDomains !== undefined && domains.length < c.minDomains)
           ? 0
@@ -517,7 +532,7 @@ function solve(
       out = zoneTopology(pod, { ...t, spreadZone: [c], affinityZone: [] }, out);
       if (out.size === 0) {
         const counts = zoneCounts.get(c.key) as Map<string, number>;
-        const domains = domainsFor(pod, c.honorAffinity);
+        const domains = domainsFor(pod, c.honorAffinity, c.honorTaints);
         return {
           code: "topology_spread_unsatisfiable",
           topologyKey: ZONE,
@@ -607,7 +622,7 @@ function solve(
       }
       for (const [k, v] of Object.entries(pod.requests)) e.remaining[k] = (e.remaining[k] ?? 0) - v;
       place(e, pod, t);
-      if (e.zone !== undefined) recordZone(pod, e.zone);
+      if (e.zone !== undefined) recordZone(pod, e.zone, e.node);
       return true;
     }
     return false;
@@ -1064,7 +1079,8 @@ function ownNamespaceTerm(pod: Pod, term: PodAffinityTerm): Tracked | undefined 
   return tracked(pod.namespace, term.labelSelector, bound);
 }
 
-function topology(pod: Pod): Topology {
+/** The constraints of `pod` (a form of `written`, whose own requirements filter its spreads' nodes). */
+function topology(pod: Pod, written: Pod): Topology {
   const t: Topology = { spreadZone: [], affinityZone: [], spreadHost: [], antiHost: [], unenforced: false };
   for (const c of pod.topologySpreadConstraints) {
     if (c.whenUnsatisfiable !== "DoNotSchedule" || c.labelSelector === undefined) continue;
@@ -1072,13 +1088,23 @@ function topology(pod: Pod): Topology {
       pod.labels[k] === undefined ? [] : [[k, pod.labels[k] as string]],
     );
     const entry = { ...tracked(pod.namespace, c.labelSelector, bound), maxSkew: c.maxSkew };
-    if (c.topologyKey === ZONE)
-      t.spreadZone.push({
-        ...entry,
-        honorAffinity: c.nodeAffinityPolicy === "Honor",
-        minDomains: c.minDomains,
-      });
-    else if (c.topologyKey === HOSTNAME) t.spreadHost.push(entry);
+    if (c.topologyKey === ZONE) {
+      const honorAffinity = c.nodeAffinityPolicy === "Honor";
+      const honorTaints = c.nodeTaintsPolicy === "Honor";
+      const filtered =
+        honorAffinity || honorTaints
+          ? {
+              ...entry,
+              key: JSON.stringify([
+                entry.key,
+                honorAffinity ? [written.nodeSelector, written.requiredNodeAffinity] : null,
+                honorTaints ? written.tolerations : null,
+              ]),
+              filter: { pod: written, affinity: honorAffinity, taints: honorTaints },
+            }
+          : entry;
+      t.spreadZone.push({ ...filtered, honorAffinity, honorTaints, minDomains: c.minDomains });
+    } else if (c.topologyKey === HOSTNAME) t.spreadHost.push(entry);
     else t.unenforced = true;
   }
   for (const term of pod.podAffinity.required) {
@@ -1092,6 +1118,12 @@ function topology(pod: Pod): Topology {
     else if (term.labelSelector !== undefined) t.unenforced = true;
   }
   return t;
+}
+
+/** A spread's node filter: the node counts when it meets the pod's requirements and tolerations as the policies say. */
+function nodePasses(filter: { pod: Pod; affinity: boolean; taints: boolean }, node: Node): boolean {
+  if (filter.affinity && !matchesNode(filter.pod, node.labels)) return false;
+  return !filter.taints || tolerates(filter.pod.tolerations, node.taints);
 }
 
 function portsConflict(a: HostPort, b: HostPort): boolean {
