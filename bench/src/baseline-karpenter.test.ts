@@ -1,7 +1,7 @@
 import {
   DaemonSetSchema,
   type InstanceType,
-  karpenterProvision,
+  karpenterProvisionSummary,
   NodePoolSchema,
   type Pod,
 } from "@nodeplan/core";
@@ -202,10 +202,10 @@ describe("Karpenter-faithful baseline", () => {
     const metal = { ...type("m.metal", 8, 2) };
     const pods = [0, 1, 2, 3].map((i) => pod("p", i));
     expect(
-      karpenterProvision({ pods, nodePools: [pool], instanceTypes: [small, big, metal] }).costPerHour,
+      karpenterProvisionSummary({ pods, nodePools: [pool], instanceTypes: [small, big, metal] }).costPerHour,
     ).toBe(2);
     expect(
-      karpenterProvision({
+      karpenterProvisionSummary({
         pods,
         nodePools: [pool],
         instanceTypes: [small, big, { ...metal, exotic: true }],

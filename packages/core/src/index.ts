@@ -22,6 +22,8 @@ export {
   type KarpenterProvisionOptions,
   type KarpenterProvisionResult,
   karpenterProvision,
+  karpenterProvisioning,
+  karpenterProvisionSummary,
   karpenterStrategy,
   type LaunchFailure,
   nodeplanProvisioning,

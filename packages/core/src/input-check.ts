@@ -1,4 +1,13 @@
 import { NODE_FEE_ANNOTATION, parseFeePerHour } from "./costs.ts";
+import type { Strategy } from "./decide/strategy.ts";
+import type {
+  CommandInProgress,
+  ControllerMemory,
+  DecideOptions,
+  DecisionPod,
+  DecisionState,
+  LaunchFailure,
+} from "./decide/types.ts";
 import type { DisruptionInput } from "./disruption/input.ts";
 import type { LoopOptions } from "./disruption/loop.ts";
 import { parseDurationMillis, parseNillableDurationMillis } from "./duration.ts";
@@ -14,6 +23,7 @@ import {
   requirementValuesProblem,
 } from "./model.ts";
 import type { PlanError } from "./plan.ts";
+import type { UnavailableOffering } from "./providers.ts";
 import type { ProvisioningInput } from "./provisioning/input.ts";
 
 /**
@@ -634,7 +644,11 @@ const interruption = object("an interruption event", [
 
 /** `Kind namespace/name` or `Kind name` for an object that has them, else undefined. */
 function describe(kind: string, v: unknown): string | undefined {
-  if (!isObject(v) || typeof v.name !== "string") return undefined;
+  if (!isObject(v)) return undefined;
+  // Objects named otherwise: a command by its id, a launch failure by its claim.
+  if (typeof v.name !== "string")
+    for (const key of ["id", "claim"]) if (typeof v[key] === "string") return `${kind} ${v[key]}`;
+  if (typeof v.name !== "string") return undefined;
   return typeof v.namespace === "string" ? `${kind} ${v.namespace}/${v.name}` : `${kind} ${v.name}`;
 }
 
@@ -1004,4 +1018,297 @@ export function checkLoopOptions(raw: unknown): { options: LoopOptions | undefin
     "loopOptions",
   );
   return { options: options as LoopOptions | undefined, errors: check.errors };
+}
+
+const plannedClaim = object("a planned NodeClaim", [
+  ["name", nonEmpty],
+  ["nodePool", nonEmpty],
+  ["instanceType", nonEmpty],
+  ["instanceTypeOptions", strings],
+  ["zone", str],
+  ["capacityType", capacityType],
+  ["pricePerHour", finite(0)],
+  ["costs", costs, true],
+  ["worstPricePerHour", finite(0)],
+  ["requirements", requirements],
+  ["daemonSetOverhead", resources],
+  ["pods", strings],
+  ["labels", labels, true],
+  ["annotations", labels, true],
+]);
+const commandBudget = object("a budget { nodePool, reason, consumed }", [
+  ["nodePool", str],
+  ["reason", str],
+  ["consumed", int(0)],
+]);
+const disruptionCommand = object("a disruption command", [
+  ["wave", int(1)],
+  ["method", oneOf("emptiness", "drift", "expiration", "interruption", "consolidation")],
+  ["reason", str],
+  ["candidates", strings],
+  ["replacements", list(plannedClaim)],
+  ["evictions", strings],
+  ["savingsPerHour", finite(Number.NEGATIVE_INFINITY)],
+  ["budget", commandBudget],
+  ["budgets", list(commandBudget), true],
+  [
+    "placements",
+    list(
+      object("a placement { pod, node }", [
+        ["pod", str],
+        ["node", str],
+      ]),
+    ),
+    true,
+  ],
+]);
+const commandInProgress = object("a command in progress", [
+  ["id", nonEmpty],
+  ["phase", oneOf("validating", "launching", "draining")],
+  ["command", disruptionCommand],
+  ["replacements", list(plannedClaim)],
+  ["decidedAt", timestamp],
+  ["validateAt", timestamp, true],
+  ["startedAt", timestamp, true],
+  ["drainingSince", timestamp, true],
+]);
+const unavailableOffering = object("an unavailable offering", [
+  ["instanceType", nonEmpty],
+  ["zone", nonEmpty],
+  ["capacityType", str],
+  ["reason", str],
+  ["until", timestamp],
+]);
+const launchFailure = object("a launch failure", [
+  ["claim", nonEmpty],
+  ["code", str],
+  ["message", str],
+  [
+    "unavailable",
+    list(
+      object("an offering { instanceType, zone, capacityType }", [
+        ["instanceType", nonEmpty],
+        ["zone", nonEmpty],
+        ["capacityType", str],
+      ]),
+    ),
+  ],
+  ["at", timestamp],
+]);
+/** What the decision step tracks about a pod beyond the model (DecisionPod). */
+const decisionPodExtras = object("a pod", [
+  ["pendingSince", timestamp, true],
+  ["nominatedNode", str, true],
+]);
+const gatedUntil: Rule = (c, v) =>
+  v === "never" || timestamp(c, v) || c.fail('an RFC 3339 timestamp or "never"', v);
+const consolidatedMemo = object("{ at, changedAt, wakeAt }", [
+  ["at", timestamp],
+  ["changedAt", timestamp],
+  ["wakeAt", timestamp],
+]);
+const strategyRule = object("a strategy { name, provisioning, disruption, description }", [
+  ["name", nonEmpty],
+  [
+    "provisioning",
+    object("a provisioning strategy { name, provision }", [
+      ["name", str],
+      ["provision", (c, v) => typeof v === "function" || c.fail("a function (kernel, input) => Plan", v)],
+    ]),
+  ],
+  ["disruption", oneOf("nodeplan", "karpenter")],
+]);
+
+/** A decision step's arguments after the boundary check (see `checkDecisionInput`). */
+export interface DecisionArguments {
+  state: DecisionState;
+  now: string;
+  strategy: Strategy;
+  options: DecideOptions | undefined;
+}
+
+/**
+ * Checks the decision step's arguments at the solver's boundary, as `checkProvisioningInput` does a
+ * provisioning input: the cluster (pods with their pending time and nomination, nodes, NodePools,
+ * instance types by NodePool, DaemonSets, PodDisruptionBudgets, namespaces, interruptions, the
+ * unavailable-offerings cache, launch failures), the controller's memory (commands in progress with
+ * their replacements, the times it keeps, its counters), `now`, the strategy and the options. A bad
+ * object is left out and reported, the rest is decided on (an unreadable PodDisruptionBudget protects
+ * its namespace; an unreadable command in progress is dropped, its nodes then stand as they are; a
+ * memory time that cannot be read is forgotten, as if that step never ran; an option that fails takes
+ * its default). Arguments that cannot be read at all (not objects, a collection that is not a list,
+ * `now` or `changedAt` not a timestamp, memory without its command list or counters, a strategy that
+ * cannot run) give no arguments, only errors.
+ */
+export function checkDecisionInput(
+  raw: unknown,
+  now: unknown,
+  strategy: unknown,
+  options: unknown,
+): CheckedInput<DecisionArguments> {
+  const check = new Check();
+  if (!isObject(raw)) {
+    check.fail("a decision state { nodes, pods, nodePools, instanceTypes, changedAt, memory }", raw);
+    return { input: undefined, errors: check.errors };
+  }
+  let usable = check.at("strategy", strategy, strategyRule);
+  const its = raw.instanceTypes;
+  if (Array.isArray(its))
+    usable = check.at("instanceTypes", its, (c) => c.fail("lists by NodePool name", "a list"));
+  for (const key of ["namespaces", "unavailableOfferings", "launchFailures"])
+    if (raw[key] !== undefined && !Array.isArray(raw[key]))
+      usable = check.at(key, raw[key], () => check.fail("a list", raw[key]));
+  usable = check.at("changedAt", raw.changedAt, timestamp) && usable;
+  const memory = raw.memory;
+  if (!isObject(memory))
+    usable = check.at("memory", memory, (c) => c.fail("the controller's memory", memory));
+  else
+    check.under(["memory"], () => {
+      if (!Array.isArray(memory.commands))
+        usable = check.at("commands", memory.commands, (c) => c.fail("a list", memory.commands));
+      for (const key of ["nextCommand", "nextClaim"]) usable = check.at(key, memory[key], int(0)) && usable;
+    });
+  // The cluster, as a disruption input sees it (pods, nodes, NodePools, instance types, DaemonSets,
+  // PodDisruptionBudgets, interruptions, drift), with `now`.
+  const cluster: Obj = {
+    pods: raw.pods,
+    nodes: raw.nodes,
+    nodePools: raw.nodePools,
+    instanceTypes: raw.instanceTypes,
+    now,
+  };
+  for (const key of ["daemonSets", "pdbs", "interruptions", "drift"])
+    if (raw[key] !== undefined) cluster[key] = raw[key];
+  const common = checkDisruptionInput(cluster);
+  check.errors.push(...common.errors);
+  if (common.input === undefined || !usable) return { input: undefined, errors: check.errors };
+  const d = common.input;
+  let changed = (d as unknown) !== cluster;
+
+  // DecisionPod's own fields: a pod whose pending time or nomination cannot be read is left out.
+  let pods = d.pods as DecisionPod[];
+  const badPods = new Set<unknown>();
+  check.under(["pods"], () => {
+    check.kind = "Pod";
+    (raw.pods as unknown[]).forEach((p, i) => {
+      if (!isObject(p) || (p.pendingSince === undefined && p.nominatedNode === undefined)) return;
+      check.subject = p;
+      if (!check.at(i, p, decisionPodExtras)) badPods.add(p);
+    });
+    check.kind = undefined;
+    check.subject = undefined;
+  });
+  if (badPods.size > 0) {
+    pods = pods.filter((p) => !badPods.has(p));
+    changed = true;
+  }
+  const listed = <T>(
+    key: string,
+    kind: string,
+    rule: Rule,
+    identity?: (v: T) => readonly [string, string],
+  ) => {
+    const items = raw[key];
+    if (items === undefined) return undefined;
+    const checked = checkList<T>(check, [key], items as unknown[], kind, rule, identity);
+    changed ||= checked.failed.size > 0;
+    return checked.kept;
+  };
+  const namespaces = listed<{ name: string; labels: Record<string, string> }>(
+    "namespaces",
+    "Namespace",
+    namespace,
+    byName,
+  );
+  const unavailableOfferings = listed<UnavailableOffering>(
+    "unavailableOfferings",
+    "UnavailableOffering",
+    unavailableOffering,
+  );
+  const launchFailures = listed<LaunchFailure>("launchFailures", "LaunchFailure", launchFailure, (f) => [
+    "",
+    f.claim,
+  ]);
+  // Memory: commands one by one; times that cannot be read are forgotten.
+  const mem = memory as Obj;
+  let memoryOut = mem as unknown as ControllerMemory;
+  const commands = checkList<CommandInProgress>(
+    check,
+    ["memory", "commands"],
+    mem.commands as unknown[],
+    "Command",
+    commandInProgress,
+    (c) => ["", c.id],
+  );
+  const memoryFields: [string, Rule][] = [
+    ["lastProvisioningAt", timestamp],
+    ["lastDisruptionAt", timestamp],
+    ["gatedUntil", gatedUntil],
+    ["consolidated", consolidatedMemo],
+  ];
+  const memoryChecked = checkOptions(check, mem, memoryFields, "memory");
+  if (commands.failed.size > 0 || memoryChecked.changed) {
+    memoryOut = { ...(memoryChecked.options as unknown as ControllerMemory), commands: commands.kept };
+    changed = true;
+  }
+  const seconds = finite(0);
+  const optionFields: [string, Rule][] = [
+    ["batchIdleSeconds", seconds],
+    ["batchMaxSeconds", seconds],
+    ["provisioningRetrySeconds", seconds],
+    ["validationSeconds", seconds],
+    ["replacementTimeoutSeconds", seconds],
+    ["registrationTimeoutSeconds", seconds],
+    ["unavailableOfferingSeconds", seconds],
+    ["evictionRetrySeconds", seconds],
+    ["consolidationRecheckSeconds", seconds],
+    ["disruption", bool],
+    ["disruptionOptions", (c, v) => isObject(v) || c.fail("disruption options", v)],
+    ["claimName", (c, v) => typeof v === "function" || c.fail("a function (nodePool, n) => name", v)],
+  ];
+  const checkedOptions = checkOptions(check, options, optionFields);
+  let decideOptions = checkedOptions.options as DecideOptions | undefined;
+  const disruptionOptions = decideOptions?.disruptionOptions;
+  if (disruptionOptions !== undefined) {
+    const inner = check.under(["options"], () =>
+      checkOptions(
+        check,
+        disruptionOptions,
+        [
+          ["minSavingsPerHour", finite(0)],
+          ["minSavingsPercent", finite(0)],
+          ["spotToSpotConsolidation", bool],
+          ["rebalanceRecommendations", bool],
+          ["pdbEvictions", oneOf("serial", "strict")],
+        ],
+        "disruptionOptions",
+      ),
+    );
+    if (inner.changed)
+      decideOptions = {
+        ...decideOptions,
+        disruptionOptions: inner.options as DecideOptions["disruptionOptions"],
+      };
+  }
+  const state: DecisionState = changed
+    ? {
+        ...(raw as unknown as DecisionState),
+        pods,
+        nodes: d.nodes,
+        nodePools: d.nodePools,
+        instanceTypes: d.instanceTypes as DecisionState["instanceTypes"],
+        memory: memoryOut,
+        ...(d.daemonSets === undefined ? {} : { daemonSets: d.daemonSets }),
+        ...(d.pdbs === undefined ? {} : { pdbs: d.pdbs }),
+        ...(d.interruptions === undefined ? {} : { interruptions: d.interruptions }),
+        ...(namespaces === undefined ? {} : { namespaces }),
+        ...(unavailableOfferings === undefined ? {} : { unavailableOfferings }),
+        ...(launchFailures === undefined ? {} : { launchFailures }),
+      }
+    : (raw as unknown as DecisionState);
+  if (changed && d.drift === undefined) delete (state as { drift?: unknown }).drift;
+  return {
+    input: { state, now: now as string, strategy: strategy as Strategy, options: decideOptions },
+    errors: check.errors,
+  };
 }

@@ -1,17 +1,24 @@
 import { createKernel, type Kernel } from "@nodeplan/solver-wasm";
 import { decide } from "./decide/decide.ts";
 import type { Strategy } from "./decide/strategy.ts";
-import type { DecideOptions, Decision, DecisionState } from "./decide/types.ts";
+import {
+  type ControllerMemory,
+  type DecideOptions,
+  type Decision,
+  type DecisionState,
+  initialMemory,
+} from "./decide/types.ts";
 import type { DisruptionInput } from "./disruption/input.ts";
 import { consolidateToFixedPoint, type LoopOptions, type LoopResult } from "./disruption/loop.ts";
 import { planDisruption } from "./disruption/plan-disruption.ts";
 import {
+  checkDecisionInput,
   checkDisruptionInput,
   checkLoopOptions,
   checkProvisioningInput,
   toPlanErrors,
 } from "./input-check.ts";
-import type { DisruptionPlan, Plan } from "./plan.ts";
+import type { DisruptionPlan, Plan, PlanError } from "./plan.ts";
 import type { ProvisioningInput } from "./provisioning/input.ts";
 import { provision } from "./provisioning/provision.ts";
 
@@ -26,7 +33,7 @@ export interface SolverOptions {
 
 /**
  * A loaded solver. Calls are synchronous and pure: same input, same plan. They check their input's
- * structure first (`checkProvisioningInput`, `checkDisruptionInput`) and never throw on bad input: an
+ * structure first (`checkProvisioningInput`, `checkDisruptionInput`, `checkDecisionInput`) and never throw on bad input: an
  * object that cannot be read is left out and reported in the plan's `errors`; an input that cannot be
  * read at all gives a plan with nothing in it but those errors.
  */
@@ -42,8 +49,18 @@ export interface Solver {
    * clock, plan again (see disruption/loop.ts).
    */
   consolidateToFixedPoint(input: DisruptionInput, options?: LoopOptions): LoopResult;
-  /** One controller pass: the actions for the cluster state at `now` (see decide/decide.ts). */
-  decide(state: DecisionState, now: string, strategy: Strategy, options?: DecideOptions): Decision;
+  /**
+   * One controller pass: the actions for the cluster state at `now` (see decide/decide.ts). The state,
+   * its memory, `now`, the strategy and the options are checked first (`checkDecisionInput`): what
+   * cannot be read is left out and reported in `errors`, and the pass decides on the rest; arguments
+   * that cannot be read at all give no actions, the memory handed back unchanged, and the errors.
+   */
+  decide(
+    state: DecisionState,
+    now: string,
+    strategy: Strategy,
+    options?: DecideOptions,
+  ): Decision & { errors: PlanError[] };
 }
 
 /**
@@ -90,7 +107,22 @@ export async function createSolver(options: SolverOptions = {}): Promise<Solver>
       result.last.errors.push(...errors);
       return result;
     },
-    decide: (state, now, strategy, options) => decide(kernel, state, now, strategy, options),
+    decide: (raw, now, strategy, options) => {
+      const checked = checkDecisionInput(raw, now, strategy, options);
+      const errors = toPlanErrors(checked.errors, "DecisionState");
+      if (checked.input === undefined) {
+        const memory = (raw as { memory?: unknown } | undefined)?.memory;
+        return {
+          actions: [],
+          memory:
+            typeof memory === "object" && memory !== null ? (memory as ControllerMemory) : initialMemory(),
+          ended: [],
+          errors,
+        };
+      }
+      const a = checked.input;
+      return { ...decide(kernel, a.state, a.now, a.strategy, a.options), errors };
+    },
   };
 }
 

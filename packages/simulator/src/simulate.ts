@@ -52,11 +52,6 @@ export async function simulate(input: SimulateInput): Promise<SimulationResult> 
         : [
             "costs are instance prices only: the catalog records no per-node costs (volumes, public IPv4, burstable credits, fees)",
           ]),
-      ...(spec.strategies.includes("karpenter")
-        ? [
-            "strategy karpenter provisions with nodeplan's provisioner until Karpenter's (in core, new claims only) plans over existing and in-flight nodes; its disruption is Karpenter's",
-          ]
-        : []),
     ],
   };
   for (const name of spec.strategies) {

@@ -6,9 +6,11 @@ export {
   type KarpenterProvisionOptions,
   type KarpenterProvisionResult,
   karpenterProvision,
+  karpenterProvisionSummary,
 } from "./karpenter-provisioner.ts";
 export { type Revalidation, revalidate } from "./revalidate.ts";
 export {
+  karpenterProvisioning,
   karpenterStrategy,
   nodeplanProvisioning,
   nodeplanStrategy,

@@ -2,6 +2,7 @@ import type { Kernel } from "@nodeplan/solver-wasm";
 import type { Plan } from "../plan.ts";
 import type { ProvisioningInput } from "../provisioning/input.ts";
 import { provision } from "../provisioning/provision.ts";
+import { karpenterProvision } from "./karpenter-provisioner.ts";
 
 /**
  * How new capacity is chosen for pending pods. A provisioning strategy takes what `provision` takes and
@@ -38,18 +39,26 @@ export const nodeplanStrategy: Strategy = {
 };
 
 /**
- * Karpenter's algorithm. Disruption is Karpenter core v1.14's (emptiness, one drifted node, multi-node
- * prefix search over <= 100 candidates, single-node first success). Karpenter's provisioner is in core
- * (`karpenterProvision`, karpenter-provisioner.ts: the bench's baseline) but plans new claims only: it
- * does not yet place pending pods on existing nodes and in-flight claims nor return a Plan, so this
- * strategy still provisions with nodeplan's (its description says so).
+ * Karpenter's provisioning (`karpenterProvision`, karpenter-provisioner.ts, the bench's baseline): its
+ * queue order, existing and in-flight nodes first, then the claims opened in the pass, then a new claim
+ * per NodePool by weight; preferences relaxed as Karpenter relaxes them. The kernel is not used.
+ */
+export const karpenterProvisioning: ProvisioningStrategy = {
+  name: "karpenter",
+  provision: (_kernel, input) => karpenterProvision(input),
+};
+
+/**
+ * Karpenter's algorithm: its scheduler for provisioning, and Karpenter core v1.14's disruption
+ * (emptiness, one drifted node, multi-node prefix search over <= 100 candidates, single-node first
+ * success).
  */
 export const karpenterStrategy: Strategy = {
   name: "karpenter",
-  provisioning: nodeplanProvisioning,
+  provisioning: karpenterProvisioning,
   disruption: "karpenter",
   description:
-    "Karpenter v1.14's disruption (multi-node prefix search, single-node first success); provisioning is nodeplan's until Karpenter's provisioner in core plans over existing and in-flight nodes",
+    "Karpenter v1.14's scheduler for provisioning (existing and in-flight nodes first, then first fit into new claims by NodePool weight) and its disruption (multi-node prefix search, single-node first success)",
 };
 
 /** The strategies by name. */

@@ -130,6 +130,26 @@ function rightSizedForLimits(kernel: Kernel, input: ProvisioningInput, first: At
   };
 }
 
+/**
+ * The proven bound nodeplan gives a plan whose new claims another algorithm chose (the `karpenter`
+ * strategy's): the LP over the claims' pods under their own constraints (no preference made a
+ * requirement; the PreferNoSchedule toleration where the relaxation can add it), or the exact optimum
+ * of covering them when they are few (exact-bound.ts), whichever is higher.
+ */
+export function boundForClaims(
+  input: ProvisioningInput,
+  claims: readonly PlannedNodeClaim[],
+): ProvenBound & { description: string } {
+  const onNew = new Set(claims.flatMap((c) => c.pods));
+  const tolerate = preferNoScheduleTaints(input.nodePools, input.nodes).length > 0;
+  let bound: ProvenBound = boundOnOwnConstraints(input, onNew, tolerate);
+  if (input.options?.exactBound !== false) {
+    const exact = exactOverOwnConstraints(input, claims, tolerate);
+    if (exact !== undefined && exact.lowerBoundPerHour > bound.lowerBoundPerHour) bound = exact;
+  }
+  return { ...bound, description: describeLowerBound(bound.method) };
+}
+
 /** A plan and how many pods it relaxed preferences of. */
 interface Attempt {
   plan: Plan;
