@@ -145,12 +145,14 @@ interface Quarantined {
 
 /**
  * One pass: read the cluster from the informer cache (object by object: what cannot be read is
- * skipped with an error about it), plan new capacity and disruption (a solve that throws is traced to
- * the objects it throws on, which are set aside), then, in acting mode, act: create NodeClaims within
- * their NodePools' limits, launch them, and carry out wave 1 of the disruption plan; last, publish
- * (Events, the status ConfigMap) in the background, best effort. Draining and terminating belong to
- * the termination loop (`Terminator`): a disruption only taints, pre-spins replacements and deletes
- * the candidates' NodeClaims.
+ * skipped with an error about it), then, in acting mode, informers -> state -> decide -> writer: the
+ * decision step's state is built from the cache and the commands in progress rebuilt from the
+ * cluster, core's `decide` runs (a pass that throws is traced to the objects it throws on, which are
+ * set aside), its actions are applied (claims within their NodePools' limits, launches, taints,
+ * nominations, the ICE cache; drains and terminations by the termination loop, `Terminator`), and the
+ * next pass is scheduled at its wake-up. In advisory mode the pass plans provisioning and disruption's
+ * first wave and acts on nothing. Last, publish (Events, the status ConfigMap) in the background,
+ * best effort.
  */
 export class Reconciler {
   last: Solved | undefined;
