@@ -850,6 +850,14 @@ export class Reconciler {
       cluster,
     );
 
+    // Commands dropped this pass: their candidates untainted first, as the decision orders it (a node
+    // a dropped command leaves may be a candidate of a command started in the same pass).
+    for (const a of decision.actions)
+      if (a.type === "untaint")
+        await step("disrupt", `untainting ${a.node}`, async () => {
+          await o.writer.untaintNode(a.node, a.key, [REPLACEMENTS_ANNOTATION, COMMAND_ANNOTATION]);
+        });
+
     // Disruption commands started this pass: taint (naming the command and its replacements), then
     // create and launch the replacements, all of a command's or none.
     const aborted = new Set<string>();
@@ -927,13 +935,6 @@ export class Reconciler {
     }
     if (aborted.size > 0)
       this.memory = { ...this.memory, commands: this.memory.commands.filter((c) => !aborted.has(c.id)) };
-
-    // Aborted commands: their candidates untainted.
-    for (const a of decision.actions)
-      if (a.type === "untaint")
-        await step("disrupt", `untainting ${a.node}`, async () => {
-          await o.writer.untaintNode(a.node, a.key, [REPLACEMENTS_ANNOTATION, COMMAND_ANNOTATION]);
-        });
 
     // Drains and deletions: a disrupted node goes to the termination loop (its NodeClaim deleted);
     // a claim that failed to launch or register is deleted.
