@@ -1,8 +1,9 @@
 import type { Kernel } from "@nodeplan/solver-wasm";
-import { type Node, type Pod, podKey } from "../model.ts";
+import { type LabelSelector, type Node, type Pod, podKey } from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import { provision } from "../provisioning/provision.ts";
 import type { KeptReason } from "../reasons.ts";
+import { labelSelectorKey, matchesLabelSelector } from "../selectors.ts";
 import { isReschedulable } from "./candidates.ts";
 import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
 import type { DisruptionInput } from "./input.ts";
@@ -47,13 +48,20 @@ export function simulate(
   view: ClusterView,
   remove: readonly Node[],
   effort: SimulationEffort = "search",
+  /** Fold pods no rule of an evicted pod reads into their nodes' room (default; tests compare with false). */
+  fold = true,
 ): Simulation {
   const names = new Set(remove.map((n) => n.name));
   const residual = catalog.independentPods ? residualView(view) : undefined;
   const evicted: Pod[] = [];
   // Pods that constrain no other pod only take room: the residual nodes carry that, and the kernel
-  // sees just the evicted pods instead of the whole cluster. Otherwise every pod goes in.
+  // sees just the evicted pods instead of the whole cluster. Otherwise every pod goes in, or, when
+  // folding, every pod some rule of the evicted pods reads (see `readBy`) and the rest as room.
   const pods: Pod[] = [];
+  /** When folding: which of the view's pods (by position) provisioning may read. */
+  let kept: Uint8Array | undefined;
+  // Nodes running a kept pod get their room per simulation; the rest, the view's residual (all pods off).
+  const hosts = new Set<string>();
   if (residual !== undefined) {
     for (const n of remove)
       for (const p of residual.podsOn.get(n.name) ?? [])
@@ -61,17 +69,32 @@ export function simulate(
           evicted.push(p);
           pods.push({ ...p, nodeName: undefined, provisionable: true, phase: "Pending" });
         }
-  } else
-    for (const p of view.pods) {
+  } else {
+    if (fold) {
+      const moving: Pod[] = [];
+      const podsOn = podsByNode(view);
+      for (const n of remove)
+        for (const p of podsOn.get(n.name) ?? []) if (isReschedulable(p)) moving.push(p);
+      kept = readBy(view, moving);
+    }
+    const all = view.pods;
+    for (let i = 0; i < all.length; i++) {
+      const p = all[i] as Pod;
       if (p.nodeName === undefined) {
-        pods.push(p.provisionable ? { ...p, provisionable: false } : p);
+        // Pending pods take no part (nothing reads a pod that is neither bound nor provisionable).
+        if (kept === undefined) pods.push(p.provisionable ? { ...p, provisionable: false } : p);
       } else if (names.has(p.nodeName)) {
         if (isReschedulable(p)) {
           evicted.push(p);
           pods.push({ ...p, nodeName: undefined, provisionable: true, phase: "Pending" });
         }
-      } else pods.push(p);
+      } else if (kept === undefined) pods.push(p);
+      else if (kept[i] === 1) {
+        pods.push(p);
+        hosts.add(p.nodeName);
+      }
     }
+  }
   let removedPerHour = 0;
   for (const n of remove) removedPerHour += nodePrice(catalog, n);
   if (evicted.length === 0)
@@ -93,6 +116,10 @@ export function simulate(
   for (const n of view.nodes.values()) {
     if (names.has(n.name)) {
       if (limited) nodes.push({ ...n, deleting: true });
+      continue;
+    }
+    if (kept !== undefined) {
+      nodes.push(hosts.has(n.name) ? roomFor(view, n, kept) : (residualView(view).nodes.get(n.name) ?? n));
       continue;
     }
     const r = residual?.nodes.get(n.name) ?? n;
@@ -173,6 +200,92 @@ function residualView(view: ClusterView): ResidualView {
   const out = { nodes, podsOn };
   residuals.set(view, out);
   return out;
+}
+
+/**
+ * The bound pods provisioning may read while it places `moving`, as a mask over the view's pods: those
+ * any of their spreads or pod (anti-)affinity terms, required or preferred, select (by the term's own
+ * selector, in any namespace: a superset of what the term's namespaces, matchLabelKeys and
+ * mismatchLabelKeys select), and every pod whose required anti-affinity or host ports constrain
+ * others. Every other bound pod only takes room on its node: folding it into the node's allocatable
+ * leaves the plan exactly as it was (simulate.test.ts checks this against simulating every pod).
+ */
+function readBy(view: ClusterView, moving: readonly Pod[]): Uint8Array {
+  const index = foldIndex(view);
+  const mask = new Uint8Array(view.pods.length);
+  for (const i of index.constraining) mask[i] = 1;
+  // Pods of one workload carry the same terms: each selector is marked once.
+  const seen = new Set<string>();
+  const add = (selector: LabelSelector | undefined) => {
+    if (selector === undefined) return;
+    let key = selectorKeys.get(selector);
+    if (key === undefined) selectorKeys.set(selector, (key = labelSelectorKey(selector)));
+    if (seen.has(key)) return;
+    seen.add(key);
+    let matched = index.bySelector.get(key);
+    if (matched === undefined) {
+      matched = [];
+      for (let i = 0; i < view.pods.length; i++) {
+        const p = view.pods[i] as Pod;
+        if (p.nodeName !== undefined && matchesLabelSelector(selector, p.labels)) matched.push(i);
+      }
+      index.bySelector.set(key, matched);
+    }
+    for (const i of matched) mask[i] = 1;
+  };
+  for (const p of moving) {
+    for (const c of p.topologySpreadConstraints) add(c.labelSelector);
+    for (const a of [p.podAffinity, p.podAntiAffinity]) {
+      for (const t of a.required) add(t.labelSelector);
+      for (const w of a.preferred) add(w.term.labelSelector);
+    }
+  }
+  return mask;
+}
+
+const selectorKeys = new WeakMap<LabelSelector, string>();
+
+/** Per view, by position in its pods: pods per node, pods that constrain others, pods each selector (by key) matches. */
+interface FoldIndex {
+  at: Map<string, number[]>;
+  constraining: number[];
+  bySelector: Map<string, number[]>;
+}
+
+const foldIndexes = new WeakMap<ClusterView, FoldIndex>();
+
+function foldIndex(view: ClusterView): FoldIndex {
+  let index = foldIndexes.get(view);
+  if (index === undefined) {
+    index = { at: new Map(), constraining: [], bySelector: new Map() };
+    for (let i = 0; i < view.pods.length; i++) {
+      const p = view.pods[i] as Pod;
+      if (p.nodeName === undefined) continue;
+      const list = index.at.get(p.nodeName);
+      if (list === undefined) index.at.set(p.nodeName, [i]);
+      else list.push(i);
+      if (p.podAntiAffinity.required.length > 0 || p.hostPorts.length > 0) index.constraining.push(i);
+    }
+    foldIndexes.set(view, index);
+  }
+  return index;
+}
+
+/**
+ * `n` with the room its bound pods outside `kept` leave (allocatable less their requests, at least 0):
+ * the pods in `kept` go to provisioning as they are, which takes their requests off in turn.
+ */
+function roomFor(view: ClusterView, n: Node, kept: Uint8Array): Node {
+  let allocatable: Record<string, number> | undefined;
+  for (const i of foldIndex(view).at.get(n.name) ?? []) {
+    const p = view.pods[i] as Pod;
+    if (kept[i] === 1 || p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
+    allocatable ??= { ...n.allocatable };
+    for (const k in p.requests) allocatable[k] = (allocatable[k] ?? 0) - (p.requests[k] as number);
+  }
+  if (allocatable === undefined) return n;
+  for (const k in allocatable) if ((allocatable[k] as number) < 0) allocatable[k] = 0;
+  return { ...n, allocatable };
 }
 
 /** The kept reason of nodes whose pods would not all find a home (the first ten, with why). */
