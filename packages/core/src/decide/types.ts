@@ -177,6 +177,8 @@ export interface DecideOptions {
   evictionRetrySeconds?: number;
   /** With nothing to do, disruption is re-planned at least this often even when nothing changed (5 min). */
   consolidationRecheckSeconds?: number;
+  /** Graceful disruption is planned at most this often (Karpenter's disruption polling period, 10 s). */
+  disruptionPollSeconds?: number;
   /** Disruption planning on (default true). */
   disruption?: boolean;
   /** Passed to the disruption planner (strategy comes from the Strategy). */

@@ -9,6 +9,7 @@ import {
   runController,
 } from "./index.ts";
 import {
+  FAST_DECIDE,
   FakeLauncher,
   pendingPod,
   registerLaunchedClaims,
@@ -39,6 +40,7 @@ describe("controller through @kubernetes/client-node against the fake apiserver"
       namespace: "nodeplan-system",
       identity: "replica-a",
       batchIdleMs: 20,
+      decide: FAST_DECIDE,
       batchMaxMs: 200,
       resyncMs: 0,
       metricsPort: 0,

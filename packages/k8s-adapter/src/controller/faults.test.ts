@@ -2,6 +2,7 @@ import { createSolver, type Solver } from "@nodeplan/core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type ControllerHandle, type ControllerOptions, OWNER_LABEL, runController } from "./index.ts";
 import {
+  FAST_DECIDE,
   FakeLauncher,
   kubectlDelete,
   pendingPod,
@@ -56,6 +57,7 @@ describe("fault harness (#18): the acting controller against the API-server doub
       namespace: "nodeplan-system",
       identity: "replica-a",
       batchIdleMs: 20,
+      decide: FAST_DECIDE,
       batchMaxMs: 200,
       resyncMs: 0,
       metricsPort: 0,
@@ -183,6 +185,11 @@ describe("fault harness (#18): the acting controller against the API-server doub
         planDisruption: (input) => {
           if (input.pods.some((p) => p.name === "poison")) throw new RangeError("invalid array length");
           return solver.planDisruption(input);
+        },
+        // The acting controller's pass: core's decision step.
+        decide: (state, now, strategy, options) => {
+          if (state.pods.some((p) => p.name === "poison")) throw new RangeError("invalid array length");
+          return solver.decide(state, now, strategy, options);
         },
       };
       for (let i = 0; i < 5; i++) api.put(pendingPod(`web-${i}`, "1", "1Gi"));
@@ -450,13 +457,15 @@ describe("fault harness (#18): the acting controller against the API-server doub
               r.status === 200 &&
               !JSON.stringify(r.body).includes("karpenter.sh/disrupted"),
           ),
-        5000,
+        // The drop needs a pass after the replacement's claim is gone; on a loaded machine a pass of
+        // the decision step (provisioning and disruption planning) can take seconds.
+        15_000,
         "the candidate untainted",
       );
       expect(api.get("v1", "Node", "old")).toBeDefined();
       expect(api.requests.filter((r) => r.path.endsWith("/eviction"))).toHaveLength(0);
       await c.drains();
-    }, 20_000);
+    }, 40_000);
 
     it("expiration waits for the grace period before evicting do-not-disrupt pods", async () => {
       const twoHoursAgo = new Date(Date.now() - 7_200_000).toISOString().replace(/\.\d+Z$/, "Z");
@@ -624,6 +633,14 @@ describe("fault harness (#18): the acting controller against the API-server doub
         ...solver,
         planDisruption: (input) =>
           solver.planDisruption({ ...input, nodePools: input.nodePools.map((p) => ({ ...p, limits: {} })) }),
+        // The acting controller's pass: core's decision step, its planners blind to limits.
+        decide: (state, now, strategy, options) =>
+          solver.decide(
+            { ...state, nodePools: state.nodePools.map((p) => ({ ...p, limits: {} })) },
+            now,
+            strategy,
+            options,
+          ),
       };
       const c = await limitScenario(blind);
       expect(c.lastSolve()?.disruption?.commands.some((x) => x.replacements.length > 0)).toBe(true);

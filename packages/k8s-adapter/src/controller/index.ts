@@ -9,12 +9,15 @@ import { KubeConfig } from "@kubernetes/client-node";
 import {
   type CatalogSource,
   type CloudInstance,
+  type CommandInProgress,
   createSolver,
+  type DecideOptions,
   type DriftDetector,
   type InterruptionEvent,
   type Launcher,
   type NodeClassObject,
   type Solver,
+  type Strategy,
 } from "@nodeplan/core";
 import { Batcher } from "./batcher.ts";
 import { type ClusterCheckOptions, ClusterChecks } from "./checks.ts";
@@ -96,6 +99,13 @@ export interface ControllerOptions {
   metricsHost?: string;
   /** Plan disruption (default true). */
   disruption?: boolean;
+  /** Acting mode's decision strategy (core's `nodeplanStrategy`, default, or `karpenterStrategy`). */
+  strategy?: Strategy;
+  /**
+   * Options of acting mode's decision step (core's `decide`): batch window, the 15 s validation of a
+   * consolidation, disruption polling, timeouts. Defaults are Karpenter's.
+   */
+  decide?: DecideOptions;
   /** The provider's drift detector (AWS: node class hash, AMI, subnets, security groups). */
   drift?: DriftDetector;
   /** The provider's node class for a loaded one (AWS: `ec2NodeClassOf`); default: as loaded. */
@@ -157,6 +167,11 @@ export interface ControllerHandle {
   ready(): boolean;
   /** The last solve (undefined before the first). */
   lastSolve(): Solved | undefined;
+  /**
+   * Disruption commands the decision step is carrying out (acting mode): validating, launching their
+   * replacements, or draining.
+   */
+  commandsInProgress(): readonly CommandInProgress[];
   /** Solves now, skipping the batch window; resolves when done. */
   reconcileNow(): Promise<void>;
   /** Runs a round of the termination loop now and resolves when it is done. */
@@ -245,6 +260,12 @@ export async function runController(options: ControllerOptions): Promise<Control
     nodeClass: options.nodeClass,
     interruptions: options.interruptions,
     orphanedInstances: () => collector?.last ?? [],
+    ...(options.strategy === undefined ? {} : { strategy: options.strategy }),
+    decide: {
+      // One liveness deadline: the termination loop's.
+      registrationTimeoutSeconds: (options.registrationTimeoutMs ?? REGISTRATION_TIMEOUT_MS) / 1000,
+      ...options.decide,
+    },
   });
   const terminator =
     mode === "acting" && options.launcher !== undefined
@@ -404,6 +425,7 @@ export async function runController(options: ControllerOptions): Promise<Control
     isLeader,
     ready: () => informers?.synced() === true,
     lastSolve: () => reconciler.last,
+    commandsInProgress: () => reconciler.commandsInProgress(),
     reconcileNow: () => batcher?.flush() ?? Promise.resolve(),
     drains: async () => {
       await terminator?.trigger();
@@ -412,6 +434,7 @@ export async function runController(options: ControllerOptions): Promise<Control
     published: () => publisher.idle(),
     async stop() {
       for (const t of timers) clearInterval(t);
+      reconciler.stop();
       loopDelay.disable();
       // A wedged pass is not waited for forever: stopping is what a failed liveness probe asks for.
       await Promise.race([batcher?.stop(), new Promise((r) => setTimeout(r, 5000).unref())]);

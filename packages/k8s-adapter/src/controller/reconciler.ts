@@ -1,20 +1,31 @@
 import { createHash } from "node:crypto";
 import {
+  type Action,
   type CatalogSource,
   type ClusterState,
+  type CommandInProgress,
+  type ControllerMemory,
   claimCharge,
   type DaemonSet,
+  type DecideOptions,
+  type Decision,
+  type DecisionPod,
+  type DecisionState,
+  type DisruptionCommand,
   type DisruptionPlan,
   type DriftDetector,
   type InstanceType,
   type InterruptionEvent,
+  initialMemory,
   isLaunchFailed,
   isProvisionable,
   type Launcher,
+  type LaunchFailure,
   type Node,
   type NodeClassObject,
   type NodePool,
   NodePoolLimits,
+  nodeplanStrategy,
   type Plan,
   type PlannedNodeClaim,
   PlannedNodeClaimSchema,
@@ -22,6 +33,8 @@ import {
   type PodDisruptionBudget,
   type ResourceVector,
   type Solver,
+  type Strategy,
+  type UnavailableOffering,
   withCatalogPrice,
   withUnavailableOfferings,
 } from "@nodeplan/core";
@@ -42,6 +55,12 @@ export const PLANNED_CLAIM_ANNOTATION = "nodeplan.dev/planned-claim";
 export const DISRUPTED_TAINT = { key: "karpenter.sh/disrupted", effect: "NoSchedule" } as const;
 /** On a node being disrupted: the NodeClaims replacing it (comma-separated). */
 export const REPLACEMENTS_ANNOTATION = "nodeplan.dev/disruption-replacements";
+/**
+ * On a node being disrupted: the command it belongs to (JSON: id, method, reason, savings, budget,
+ * when it was decided and started), so that a restarted or new leader rebuilds the command in
+ * progress from the cluster instead of losing or repeating it.
+ */
+export const COMMAND_ANNOTATION = "nodeplan.dev/disruption-command";
 
 /** What the reconciler needs. */
 export interface ReconcilerOptions {
@@ -73,6 +92,10 @@ export interface ReconcilerOptions {
   interruptions?: (() => readonly InterruptionEvent[]) | undefined;
   /** Orphaned instances found by garbage collection (reported in the status). */
   orphanedInstances?: () => readonly string[];
+  /** The decision step's strategy in acting mode (default nodeplan's). */
+  strategy?: Strategy;
+  /** Options of the decision step (batch window, validation wait, timeouts; Karpenter's defaults). */
+  decide?: DecideOptions;
 }
 
 /** The last solve, for the status object and tests. */
@@ -122,12 +145,14 @@ interface Quarantined {
 
 /**
  * One pass: read the cluster from the informer cache (object by object: what cannot be read is
- * skipped with an error about it), plan new capacity and disruption (a solve that throws is traced to
- * the objects it throws on, which are set aside), then, in acting mode, act: create NodeClaims within
- * their NodePools' limits, launch them, and carry out wave 1 of the disruption plan; last, publish
- * (Events, the status ConfigMap) in the background, best effort. Draining and terminating belong to
- * the termination loop (`Terminator`): a disruption only taints, pre-spins replacements and deletes
- * the candidates' NodeClaims.
+ * skipped with an error about it), then, in acting mode, informers -> state -> decide -> writer: the
+ * decision step's state is built from the cache and the commands in progress rebuilt from the
+ * cluster, core's `decide` runs (a pass that throws is traced to the objects it throws on, which are
+ * set aside), its actions are applied (claims within their NodePools' limits, launches, taints,
+ * nominations, the ICE cache; drains and terminations by the termination loop, `Terminator`), and the
+ * next pass is scheduled at its wake-up. In advisory mode the pass plans provisioning and disruption's
+ * first wave and acts on nothing. Last, publish (Events, the status ConfigMap) in the background,
+ * best effort.
  */
 export class Reconciler {
   last: Solved | undefined;
@@ -145,6 +170,29 @@ export class Reconciler {
   private readonly counted = new Map<string, string>();
   private types: Record<string, InstanceType[]> = {};
   private readonly reader = new ClusterReader();
+  /**
+   * The decision step's memory as of the last pass. Only what is safe to lose is taken from it
+   * (validating commands, batch and disruption timing, the consolidated state, name counters):
+   * commands past validation are rebuilt from the cluster's taints and annotations on every pass.
+   */
+  private memory: ControllerMemory = initialMemory();
+  /** Pending pods this controller nominated to a node or claim (`ns/name` -> node). */
+  private readonly nominations = new Map<string, string>();
+  /** When this process first saw a pending pod without a creation time (`ns/name` -> ms). */
+  private readonly firstSeen = new Map<string, number>();
+  /** The unavailable-offerings cache (Karpenter's ICE cache): the decision step's `mark_unavailable`. */
+  private readonly ice = new Map<string, UnavailableOffering>();
+  /** Launches that failed since the last pass, for the decision step. */
+  private launchFailures: LaunchFailure[] = [];
+  /** What the cluster looked like at the last pass (object versions), and when that last changed. */
+  private fingerprint = "";
+  private changedAt: string | undefined;
+  /** The last provisioning and disruption plans the decision step made (a pass may make neither). */
+  private lastDisruption: DisruptionPlan | undefined;
+  /** The pass the decision step asked for (`wakeAt`). */
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The last decision (tests, the status). */
+  lastDecision: Decision | undefined;
 
   constructor(options: ReconcilerOptions) {
     this.o = options;
@@ -170,23 +218,26 @@ export class Reconciler {
     }
     let solved: Solved;
     let nodePoolUids: Record<string, string>;
+    let decision: Decision | undefined;
     try {
-      ({ solved, nodePoolUids } = await this.solve(objects));
+      ({ solved, nodePoolUids, decision } =
+        o.mode === "acting" ? await this.decidePass(objects) : await this.solve(objects));
     } catch (error) {
       o.metrics.reconciles.inc({ result: "error" });
       o.log(`pass failed: ${describe(error)}`);
       return { result: "error", error };
     }
     let result: PassResult["result"] = "ok";
-    if (o.mode === "acting") {
+    if (decision !== undefined) {
       const started = performance.now();
       try {
-        if (!(await this.act(solved, nodePoolUids))) result = "error";
+        if (!(await this.apply(decision, solved, nodePoolUids))) result = "error";
         o.metrics.phaseSeconds.set((performance.now() - started) / 1000, { phase: "act" });
       } catch (err) {
         if (!(err instanceof NotLeaderError)) throw err;
         result = "not_leader";
       }
+      this.scheduleWake(decision.wakeAt);
     }
     o.metrics.reconciles.inc({ result });
     if (result === "ok") o.metrics.lastSuccess.set(Math.floor(o.now() / 1000));
@@ -198,10 +249,14 @@ export class Reconciler {
     return { result, solved };
   }
 
-  /** Reads the cluster and plans: provisioning, then disruption (with nominated nodes kept). */
+  /**
+   * Advisory mode: reads the cluster and plans what a pass would do now, provisioning then
+   * disruption's first wave (with nominated nodes kept), without the decision step's waits: nothing
+   * is acted on, so there is no command to carry between passes.
+   */
   private async solve(
     objects: readonly KubeObject[],
-  ): Promise<{ solved: Solved; nodePoolUids: Record<string, string> }> {
+  ): Promise<{ solved: Solved; nodePoolUids: Record<string, string>; decision?: Decision }> {
     const { o } = this;
     const nowMillis = o.now();
     const now = iso(nowMillis);
@@ -289,6 +344,310 @@ export class Reconciler {
     this.last = solved;
     this.updateMetrics(solved);
     return { solved, nodePoolUids: read.nodePoolUids };
+  }
+
+  /**
+   * Acting mode: informers -> state -> decide. Builds the decision step's state from the cache (pods
+   * with when they became pending and where they are nominated, nodes and claims, NodePools, the
+   * catalog, DaemonSets, PDBs, namespaces, the ICE cache, interruptions, drift, launches that failed
+   * since the last pass, when the cluster last changed) and its memory (commands past validation
+   * rebuilt from the cluster), and runs one pass of core's `decide` (a pass that throws is traced to
+   * the objects it throws on, which are set aside). The actions are applied by `apply`.
+   */
+  private async decidePass(
+    objects: readonly KubeObject[],
+  ): Promise<{ solved: Solved; nodePoolUids: Record<string, string>; decision: Decision }> {
+    const { o } = this;
+    const nowMillis = o.now();
+    // The decision step's clock keeps milliseconds: its waits (a batch window, a validation) are
+    // compared with it.
+    const now = new Date(nowMillis).toISOString();
+    let mark = performance.now();
+    const phase = (name: string) => {
+      const t = performance.now();
+      o.metrics.phaseSeconds.set((t - mark) / 1000, { phase: name });
+      mark = t;
+    };
+    const raw = rawIndex(objects);
+    const read = await this.reader.read(objects, iso(nowMillis));
+    const cluster = this.withoutQuarantined(read.cluster, raw);
+    phase("read");
+    await yieldNow();
+    mark = performance.now();
+    const catalogTypes = await this.catalogTypes(cluster);
+    this.types = catalogTypes;
+    const unavailable = this.unavailable(nowMillis);
+    const instanceTypes: Record<string, InstanceType[]> = {};
+    for (const [pool, types] of Object.entries(catalogTypes))
+      instanceTypes[pool] = withUnavailableOfferings(types, unavailable);
+    phase("catalog");
+    const byName = new Map(
+      Object.values(catalogTypes).flatMap((types) => types.map((t) => [t.name, t] as const)),
+    );
+    const nodes = cluster.nodes.map((n) => withCatalogPrice(n, byName));
+    const pods = this.decisionPods(cluster.pods, raw, nowMillis);
+    this.observeChange(objects, now);
+    const memory = this.rebuildMemory(nodes, now);
+    const failures = this.launchFailures;
+    const drift =
+      o.drift === undefined
+        ? undefined
+        : {
+            detector: o.drift,
+            nodeClasses: Object.fromEntries(cluster.nodeClasses.map((c) => [c.name, this.provided(c)])),
+          };
+    const base: Omit<DecisionState, "nodes" | "pods" | "nodePools" | "daemonSets" | "pdbs"> = {
+      instanceTypes: catalogTypes,
+      namespaces: cluster.namespaces,
+      unavailableOfferings: unavailable,
+      interruptions: o.interruptions?.() ?? [],
+      ...(drift === undefined ? {} : { drift }),
+      launchFailures: failures,
+      changedAt: this.changedAt ?? now,
+      memory,
+    };
+    const options: DecideOptions = { disruption: o.disruption ?? true, ...o.decide };
+    const strategy = o.strategy ?? nodeplanStrategy;
+    const state: SolveState = {
+      pods,
+      nodes,
+      nodePools: cluster.nodePools,
+      daemonSets: cluster.daemonSets,
+      pdbs: cluster.podDisruptionBudgets,
+    };
+    const started = performance.now();
+    const decided = await this.isolated("decide", state, raw, (s) =>
+      o.solver.decide(
+        {
+          ...base,
+          nodes: s.nodes,
+          pods: s.pods as readonly DecisionPod[],
+          nodePools: s.nodePools,
+          daemonSets: s.daemonSets,
+          pdbs: s.pdbs,
+        },
+        now,
+        strategy,
+        options,
+      ),
+    );
+    // Handed over: failures that came in while deciding wait for the next pass.
+    this.launchFailures = this.launchFailures.filter((f) => !failures.includes(f));
+    const decision = renameDecision(decided.value);
+    this.memory = decision.memory;
+    this.lastDecision = decision;
+    phase("decide");
+    // A pass that did not provision (no batch window closed) still reports what provisioning would
+    // do now, named as it would be launched.
+    const plan =
+      decision.plan ??
+      renameClaims(
+        (
+          await this.isolated("provision", decided.state, raw, (s) =>
+            o.solver.provision({
+              pods: s.pods,
+              nodes: s.nodes,
+              nodePools: s.nodePools,
+              instanceTypes,
+              daemonSets: s.daemonSets,
+              namespaces: cluster.namespaces,
+              now,
+            }),
+          )
+        ).value,
+      );
+    if (decision.disruption !== undefined) this.lastDisruption = decision.disruption;
+    phase("provision");
+    o.metrics.solveDuration.observe((performance.now() - started) / 1000);
+    const errors = [...read.errors, ...[...this.quarantine.values()].map((q) => q.error)];
+    this.report(errors);
+    const solved: Solved = {
+      at: iso(nowMillis),
+      cluster: { ...cluster, nodes },
+      instanceTypes,
+      plan,
+      disruption: this.lastDisruption,
+    };
+    this.last = solved;
+    this.updateMetrics(solved);
+    return { solved, nodePoolUids: read.nodePoolUids, decision };
+  }
+
+  /** The ICE cache: the launcher's unavailable offerings and the decision step's, not yet expired. */
+  private unavailable(nowMillis: number): UnavailableOffering[] {
+    const out = new Map<string, UnavailableOffering>();
+    const key = (u: UnavailableOffering) => `${u.instanceType}/${u.zone}/${u.capacityType}`;
+    for (const [k, u] of this.ice) if (Date.parse(u.until) <= nowMillis) this.ice.delete(k);
+    for (const u of [...(this.o.launcher?.unavailableOfferings() ?? []), ...this.ice.values()]) {
+      if (Date.parse(u.until) <= nowMillis) continue;
+      const had = out.get(key(u));
+      if (had === undefined || Date.parse(had.until) < Date.parse(u.until)) out.set(key(u), u);
+    }
+    return [...out.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  }
+
+  /**
+   * Pods as the decision step sees them: a pending pod's `pendingSince` is its PodScheduled=False
+   * condition's lastTransitionTime, else its creationTimestamp, else when this process first saw it;
+   * `nominatedNode` is kube-scheduler's status.nominatedNodeName, else where this controller's last
+   * provisioning pass put it.
+   */
+  private decisionPods(pods: readonly Pod[], raw: RawIndex, nowMillis: number): DecisionPod[] {
+    const pending = new Set<string>();
+    const out = pods.map((p): DecisionPod => {
+      if (p.nodeName !== undefined) return p;
+      const key = `${p.namespace}/${p.name}`;
+      pending.add(key);
+      const api = raw.get(`Pod/${p.namespace}/${p.name}`);
+      const meta = api?.metadata as { creationTimestamp?: string } | undefined;
+      const status = api?.status as
+        | {
+            nominatedNodeName?: string;
+            conditions?: { type?: string; status?: string; lastTransitionTime?: string }[];
+          }
+        | undefined;
+      const unscheduled = status?.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+      let since = unscheduled?.lastTransitionTime ?? meta?.creationTimestamp;
+      if (since === undefined || !Number.isFinite(Date.parse(since))) {
+        let first = this.firstSeen.get(key);
+        if (first === undefined) this.firstSeen.set(key, (first = nowMillis));
+        since = iso(first);
+      }
+      const nominated =
+        status?.nominatedNodeName !== undefined && status.nominatedNodeName !== ""
+          ? status.nominatedNodeName
+          : this.nominations.get(key);
+      return { ...p, pendingSince: since, ...(nominated === undefined ? {} : { nominatedNode: nominated }) };
+    });
+    for (const key of this.firstSeen.keys()) if (!pending.has(key)) this.firstSeen.delete(key);
+    for (const key of this.nominations.keys()) if (!pending.has(key)) this.nominations.delete(key);
+    return out;
+  }
+
+  /**
+   * Advances `changedAt` when an object disruption depends on changed since the last pass (Karpenter's
+   * consolidation state): any version of a Node, NodeClaim, Pod, NodePool, DaemonSet, PDB or node
+   * class, or the interruptions received.
+   */
+  private observeChange(objects: readonly KubeObject[], now: string): void {
+    const parts: string[] = [];
+    for (const obj of objects) {
+      if (obj.kind === "Event" || obj.kind === "ConfigMap" || obj.kind === "Lease") continue;
+      const m = obj.metadata;
+      parts.push(`${obj.kind}/${m.namespace ?? ""}/${m.name}@${m.resourceVersion ?? m.uid ?? ""}`);
+    }
+    parts.push(`interruptions:${this.o.interruptions?.().length ?? 0}`);
+    const fingerprint = hash(parts.join("\n"), 16);
+    if (fingerprint !== this.fingerprint || this.changedAt === undefined) this.changedAt = now;
+    this.fingerprint = fingerprint;
+  }
+
+  /**
+   * The decision step's memory for this pass. Commands past validation live in the cluster: every
+   * node this controller tainted `karpenter.sh/disrupted` carries the command (COMMAND_ANNOTATION) and
+   * its replacements (REPLACEMENTS_ANNOTATION), so they are rebuilt here on every pass, and a restarted
+   * or new leader carries on with them instead of planning them again or launching their replacements
+   * twice. A command whose candidates are being deleted is draining; one still waiting for its
+   * replacements is launching. From this process's memory: validating commands (lost on a restart: the
+   * next pass finds them again), timing, and commands whose candidates are all gone (the pass reports
+   * them completed).
+   */
+  private rebuildMemory(nodes: readonly Node[], now: string): ControllerMemory {
+    const byName = new Map(nodes.map((n) => [n.name, n]));
+    const byClaim = new Map(
+      nodes.flatMap((n) => (n.nodeClaim === undefined ? [] : [[n.nodeClaim, n] as const])),
+    );
+    const groups = new Map<string, { meta: CommandMeta | undefined; names: string[]; nodes: Node[] }>();
+    for (const n of nodes) {
+      if (n.inFlight || !n.taints.some((t) => t.key === DISRUPTED_TAINT.key)) continue;
+      const text = n.annotations[REPLACEMENTS_ANNOTATION];
+      if (text === undefined) continue;
+      const meta = commandMetaOf(n.annotations[COMMAND_ANNOTATION]);
+      const key = meta?.id ?? `restored-${hash(text, 8)}`;
+      let g = groups.get(key);
+      if (g === undefined)
+        groups.set(key, (g = { meta, names: text.split(",").filter((r) => r !== ""), nodes: [] }));
+      g.nodes.push(n);
+    }
+    const commands: CommandInProgress[] = [];
+    let next = this.memory.nextCommand;
+    for (const [id, g] of groups) {
+      const number = /^cmd-(\d+)$/.exec(id)?.[1];
+      if (number !== undefined) next = Math.max(next, Number(number) + 1);
+      const replacements = g.names.map((r) => replacementOf(r, byClaim.get(r) ?? byName.get(r)));
+      const method = g.meta?.method ?? "consolidation";
+      const startedAt =
+        g.meta?.startedAt ??
+        replacements
+          .map((r) => (byClaim.get(r.name) ?? byName.get(r.name))?.createdAt)
+          .filter((t): t is string => t !== undefined)
+          .sort()[0] ??
+        now;
+      const draining =
+        method === "expiration" ||
+        method === "interruption" ||
+        replacements.length === 0 ||
+        g.nodes.some((n) => n.deleting);
+      const candidates = g.nodes.map((n) => n.name).sort();
+      const pool = g.nodes[0]?.nodePool ?? "";
+      const command: DisruptionCommand = {
+        wave: 1,
+        method,
+        reason: g.meta?.reason ?? "restored from the cluster",
+        candidates,
+        replacements,
+        evictions: [],
+        savingsPerHour: g.meta?.savingsPerHour ?? 0,
+        budget: g.meta?.budget ?? {
+          nodePool: pool,
+          reason: method === "emptiness" ? "Empty" : method === "drift" ? "Drifted" : "Underutilized",
+          consumed: candidates.length,
+        },
+      };
+      commands.push({
+        id,
+        phase: draining ? "draining" : "launching",
+        command,
+        replacements,
+        decidedAt: g.meta?.decidedAt ?? startedAt,
+        startedAt,
+        ...(draining ? { drainingSince: startedAt } : {}),
+      });
+    }
+    // This process's commands the cache does not show yet (it lags behind our own writes) are kept;
+    // so are commands whose candidates are all gone (the pass reports them completed).
+    const rebuilt = new Set(commands.map((c) => c.id));
+    for (const c of this.memory.commands) {
+      if (rebuilt.has(c.id)) continue;
+      if (c.phase !== "validating" && c.command.candidates.every((n) => !byName.has(n)))
+        commands.push({ ...c, phase: "draining" });
+      else commands.push(c);
+    }
+    return { ...this.memory, commands, nextCommand: next };
+  }
+
+  /** Runs a pass at `wakeAt` (the decision step's wake-up), besides the informers' events. */
+  private scheduleWake(wakeAt: string | undefined): void {
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    if (wakeAt === undefined) return;
+    const delay = Math.max(0, Date.parse(wakeAt) - this.o.now());
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.o.retrigger();
+    }, delay);
+    this.wakeTimer.unref?.();
+  }
+
+  /** The disruption commands in progress as of the last pass. */
+  commandsInProgress(): readonly CommandInProgress[] {
+    return this.memory.commands;
+  }
+
+  /** Stops the wake-up timer (the controller is stopping). */
+  stop(): void {
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
   }
 
   /** Counts each object's error once per object version, and keeps the list for the status and Events. */
@@ -399,6 +758,14 @@ export class Reconciler {
     return loaded === undefined ? undefined : this.provided(loaded);
   }
 
+  /** Instance types per NodePool as the catalog source gives them (the decision step removes unavailable offerings). */
+  private async catalogTypes(cluster: ClusterState): Promise<Record<string, InstanceType[]>> {
+    const out: Record<string, InstanceType[]> = {};
+    for (const pool of cluster.nodePools)
+      out[pool.name] = await this.o.catalog.instanceTypes(pool, this.nodeClassOf(cluster, pool));
+    return out;
+  }
+
   /** Instance types per NodePool from the catalog source, minus offerings the launcher found unavailable. */
   private async instanceTypes(cluster: ClusterState): Promise<Record<string, InstanceType[]>> {
     const unavailable = (this.o.launcher?.unavailableOfferings() ?? []).filter(
@@ -432,14 +799,48 @@ export class Reconciler {
   }
 
   /**
-   * Acting: claims for the plan (within limits), launches, disruption. Each step fails on its own
-   * (logged, counted, tried again next pass); returns false when any did.
+   * Acting: applies a decision's actions through the writer, the launcher and the termination loop.
+   * `launch`: NodeClaims created within their NodePools' limits (a command's replacements all or none)
+   * and launched, with any claim of ours a previous leader left unlaunched; `nominate`: remembered for
+   * the next pass; `taint`: the disruption taint with the command and its replacements annotated on the
+   * candidate (what a restarted leader rebuilds the command from); `untaint`; `evict` and `delete` of a
+   * disrupted node: its NodeClaim deleted, the termination loop drains it (PDBs, terminationGracePeriod)
+   * and terminates it; `delete` of a failed or unregistered claim; `mark_unavailable`: the ICE cache;
+   * `event`: an Event. Each step fails on its own (logged, counted, tried again next pass); returns
+   * false when any did.
    */
-  private async act(solved: Solved, nodePoolUids: Record<string, string>): Promise<boolean> {
-    const { cluster, plan, disruption } = solved;
+  private async apply(
+    decision: Decision,
+    solved: Solved,
+    nodePoolUids: Record<string, string>,
+  ): Promise<boolean> {
+    const { o } = this;
+    const { cluster } = solved;
+    const now = solved.at;
     const limits = new NodePoolLimits(cluster.nodePools, cluster.nodes, (n) => this.pendingCharge(n));
+    const byName = new Map(cluster.nodes.map((n) => [n.name, n]));
     let ok = true;
-    const made = await this.createClaims(plan.nodeClaims, cluster, nodePoolUids, limits);
+    const step = async (action: string, what: string, run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (err) {
+        if (err instanceof NotLeaderError) throw err;
+        ok = false;
+        o.metrics.actionErrors.inc({ action });
+        o.log(`${what} failed: ${describe(err)}; the next pass tries again`);
+      }
+    };
+    for (const a of decision.actions) {
+      if (a.type === "mark_unavailable")
+        this.ice.set(`${a.offering.instanceType}/${a.offering.zone}/${a.offering.capacityType}`, a.offering);
+      else if (a.type === "nominate") this.nominations.set(a.pod, a.node);
+    }
+
+    // Provisioning.
+    const provisioning = decision.actions.flatMap((a) =>
+      a.type === "launch" && a.command === undefined ? [a.claim] : [],
+    );
+    const made = await this.createClaims(provisioning, cluster, nodePoolUids, limits);
     ok &&= made.ok;
     // Launch every claim of ours without an instance: the ones just created, and any a previous
     // leader created (or a lost launch response left) without one; the planned claim is kept in an
@@ -448,8 +849,141 @@ export class Reconciler {
       this.ourUnlaunchedClaims(cluster, new Map(made.claims.map((c) => [c.name, c]))),
       cluster,
     );
-    if (disruption !== undefined && plan.nodeClaims.length === 0)
-      ok &&= await this.disrupt(solved, nodePoolUids, limits);
+
+    // Commands dropped this pass: their candidates untainted first, as the decision orders it (a node
+    // a dropped command leaves may be a candidate of a command started in the same pass).
+    for (const a of decision.actions)
+      if (a.type === "untaint")
+        await step("disrupt", `untainting ${a.node}`, async () => {
+          await o.writer.untaintNode(a.node, a.key, [REPLACEMENTS_ANNOTATION, COMMAND_ANNOTATION]);
+        });
+
+    // Disruption commands started this pass: taint (naming the command and its replacements), then
+    // create and launch the replacements, all of a command's or none.
+    const aborted = new Set<string>();
+    const started = new Set<string>();
+    for (const a of decision.actions) {
+      if (a.type !== "taint" || started.has(a.command)) continue;
+      started.add(a.command);
+      const command = decision.memory.commands.find((c) => c.id === a.command);
+      const candidates = decision.actions.flatMap((x) =>
+        x.type === "taint" && x.command === a.command ? [x.node] : [],
+      );
+      const replacements = decision.actions.flatMap((x) =>
+        x.type === "launch" && x.command === a.command ? [x.claim] : [],
+      );
+      const abort = (why: string) => {
+        o.log(`not disrupting ${candidates.join(", ")} (${command?.command.method ?? a.command}): ${why}`);
+        aborted.add(a.command);
+      };
+      const over = limits.tryChargeAll(
+        replacements.map((c) => ({
+          nodePool: c.nodePool,
+          charge: claimCharge(c.instanceTypeOptions, (name) => this.capacityOf(name)),
+        })),
+      );
+      if (over !== undefined) {
+        abort(
+          `NodePool ${over.nodePool} limit on ${over.resource} would be exceeded by its replacements (${over.used} + ${over.adding} > ${over.limit})`,
+        );
+        continue;
+      }
+      const meta: CommandMeta | undefined =
+        command === undefined
+          ? undefined
+          : {
+              id: command.id,
+              method: command.command.method,
+              reason: command.command.reason,
+              savingsPerHour: command.command.savingsPerHour,
+              budget: command.command.budget,
+              decidedAt: command.decidedAt,
+              startedAt: command.startedAt ?? now,
+            };
+      const annotations = {
+        [REPLACEMENTS_ANNOTATION]: replacements.map((c) => c.name).join(","),
+        ...(meta === undefined ? {} : { [COMMAND_ANNOTATION]: JSON.stringify(meta) }),
+      };
+      const marked: string[] = [];
+      await step("disrupt", `tainting ${candidates.join(", ")}`, async () => {
+        for (const node of candidates)
+          if (await o.writer.taintNode(node, DISRUPTED_TAINT, annotations)) marked.push(node);
+      });
+      const untaint = async () => {
+        for (const node of marked)
+          await step("disrupt", `untainting ${node}`, async () => {
+            await o.writer.untaintNode(node, DISRUPTED_TAINT.key, [
+              REPLACEMENTS_ANNOTATION,
+              COMMAND_ANNOTATION,
+            ]);
+          });
+      };
+      if (marked.length < candidates.length) {
+        await untaint();
+        abort("a candidate could not be tainted");
+        continue;
+      }
+      if (replacements.length === 0) continue;
+      const created = await this.createClaims(replacements, cluster, nodePoolUids, limits, true);
+      ok &&= created.ok;
+      if (created.claims.length < replacements.length) {
+        await untaint();
+        abort("its replacements could not all be created");
+        continue;
+      }
+      ok &&= await this.launchAll(created.claims, cluster);
+    }
+    if (aborted.size > 0)
+      this.memory = { ...this.memory, commands: this.memory.commands.filter((c) => !aborted.has(c.id)) };
+
+    // Drains and deletions: a disrupted node goes to the termination loop (its NodeClaim deleted);
+    // a claim that failed to launch or register is deleted.
+    const handed = new Set<string>();
+    for (const a of decision.actions) {
+      if (a.type !== "evict" && a.type !== "delete") continue;
+      if (a.command !== undefined && aborted.has(a.command)) continue;
+      if (handed.has(a.node)) continue;
+      handed.add(a.node);
+      const node = byName.get(a.node);
+      if (node === undefined || node.deleting) continue;
+      if (a.type === "delete" && a.reason !== "disrupted") {
+        const claim = node.nodeClaim ?? (node.inFlight ? node.name : undefined);
+        if (claim === undefined) continue;
+        o.log(`deleting NodeClaim ${claim}: ${a.reason.replace("_", " ")}`);
+        await step("delete_nodeclaim", `deleting NodeClaim ${claim}`, () => o.writer.deleteNodeClaim(claim));
+        continue;
+      }
+      await step("disrupt", `terminating ${node.name}`, () => this.terminate(node));
+    }
+
+    // Events of the decision step (the plan's own are the publisher's).
+    for (const a of decision.actions) {
+      if (a.type !== "event" || !FORWARDED_EVENTS.has(a.reason)) continue;
+      const ref =
+        a.object.kind === "Pod"
+          ? {
+              apiVersion: "v1",
+              kind: "Pod",
+              namespace: a.object.name.split("/")[0] as string,
+              name: a.object.name.slice(a.object.name.indexOf("/") + 1),
+            }
+          : {
+              apiVersion: a.object.kind === "Node" ? "v1" : "karpenter.sh/v1",
+              kind: a.object.kind,
+              name: a.object.name,
+            };
+      try {
+        await o.writer.event(
+          ref,
+          `Nodeplan${a.reason}`,
+          a.message,
+          a.warning === true ? "Warning" : "Normal",
+        );
+      } catch (err) {
+        if (err instanceof NotLeaderError) throw err;
+        o.metrics.publishErrors.inc({ kind: "Event" });
+      }
+    }
     return ok;
   }
 
@@ -595,6 +1129,8 @@ export class Reconciler {
     )
       return;
     let launched: Awaited<ReturnType<Launcher["create"]>>;
+    const offeringKey = (u: UnavailableOffering) => `${u.instanceType}/${u.zone}/${u.capacityType}`;
+    const knownUnavailable = new Set(launcher.unavailableOfferings().map(offeringKey));
     try {
       const uid = meta?.uid;
       await o.writer.assertCanWrite();
@@ -604,6 +1140,18 @@ export class Reconciler {
       if (isLaunchFailed(err)) {
         o.metrics.launches.inc({ result: "failed" });
         this.relaunch.delete(claim.name);
+        // For the next pass: the offerings the launcher found unavailable go into the ICE cache.
+        const message = describe(err);
+        this.launchFailures.push({
+          claim: claim.name,
+          code: /^([A-Za-z.]+):/.exec(message)?.[1] ?? "LaunchFailed",
+          message,
+          unavailable: launcher
+            .unavailableOfferings()
+            .filter((u) => !knownUnavailable.has(offeringKey(u)))
+            .map(({ instanceType, zone, capacityType }) => ({ instanceType, zone, capacityType })),
+          at: iso(o.now()),
+        });
         o.log(`launch of ${claim.name} failed: ${describe(err)}; deleting the claim and solving again`);
         try {
           await o.writer.event(
@@ -663,114 +1211,15 @@ export class Reconciler {
     );
   }
 
-  /**
-   * Wave 1 of the disruption plan, as Karpenter: candidates are tainted (naming their replacements),
-   * replacements created (within limits: all of a command's or none) and launched; once every
-   * replacement has a Ready (or Initialized) Node the candidates' NodeClaims are deleted and the
-   * termination loop drains them. A replacement that is gone (its launch failed, or its node did not
-   * register in time) aborts the command: the taint is removed. Commands run side by side: nodes being
-   * disrupted count against their NodePool's budget in the plan.
-   */
-  private async disrupt(
-    solved: Solved,
-    nodePoolUids: Record<string, string>,
-    limits: NodePoolLimits,
-  ): Promise<boolean> {
-    const { o } = this;
-    const { cluster, disruption } = solved;
-    let ok = true;
-    const step = async (what: string, run: () => Promise<void>) => {
-      try {
-        await run();
-      } catch (err) {
-        if (err instanceof NotLeaderError) throw err;
-        ok = false;
-        o.metrics.actionErrors.inc({ action: "disrupt" });
-        o.log(`${what} failed: ${describe(err)}; the next pass tries again`);
-      }
-    };
-    const byName = new Map(cluster.nodes.map((n) => [n.name, n]));
-    const byClaim = new Map(
-      cluster.nodes.flatMap((n) => (n.nodeClaim === undefined ? [] : [[n.nodeClaim, n] as const])),
-    );
-    // The candidates of one command share its replacements (often many): judged once per command.
-    const progress = new Map<string, "gone" | "ready" | "waiting">();
-    const progressOf = (annotation: string) => {
-      let verdict = progress.get(annotation);
-      if (verdict === undefined) {
-        const found = annotation
-          .split(",")
-          .filter((r) => r !== "")
-          .map((r) => byClaim.get(r) ?? byName.get(r));
-        verdict = found.some((n) => n === undefined || n.deleting)
-          ? "gone"
-          : found.every((n) => n !== undefined && !n.inFlight && (n.initialized || n.ready))
-            ? "ready"
-            : "waiting";
-        progress.set(annotation, verdict);
-      }
-      return verdict;
-    };
-    for (const node of cluster.nodes.filter(isBeingDisrupted)) {
-      const verdict = progressOf(node.annotations[REPLACEMENTS_ANNOTATION] ?? "");
-      if (verdict === "gone") {
-        o.log(`replacement of ${node.name} is gone; aborting its disruption`);
-        await step(`untainting ${node.name}`, async () => {
-          await o.writer.untaintNode(node.name, DISRUPTED_TAINT.key, REPLACEMENTS_ANNOTATION);
-        });
-      } else if (verdict === "ready") await step(`terminating ${node.name}`, () => this.terminate(node));
-    }
-    for (const command of disruption?.commands.filter((c) => c.wave === 1) ?? []) {
-      const candidates = command.candidates.map((name) => byName.get(name));
-      if (candidates.some((n) => n === undefined || n.inFlight || n.deleting || isBeingDisrupted(n)))
-        continue;
-      const nodes = candidates as Node[];
-      const replacements = renameClaims({ ...emptyPlan, nodeClaims: command.replacements }).nodeClaims;
-      const over = limits.tryChargeAll(
-        replacements.map((c) => ({
-          nodePool: c.nodePool,
-          charge: claimCharge(c.instanceTypeOptions, (name) => this.capacityOf(name)),
-        })),
-      );
-      if (over !== undefined) {
-        o.log(
-          `not disrupting ${command.candidates.join(", ")} (${command.method}): NodePool ${over.nodePool} limit on ${over.resource} would be exceeded by its replacements (${over.used} + ${over.adding} > ${over.limit})`,
-        );
-        continue;
-      }
-      // Taint first (nothing new schedules onto the candidates), naming the replacements on the node,
-      // so a later leader knows what this disruption waits for.
-      const names = replacements.map((c) => c.name).join(",");
-      const marked: Node[] = [];
-      await step(`tainting ${command.candidates.join(", ")}`, async () => {
-        for (const node of nodes)
-          if (await o.writer.taintNode(node.name, DISRUPTED_TAINT, { [REPLACEMENTS_ANNOTATION]: names }))
-            marked.push(node);
-      });
-      if (replacements.length === 0) {
-        for (const node of marked) await step(`terminating ${node.name}`, () => this.terminate(node));
-        continue;
-      }
-      const made = await this.createClaims(replacements, cluster, nodePoolUids, limits, true);
-      ok &&= made.ok;
-      if (made.claims.length < replacements.length) {
-        for (const node of marked)
-          await step(`untainting ${node.name}`, async () => {
-            await o.writer.untaintNode(node.name, DISRUPTED_TAINT.key, REPLACEMENTS_ANNOTATION);
-          });
-        continue;
-      }
-      ok &&= await this.launchAll(made.claims, cluster);
-    }
-    return ok;
-  }
-
   /** Hands a node to the termination loop: its NodeClaim (with the finalizer) is deleted. */
   private async terminate(node: Node): Promise<void> {
     const { o } = this;
     if (node.nodeClaim === undefined) {
       o.log(`${node.name} has no NodeClaim: it cannot be terminated safely; untainting it`);
-      await o.writer.untaintNode(node.name, DISRUPTED_TAINT.key, REPLACEMENTS_ANNOTATION);
+      await o.writer.untaintNode(node.name, DISRUPTED_TAINT.key, [
+        REPLACEMENTS_ANNOTATION,
+        COMMAND_ANNOTATION,
+      ]);
       return;
     }
     await o.writer.addNodeClaimFinalizer(node.nodeClaim, TERMINATION_FINALIZER);
@@ -778,6 +1227,74 @@ export class Reconciler {
     o.log(`disrupting ${node.name}: deleted NodeClaim ${node.nodeClaim}; draining`);
   }
 }
+
+/** What COMMAND_ANNOTATION records of a command in progress. */
+interface CommandMeta {
+  id: string;
+  method: DisruptionCommand["method"];
+  reason: string;
+  savingsPerHour: number;
+  budget?: DisruptionCommand["budget"];
+  decidedAt: string;
+  startedAt: string;
+}
+
+const METHODS = new Set<string>(["emptiness", "consolidation", "drift", "expiration", "interruption"]);
+
+/** The command a node's annotation records; undefined when absent or unreadable (a legacy taint). */
+function commandMetaOf(text: string | undefined): CommandMeta | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const m = JSON.parse(text) as Partial<CommandMeta>;
+    if (typeof m.id !== "string" || typeof m.method !== "string" || !METHODS.has(m.method)) return undefined;
+    const time = (t: unknown) => (typeof t === "string" && Number.isFinite(Date.parse(t)) ? t : undefined);
+    const startedAt = time(m.startedAt);
+    if (startedAt === undefined) return undefined;
+    return {
+      id: m.id,
+      method: m.method,
+      reason: typeof m.reason === "string" ? m.reason : "",
+      savingsPerHour: typeof m.savingsPerHour === "number" ? m.savingsPerHour : 0,
+      ...(m.budget === undefined ? {} : { budget: m.budget }),
+      decidedAt: time(m.decidedAt) ?? startedAt,
+      startedAt,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A command's replacement as rebuilt from the cluster: the planned claim its NodeClaim carries, else
+ * what its node says it is. The decision step reads a replacement's name (is it there, initialized);
+ * one that is gone is only a name (the step then aborts the command).
+ */
+function replacementOf(name: string, node: Node | undefined): PlannedNodeClaim {
+  const planned = node === undefined ? undefined : plannedClaimOf(node);
+  if (planned !== undefined) return { ...planned, name: node?.inFlight ? name : (node as Node).name };
+  return {
+    name: node?.name ?? name,
+    nodePool: node?.nodePool ?? "",
+    instanceType: node?.instanceType ?? "",
+    instanceTypeOptions: node?.instanceType === undefined ? [] : [node.instanceType],
+    zone: node?.zone ?? "",
+    capacityType: node?.capacityType ?? "on-demand",
+    pricePerHour: node?.pricePerHour ?? 0,
+    worstPricePerHour: node?.pricePerHour ?? 0,
+    requirements: [],
+    daemonSetOverhead: {},
+    pods: [],
+  };
+}
+
+/** The decision step's Events written to the cluster (provisioning's come from the publisher's plan Events). */
+const FORWARDED_EVENTS = new Set([
+  "DisruptionValidating",
+  "DisruptionStarted",
+  "DisruptionCompleted",
+  "DisruptionDropped",
+  "RegistrationTimeout",
+]);
 
 /** Tainted by this controller's disruption (the replacements annotation names what it waits for). */
 function isBeingDisrupted(n: Node): boolean {
@@ -918,6 +1435,44 @@ const emptyPlan: Plan = {
   warnings: [],
   errors: [],
 };
+
+/**
+ * A decision with its new claims named as `renameClaims` names them (content hashes, so the same
+ * launch after a restart is the same NodeClaim): the launch actions, the nominations, the plan and the
+ * commands' replacements.
+ */
+function renameDecision(decision: Decision): Decision {
+  const launches = decision.actions.flatMap((a) => (a.type === "launch" ? [a.claim] : []));
+  if (launches.length === 0) return decision;
+  const renamed = renameClaims({ ...emptyPlan, nodeClaims: launches }).nodeClaims;
+  const names = new Map(launches.map((c, i) => [c.name, (renamed[i] as PlannedNodeClaim).name]));
+  const rename = (n: string) => names.get(n) ?? n;
+  const actions = decision.actions.map((a): Action => {
+    if (a.type === "launch") return { ...a, claim: { ...a.claim, name: rename(a.claim.name) } };
+    if (a.type === "nominate") return { ...a, node: rename(a.node) };
+    if (a.type === "event" && a.object.kind === "NodeClaim")
+      return { ...a, object: { ...a.object, name: rename(a.object.name) } };
+    return a;
+  });
+  const out: Decision = {
+    ...decision,
+    actions,
+    memory: {
+      ...decision.memory,
+      commands: decision.memory.commands.map((c) => ({
+        ...c,
+        replacements: c.replacements.map((r) => ({ ...r, name: rename(r.name) })),
+      })),
+    },
+  };
+  if (decision.plan !== undefined)
+    out.plan = {
+      ...decision.plan,
+      nodeClaims: decision.plan.nodeClaims.map((c) => ({ ...c, name: rename(c.name) })),
+      placements: decision.plan.placements.map((p) => ({ ...p, node: rename(p.node) })),
+    };
+  return out;
+}
 
 /**
  * Claim names that cannot collide across restarts: the NodePool and a hash of the claim's content

@@ -336,13 +336,16 @@ export class ClusterWriter {
     });
   }
 
-  /** Removes every taint with `key` and the annotation from a Node; false when the Node is gone. */
-  async untaintNode(name: string, key: string, annotation: string): Promise<boolean> {
+  /** Removes every taint with `key` and the annotation(s) from a Node; false when the Node is gone. */
+  async untaintNode(name: string, key: string, annotation: string | readonly string[]): Promise<boolean> {
+    const drop = new Set(typeof annotation === "string" ? [annotation] : annotation);
     return this.changeNode(name, (node) => {
       const spec = (node.spec as Json | undefined) ?? {};
       const taints = (spec.taints as { key: string }[] | undefined) ?? [];
       const meta = node.metadata as Json;
-      const { [annotation]: _dropped, ...annotations } = (meta.annotations as Record<string, string>) ?? {};
+      const annotations = Object.fromEntries(
+        Object.entries((meta.annotations as Record<string, string>) ?? {}).filter(([k]) => !drop.has(k)),
+      );
       return {
         ...node,
         metadata: { ...meta, annotations },

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import {
   type CatalogSource,
   type CloudInstance,
+  type DecideOptions,
   type InstanceType,
   type LaunchedInstance,
   type Launcher,
@@ -13,6 +14,20 @@ import {
   type UnavailableOffering,
 } from "@nodeplan/core";
 import type { FakeApiServer } from "./fake-apiserver.ts";
+
+/**
+ * The decision step's waits scaled down for tests that run on the wall clock (each stays in Karpenter's
+ * order: validation longer than the poll): a consolidation is re-validated 0.3 s after it is found
+ * (15 s in production), graceful disruption is planned every 0.1 s (10 s), a pending pod the last pass
+ * could not place is retried after 0.5 s (10 s), and the batch window is 50 ms idle, 0.5 s at most (1 s, 10 s).
+ */
+export const FAST_DECIDE: DecideOptions = {
+  validationSeconds: 0.3,
+  disruptionPollSeconds: 0.1,
+  provisioningRetrySeconds: 0.5,
+  batchIdleSeconds: 0.05,
+  batchMaxSeconds: 0.5,
+};
 
 /** A few real us-east-1 types from ../shared/data (on-demand, three zones). */
 const catalogTypes: InstanceType[] = (() => {
