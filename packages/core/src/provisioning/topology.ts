@@ -310,10 +310,14 @@ function domainIndex(
           if (!policy.affinity || requirementConflict(c, pool, it, o) === undefined) out.add(v);
         }
     }
+    // One constraints object for every node: its parsed requirements are cached across nodes.
+    const affinityOnly = policy.affinity
+      ? { ...c, tolerations: [{ operator: "Exists" as const }] }
+      : undefined;
     for (const n of input.nodes) {
       const v = n.labels[key];
-      if (v === undefined) continue;
-      if (policy.affinity && !nodeAccepts({ ...c, tolerations: [{ operator: "Exists" }] }, n)) continue;
+      if (v === undefined || out.has(v)) continue;
+      if (affinityOnly !== undefined && !nodeAccepts(affinityOnly, n)) continue;
       if (policy.taints && untoleratedTaint(n.taints, c.tolerations) !== undefined) continue;
       out.add(v);
     }
@@ -505,10 +509,24 @@ function collectRules(given: RuleInputs): Rules {
         const original = asWritten?.get(podKey(pod));
         const own = original === undefined ? undefined : constraintsOf(original);
         const c0 = own ?? enc.constraintClasses[group.constraintClass];
-        const countNode = (n: Node) =>
-          c0 === undefined ||
-          ((!policy.affinity || nodeAccepts({ ...c0, tolerations: [{ operator: "Exists" }] }, n)) &&
-            (!policy.taints || untoleratedTaint(n.taints, c0.tolerations) === undefined));
+        // The node-affinity half of the test ignores taints: one constraints object for every node, so
+        // its parsed requirements are cached (a fresh object per node re-parsed them for each one).
+        const affinityOnly =
+          c0 === undefined || !policy.affinity
+            ? undefined
+            : { ...c0, tolerations: [{ operator: "Exists" as const }] };
+        const counted = new Map<Node, boolean>();
+        const countNode = (n: Node) => {
+          if (c0 === undefined) return true;
+          let yes = counted.get(n);
+          if (yes === undefined) {
+            yes =
+              (affinityOnly === undefined || nodeAccepts(affinityOnly, n)) &&
+              (!policy.taints || untoleratedTaint(n.taints, c0.tolerations) === undefined);
+            counted.set(n, yes);
+          }
+          return yes;
+        };
         // Which nodes' pods count depends on the pod's node affinity (Honor) and tolerations (Honor).
         const counterId = `spread|${c.topologyKey}|${id}|${policy.affinity || policy.taints ? (c0?.key ?? "") : ""}|${policy.affinity}|${policy.taints}`;
         const counter = counterFor(counterId, c.topologyKey, matches, countNode);
