@@ -115,6 +115,8 @@ class Simulation {
   private readonly namespaces: Map<string, Record<string, string>>;
   private readonly nodes = new Map<string, SimNode>();
   private readonly pods = new Map<number, SimPod>();
+  /** The pods each PDB selects (PDBs and a pod's labels do not change): its status counts these only. */
+  private readonly pdbMembers = new Map<PodDisruptionBudget, Set<SimPod>>();
   private readonly podByKey = new Map<string, SimPod>();
   private readonly pendingPods = new Set<SimPod>();
   private readonly withAffinity = new Set<SimPod>();
@@ -173,6 +175,7 @@ class Simulation {
       for (const t of types) if (!this.typeByName.has(t.name)) this.typeByName.set(t.name, t);
     this.daemonSets = cluster.daemonSets;
     this.pdbs = cluster.podDisruptionBudgets;
+    for (const pdb of this.pdbs) this.pdbMembers.set(pdb, new Set());
     this.namespaces = new Map(cluster.namespaces.map((n) => [n.name, n.labels]));
     this.capacity = this.s.settings.capacity;
     this.defaultImage = this.s.settings.nodes.image;
@@ -776,6 +779,9 @@ class Simulation {
     };
     this.pods.set(pod.seq, pod);
     this.podByKey.set(pod.key, pod);
+    for (const [pdb, members] of this.pdbMembers)
+      if (pdb.namespace === pod.namespace && matchesLabelSelector(pdb.selector, pod.base.labels))
+        members.add(pod);
     if (daemonSet === undefined) this.pendingPods.add(pod);
     app?.pods.add(pod);
     return pod;
@@ -948,6 +954,7 @@ class Simulation {
       this.scheduleDirty = true;
     }
     this.pods.delete(pod.seq);
+    for (const members of this.pdbMembers.values()) members.delete(pod);
     if (this.podByKey.get(pod.key) === pod) this.podByKey.delete(pod.key);
     this.pendingPods.delete(pod);
     if (pod.app !== undefined) {
@@ -965,7 +972,7 @@ class Simulation {
   private evict(pod: SimPod): boolean {
     if (pod.state === "terminating" || pod.state === "gone") return true;
     const covering = this.pdbs
-      .filter((b) => b.namespace === pod.namespace && matchesLabelSelector(b.selector, pod.base.labels))
+      .filter((b) => this.pdbMembers.get(b)?.has(pod))
       .map((pdb) => ({ name: `${pdb.namespace}/${pdb.name}`, pdb, counts: this.pdbStatus(pdb) }));
     if (evictionRefusal(pod.state === "ready", covering) !== undefined) return false;
     // Independent recount: a healthy pod's eviction leaves every PDB covering it within its budget.
@@ -991,13 +998,8 @@ class Simulation {
     let count = 0;
     let bare = 0;
     const apps = new Set<App>();
-    for (const p of this.pods.values()) {
-      if (
-        p.namespace !== pdb.namespace ||
-        p.state === "gone" ||
-        !matchesLabelSelector(pdb.selector, p.base.labels)
-      )
-        continue;
+    for (const p of this.pdbMembers.get(pdb) ?? []) {
+      if (p.state === "gone") continue;
       count++;
       if (p.app !== undefined) apps.add(p.app);
       else bare++;
@@ -1336,13 +1338,16 @@ class Simulation {
     for (const c of memory.commands)
       if (c.id !== cmd.id && c.phase !== "validating") for (const n of c.command.candidates) going.add(n);
     const nodes = state.nodes.map((n) => (going.has(n.name) && !n.deleting ? { ...n, deleting: true } : n));
+    // Only the budget rule is checked here (PDBs are checked at each eviction): it counts nodes, so the
+    // validator gets the candidates' pods only and no PDBs, instead of replaying the whole cluster's.
+    const candidates = new Set(cmd.command.candidates);
     const verdict = validateDisruption(
       {
         nodes,
-        pods: state.pods,
+        pods: state.pods.filter((p) => p.nodeName !== undefined && candidates.has(p.nodeName)),
         nodePools: state.nodePools,
         instanceTypes: state.instanceTypes,
-        pdbs: state.pdbs ?? [],
+        pdbs: [],
         now: iso(this.now),
         options: { strategy: this.input.strategy.disruption },
       },

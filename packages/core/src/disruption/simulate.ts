@@ -110,6 +110,8 @@ export function simulate(
       patterns: effort !== "search",
       claimName: (pool, i) => `${SIM_PREFIX}${pool}-${i}`,
       exactBound: false,
+      // Only the bound simulation's bound is read (plan-disruption's lowerBound); search attempts skip it.
+      bound: effort === "bound",
     },
   });
   return {

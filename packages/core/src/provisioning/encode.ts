@@ -196,13 +196,16 @@ export function encode(
     .sort((a, b) => cmp(a.name, b.name));
   const E = existing.length;
   const WE = Math.ceil(E / 32);
-  const boundRequests = new Map<string, Record<string, number>>();
+  // What the pods bound to each existing node request, per resource dimension (summed in pod order).
+  // Only these nodes' sums are needed: pods elsewhere are skipped without reading their requests.
+  const boundSums = new Map<string, Float64Array>();
+  for (const n of existing) if (!boundSums.has(n.name)) boundSums.set(n.name, new Float64Array(R));
   for (const p of input.pods) {
     if (p.nodeName === undefined || p.terminating || p.phase === "Succeeded" || p.phase === "Failed")
       continue;
-    const sum = boundRequests.get(p.nodeName) ?? {};
-    for (const [k, v] of Object.entries(p.requests)) sum[k] = (sum[k] ?? 0) + v;
-    boundRequests.set(p.nodeName, sum);
+    const sum = boundSums.get(p.nodeName);
+    if (sum === undefined) continue;
+    for (let j = 0; j < R; j++) sum[j] = (sum[j] as number) + (p.requests[resources[j] as string] ?? 0);
   }
   const classExisting = constraintClasses.map((c) => existing.map((n) => nodeAccepts(c, n)));
 
@@ -300,9 +303,9 @@ export function encode(
 
   const remaining = new Float64Array(E * R);
   existing.forEach((n, e) => {
-    const bound = boundRequests.get(n.name) ?? {};
+    const bound = boundSums.get(n.name) as Float64Array;
     resources.forEach((r, j) => {
-      remaining[e * R + j] = Math.max(0, (n.allocatable[r] ?? 0) - (bound[r] ?? 0));
+      remaining[e * R + j] = Math.max(0, (n.allocatable[r] ?? 0) - (bound[j] as number));
     });
   });
 

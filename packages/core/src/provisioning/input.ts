@@ -31,6 +31,11 @@ export interface ProvisioningOptions {
    * true). Simulations that only need the plan (disruption) turn it off.
    */
   exactBound?: boolean;
+  /**
+   * Prove a lower bound on the new capacity (default true). Simulations that only compare candidate
+   * sets turn it off: the plan's bound is then 0 (the trivial bound) with no certificate.
+   */
+  bound?: boolean;
 }
 
 /** What `provision` plans for. Instance types are given per NodePool name, or one list for all. */

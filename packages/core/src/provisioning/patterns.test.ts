@@ -48,6 +48,18 @@ describe("pattern LP", () => {
     expect(check.verifiedLowerBoundPerHour).toBeGreaterThanOrEqual(plan.cost.lowerBoundPerHour * (1 - 1e-7));
   });
 
+  test("options.bound false: the same plan with the trivial bound and no certificate, which validates", () => {
+    const inp = input(pods("p", 10, 1500, 1), [type("two", 2, 8, 1), type("four", 4, 16, 2)]);
+    const proven = solver.provision({ ...inp, options: { exactBound: false } });
+    const plan = solver.provision({ ...inp, options: { exactBound: false, bound: false } });
+    expect(plan.nodeClaims).toEqual(proven.nodeClaims);
+    expect(plan.placements).toEqual(proven.placements);
+    expect(proven.cost.lowerBoundPerHour).toBeGreaterThan(0);
+    expect(plan.cost.lowerBoundPerHour).toBe(0);
+    expect(plan.lowerBound.certificate).toBeNull();
+    expect(validatePlan(inp, plan).violations).toEqual([]);
+  });
+
   test("a certificate whose scale understates a node's worth proves less than it claims", () => {
     const p = pods("p", 10, 1500, 1);
     const types = [type("two", 2, 8, 1), type("four", 4, 16, 2)];

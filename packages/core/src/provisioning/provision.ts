@@ -104,7 +104,7 @@ function rightSizedForLimits(kernel: Kernel, input: ProvisioningInput, first: At
       bestInput = trimmed;
     }
   }
-  if (bestInput === input) return first.plan;
+  if (bestInput === input || input.options?.bound === false) return best.plan;
   // The trimmed catalog's bound bounds the trimmed problem only: bound the pods on new claims over all types.
   const plan = best.plan;
   const onNew = new Set(plan.nodeClaims.flatMap((c) => c.pods));
@@ -162,25 +162,31 @@ function provisionOnce(
   const unschedulable = [...decoded.unschedulable, ...unplacedPods(input, enc, result, topo, nodeClaims)];
   unschedulable.sort((a, b) => cmp(a.pod, b.pod));
   placements.sort((a, b) => cmp(a.pod, b.pod));
-  const bound = chooseBound({
-    input,
-    prefs,
-    base: packed.base,
-    enc,
-    topo,
-    result,
-    upfront: packed.upfront,
-    resourceBound: improved.resourceBound,
-    patternProof: improved.patternProof,
-    nodeClaims,
-    dropped: decoded.dropped,
-  });
+  const bound: ProvenBound =
+    input.options?.bound === false
+      ? NO_BOUND
+      : chooseBound({
+          input,
+          prefs,
+          base: packed.base,
+          enc,
+          topo,
+          result,
+          upfront: packed.upfront,
+          resourceBound: improved.resourceBound,
+          patternProof: improved.patternProof,
+          nodeClaims,
+          dropped: decoded.dropped,
+        });
   const warnings = [...unenforcedConstraints(topo?.unenforced ?? 0), ...relaxedPreferences(levels)];
   return {
     plan: planOf(input, { nodeClaims, placements, unschedulable }, bound, warnings),
     relaxed: levels.size,
   };
 }
+
+/** The trivial bound, when the caller asked for none (`options.bound: false`). */
+const NO_BOUND: ProvenBound = { lowerBoundPerHour: 0, method: "none (not computed)", certificate: null };
 
 /** How preferences are scheduled: the policy, the PreferNoSchedule taints, each pending pod's relaxation steps. */
 interface PreferenceSetup {
