@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { applyJsonPatch, type DoctorReport, rules } from "@nodeplan/doctor";
+import { applyJsonPatch, type DoctorReport, type Fix, type ObjectRef, rules } from "@nodeplan/doctor";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
 
@@ -149,10 +149,10 @@ describe("nodeplan doctor on examples/misconfigured-cluster", { timeout: 180_000
     const fixed = report.findings.filter((f) => f.fix !== undefined);
     expect(fixed.length).toBeGreaterThan(15);
     for (const f of fixed) {
-      const o = f.objects[0]!;
-      const docs = docsOf(o.file!);
-      docs[o.document!] = applyJsonPatch(docs[o.document!], f.fix!.patch);
-      added.push(...(f.fix!.add ?? []));
+      const o = f.objects[0] as ObjectRef;
+      const docs = docsOf(o.file as string);
+      docs[o.document as number] = applyJsonPatch(docs[o.document as number], (f.fix as Fix).patch);
+      added.push(...((f.fix as Fix).add ?? []));
     }
     const dir = mkdtempSync(join(tmp, "fixed-"));
     for (const name of [

@@ -1,3 +1,4 @@
+import { cmp } from "./compare.ts";
 import type { InputError, IssuePath } from "./errors.ts";
 import type { LabelSelector } from "./model.ts";
 import { isQualifiedName, isValidLabelValue } from "./well-known-labels.ts";
@@ -146,22 +147,20 @@ export const NOTHING_SELECTOR_KEY = "<nothing>";
  */
 export function labelSelectorKey(selector: LabelSelector | null | undefined): string {
   if (selector === null || selector === undefined) return NOTHING_SELECTOR_KEY;
-  const parts = new Set<string>();
-  for (const key of Object.keys(selector.matchLabels)) parts.add(`${key} in (${selector.matchLabels[key]})`);
+  // Each requirement's text with the label key it is on (the text is unique: it names the key).
+  const parts = new Map<string, string>();
+  for (const key of Object.keys(selector.matchLabels))
+    parts.set(`${key} in (${selector.matchLabels[key]})`, key);
   for (const e of selector.matchExpressions) {
     const values = [...new Set(e.values)].sort().join(",");
-    if (e.operator === "In") parts.add(`${e.key} in (${values})`);
-    else if (e.operator === "NotIn") parts.add(`${e.key} notin (${values})`);
-    else if (e.operator === "Exists") parts.add(e.key);
-    else parts.add(`!${e.key}`);
+    if (e.operator === "In") parts.set(`${e.key} in (${values})`, e.key);
+    else if (e.operator === "NotIn") parts.set(`${e.key} notin (${values})`, e.key);
+    else if (e.operator === "Exists") parts.set(e.key, e.key);
+    else parts.set(`!${e.key}`, e.key);
   }
   // Sort on the key first so `a` and `!a` stay next to each other whatever their prefix sorts as.
-  const keyOf = (p: string) => (p.startsWith("!") ? p.slice(1) : (p.split(" ")[0] as string));
   return [...parts]
-    .sort((x, y) => {
-      const kx = keyOf(x);
-      const ky = keyOf(y);
-      return kx < ky ? -1 : kx > ky ? 1 : x < y ? -1 : x > y ? 1 : 0;
-    })
+    .sort(([x, kx], [y, ky]) => cmp(kx, ky) || cmp(x, y))
+    .map(([text]) => text)
     .join(",");
 }

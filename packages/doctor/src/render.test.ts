@@ -1,7 +1,8 @@
+import type { ManifestInput } from "@nodeplan/k8s-adapter";
 import { beforeAll, describe, expect, test } from "vitest";
-import { doctorOn, readFixture } from "./doctor.test-helper.ts";
-import type { DoctorReport } from "./finding.ts";
-import { doctorMetrics, doctorStatusData, renderDoctorText, toSarif } from "./render.ts";
+import { doctorOn, type Fixture, readFixture } from "./doctor.test-helper.ts";
+import type { DoctorReport, Finding, ObjectRef } from "./finding.ts";
+import { doctorMetrics, doctorStatusData, type MetricFamily, renderDoctorText, toSarif } from "./render.ts";
 import { rules } from "./rules/index.ts";
 
 /** A report with errors, warnings, fixes, added manifests and effects: several fixtures read together. */
@@ -13,7 +14,10 @@ beforeAll(async () => {
     readFixture("imdsv1-enabled", "fires-optional.yaml"),
     readFixture("zone-spread-unsatisfiable", "fires-min-domains.yaml"),
   ];
-  const texts = [fixtures[0]!.texts[0]!, ...fixtures.map((f) => f.texts[1]!)];
+  const texts = [
+    (fixtures[0] as Fixture).texts[0] as ManifestInput,
+    ...fixtures.map((f) => f.texts[1] as ManifestInput),
+  ];
   report = await doctorOn(texts);
 });
 
@@ -57,16 +61,18 @@ describe("SARIF 2.1.0", () => {
     }
     expect(run.results).toHaveLength(report.findings.length);
     for (const [i, result] of run.results.entries()) {
-      const finding = report.findings[i]!;
+      const finding = report.findings[i] as Finding;
       expect(result.ruleId).toBe(finding.rule);
       expect(run.tool.driver.rules[result.ruleIndex].id).toBe(result.ruleId);
       expect(result.level).toBe({ error: "error", warning: "warning", info: "note" }[finding.severity]);
       expect(result.message.text).toBe(finding.message);
       expect(result.locations).toHaveLength(1);
       const physical = result.locations[0].physicalLocation;
-      expect(physical.artifactLocation.uri).toBe(encodeURI(finding.objects[0]!.file!));
+      expect(physical.artifactLocation.uri).toBe(encodeURI((finding.objects[0] as ObjectRef).file as string));
       expect(Number.isInteger(physical.region.startLine) && physical.region.startLine >= 1).toBe(true);
-      expect(result.locations[0].logicalLocations[0].fullyQualifiedName).toContain(finding.objects[0]!.name);
+      expect(result.locations[0].logicalLocations[0].fullyQualifiedName).toContain(
+        (finding.objects[0] as ObjectRef).name,
+      );
     }
   });
 
@@ -81,9 +87,9 @@ describe("SARIF 2.1.0", () => {
       },
       { version: "0.1.0", isFile: (s) => s !== "stdin" },
     ) as { runs: { results: { locations: Record<string, unknown>[] }[] }[] };
-    for (const r of log.runs[0]!.results) {
-      expect(r.locations[0]!.physicalLocation).toBeUndefined();
-      expect(r.locations[0]!.logicalLocations).toBeDefined();
+    for (const r of (log.runs[0] as { results: { locations: Record<string, unknown>[] }[] }).results) {
+      expect((r.locations[0] as Record<string, unknown>).physicalLocation).toBeUndefined();
+      expect((r.locations[0] as Record<string, unknown>).logicalLocations).toBeDefined();
     }
   });
 });
@@ -91,14 +97,18 @@ describe("SARIF 2.1.0", () => {
 describe("for the controller", () => {
   test("a gauge per rule (zeros included) and the totals; the status ConfigMap's keys", () => {
     const families = doctorMetrics(report);
-    const findings = families.find((f) => f.name === "nodeplan_doctor_findings")!;
+    const findings = families.find((f) => f.name === "nodeplan_doctor_findings") as MetricFamily;
     expect(findings.samples).toHaveLength(rules.length);
     expect(findings.samples.reduce((s, x) => s + x.value, 0)).toBe(report.findings.length);
-    const savings = families.find((f) => f.name === "nodeplan_doctor_savings_blocked_dollars_per_hour")!;
-    expect(savings.samples[0]!.value).toBe(report.summary.savingsBlockedPerHour);
-    expect(savings.samples[0]!.value).toBeGreaterThan(0);
+    const savings = families.find(
+      (f) => f.name === "nodeplan_doctor_savings_blocked_dollars_per_hour",
+    ) as MetricFamily;
+    expect((savings.samples[0] as MetricFamily["samples"][number]).value).toBe(
+      report.summary.savingsBlockedPerHour,
+    );
+    expect((savings.samples[0] as MetricFamily["samples"][number]).value).toBeGreaterThan(0);
     const data = doctorStatusData(report, { limit: 2 });
-    expect(JSON.parse(data["doctor.json"]!).findings).toHaveLength(2);
+    expect(JSON.parse(data["doctor.json"] as string).findings).toHaveLength(2);
     expect(data.doctor).toMatch(/and \d+ more\n$/);
     // Bounded in bytes: fewer findings listed, the summary still counts them all.
     const all = doctorStatusData(report);
@@ -106,9 +116,9 @@ describe("for the controller", () => {
     const size = (d: Record<string, string>) =>
       Object.entries(d).reduce((s, [k, v]) => s + k.length + v.length, 0);
     expect(size(small)).toBeLessThanOrEqual(3000);
-    expect(JSON.parse(small["doctor.json"]!).findings.length).toBeLessThan(
-      JSON.parse(all["doctor.json"]!).findings.length,
+    expect(JSON.parse(small["doctor.json"] as string).findings.length).toBeLessThan(
+      JSON.parse(all["doctor.json"] as string).findings.length,
     );
-    expect(JSON.parse(small["doctor.json"]!).summary.findings).toBe(report.findings.length);
+    expect(JSON.parse(small["doctor.json"] as string).summary.findings).toBe(report.findings.length);
   });
 });

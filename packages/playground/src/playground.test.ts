@@ -13,6 +13,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildPlayground, readExamples } from "../scripts/build.mjs";
 import { runDisruption, runDoctorRequest, runPlan } from "./run-plan.ts";
 
+/** One example as the playground build reads it. */
+type Example = ReturnType<typeof readExamples>[number];
+
 /**
  * The playground plans exactly as `nodeplan plan` does: in Node (the worker's code, run directly) and
  * on the built page in headless Chromium, where the numbers shown and the plan downloaded must equal
@@ -47,12 +50,10 @@ function cli<T>(command: "plan" | "consolidate" | "doctor", dir: string, ...args
 }
 
 /** production-api without its PodDisruptionBudget, on a Sunday: consolidation has work to do. */
-const unprotected = examples
-  .find((x) => x.name === "production-api")!
-  .files.map((f) => ({
-    ...f,
-    text: f.text.replace(/---\napiVersion: policy\/v1\nkind: PodDisruptionBudget[\s\S]*$/, ""),
-  }));
+const unprotected = (examples.find((x) => x.name === "production-api") as Example).files.map((f) => ({
+  ...f,
+  text: f.text.replace(/---\napiVersion: policy\/v1\nkind: PodDisruptionBudget[\s\S]*$/, ""),
+}));
 const SUNDAY = "2026-11-01T10:30:00Z";
 let unprotectedDir = "";
 /** A small catalog file: six instance types of the embedded catalog, one zone. */
@@ -140,7 +141,7 @@ describe("the planning run (Node)", { timeout: 120_000 }, () => {
 
   test("an uploaded catalog JSON plans as `--catalog <file>`", async () => {
     const text = readFileSync(catalogFile, "utf8");
-    const example = examples.find((x) => x.name === "production-api")!;
+    const example = examples.find((x) => x.name === "production-api") as Example;
     const mine = await runPlan({ inputs: example.files, now: NOW, catalog: { source: catalogFile, text } });
     const expected = cli<Plan>("plan", "examples/production-api", "--catalog", catalogFile);
     expect(mine.plan.errors).toEqual([]);
@@ -158,7 +159,7 @@ describe("the planning run (Node)", { timeout: 120_000 }, () => {
   });
 
   test("the doctor is the CLI's `nodeplan doctor -o json`, lines included", async () => {
-    const example = examples.find((x) => x.name === "misconfigured-cluster")!;
+    const example = examples.find((x) => x.name === "misconfigured-cluster") as Example;
     const mine = await runDoctorRequest({ inputs: example.files, now: NOW });
     const expected = cli<DoctorReport>("doctor", "examples/misconfigured-cluster");
     expect(mine.report.findings.length).toBeGreaterThan(12);
@@ -166,7 +167,7 @@ describe("the planning run (Node)", { timeout: 120_000 }, () => {
   });
 
   test("bad YAML is an error naming the line; the valid files still plan", async () => {
-    const example = examples.find((x) => x.name === "production-api")!;
+    const example = examples.find((x) => x.name === "production-api") as Example;
     const good = await runPlan({ inputs: example.files, now: NOW });
     const run = await runPlan({
       inputs: [...example.files, { source: "pasted-1.yaml", text: badYaml }],
@@ -362,10 +363,10 @@ describe.skipIf(!haveChromium)("the built page in headless Chromium", { timeout:
 
       // The downloaded plan is the CLI's JSON, byte for byte after parsing.
       const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-plan")]);
-      const downloaded = JSON.parse(readFileSync((await download.path())!, "utf8")) as Plan;
+      const downloaded = JSON.parse(readFileSync((await download.path()) as string, "utf8")) as Plan;
       expect(downloaded).toEqual(expected);
       const [claims] = await Promise.all([page.waitForEvent("download"), page.click("#download-nodeclaims")]);
-      const yaml = readFileSync((await claims.path())!, "utf8");
+      const yaml = readFileSync((await claims.path()) as string, "utf8");
       expect((yaml.match(/^kind: NodeClaim$/gm) ?? []).length).toBe(expected.nodeClaims.length);
 
       if (example.name === "production-api") {
@@ -381,7 +382,10 @@ describe.skipIf(!haveChromium)("the built page in headless Chromium", { timeout:
     const page = await openPage();
     await page.selectOption("#example", "production-api");
     await page.click('li.file:has-text("workloads.yaml")');
-    await page.fill("#editor", unprotected.find((f) => f.source.endsWith("workloads.yaml"))!.text);
+    await page.fill(
+      "#editor",
+      (unprotected.find((f) => f.source.endsWith("workloads.yaml")) as { text: string; source: string }).text,
+    );
     await solve(page, SUNDAY);
     await page.click('[data-tab="consolidate"]');
     await page.waitForSelector('#tab-consolidate[data-state="done"]', { timeout: 60_000 });
@@ -437,7 +441,7 @@ describe.skipIf(!haveChromium)("the built page in headless Chromium", { timeout:
     expect(await field(page, "new-nodes")).toBe(expected.nodeClaims.length);
     expect(await field(page, "cost-planned")).toBe(expected.cost.plannedPerHour);
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-plan")]);
-    expect(JSON.parse(readFileSync((await download.path())!, "utf8"))).toEqual(expected);
+    expect(JSON.parse(readFileSync((await download.path()) as string, "utf8"))).toEqual(expected);
     await page.context().close();
   });
 
@@ -449,9 +453,9 @@ describe.skipIf(!haveChromium)("the built page in headless Chromium", { timeout:
     await page.evaluate((text) => {
       const data = new DataTransfer();
       data.items.add(new File([text], "dropped.yaml", { type: "application/yaml" }));
-      document
-        .getElementById("input-panel")!
-        .dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+      (document.getElementById("input-panel") as HTMLElement).dispatchEvent(
+        new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }),
+      );
     }, badQuantity);
     await page.waitForSelector('li.file:has-text("dropped.yaml")');
     await solve(page);

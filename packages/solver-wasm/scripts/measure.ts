@@ -6,6 +6,7 @@ import {
   createKernel,
   type EncodedProblem,
   encodedProblem,
+  type Kernel,
   type KernelResult,
   wordsFor,
 } from "../src/index.ts";
@@ -35,8 +36,8 @@ function offerings(rand: () => number): {
   const sizesVcpu = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192];
   const types: { capacity: number[]; allocatable: number[]; priceMicros: number }[] = [];
   for (let i = 0; types.length < 1345; i++) {
-    const ratio = ratiosGiB[i % ratiosGiB.length]!;
-    const vcpu = sizesVcpu[Math.floor(i / ratiosGiB.length) % sizesVcpu.length]!;
+    const ratio = ratiosGiB[i % ratiosGiB.length] as number;
+    const vcpu = sizesVcpu[Math.floor(i / ratiosGiB.length) % sizesVcpu.length] as number;
     const memoryGiB = vcpu * ratio;
     const pods = vcpu <= 2 ? 29 : vcpu <= 8 ? 58 : 110;
     // Karpenter-like overhead: a slice of cpu and memory reserved for the kubelet and DaemonSets.
@@ -72,8 +73,8 @@ function problem(G: number, count: (rand: () => number) => number): EncodedProbl
   const requests = new Float64Array(G * R);
   const counts = new Int32Array(G);
   for (let g = 0; g < G; g++) {
-    requests[g * R] = cpuMillis[Math.floor(rand() * cpuMillis.length)]!;
-    requests[g * R + 1] = memoryMiB[Math.floor(rand() * memoryMiB.length)]! * MIB;
+    requests[g * R] = cpuMillis[Math.floor(rand() * cpuMillis.length)] as number;
+    requests[g * R + 1] = (memoryMiB[Math.floor(rand() * memoryMiB.length)] as number) * MIB;
     requests[g * R + 2] = 1;
     counts[g] = count(rand);
   }
@@ -95,7 +96,7 @@ function problem(G: number, count: (rand: () => number) => number): EncodedProbl
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return s[Math.floor(s.length / 2)] as number;
 }
 
 function time(run: () => void, runs: number): number {
@@ -112,12 +113,12 @@ function time(run: () => void, runs: number): number {
 /** Price of the new bins over the value of every pod (defaultGroupValues): 1.0 = market rate. */
 function quality(p: EncodedProblem, r: KernelResult): string {
   let priceMicros = 0;
-  for (const t of r.binOffering) priceMicros += p.offerings.priceMicros[t]!;
+  for (const t of r.binOffering) priceMicros += p.offerings.priceMicros[t] as number;
   let valueMicros = 0;
   let unplaced = 0;
   for (let g = 0; g < p.groups.count; g++) {
-    valueMicros += p.groups.counts[g]! * p.groups.value[g]!;
-    unplaced += r.unplaced[g]!;
+    valueMicros += (p.groups.counts[g] as number) * (p.groups.value[g] as number);
+    unplaced += r.unplaced[g] as number;
   }
   return `${r.newBins} bins, $${(priceMicros / 1e6).toFixed(2)}/h, cost/value ${(priceMicros / valueMicros).toFixed(3)}, ${unplaced} unplaced`;
 }
@@ -151,14 +152,14 @@ for (const { name, p, runs } of cases) {
     const [simd, scalar, reference] = row as [number, number, number];
     console.log(
       `  improve=${improve}: simd ${simd.toFixed(2)} ms, scalar ${scalar.toFixed(2)} ms, reference ${reference.toFixed(2)} ms` +
-        ` (reference/simd ${(reference / simd).toFixed(2)}x); ${quality(q, kernels[0]!.solve(q))}`,
+        ` (reference/simd ${(reference / simd).toFixed(2)}x); ${quality(q, (kernels[0] as Kernel).solve(q))}`,
     );
   }
   for (const candidateShapes of [1, 4, 64]) {
     const q = { ...p, options: { ...p.options, candidateShapes } };
-    const simd = time(() => kernels[0]!.solve(q), Math.max(3, Math.floor(runs / 3)));
+    const simd = time(() => (kernels[0] as Kernel).solve(q), Math.max(3, Math.floor(runs / 3)));
     console.log(
-      `  candidateShapes=${candidateShapes}: simd ${simd.toFixed(2)} ms; ${quality(q, kernels[0]!.solve(q))}`,
+      `  candidateShapes=${candidateShapes}: simd ${simd.toFixed(2)} ms; ${quality(q, (kernels[0] as Kernel).solve(q))}`,
     );
   }
 }

@@ -68,14 +68,17 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
   const compat = new Uint32Array(G * W);
   const existingCompat = new Uint32Array(G * WE);
   spec.groups.forEach((g, i) => {
-    for (const t of g.compat ?? spec.offerings.map((_, k) => k)) compat[i * W + (t >>> 5)]! |= 1 << (t & 31);
+    for (const t of g.compat ?? spec.offerings.map((_, k) => k))
+      compat[i * W + (t >>> 5)] = (compat[i * W + (t >>> 5)] as number) | (1 << (t & 31));
     for (const e of g.existing ?? (spec.existing ?? []).map((_, k) => k))
-      existingCompat[i * WE + (e >>> 5)]! |= 1 << (e & 31);
+      existingCompat[i * WE + (e >>> 5)] = (existingCompat[i * WE + (e >>> 5)] as number) | (1 << (e & 31));
   });
   const shape = new Int32Array(T);
   const seen = new Map<string, number>();
   spec.offerings.forEach((o, t) => {
-    const column = spec.groups.map((_, g) => (compat[g * W + (t >>> 5)]! >>> (t & 31)) & 1).join("");
+    const column = spec.groups
+      .map((_, g) => ((compat[g * W + (t >>> 5)] as number) >>> (t & 31)) & 1)
+      .join("");
     const key = `${o.pool ?? 0}|${o.price}|${o.alloc.join(",")}|${(o.capacity ?? o.alloc).join(",")}|${o.capGroup ?? -1}|${column}`;
     shape[t] = seen.get(key) ?? t;
     if (!seen.has(key)) seen.set(key, t);
@@ -134,6 +137,8 @@ export function encodeFixture(spec: FixtureSpec): EncodedProblem {
 /** Pods per bin (existing bins 0..E-1, then new bins) from a result's placement triples. */
 export function podsPerBin(placements: Int32Array, bins: number): number[] {
   const pods = new Array<number>(bins).fill(0);
-  for (let i = 0; i < placements.length; i += 3) pods[placements[i + 1]!]! += placements[i + 2]!;
+  for (let i = 0; i < placements.length; i += 3)
+    pods[placements[i + 1] as number] =
+      (pods[placements[i + 1] as number] as number) + (placements[i + 2] as number);
   return pods;
 }

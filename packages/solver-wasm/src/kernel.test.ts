@@ -41,71 +41,86 @@ function checkInvariants(p: EncodedProblem, r: KernelResult): void {
   const classCount = new Int32Array((E + r.newBins) * C);
   const active = new Uint8Array((E + r.newBins) * C);
   for (let i = 0; i < r.placements.length; i += 3) {
-    const [g, bin, n] = [r.placements[i]!, r.placements[i + 1]!, r.placements[i + 2]!];
+    const [g, bin, n] = [
+      r.placements[i] as number,
+      r.placements[i + 1] as number,
+      r.placements[i + 2] as number,
+    ];
     expect(n).toBeGreaterThan(0);
-    placed[g]! += n;
-    for (let d = 0; d < R; d++) load[bin * R + d]! += n * p.groups.requests[g * R + d]!;
-    for (let i = p.groups.classStart[g]!; i < p.groups.classStart[g + 1]!; i++) {
-      const c = p.groups.classList[i]!;
-      const flags = p.classes.conditional[c] ? p.groups.classFlags[i]! : CLASS_COUNTED | CLASS_ACTIVATES;
-      if (flags & CLASS_COUNTED) classCount[bin * C + c]! += n;
+    placed[g] = (placed[g] as number) + n;
+    for (let d = 0; d < R; d++)
+      load[bin * R + d] = (load[bin * R + d] as number) + n * (p.groups.requests[g * R + d] as number);
+    for (let i = p.groups.classStart[g] as number; i < (p.groups.classStart[g + 1] as number); i++) {
+      const c = p.groups.classList[i] as number;
+      const flags = p.classes.conditional[c]
+        ? (p.groups.classFlags[i] as number)
+        : CLASS_COUNTED | CLASS_ACTIVATES;
+      if (flags & CLASS_COUNTED) classCount[bin * C + c] = (classCount[bin * C + c] as number) + n;
       if (flags & CLASS_ACTIVATES) active[bin * C + c] = 1;
     }
     if (bin < E) {
-      expect((p.groups.existingCompat[g * WE + (bin >>> 5)]! >>> (bin & 31)) & 1).toBe(1);
+      expect(((p.groups.existingCompat[g * WE + (bin >>> 5)] as number) >>> (bin & 31)) & 1).toBe(1);
     } else {
       // The launched offering and every other option of the bin can run every group placed in it.
       const b = bin - E;
-      const t = r.binOffering[b]!;
-      expect((p.groups.compat[g * W + (t >>> 5)]! >>> (t & 31)) & 1).toBe(1);
+      const t = r.binOffering[b] as number;
+      expect(((p.groups.compat[g * W + (t >>> 5)] as number) >>> (t & 31)) & 1).toBe(1);
       for (let w = 0; w < W; w++)
-        expect((r.binOptions[b * W + w]! & ~p.groups.compat[g * W + w]!) >>> 0).toBe(0);
+        expect(((r.binOptions[b * W + w] as number) & ~(p.groups.compat[g * W + w] as number)) >>> 0).toBe(0);
     }
   }
-  for (let g = 0; g < p.groups.count; g++) expect(placed[g]! + r.unplaced[g]!).toBe(p.groups.counts[g]);
+  for (let g = 0; g < p.groups.count; g++)
+    expect((placed[g] as number) + (r.unplaced[g] as number)).toBe(p.groups.counts[g]);
   for (let e = 0; e < E; e++) {
     for (let d = 0; d < R; d++)
-      expect(load[e * R + d]!).toBeLessThanOrEqual(p.existing.remaining[e * R + d]!);
+      expect(load[e * R + d] as number).toBeLessThanOrEqual(p.existing.remaining[e * R + d] as number);
   }
   const usedByPool = Float64Array.from(p.pools.used);
   for (let b = 0; b < r.newBins; b++) {
-    const t = r.binOffering[b]!;
-    expect((r.binOptions[b * W + (t >>> 5)]! >>> (t & 31)) & 1).toBe(1);
+    const t = r.binOffering[b] as number;
+    expect(((r.binOptions[b * W + (t >>> 5)] as number) >>> (t & 31)) & 1).toBe(1);
     expect(p.offerings.pool[t]).toBe(r.binPool[b]);
     // Every option of the bin can host its load.
     for (let o = 0; o < p.offerings.count; o++) {
-      if (((r.binOptions[b * W + (o >>> 5)]! >>> (o & 31)) & 1) === 0) continue;
+      if ((((r.binOptions[b * W + (o >>> 5)] as number) >>> (o & 31)) & 1) === 0) continue;
       expect(p.offerings.pool[o]).toBe(r.binPool[b]);
       for (let d = 0; d < R; d++)
-        expect(load[(E + b) * R + d]!).toBeLessThanOrEqual(p.offerings.allocatable[o * R + d]!);
-      expect(p.offerings.priceMicros[o]!).toBeGreaterThanOrEqual(p.offerings.priceMicros[t]!);
+        expect(load[(E + b) * R + d] as number).toBeLessThanOrEqual(
+          p.offerings.allocatable[o * R + d] as number,
+        );
+      expect(p.offerings.priceMicros[o] as number).toBeGreaterThanOrEqual(
+        p.offerings.priceMicros[t] as number,
+      );
     }
-    const pool = r.binPool[b]!;
+    const pool = r.binPool[b] as number;
     for (let d = 0; d < R; d++) {
       let max = 0;
       for (let o = 0; o < p.offerings.count; o++) {
-        if ((r.binOptions[b * W + (o >>> 5)]! >>> (o & 31)) & 1)
-          max = Math.max(max, p.offerings.capacity[o * R + d]!);
+        if (((r.binOptions[b * W + (o >>> 5)] as number) >>> (o & 31)) & 1)
+          max = Math.max(max, p.offerings.capacity[o * R + d] as number);
       }
-      usedByPool[pool * (R + 1) + d]! += max;
+      usedByPool[pool * (R + 1) + d] = (usedByPool[pool * (R + 1) + d] as number) + max;
     }
-    usedByPool[pool * (R + 1) + R]! += 1;
+    usedByPool[pool * (R + 1) + R] = (usedByPool[pool * (R + 1) + R] as number) + 1;
   }
-  for (let i = 0; i < usedByPool.length; i++) expect(usedByPool[i]!).toBeLessThanOrEqual(p.pools.limits[i]!);
+  for (let i = 0; i < usedByPool.length; i++)
+    expect(usedByPool[i] as number).toBeLessThanOrEqual(p.pools.limits[i] as number);
   // No cap group launches more bins than it allows.
   const launched = new Int32Array(p.capGroups.count);
   for (let b = 0; b < r.newBins; b++) {
-    const k = p.offerings.capGroup[r.binOffering[b]!]!;
-    if (k >= 0) launched[k]! += 1;
+    const k = p.offerings.capGroup[r.binOffering[b] as number] as number;
+    if (k >= 0) launched[k] = (launched[k] as number) + 1;
   }
   for (let k = 0; k < p.capGroups.count; k++)
-    expect(launched[k]!).toBeLessThanOrEqual(p.capGroups.maxBins[k]!);
+    expect(launched[k] as number).toBeLessThanOrEqual(p.capGroups.maxBins[k] as number);
   for (let bin = 0; bin < E + r.newBins; bin++) {
     for (let c = 0; c < C; c++) {
       // An unconditional class binds every bin; a conditional one the bins a placed pod activates.
       if (p.classes.conditional[c] && !active[bin * C + c]) continue;
-      const existing = bin < E ? p.existing.classCount[bin * C + c]! : 0;
-      expect(classCount[bin * C + c]! + existing).toBeLessThanOrEqual(p.classes.capPerBin[c]!);
+      const existing = bin < E ? (p.existing.classCount[bin * C + c] as number) : 0;
+      expect((classCount[bin * C + c] as number) + existing).toBeLessThanOrEqual(
+        p.classes.capPerBin[c] as number,
+      );
     }
   }
 }
@@ -274,7 +289,7 @@ describe("kernel differential", () => {
           // No class, one, or several (each class with probability 0.3).
           classes: Array.from({ length: C }, (_, c) => c).filter(() => rand() < 0.3),
           // Counted, activating or both (read for conditional classes only); rarely neither.
-          classFlags: Array.from({ length: C }, () => [1, 2, 3, 3, 0][int(0, 4)]!),
+          classFlags: Array.from({ length: C }, () => [1, 2, 3, 3, 0][int(0, 4)] as number),
         }));
         const existing = Array.from({ length: E }, () =>
           Array.from({ length: R }, (_, d) => (d === 0 ? int(0, 8) * 1000 : int(0, 20))),

@@ -230,8 +230,8 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
   size("groups.existingCompat", p.groups.existingCompat, G * WE);
   size("groups.classStart", p.groups.classStart, G + 1);
   if (errors.length === 0) {
-    size("groups.classList", p.groups.classList, p.groups.classStart[G]!);
-    size("groups.classFlags", p.groups.classFlags, p.groups.classStart[G]!);
+    size("groups.classList", p.groups.classList, p.groups.classStart[G] as number);
+    size("groups.classFlags", p.groups.classFlags, p.groups.classStart[G] as number);
   }
   size("groups.value", p.groups.value, G);
   size("offerings.allocatable", p.offerings.allocatable, T * R);
@@ -250,7 +250,7 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
   if (errors.length > 0) return errors;
   const finiteNonNegative = (name: string, array: Float64Array) => {
     for (let i = 0; i < array.length; i++) {
-      const x = array[i]!;
+      const x = array[i] as number;
       if (!(x >= 0) || !Number.isFinite(x)) errors.push(`${name}[${i}] must be a finite number >= 0`);
     }
   };
@@ -260,15 +260,16 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
   finiteNonNegative("pools.used", p.pools.used);
   finiteNonNegative("existing.remaining", p.existing.remaining);
   for (let i = 0; i < p.pools.limits.length; i++)
-    if (!(p.pools.limits[i]! >= 0)) errors.push(`pools.limits[${i}] must be >= 0 (Infinity = no limit)`);
+    if (!((p.pools.limits[i] as number) >= 0))
+      errors.push(`pools.limits[${i}] must be >= 0 (Infinity = no limit)`);
   for (let i = 0; i < p.existing.classCount.length; i++)
-    if (p.existing.classCount[i]! < 0) errors.push(`existing.classCount[${i}] must be >= 0`);
+    if ((p.existing.classCount[i] as number) < 0) errors.push(`existing.classCount[${i}] must be >= 0`);
   for (let g = 0; g < G; g++) {
-    if (p.groups.counts[g]! < 0) errors.push(`groups.counts[${g}] must be >= 0`);
-    if (!(p.groups.value[g]! > 0) || !Number.isFinite(p.groups.value[g]!))
+    if ((p.groups.counts[g] as number) < 0) errors.push(`groups.counts[${g}] must be >= 0`);
+    if (!((p.groups.value[g] as number) > 0) || !Number.isFinite(p.groups.value[g] as number))
       errors.push(`groups.value[${g}] must be a positive finite number`);
-    const from = p.groups.classStart[g]!;
-    const to = p.groups.classStart[g + 1]!;
+    const from = p.groups.classStart[g] as number;
+    const to = p.groups.classStart[g + 1] as number;
     if (!(from >= 0 && from <= to && to <= p.groups.classList.length)) {
       errors.push(
         `groups.classStart[${g + 1}] must be between groups.classStart[${g}] and classList's length`,
@@ -276,7 +277,7 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
       continue;
     }
     for (let i = from; i < to; i++) {
-      const c = p.groups.classList[i]!;
+      const c = p.groups.classList[i] as number;
       if (!(c >= 0 && c < C)) errors.push(`groups.classList[${i}] must be a class index`);
       else if (p.groups.classList.subarray(from, i).includes(c))
         errors.push(`groups.classList[${i}]: class ${c} listed twice for group ${g}`);
@@ -284,27 +285,27 @@ export function validateEncodedProblem(p: EncodedProblem): string[] {
   }
   if (p.groups.classStart[0] !== 0) errors.push("groups.classStart[0] must be 0");
   for (let t = 0; t < T; t++) {
-    const price = p.offerings.priceMicros[t]!;
+    const price = p.offerings.priceMicros[t] as number;
     if (!Number.isInteger(price) || price < 0)
       errors.push(`offerings.priceMicros[${t}] must be a non-negative integer`);
-    const pool = p.offerings.pool[t]!;
+    const pool = p.offerings.pool[t] as number;
     if (pool < 0 || pool >= P) errors.push(`offerings.pool[${t}] must be a pool index`);
-    const s = p.offerings.shape[t]!;
+    const s = p.offerings.shape[t] as number;
     if (s < 0 || s > t || p.offerings.shape[s] !== s)
       errors.push(`offerings.shape[${t}] must point at a representative at or before it`);
     else if (!sameShape(p, s, t))
       errors.push(`offerings.shape[${t}]: offering ${s} differs in pool, price, allocatable or cap group`);
-    const k = p.offerings.capGroup[t]!;
+    const k = p.offerings.capGroup[t] as number;
     if (!(k >= -1 && k < K)) errors.push(`offerings.capGroup[${t}] must be -1 or a cap group index`);
   }
   for (let k = 0; k < K; k++)
-    if (p.capGroups.maxBins[k]! < 0) errors.push(`capGroups.maxBins[${k}] must be >= 0`);
+    if ((p.capGroups.maxBins[k] as number) < 0) errors.push(`capGroups.maxBins[${k}] must be >= 0`);
   for (let c = 0; c < C; c++) {
-    if (p.classes.capPerBin[c]! < 0) errors.push(`classes.capPerBin[${c}] must be >= 0`);
-    if (p.classes.conditional[c]! > 1) errors.push(`classes.conditional[${c}] must be 0 or 1`);
+    if ((p.classes.capPerBin[c] as number) < 0) errors.push(`classes.capPerBin[${c}] must be >= 0`);
+    if ((p.classes.conditional[c] as number) > 1) errors.push(`classes.conditional[${c}] must be 0 or 1`);
   }
   for (let i = 0; i < p.groups.classFlags.length; i++) {
-    const flags = p.groups.classFlags[i]!;
+    const flags = p.groups.classFlags[i] as number;
     if (!(flags >= 0 && flags <= (CLASS_COUNTED | CLASS_ACTIVATES)))
       errors.push(`groups.classFlags[${i}] must be a combination of CLASS_COUNTED and CLASS_ACTIVATES`);
   }
@@ -349,16 +350,16 @@ export function defaultGroupValues(p: EncodedProblem): Float64Array {
   const rates = new Float64Array(R).fill(Number.POSITIVE_INFINITY);
   for (let t = 0; t < p.offerings.count; t++) {
     for (let r = 0; r < R; r++) {
-      const a = p.offerings.allocatable[t * R + r]!;
-      if (a > 0) rates[r] = Math.min(rates[r]!, p.offerings.priceMicros[t]! / a);
+      const a = p.offerings.allocatable[t * R + r] as number;
+      if (a > 0) rates[r] = Math.min(rates[r] as number, (p.offerings.priceMicros[t] as number) / a);
     }
   }
   const values = new Float64Array(p.groups.count);
   for (let g = 0; g < p.groups.count; g++) {
     let v = 0;
     for (let r = 0; r < R; r++) {
-      const rate = rates[r]!;
-      if (Number.isFinite(rate)) v = Math.max(v, p.groups.requests[g * R + r]! * rate);
+      const rate = rates[r] as number;
+      if (Number.isFinite(rate)) v = Math.max(v, (p.groups.requests[g * R + r] as number) * rate);
     }
     values[g] = v > 0 ? v : 1;
   }

@@ -66,7 +66,7 @@ const INF = Number.POSITIVE_INFINITY;
 
 /** Bit i of the bitset starting at words[base]. */
 function bit(words: Uint32Array, base: number, i: number): boolean {
-  return ((words[base + (i >>> 5)]! >>> (i & 31)) & 1) === 1;
+  return (((words[base + (i >>> 5)] as number) >>> (i & 31)) & 1) === 1;
 }
 
 /** The kernel's module globals: the problem's dimensions and arrays, and the solve's mutable state. */
@@ -187,9 +187,9 @@ class KernelState {
     this.reason = new Int32Array(G);
     this.exRem = Float64Array.from(p.existing.remaining);
     this.exClass = new Int32Array(E * C2);
-    for (let i = 0; i < E * C; i++) this.exClass[2 * i] = p.existing.classCount[i]!;
+    for (let i = 0; i < E * C; i++) this.exClass[2 * i] = p.existing.classCount[i] as number;
     this.cFlag = Int32Array.from(this.cList, (c, i) =>
-      p.classes.conditional[c] ? p.groups.classFlags[i]! : 3,
+      p.classes.conditional[c] ? (p.groups.classFlags[i] as number) : 3,
     );
     this.used = Float64Array.from(p.pools.used);
     this.skip = new Int32Array(G + 1);
@@ -213,10 +213,11 @@ class KernelState {
       for (let r = 0; r <= R; r++) if (this.limits[q * R1 + r] !== INF) this.poolLimited[q] = 1;
     this.totReq = new Float64Array(R);
     for (let g = 0; g < G; g++) {
-      const n = this.rem[g]!;
-      for (let r = 0; r < R; r++) this.totReq[r] = this.totReq[r]! + n * this.req[g * R + r]!;
+      const n = this.rem[g] as number;
+      for (let r = 0; r < R; r++)
+        this.totReq[r] = (this.totReq[r] as number) + n * (this.req[g * R + r] as number);
       this.totPods += n;
-      this.totVal += n * this.value[g]!;
+      this.totVal += n * (this.value[g] as number);
     }
     this.reserve = new Float64Array(R1);
   }
@@ -224,20 +225,20 @@ class KernelState {
 
 function take(s: KernelState, g: number, n: number): void {
   const { R, req, totReq } = s;
-  s.rem[g] = s.rem[g]! - n;
-  for (let r = 0; r < R; r++) totReq[r] = totReq[r]! - n * req[g * R + r]!;
+  s.rem[g] = (s.rem[g] as number) - n;
+  for (let r = 0; r < R; r++) totReq[r] = (totReq[r] as number) - n * (req[g * R + r] as number);
   s.totPods -= n;
-  s.totVal -= n * s.value[g]!;
+  s.totVal -= n * (s.value[g] as number);
 }
 
 /** Smallest h >= g with pods remaining (G when none). */
 function find(s: KernelState, g: number): number {
   const { G, rem, skip } = s;
   let h = g;
-  while (h < G && rem[h] === 0) h = skip[h]!;
+  while (h < G && rem[h] === 0) h = skip[h] as number;
   let i = g;
   while (i < h) {
-    const next = skip[i]!;
+    const next = skip[i] as number;
     skip[i] = h;
     i = next;
   }
@@ -249,9 +250,9 @@ function fitCount(s: KernelState, space: Float64Array, base: number, g: number):
   const { R, req } = s;
   let k = INT_MAX;
   for (let r = 0; r < R; r++) {
-    const q = req[g * R + r]!;
+    const q = req[g * R + r] as number;
     if (q > 0) {
-      const f = Math.floor(space[base + r]! / q);
+      const f = Math.floor((space[base + r] as number) / q);
       if (f < k) k = f;
     }
   }
@@ -271,11 +272,12 @@ function classRoom(
   more?: Int32Array,
 ): number {
   const { cStart, cList, cFlag, cap } = s;
-  for (let i = cStart[g]!; i < cStart[g + 1]!; i++) {
-    const j = base + 2 * cList[i]!;
-    const fl = cFlag[i]!;
-    const room = cap[cList[i]!]! - counts[j]! - (more ? more[j]! : 0);
-    const act = counts[j + 1]! + (more ? more[j + 1]! : 0);
+  for (let i = cStart[g] as number; i < (cStart[g + 1] as number); i++) {
+    const j = base + 2 * (cList[i] as number);
+    const fl = cFlag[i] as number;
+    const room =
+      (cap[cList[i] as number] as number) - (counts[j] as number) - (more ? (more[j] as number) : 0);
+    const act = (counts[j + 1] as number) + (more ? (more[j + 1] as number) : 0);
     if ((fl & 1) !== 0) {
       if (((fl & 2) !== 0 || act > 0) && room < k) k = room;
     } else if ((fl & 2) !== 0 && room < 0) k = 0;
@@ -286,44 +288,44 @@ function classRoom(
 /** Adds k pods of group g to the class state at counts[base..]. */
 function addClasses(s: KernelState, g: number, k: number, counts: Int32Array, base: number): void {
   const { cStart, cList, cFlag } = s;
-  for (let i = cStart[g]!; i < cStart[g + 1]!; i++) {
-    const j = base + 2 * cList[i]!;
-    if ((cFlag[i]! & 1) !== 0) counts[j] = counts[j]! + k;
-    if ((cFlag[i]! & 2) !== 0) counts[j + 1] = counts[j + 1]! + k;
+  for (let i = cStart[g] as number; i < (cStart[g + 1] as number); i++) {
+    const j = base + 2 * (cList[i] as number);
+    if (((cFlag[i] as number) & 1) !== 0) counts[j] = (counts[j] as number) + k;
+    if (((cFlag[i] as number) & 2) !== 0) counts[j + 1] = (counts[j + 1] as number) + k;
   }
 }
 
 function fitsOne(s: KernelState, t: number, g: number): boolean {
   const { R, req, alloc } = s;
-  for (let r = 0; r < R; r++) if (req[g * R + r]! > alloc[t * R + r]!) return false;
+  for (let r = 0; r < R; r++) if ((req[g * R + r] as number) > (alloc[t * R + r] as number)) return false;
   return true;
 }
 
 /** Does one node of offering t fit the pool's limit room? */
 function limitOk(s: KernelState, t: number): boolean {
   const { R, R1, poolOf, limits, used, capacity } = s;
-  if (s.poolLimited[poolOf[t]!] === 0) return true;
-  const base = poolOf[t]! * R1;
+  if (s.poolLimited[poolOf[t] as number] === 0) return true;
+  const base = (poolOf[t] as number) * R1;
   for (let r = 0; r < R; r++) {
-    const lim = limits[base + r]!;
-    if (lim !== INF && used[base + r]! + capacity[t * R + r]! > lim) return false;
+    const lim = limits[base + r] as number;
+    if (lim !== INF && (used[base + r] as number) + (capacity[t * R + r] as number) > lim) return false;
   }
-  const nodeLim = limits[base + R]!;
-  return nodeLim === INF || used[base + R]! + 1 <= nodeLim;
+  const nodeLim = limits[base + R] as number;
+  return nodeLim === INF || (used[base + R] as number) + 1 <= nodeLim;
 }
 
 /** May one more bin launch as offering t (its cap group, if any, has a unit left)? */
 function capOk(s: KernelState, t: number): boolean {
   if (!s.hasCaps) return true;
-  const k = s.capGroup[t]!;
-  return k < 0 || s.capLeft[k]! > 0;
+  const k = s.capGroup[t] as number;
+  return k < 0 || (s.capLeft[k] as number) > 0;
 }
 
 /** Takes n units of offering t's cap group (gives them back for n < 0). */
 function capTake(s: KernelState, t: number, n: number): void {
   if (!s.hasCaps) return;
-  const k = s.capGroup[t]!;
-  if (k >= 0) s.capLeft[k] = s.capLeft[k]! - n;
+  const k = s.capGroup[t] as number;
+  if (k >= 0) s.capLeft[k] = (s.capLeft[k] as number) - n;
 }
 
 function addPlacement(s: KernelState, g: number, bin: number, n: number): boolean {
@@ -335,7 +337,7 @@ function addPlacement(s: KernelState, g: number, bin: number, n: number): boolea
   s.plNext[np] = -1;
   if (bin >= s.E) {
     const b = bin - s.E;
-    s.plNext[np] = s.bHead[b]!;
+    s.plNext[np] = s.bHead[b] as number;
     s.bHead[b] = np;
   }
   s.np = np + 1;
@@ -353,11 +355,11 @@ function andWords(
   bBase: number,
 ): void {
   const W = s.W;
-  for (let w = 0; w < W; w++) dst[dBase + w] = (a[aBase + w]! & b[bBase + w]!) >>> 0;
+  for (let w = 0; w < W; w++) dst[dBase + w] = ((a[aBase + w] as number) & (b[bBase + w] as number)) >>> 0;
 }
 
 function priceOf(s: KernelState, t: number): number {
-  const p = s.price[t]!;
+  const p = s.price[t] as number;
   return p > 0 ? p : 0.5;
 }
 
@@ -370,8 +372,8 @@ export function solveReference(p: EncodedProblem): KernelResult {
   const { totReq, reserve } = s;
   const poolMask = new Uint32Array(P * W);
   for (let t = 0; t < T; t++) {
-    const i = poolOf[t]! * W + (t >>> 5);
-    poolMask[i] = poolMask[i]! | (1 << (t & 31));
+    const i = (poolOf[t] as number) * W + (t >>> 5);
+    poolMask[i] = (poolMask[i] as number) | (1 << (t & 31));
   }
 
   const fail = (status: number): KernelResult => ({
@@ -391,10 +393,11 @@ export function solveReference(p: EncodedProblem): KernelResult {
     for (let e = 0; e < E; e++) {
       if (!bit(s.exCompat, g * WE, e)) continue;
       let k = fitCount(s, exRem, e * R, g);
-      if (k > rem[g]!) k = rem[g]!;
+      if (k > (rem[g] as number)) k = rem[g] as number;
       k = classRoom(s, g, k, exClass, e * C2);
       if (k <= 0) continue;
-      for (let r = 0; r < R; r++) exRem[e * R + r] = exRem[e * R + r]! - k * req[g * R + r]!;
+      for (let r = 0; r < R; r++)
+        exRem[e * R + r] = (exRem[e * R + r] as number) - k * (req[g * R + r] as number);
       addClasses(s, g, k, exClass, e * C2);
       take(s, g, k);
       if (!addPlacement(s, g, e, k)) return fail(ERROR_TOO_MANY_PLACEMENTS);
@@ -421,8 +424,8 @@ export function solveReference(p: EncodedProblem): KernelResult {
   while (anchor < G) {
     const g0 = anchor;
     let capped = false;
-    for (let i = cStart[g0]!; i < cStart[g0 + 1]!; i++)
-      if (cap[cList[i]!] === 0 && cFlag[i] === 3) capped = true;
+    for (let i = cStart[g0] as number; i < (cStart[g0 + 1] as number); i++)
+      if (cap[cList[i] as number] === 0 && cFlag[i] === 3) capped = true;
     let pool = P;
     let anyCompat = false;
     let anyFit = false;
@@ -433,12 +436,12 @@ export function solveReference(p: EncodedProblem): KernelResult {
         anyCompat = true;
         if (!fitsOne(s, t, g0)) continue;
         anyFit = true;
-        if (poolOf[t]! < pool && limitOk(s, t)) {
+        if ((poolOf[t] as number) < pool && limitOk(s, t)) {
           if (!capOk(s, t)) {
             launchCapped = true;
             continue;
           }
-          pool = poolOf[t]!;
+          pool = poolOf[t] as number;
           if (pool === 0) break;
         }
       }
@@ -453,8 +456,8 @@ export function solveReference(p: EncodedProblem): KernelResult {
             : launchCapped
               ? REASON_LAUNCH_CAP
               : REASON_POOL_LIMIT;
-      unplaced[g0] = unplaced[g0]! + rem[g0]!;
-      take(s, g0, rem[g0]!);
+      unplaced[g0] = (unplaced[g0] as number) + (rem[g0] as number);
+      take(s, g0, rem[g0] as number);
       anchor = find(s, anchor);
       continue;
     }
@@ -475,8 +478,8 @@ export function solveReference(p: EncodedProblem): KernelResult {
         continue;
       let n = INF;
       for (let r = 0; r < R; r++) {
-        if (totReq[r]! > 0) {
-          const x = alloc[t * R + r]! / (totReq[r]! / totPods);
+        if ((totReq[r] as number) > 0) {
+          const x = (alloc[t * R + r] as number) / ((totReq[r] as number) / totPods);
           if (x < n) n = x;
         }
       }
@@ -484,18 +487,18 @@ export function solveReference(p: EncodedProblem): KernelResult {
       const eff = (Math.floor(n) * avgVal) / priceOf(s, t);
       if (nc < K) {
         let i = nc++;
-        while (i > 0 && candEff[i - 1]! < eff) {
-          candEff[i] = candEff[i - 1]!;
-          candT[i] = candT[i - 1]!;
+        while (i > 0 && (candEff[i - 1] as number) < eff) {
+          candEff[i] = candEff[i - 1] as number;
+          candT[i] = candT[i - 1] as number;
           i--;
         }
         candEff[i] = eff;
         candT[i] = t;
-      } else if (eff > candEff[K - 1]!) {
+      } else if (eff > (candEff[K - 1] as number)) {
         let i = K - 1;
-        while (i > 0 && candEff[i - 1]! < eff) {
-          candEff[i] = candEff[i - 1]!;
-          candT[i] = candT[i - 1]!;
+        while (i > 0 && (candEff[i - 1] as number) < eff) {
+          candEff[i] = candEff[i - 1] as number;
+          candT[i] = candT[i - 1] as number;
           i--;
         }
         candEff[i] = eff;
@@ -511,11 +514,11 @@ export function solveReference(p: EncodedProblem): KernelResult {
     }
     let maxRem = 0;
     for (let h = g0; h < G; h = find(s, h + 1)) {
-      if (rem[h]! > maxRem) maxRem = rem[h]!;
+      if ((rem[h] as number) > maxRem) maxRem = rem[h] as number;
       for (let r = 0; r < R; r++) {
-        const q = req[h * R + r]!;
-        demand[r] = demand[r]! + rem[h]! * q;
-        if (q < minReq[r]!) minReq[r] = q;
+        const q = req[h * R + r] as number;
+        demand[r] = (demand[r] as number) + (rem[h] as number) * q;
+        if (q < (minReq[r] as number)) minReq[r] = q;
       }
     }
 
@@ -523,15 +526,15 @@ export function solveReference(p: EncodedProblem): KernelResult {
     let bestScore = -1;
     let bestLen = 0;
     for (let c = 0; c < nc; c++) {
-      const t = candT[c]!;
-      for (let r = 0; r < R; r++) space[r] = alloc[t * R + r]!;
+      const t = candT[c] as number;
+      for (let r = 0; r < R; r++) space[r] = alloc[t * R + r] as number;
       patClass.fill(0);
       // How many bins of this shape the remaining demand needs: each bin first takes that share of
       // every group (a balanced mix, as the LP relaxation would), then tops up greedily.
       let bins = 1;
       for (let r = 0; r < R; r++) {
-        const a = alloc[t * R + r]!;
-        if (a > 0 && demand[r]! / a > bins) bins = demand[r]! / a;
+        const a = alloc[t * R + r] as number;
+        if (a > 0 && (demand[r] as number) / a > bins) bins = (demand[r] as number) / a;
       }
       let pv = 0;
       let len = 0;
@@ -541,21 +544,22 @@ export function solveReference(p: EncodedProblem): KernelResult {
         for (let h = g0; h < G; h = find(s, h + 1)) {
           if (!bit(compat, h * W, t)) continue;
           let k = fitCount(s, space, 0, h);
-          const left = rem[h]! - patN[h]!;
+          const left = (rem[h] as number) - (patN[h] as number);
           if (k > left) k = left;
           if (pass === 0) {
-            let share = Math.floor(rem[h]! / bins);
+            let share = Math.floor((rem[h] as number) / bins);
             if (share < 1 && h === g0) share = 1;
             if (k > share) k = share;
           }
           k = classRoom(s, h, k, patClass, 0);
           if (k <= 0) continue;
-          for (let r = 0; r < R; r++) space[r] = space[r]! - k * req[h * R + r]!;
+          for (let r = 0; r < R; r++) space[r] = (space[r] as number) - k * (req[h * R + r] as number);
           addClasses(s, h, k, patClass, 0);
-          pv += k * value[h]!;
+          pv += k * (value[h] as number);
           if (patN[h] === 0) patG[len++] = h;
-          patN[h] = patN[h]! + k;
-          for (let r = 0; r < R; r++) if (minReq[r]! > 0 && space[r]! < minReq[r]!) full = true;
+          patN[h] = (patN[h] as number) + k;
+          for (let r = 0; r < R; r++)
+            if ((minReq[r] as number) > 0 && (space[r] as number) < (minReq[r] as number)) full = true;
           if (full) break;
         }
       }
@@ -565,17 +569,17 @@ export function solveReference(p: EncodedProblem): KernelResult {
         bestT = t;
         bestLen = len;
         for (let i = 0; i < len; i++) {
-          bestG[i] = patG[i]!;
-          bestN[i] = patN[patG[i]!]!;
+          bestG[i] = patG[i] as number;
+          bestN[i] = patN[patG[i] as number] as number;
         }
       }
-      for (let i = 0; i < len; i++) patN[patG[i]!] = 0;
+      for (let i = 0; i < len; i++) patN[patG[i] as number] = 0;
     }
     if (bestT < 0) {
       // Unreachable for valid input (the pool choice guarantees a candidate); stay safe.
       reason[g0] = REASON_TOO_LARGE;
-      unplaced[g0] = unplaced[g0]! + rem[g0]!;
-      take(s, g0, rem[g0]!);
+      unplaced[g0] = (unplaced[g0] as number) + (rem[g0] as number);
+      take(s, g0, rem[g0] as number);
       anchor = find(s, anchor);
       continue;
     }
@@ -584,56 +588,58 @@ export function solveReference(p: EncodedProblem): KernelResult {
     let copies = INT_MAX;
     for (let r = 0; r < R; r++) load[r] = 0;
     for (let i = 0; i < bestLen; i++) {
-      const h = bestG[i]!;
-      const n = bestN[i]!;
-      const c = Math.floor(rem[h]! / n);
+      const h = bestG[i] as number;
+      const n = bestN[i] as number;
+      const c = Math.floor((rem[h] as number) / n);
       if (c < copies) copies = c;
-      for (let r = 0; r < R; r++) load[r] = load[r]! + n * req[h * R + r]!;
+      for (let r = 0; r < R; r++) load[r] = (load[r] as number) + n * (req[h * R + r] as number);
     }
-    for (let w = 0; w < W; w++) mask[w] = poolMask[pool * W + w]!;
-    for (let i = 0; i < bestLen; i++) andWords(s, mask, 0, mask, 0, compat, bestG[i]! * W);
+    for (let w = 0; w < W; w++) mask[w] = poolMask[pool * W + w] as number;
+    for (let i = 0; i < bestLen; i++) andWords(s, mask, 0, mask, 0, compat, (bestG[i] as number) * W);
     for (let r = 0; r <= R; r++) reserve[r] = 0;
     reserve[R] = 1;
     let cheapest = -1;
     if (s.nb >= maxBins) return fail(ERROR_TOO_MANY_BINS);
     const setBase = s.nb * W;
     for (let w = 0; w < W; w++) {
-      let m = mask[w]!;
+      let m = mask[w] as number;
       let kept = 0;
       while (m !== 0) {
         const low = m & -m;
         const t = (w << 5) + (31 - Math.clz32(low));
         m = (m ^ low) >>> 0;
         let ok = limitOk(s, t) && capOk(s, t);
-        for (let r = 0; ok && r < R; r++) if (load[r]! > alloc[t * R + r]!) ok = false;
+        for (let r = 0; ok && r < R; r++) if ((load[r] as number) > (alloc[t * R + r] as number)) ok = false;
         if (!ok) continue;
         kept |= low;
-        for (let r = 0; r < R; r++) if (capacity[t * R + r]! > reserve[r]!) reserve[r] = capacity[t * R + r]!;
-        if (cheapest < 0 || price[t]! < price[cheapest]!) cheapest = t;
+        for (let r = 0; r < R; r++)
+          if ((capacity[t * R + r] as number) > (reserve[r] as number))
+            reserve[r] = capacity[t * R + r] as number;
+        if (cheapest < 0 || (price[t] as number) < (price[cheapest] as number)) cheapest = t;
       }
       bSet[setBase + w] = kept >>> 0;
     }
     const pbase = pool * R1;
     for (let r = 0; r <= R; r++) {
-      const lim = limits[pbase + r]!;
-      if (lim !== INF && reserve[r]! > 0) {
-        const c = Math.floor((lim - used[pbase + r]!) / reserve[r]!);
+      const lim = limits[pbase + r] as number;
+      if (lim !== INF && (reserve[r] as number) > 0) {
+        const c = Math.floor((lim - (used[pbase + r] as number)) / (reserve[r] as number));
         if (c < copies) copies = c;
       }
     }
     if (copies < 1) copies = 1;
-    const k0 = s.hasCaps ? capGroup[cheapest]! : -1;
-    if (k0 >= 0 && capLeft[k0]! < copies) copies = capLeft[k0]!;
+    const k0 = s.hasCaps ? (capGroup[cheapest] as number) : -1;
+    if (k0 >= 0 && (capLeft[k0] as number) < copies) copies = capLeft[k0] as number;
     if (copies > maxBins - s.nb) copies = maxBins - s.nb;
     capTake(s, cheapest, copies);
     for (let c = 0; c < copies; c++) {
       const b = s.nb++;
       for (let w = 0; w < W; w++) {
-        bSet[b * W + w] = bSet[setBase + w]!;
-        bCompat[b * W + w] = mask[w]!;
+        bSet[b * W + w] = bSet[setBase + w] as number;
+        bCompat[b * W + w] = mask[w] as number;
       }
-      for (let r = 0; r < R; r++) bLoad[b * R + r] = load[r]!;
-      for (let r = 0; r <= R; r++) bRes[b * R1 + r] = reserve[r]!;
+      for (let r = 0; r < R; r++) bLoad[b * R + r] = load[r] as number;
+      for (let r = 0; r <= R; r++) bRes[b * R1 + r] = reserve[r] as number;
       bClass.fill(0, b * C2, b * C2 + C2);
       bPool[b] = pool;
       bOff[b] = cheapest;
@@ -641,16 +647,17 @@ export function solveReference(p: EncodedProblem): KernelResult {
       bHead[b] = -1;
       let v = 0;
       for (let i = 0; i < bestLen; i++) {
-        const h = bestG[i]!;
-        const n = bestN[i]!;
-        v += n * value[h]!;
+        const h = bestG[i] as number;
+        const n = bestN[i] as number;
+        v += n * (value[h] as number);
         addClasses(s, h, n, bClass, b * C2);
         if (!addPlacement(s, h, E + b, n)) return fail(ERROR_TOO_MANY_PLACEMENTS);
       }
       bValue[b] = v;
     }
-    for (let r = 0; r <= R; r++) used[pbase + r] = used[pbase + r]! + copies * reserve[r]!;
-    for (let i = 0; i < bestLen; i++) take(s, bestG[i]!, copies * bestN[i]!);
+    for (let r = 0; r <= R; r++)
+      used[pbase + r] = (used[pbase + r] as number) + copies * (reserve[r] as number);
+    for (let i = 0; i < bestLen; i++) take(s, bestG[i] as number, copies * (bestN[i] as number));
     anchor = find(s, anchor);
   }
 
@@ -668,22 +675,22 @@ export function solveReference(p: EncodedProblem): KernelResult {
   const binPool = new Int32Array(live);
   const binOptions = new Uint32Array(live * W);
   for (let b = 0; b < nb; b++) {
-    const i = newIndex[b]!;
+    const i = newIndex[b] as number;
     if (i < 0) continue;
-    binOffering[i] = bOff[b]!;
-    binPool[i] = bPool[b]!;
-    for (let w = 0; w < W; w++) binOptions[i * W + w] = bSet[b * W + w]!;
+    binOffering[i] = bOff[b] as number;
+    binPool[i] = bPool[b] as number;
+    for (let w = 0; w < W; w++) binOptions[i * W + w] = bSet[b * W + w] as number;
   }
   let count = 0;
-  for (let e = 0; e < np; e++) if (plN[e]! > 0) count++;
+  for (let e = 0; e < np; e++) if ((plN[e] as number) > 0) count++;
   const placements = new Int32Array(count * 3);
   let o = 0;
   for (let e = 0; e < np; e++) {
-    if (plN[e]! <= 0) continue;
-    const bin = plB[e]!;
-    placements[o++] = plG[e]!;
-    placements[o++] = bin < E ? bin : E + newIndex[bin - E]!;
-    placements[o++] = plN[e]!;
+    if ((plN[e] as number) <= 0) continue;
+    const bin = plB[e] as number;
+    placements[o++] = plG[e] as number;
+    placements[o++] = bin < E ? bin : E + (newIndex[bin - E] as number);
+    placements[o++] = plN[e] as number;
   }
   return {
     status: live,
@@ -699,7 +706,7 @@ export function solveReference(p: EncodedProblem): KernelResult {
 
 /** Pod value per dollar of bin b's launched offering. */
 function util(s: KernelState, b: number): number {
-  return s.bValue[b]! / priceOf(s, s.bOff[b]!);
+  return (s.bValue[b] as number) / priceOf(s, s.bOff[b] as number);
 }
 
 /** The (at most `limit`) live bins of lowest utilization into sel/selU, ascending (ties by index); returns how many. */
@@ -711,18 +718,18 @@ function select(s: KernelState, limit: number): number {
     const u = util(s, b);
     if (n < limit) {
       let i = n++;
-      while (i > 0 && selU[i - 1]! > u) {
-        selU[i] = selU[i - 1]!;
-        sel[i] = sel[i - 1]!;
+      while (i > 0 && (selU[i - 1] as number) > u) {
+        selU[i] = selU[i - 1] as number;
+        sel[i] = sel[i - 1] as number;
         i--;
       }
       selU[i] = u;
       sel[i] = b;
-    } else if (u < selU[limit - 1]!) {
+    } else if (u < (selU[limit - 1] as number)) {
       let i = limit - 1;
-      while (i > 0 && selU[i - 1]! > u) {
-        selU[i] = selU[i - 1]!;
-        sel[i] = sel[i - 1]!;
+      while (i > 0 && (selU[i - 1] as number) > u) {
+        selU[i] = selU[i - 1] as number;
+        sel[i] = sel[i - 1] as number;
         i--;
       }
       selU[i] = u;
@@ -738,10 +745,11 @@ function select(s: KernelState, limit: number): number {
  */
 function loadFits(s: KernelState, load: Float64Array, base: number, t: number): boolean {
   const { R, alloc, shapeStamp, shapeFits } = s;
-  const sh = s.shape[t]!;
+  const sh = s.shape[t] as number;
   if (shapeStamp[sh] === s.stamp) return shapeFits[sh] === 1;
   let ok = true;
-  for (let r = 0; ok && r < R; r++) if (load[base + r]! > alloc[sh * R + r]!) ok = false;
+  for (let r = 0; ok && r < R; r++)
+    if ((load[base + r] as number) > (alloc[sh * R + r] as number)) ok = false;
   shapeStamp[sh] = s.stamp;
   shapeFits[sh] = ok ? 1 : 0;
   return ok;
@@ -750,17 +758,17 @@ function loadFits(s: KernelState, load: Float64Array, base: number, t: number): 
 /** Recomputes bin b's option set from its compat mask and load, its cheapest offering and reservation. */
 function refreshBin(s: KernelState, b: number): void {
   const { R, R1, W, limits, used, capacity, price, reserve, bSet, bCompat, bLoad, bRes } = s;
-  const pool = s.bPool[b]!;
+  const pool = s.bPool[b] as number;
   const pbase = pool * R1;
   const limited = s.poolLimited[pool] === 1;
   s.stamp++;
-  for (let r = 0; r <= R; r++) used[pbase + r] = used[pbase + r]! - bRes[b * R1 + r]!;
-  capTake(s, s.bOff[b]!, -1);
+  for (let r = 0; r <= R; r++) used[pbase + r] = (used[pbase + r] as number) - (bRes[b * R1 + r] as number);
+  capTake(s, s.bOff[b] as number, -1);
   for (let r = 0; r <= R; r++) reserve[r] = 0;
   reserve[R] = 1;
   let cheapest = -1;
   for (let w = 0; w < W; w++) {
-    let m = bSet[b * W + w]! & bCompat[b * W + w]!;
+    let m = (bSet[b * W + w] as number) & (bCompat[b * W + w] as number);
     let kept = 0;
     while (m !== 0) {
       const low = m & -m;
@@ -768,32 +776,34 @@ function refreshBin(s: KernelState, b: number): void {
       m = (m ^ low) >>> 0;
       let ok = loadFits(s, bLoad, b * R, t) && capOk(s, t);
       for (let r = 0; ok && limited && r < R; r++) {
-        const lim = limits[pbase + r]!;
-        if (lim !== INF && used[pbase + r]! + capacity[t * R + r]! > lim) ok = false;
+        const lim = limits[pbase + r] as number;
+        if (lim !== INF && (used[pbase + r] as number) + (capacity[t * R + r] as number) > lim) ok = false;
       }
       if (!ok) continue;
       kept |= low;
-      for (let r = 0; r < R; r++) if (capacity[t * R + r]! > reserve[r]!) reserve[r] = capacity[t * R + r]!;
-      if (cheapest < 0 || price[t]! < price[cheapest]!) cheapest = t;
+      for (let r = 0; r < R; r++)
+        if ((capacity[t * R + r] as number) > (reserve[r] as number))
+          reserve[r] = capacity[t * R + r] as number;
+      if (cheapest < 0 || (price[t] as number) < (price[cheapest] as number)) cheapest = t;
     }
     bSet[b * W + w] = kept >>> 0;
   }
   s.bOff[b] = cheapest;
   capTake(s, cheapest, 1);
   for (let r = 0; r <= R; r++) {
-    bRes[b * R1 + r] = reserve[r]!;
-    used[pbase + r] = used[pbase + r]! + reserve[r]!;
+    bRes[b * R1 + r] = reserve[r] as number;
+    used[pbase + r] = (used[pbase + r] as number) + (reserve[r] as number);
   }
 }
 
 /** Empties bin b: gives back its reservation and cap unit, zeroes its placements. */
 function kill(s: KernelState, b: number): void {
   const { R, R1, used, bRes, plN, plNext, bHead } = s;
-  const pbase = s.bPool[b]! * R1;
-  for (let r = 0; r <= R; r++) used[pbase + r] = used[pbase + r]! - bRes[b * R1 + r]!;
-  capTake(s, s.bOff[b]!, -1);
+  const pbase = (s.bPool[b] as number) * R1;
+  for (let r = 0; r <= R; r++) used[pbase + r] = (used[pbase + r] as number) - (bRes[b * R1 + r] as number);
+  capTake(s, s.bOff[b] as number, -1);
   s.bAlive[b] = 0;
-  for (let e = bHead[b]!; e >= 0; e = plNext[e]!) plN[e] = 0;
+  for (let e = bHead[b] as number; e >= 0; e = plNext[e] as number) plN[e] = 0;
   bHead[b] = -1;
 }
 
@@ -802,9 +812,9 @@ function orderByPoolAndPrice(s: KernelState, order: Int32Array, poolStart: Int32
   const { T, P, poolOf } = s;
   for (let t = 0; t < T; t++) {
     order[t] = t;
-    poolStart[poolOf[t]! + 1] = poolStart[poolOf[t]! + 1]! + 1;
+    poolStart[(poolOf[t] as number) + 1] = (poolStart[(poolOf[t] as number) + 1] as number) + 1;
   }
-  for (let q = 0; q < P; q++) poolStart[q + 1] = poolStart[q + 1]! + poolStart[q]!;
+  for (let q = 0; q < P; q++) poolStart[q + 1] = (poolStart[q + 1] as number) + (poolStart[q] as number);
   // Bottom-up merge sort: the key is a strict total order, so any correct sort gives this order.
   let src: Int32Array = order;
   let dst: Int32Array = new Int32Array(T);
@@ -815,8 +825,9 @@ function orderByPoolAndPrice(s: KernelState, order: Int32Array, poolStart: Int32
       let i = lo;
       let j = mid;
       for (let o = lo; o < hi; o++) {
-        if (j >= hi || (i < mid && !offeringAfter(s, src[i]!, src[j]!))) dst[o] = src[i++]!;
-        else dst[o] = src[j++]!;
+        if (j >= hi || (i < mid && !offeringAfter(s, src[i] as number, src[j] as number)))
+          dst[o] = src[i++] as number;
+        else dst[o] = src[j++] as number;
       }
     }
     const swap = src;
@@ -829,8 +840,8 @@ function orderByPoolAndPrice(s: KernelState, order: Int32Array, poolStart: Int32
 /** Does offering a come after b in (pool, price, index) order? */
 function offeringAfter(s: KernelState, a: number, b: number): boolean {
   const { poolOf, price } = s;
-  if (poolOf[a] !== poolOf[b]) return poolOf[a]! > poolOf[b]!;
-  if (price[a] !== price[b]) return price[a]! > price[b]!;
+  if (poolOf[a] !== poolOf[b]) return (poolOf[a] as number) > (poolOf[b] as number);
+  if (price[a] !== price[b]) return (price[a] as number) > (price[b] as number);
   return a > b;
 }
 
@@ -849,8 +860,8 @@ function improve(s: KernelState): void {
   let nrep = 0;
   for (let q = 0; q < P; q++) {
     repStart[q] = nrep;
-    for (let i = poolStart[q]!; i < poolStart[q + 1]!; i++)
-      if (shape[order[i]!] === order[i]) repOrder[nrep++] = order[i]!;
+    for (let i = poolStart[q] as number; i < (poolStart[q + 1] as number); i++)
+      if (shape[order[i] as number] === order[i]) repOrder[nrep++] = order[i] as number;
   }
   repStart[P] = nrep;
   const stale = new Uint8Array(nb);
@@ -874,37 +885,43 @@ function improve(s: KernelState): void {
   // left out here could never take a pod.
   const minAll = new Float64Array(R).fill(INF);
   for (let g = 0; g < G; g++)
-    for (let r = 0; r < R; r++) if (req[g * R + r]! < minAll[r]!) minAll[r] = req[g * R + r]!;
+    for (let r = 0; r < R; r++)
+      if ((req[g * R + r] as number) < (minAll[r] as number)) minAll[r] = req[g * R + r] as number;
   const recv = new Int32Array(nb);
   let nr = 0;
   for (let b2 = 0; b2 < nb; b2++) {
     if (bAlive[b2] === 0) continue;
-    const o2 = bOff[b2]!;
+    const o2 = bOff[b2] as number;
     let room = true;
     for (let r = 0; room && r < R; r++)
-      if (alloc[o2 * R + r]! - bLoad[b2 * R + r]! < minAll[r]!) room = false;
+      if ((alloc[o2 * R + r] as number) - (bLoad[b2 * R + r] as number) < (minAll[r] as number)) room = false;
     if (room) recv[nr++] = b2;
   }
   const n1 = select(s, TAIL_REPAIR_BINS);
   for (let si = 0; si < n1; si++) {
-    const b = sel[si]!;
+    const b = sel[si] as number;
     if (bAlive[b] === 0) continue;
     let nt = 0;
     let nm = 0;
     let ok = true;
-    for (let e = bHead[b]!; ok && e >= 0; e = plNext[e]!) {
-      const h = plG[e]!;
-      let left = plN[e]!;
+    for (let e = bHead[b] as number; ok && e >= 0; e = plNext[e] as number) {
+      const h = plG[e] as number;
+      let left = plN[e] as number;
       for (let i = 0; left > 0 && i < nr; i++) {
-        const b2 = recv[i]!;
+        const b2 = recv[i] as number;
         if (b2 === b || bAlive[b2] === 0 || bPool[b2] !== bPool[b]) continue;
-        const o2 = bOff[b2]!;
+        const o2 = bOff[b2] as number;
         if (!bit(compat, h * W, o2)) continue;
         let k = INT_MAX;
         for (let r = 0; r < R; r++) {
-          const q = req[h * R + r]!;
+          const q = req[h * R + r] as number;
           if (q > 0) {
-            const f = Math.floor((alloc[o2 * R + r]! - bLoad[b2 * R + r]! - extra[b2 * R + r]!) / q);
+            const f = Math.floor(
+              ((alloc[o2 * R + r] as number) -
+                (bLoad[b2 * R + r] as number) -
+                (extra[b2 * R + r] as number)) /
+                q,
+            );
             if (f < k) k = f;
           }
         }
@@ -914,7 +931,8 @@ function improve(s: KernelState): void {
         let seen = false;
         for (let i = 0; i < nt; i++) if (touched[i] === b2) seen = true;
         if (!seen) touched[nt++] = b2;
-        for (let r = 0; r < R; r++) extra[b2 * R + r] = extra[b2 * R + r]! + k * req[h * R + r]!;
+        for (let r = 0; r < R; r++)
+          extra[b2 * R + r] = (extra[b2 * R + r] as number) + k * (req[h * R + r] as number);
         addClasses(s, h, k, extraClass, b2 * C2);
         // More moves than placement room left: the attempt fails (and the move lists stay in bounds).
         if (s.np + nm >= maxPl) {
@@ -933,25 +951,26 @@ function improve(s: KernelState): void {
     if (ok) {
       kill(s, b);
       for (let i = 0; i < nm; i++) {
-        const h = mvG[i]!;
-        const b2 = mvB[i]!;
-        const n = mvN[i]!;
-        for (let r = 0; r < R; r++) bLoad[b2 * R + r] = bLoad[b2 * R + r]! + n * req[h * R + r]!;
+        const h = mvG[i] as number;
+        const b2 = mvB[i] as number;
+        const n = mvN[i] as number;
+        for (let r = 0; r < R; r++)
+          bLoad[b2 * R + r] = (bLoad[b2 * R + r] as number) + n * (req[h * R + r] as number);
         addClasses(s, h, n, bClass, b2 * C2);
-        bValue[b2] = bValue[b2]! + n * value[h]!;
+        bValue[b2] = (bValue[b2] as number) + n * (value[h] as number);
         andWords(s, bCompat, b2 * W, bCompat, b2 * W, compat, h * W);
         addPlacement(s, h, E + b2, n);
       }
       // In a pool without limits a receiver keeps its launched offering and nothing reads its set
       // until the end, where one re-filter by its final load gives the same set (the filter is monotone).
       for (let i = 0; i < nt; i++) {
-        const b2 = touched[i]!;
-        if (poolLimited[bPool[b2]!] === 1) refreshBin(s, b2);
+        const b2 = touched[i] as number;
+        if (poolLimited[bPool[b2] as number] === 1) refreshBin(s, b2);
         else stale[b2] = 1;
       }
     }
     for (let i = 0; i < nt; i++) {
-      const b2 = touched[i]!;
+      const b2 = touched[i] as number;
       for (let r = 0; r < R; r++) extra[b2 * R + r] = 0;
       extraClass.fill(0, b2 * C2, b2 * C2 + C2);
     }
@@ -960,24 +979,28 @@ function improve(s: KernelState): void {
   // (b) Merge pairs of weak bins when one offering serves both for less.
   const n2 = select(s, MERGE_BINS);
   for (let i = 0; i < n2; i++) {
-    const a = sel[i]!;
+    const a = sel[i] as number;
     for (let j = i + 1; j < n2; j++) {
-      const b = sel[j]!;
+      const b = sel[j] as number;
       if (bAlive[a] === 0 || bAlive[b] === 0 || bPool[a] !== bPool[b]) continue;
       let ok = true;
       // The joint bin is active for a class if either is; then its joint count must be within the cap.
       for (let k = 0; ok && k < C; k++) {
         const j = a * C2 + 2 * k;
         const l = b * C2 + 2 * k;
-        if (bClass[j + 1]! + bClass[l + 1]! > 0 && bClass[j]! + bClass[l]! > cap[k]!) ok = false;
+        if (
+          (bClass[j + 1] as number) + (bClass[l + 1] as number) > 0 &&
+          (bClass[j] as number) + (bClass[l] as number) > (cap[k] as number)
+        )
+          ok = false;
       }
       if (!ok) continue;
-      const pool = bPool[a]!;
+      const pool = bPool[a] as number;
       const pbase = pool * R1;
       // The pool's offerings cheapest first: the first one both bins may use that holds their joint
       // load is the cheapest (ties by index); stop once none can beat the pair's price.
-      const pairPrice = price[bOff[a]!]! + price[bOff[b]!]!;
-      for (let r = 0; r < R; r++) pairLoad[r] = bLoad[a * R + r]! + bLoad[b * R + r]!;
+      const pairPrice = (price[bOff[a] as number] as number) + (price[bOff[b] as number] as number);
+      for (let r = 0; r < R; r++) pairLoad[r] = (bLoad[a * R + r] as number) + (bLoad[b * R + r] as number);
       const limited = poolLimited[pool] === 1;
       s.stamp++;
       // Without limits, compat and fit are per shape and a representative is its shape's lowest
@@ -985,23 +1008,30 @@ function improve(s: KernelState): void {
       const ord = limited ? order : repOrder;
       const start = limited ? poolStart : repStart;
       let cheapest = -1;
-      for (let i = start[pool]!; cheapest < 0 && i < start[pool + 1]!; i++) {
-        const t = ord[i]!;
-        if (!(price[t]! < pairPrice)) break;
+      for (let i = start[pool] as number; cheapest < 0 && i < (start[pool + 1] as number); i++) {
+        const t = ord[i] as number;
+        if (!((price[t] as number) < pairPrice)) break;
         if (!bit(bCompat, a * W, t) || !bit(bCompat, b * W, t)) continue;
         // A capped offering needs a unit left once the pair gives back its own.
-        const k = s.hasCaps ? capGroup[t]! : -1;
+        const k = s.hasCaps ? (capGroup[t] as number) : -1;
         if (
           k >= 0 &&
-          capLeft[k]! + (capGroup[bOff[a]!] === k ? 1 : 0) + (capGroup[bOff[b]!] === k ? 1 : 0) <= 0
+          (capLeft[k] as number) +
+            (capGroup[bOff[a] as number] === k ? 1 : 0) +
+            (capGroup[bOff[b] as number] === k ? 1 : 0) <=
+            0
         )
           continue;
         let fits = loadFits(s, pairLoad, 0, t);
         for (let r = 0; fits && limited && r < R; r++) {
-          const lim = limits[pbase + r]!;
+          const lim = limits[pbase + r] as number;
           if (
             lim !== INF &&
-            used[pbase + r]! - bRes[a * R1 + r]! - bRes[b * R1 + r]! + capacity[t * R + r]! > lim
+            (used[pbase + r] as number) -
+              (bRes[a * R1 + r] as number) -
+              (bRes[b * R1 + r] as number) +
+              (capacity[t * R + r] as number) >
+              lim
           )
             fits = false;
         }
@@ -1010,22 +1040,24 @@ function improve(s: KernelState): void {
       if (cheapest < 0) continue;
       if (s.np + 1 > maxPl) continue;
       // Merge b into a: a's set becomes the joint compat mask, re-filtered by the joint load.
-      for (let r = 0; r < R; r++) bLoad[a * R + r] = bLoad[a * R + r]! + bLoad[b * R + r]!;
-      for (let k = 0; k < C2; k++) bClass[a * C2 + k] = bClass[a * C2 + k]! + bClass[b * C2 + k]!;
-      bValue[a] = bValue[a]! + bValue[b]!;
+      for (let r = 0; r < R; r++)
+        bLoad[a * R + r] = (bLoad[a * R + r] as number) + (bLoad[b * R + r] as number);
+      for (let k = 0; k < C2; k++)
+        bClass[a * C2 + k] = (bClass[a * C2 + k] as number) + (bClass[b * C2 + k] as number);
+      bValue[a] = (bValue[a] as number) + (bValue[b] as number);
       andWords(s, bCompat, a * W, bCompat, a * W, bCompat, b * W);
-      for (let w = 0; w < W; w++) bSet[a * W + w] = bCompat[a * W + w]!;
-      for (let e = bHead[b]!; e >= 0; ) {
-        const next = plNext[e]!;
+      for (let w = 0; w < W; w++) bSet[a * W + w] = bCompat[a * W + w] as number;
+      for (let e = bHead[b] as number; e >= 0; ) {
+        const next = plNext[e] as number;
         plB[e] = E + a;
-        plNext[e] = bHead[a]!;
+        plNext[e] = bHead[a] as number;
         bHead[a] = e;
         e = next;
       }
       bHead[b] = -1;
-      const pb = bPool[b]! * R1;
-      for (let r = 0; r <= R; r++) used[pb + r] = used[pb + r]! - bRes[b * R1 + r]!;
-      capTake(s, bOff[b]!, -1);
+      const pb = (bPool[b] as number) * R1;
+      for (let r = 0; r <= R; r++) used[pb + r] = (used[pb + r] as number) - (bRes[b * R1 + r] as number);
+      capTake(s, bOff[b] as number, -1);
       bAlive[b] = 0;
       refreshBin(s, a);
       stale[a] = 0;

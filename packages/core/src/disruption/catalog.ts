@@ -1,6 +1,7 @@
 import { cmp } from "../compare.ts";
 import type { InstanceType, Node, NodePool, Offering } from "../model.ts";
 import { poolAccepts } from "../provisioning/compat.ts";
+import { instanceTypesFor } from "../provisioning/input.ts";
 import type { DisruptionInput } from "./input.ts";
 
 /**
@@ -40,7 +41,7 @@ export function disruptionCatalog(input: DisruptionInput): DisruptionCatalog {
   const requested = requestedResources(input);
   const cheapestRates = { cpuMillis: Number.POSITIVE_INFINITY, memoryBytes: Number.POSITIVE_INFINITY };
   for (const pool of input.nodePools) {
-    const types = typesFor(input, pool.name);
+    const types = instanceTypesFor(input, pool.name);
     full.set(pool.name, new Map(types.map((t) => [t.name, t])));
     const keys = selectableKeys(input, pool);
     selectable.set(pool.name, keys);
@@ -57,7 +58,7 @@ export function disruptionCatalog(input: DisruptionInput): DisruptionCatalog {
     pruned[pool.name] = pruneDominated(input, pool, allowed, keys, requested);
   }
   // Unmanaged nodes are priced from a catalog shared by all NodePools, when there is one.
-  full.set("", new Map(typesFor(input, "").map((t) => [t.name, t])));
+  full.set("", new Map(instanceTypesFor(input, "").map((t) => [t.name, t])));
   const independentPods = input.pods.every(
     (p) =>
       p.topologySpreadConstraints.length === 0 &&
@@ -68,15 +69,6 @@ export function disruptionCatalog(input: DisruptionInput): DisruptionCatalog {
       p.podAntiAffinity.preferred.length === 0,
   );
   return { full, pruned, selectable, launchable, cheapestRates, independentPods };
-}
-
-/** The instance types a NodePool may use (the input lists them per NodePool, or once for all). */
-export function typesFor(
-  input: Pick<DisruptionInput, "instanceTypes">,
-  pool: string,
-): readonly InstanceType[] {
-  const its = input.instanceTypes;
-  return Array.isArray(its) ? its : ((its as Readonly<Record<string, readonly InstanceType[]>>)[pool] ?? []);
 }
 
 /** A node's price: its own, else its offering's in the catalog, else 0. */

@@ -54,23 +54,25 @@ describe("solveCoveringLP", () => {
           const n = columns.length;
           const cost = Float64Array.from(columns.map((c) => c.price / 100));
           const matrix = new Float64Array(m * n);
-          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) matrix[i * n + j] = columns[j]!.alloc[i]!;
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j < n; j++)
+              matrix[i * n + j] = (columns[j] as { price: number; alloc: number[] }).alloc[i] as number;
           const demand = Float64Array.from(demandAll.slice(0, m));
           const r = solveCoveringLP({ cost, matrix, demand });
           expect(r.status).toBe("optimal");
           if (r.status !== "optimal") return;
           for (let i = 0; i < m; i++) {
             let lhs = 0;
-            for (let j = 0; j < n; j++) lhs += matrix[i * n + j]! * r.primal[j]!;
-            expect(lhs).toBeGreaterThanOrEqual(demand[i]! - 1e-6);
+            for (let j = 0; j < n; j++) lhs += (matrix[i * n + j] as number) * (r.primal[j] as number);
+            expect(lhs).toBeGreaterThanOrEqual((demand[i] as number) - 1e-6);
           }
           for (let j = 0; j < n; j++) {
             let col = 0;
-            for (let i = 0; i < m; i++) col += matrix[i * n + j]! * r.dual[i]!;
-            expect(col).toBeLessThanOrEqual(cost[j]! + 1e-7);
+            for (let i = 0; i < m; i++) col += (matrix[i * n + j] as number) * (r.dual[i] as number);
+            expect(col).toBeLessThanOrEqual((cost[j] as number) + 1e-7);
           }
           let dualObjective = 0;
-          for (let i = 0; i < m; i++) dualObjective += demand[i]! * r.dual[i]!;
+          for (let i = 0; i < m; i++) dualObjective += (demand[i] as number) * (r.dual[i] as number);
           expect(dualObjective).toBeCloseTo(r.objective, 6);
         },
       ),

@@ -1,4 +1,4 @@
-import { type InstanceType, type Pod, type PodInput, PodSchema } from "../model.ts";
+import { type InstanceType, type LabelSelector, type Pod, type PodInput, PodSchema } from "../model.ts";
 
 /** Builders shared by the provisioning tests. */
 
@@ -42,4 +42,26 @@ export function instanceType(
       available: true,
     })),
   };
+}
+
+/**
+ * Pod fields for one topology spread over `topologyKey` of the pods `selector` matches (with `labels`
+ * when the pod is to carry the labels it selects on).
+ */
+export function spreadBy(
+  topologyKey: string,
+  selector: Pick<LabelSelector, "matchLabels">,
+  { maxSkew = 1, whenUnsatisfiable = "DoNotSchedule", labels }: SpreadOptions = {},
+): Pick<PodInput, "labels" | "topologySpreadConstraints"> {
+  return {
+    ...(labels === undefined ? {} : { labels }),
+    topologySpreadConstraints: [{ maxSkew, topologyKey, whenUnsatisfiable, labelSelector: selector }],
+  };
+}
+
+/** A spread's skew and what it does when unsatisfiable (default 1 and DoNotSchedule), and the pod's labels. */
+export interface SpreadOptions {
+  maxSkew?: number;
+  whenUnsatisfiable?: "DoNotSchedule" | "ScheduleAnyway";
+  labels?: Record<string, string>;
 }

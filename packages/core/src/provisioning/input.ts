@@ -52,8 +52,14 @@ export interface ProvisioningInput {
   options?: ProvisioningOptions;
 }
 
-/** The instance types a NodePool may use, before its requirements are applied. */
-export function instanceTypesFor(input: ProvisioningInput, nodePool: string): readonly InstanceType[] {
+/**
+ * The instance types a NodePool may use, before its requirements are applied: the input lists them per
+ * NodePool, or once for all. Provisioning and disruption inputs share the shape.
+ */
+export function instanceTypesFor(
+  input: Pick<ProvisioningInput, "instanceTypes">,
+  nodePool: string,
+): readonly InstanceType[] {
   const its = input.instanceTypes;
   if (Array.isArray(its)) return its;
   return (its as Readonly<Record<string, readonly InstanceType[]>>)[nodePool] ?? [];

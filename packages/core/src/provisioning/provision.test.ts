@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { type InstanceType, type Node, type NodePool, NodePoolSchema, type Pod } from "../model.ts";
 import { createSolver, type Solver } from "../solver.ts";
 import { validatePlan } from "../validate/validate-plan.ts";
-import { GiB, instanceType, NOW, pod } from "./fixtures.test-helper.ts";
+import { GiB, instanceType, NOW, pod, spreadBy } from "./fixtures.test-helper.ts";
 import type { ProvisioningInput } from "./input.ts";
 
 const type = instanceType;
@@ -251,16 +251,7 @@ describe("self-affine hostname sets and hostname spread", () => {
       podAffinity: { required: [{ topologyKey: hostname, labelSelector: { matchLabels: { app } } }] },
       ...extra,
     });
-  const spread = (maxSkew: number) => ({
-    topologySpreadConstraints: [
-      {
-        maxSkew,
-        topologyKey: hostname,
-        whenUnsatisfiable: "DoNotSchedule" as const,
-        labelSelector: { matchLabels: { tier: "x" } },
-      },
-    ],
-  });
+  const spread = (maxSkew: number) => spreadBy(hostname, { matchLabels: { tier: "x" } }, { maxSkew });
 
   test("a set counted by a spread keeps its node within maxSkew, with no warning", async () => {
     const s = await createSolver();
@@ -328,17 +319,11 @@ describe("NodePool limits charged with each claim's largest option (Karpenter's 
       instanceType("medium", 8, 16, 0.4, { zones }),
       instanceType("huge", 96, 192, 4.8, { zones }),
     ];
-    const spread = {
-      labels: { app: "web" },
-      topologySpreadConstraints: [
-        {
-          maxSkew: 1,
-          topologyKey: "topology.kubernetes.io/zone",
-          whenUnsatisfiable: "ScheduleAnyway" as const,
-          labelSelector: { matchLabels: { app: "web" } },
-        },
-      ],
-    };
+    const spread = spreadBy(
+      "topology.kubernetes.io/zone",
+      { matchLabels: { app: "web" } },
+      { whenUnsatisfiable: "ScheduleAnyway", labels: { app: "web" } },
+    );
     const pods = Array.from({ length: 9 }, (_, i) => pod(`web-${i}`, 1000, 1, spread));
     const limited = NodePoolSchema.parse({ name: "default", limits: { cpuMillis: 100_000 } });
     const problem = input(pods, { nodePools: [limited], instanceTypes: types });
@@ -405,17 +390,11 @@ describe("zones as the cloud offers them", () => {
   test("a type is launched only where it is offered, and validatePlan says when a plan does otherwise", () => {
     const onlyB = type("cheap", 4, 8, 0.1, { zones: ["zone-b"] });
     const everywhere = type("dear", 4, 8, 0.3);
-    const spread = {
-      labels: { app: "web" },
-      topologySpreadConstraints: [
-        {
-          maxSkew: 1,
-          topologyKey: "topology.kubernetes.io/zone",
-          whenUnsatisfiable: "DoNotSchedule" as const,
-          labelSelector: { matchLabels: { app: "web" } },
-        },
-      ],
-    };
+    const spread = spreadBy(
+      "topology.kubernetes.io/zone",
+      { matchLabels: { app: "web" } },
+      { labels: { app: "web" } },
+    );
     const pods = Array.from({ length: 8 }, (_, i) => pod(`web-${i}`, 3000, 1, spread));
     const problem = input(pods, { instanceTypes: [onlyB, everywhere] });
     const plan = solver.provision(problem);

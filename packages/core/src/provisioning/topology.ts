@@ -160,7 +160,10 @@ function effectiveSelector(
 interface Counter {
   key: string;
   matches: (p: Pod) => boolean;
-  /** Per domain: the matching pods there, bound and pinned (at least as many as the plan leaves there). */
+  /**
+   * Per domain: the matching bound pods there. The pin pass adds the pending pods it pins in a `Tally`
+   * of its own (bound and pinned: at least as many as the plan leaves there).
+   */
   counts: Map<string, number>;
   /**
    * Per domain: the matching pods sure to be there (bound, or pinned into a domain with room): at most as
@@ -172,7 +175,7 @@ interface Counter {
   countNode: (n: Node) => boolean;
   /** For a spread counter: the tightest skew its carriers allow, over their eligible domains. */
   spread?: SpreadConfig;
-  /** For a spread counter: per domain, the distinct configs of the pending carriers pinned there. */
+  /** Empty: the pin pass keeps the carriers it pins in its `Tally`. */
   carriersIn: Map<string, Set<SpreadConfig>>;
 }
 
@@ -194,9 +197,9 @@ function globalMin(counts: ReadonlyMap<string, number>, s: SpreadConfig | undefi
 }
 
 /** Can one more counted pod join domain `d` with every carrier pinned there still within its skew? */
-function keepsCarriers(c: Counter, d: string): boolean {
-  const n = (c.counts.get(d) ?? 0) + 1;
-  for (const s of c.carriersIn.get(d) ?? []) if (n - globalMin(c.firm, s) > s.maxSkew) return false;
+function keepsCarriers(t: Tally, d: string): boolean {
+  const n = (t.counts.get(d) ?? 0) + 1;
+  for (const s of t.carriersIn.get(d) ?? []) if (n - globalMin(t.firm, s) > s.maxSkew) return false;
   return true;
 }
 
@@ -625,10 +628,6 @@ export function applyTopology(
   const nodesByName = new Map(input.nodes.map((n) => [n.name, n]));
   const bound = boundPods(input, nodesByName);
   const existingIndex = new Map(enc.existing.map((n, e) => [n.name, e]));
-  const E = enc.existing.length;
-  const T = enc.offerings.length;
-  let unenforced = 0;
-
   const { valuesOf, reach, eligibleDomains } = domainIndex(input, enc, catalog);
 
   const { owners, nodeRepels } = existingAntiAffinity(input, bound, existingIndex);
@@ -640,177 +639,6 @@ export function applyTopology(
     eligibleDomains,
     asWritten,
   });
-  const failed = new Set(failures.map((f) => f.pod));
-
-  // Pass 2: pin domain keys, pod by pod in queue order: first the pods no domain rule of their own
-  // binds (only counted by others' spreads or affinities, or repelled by anti-affinity), then the pods
-  // with rules. A spread holds in the final state when each pod added to a domain keeps the carriers
-  // already pinned there within their skew (minimums only grow); pods without a rule may have nowhere
-  // that does, so they go first, and the carriers then pin around them.
-  const allCounters = [...counters.values()];
-  const landsMemo = new Map<Counter, Map<string, boolean>>();
-  /** Is a pod of group `g` pinned to `d` counted by `c` wherever in `d` it lands (no existing node it may use there is filtered out)? */
-  const landsCounted = (c: Counter, g: number, d: string) => {
-    const memo = landsMemo.get(c) ?? new Map<string, boolean>();
-    landsMemo.set(c, memo);
-    let out = memo.get(`${g}|${d}`);
-    if (out === undefined) {
-      out = true;
-      const WE = Math.ceil(E / 32);
-      const ex = enc.problem.groups.existingCompat;
-      for (let e = 0; e < E && out; e++) {
-        const n = enc.existing[e] as Node;
-        const usable = (((ex[g * WE + (e >>> 5)] as number) >>> (e & 31)) & 1) === 1;
-        if (usable && n.labels[c.key] === d && !c.countNode(n)) out = false;
-      }
-      memo.set(`${g}|${d}`, out);
-    }
-    return out;
-  };
-  const pinsOf = new Map<Pod, Map<string, string>>();
-  const placedInDomain: DomainCounts = new Map();
-  const pinPass = (withRules: boolean) =>
-    enc.groups.forEach((group, g) => {
-      for (const pod of group.pods) {
-        if (failed.has(pod)) continue;
-        const rules = rulesOf.get(pod);
-        if ((rules !== undefined) !== withRules) continue;
-        const matching = allCounters.filter((c) => c.matches(pod));
-        const repelledBy = owners.filter((o) => o.repels(pod));
-        if (rules === undefined && matching.length === 0 && repelledBy.length === 0) continue;
-        const keys = new Set<string>([
-          ...matching.map((c) => c.key),
-          ...repelledBy.map((o) => o.key),
-          ...(rules?.spread.map((r) => r.counter.key) ?? []),
-          ...(rules?.affinity.map((r) => r.counter.key) ?? []),
-          ...(rules?.anti.map((r) => r.counter.key) ?? []),
-        ]);
-        const pins = new Map<string, string>();
-        /** Keys the pod is pinned on past its domain's room. */
-        const overflow = new Set<string>();
-        let failure: UnschedulableReason | undefined;
-        for (const key of [...keys].sort()) {
-          const reachable = reach(group, key);
-          const room = (d: string) =>
-            (domainCount(placedInDomain, g, { key, domain: d }) ?? 0) <
-            (domainCount(caps, g, { key, domain: d }) ?? Infinity);
-          const ruled =
-            rules !== undefined &&
-            [...rules.spread, ...rules.affinity, ...rules.anti].some((r) => r.counter.key === key);
-          // A pod only counted on this key keeps a full domain (the kernel then names what stops it).
-          const all = [...reachable.keys()].sort();
-          let allowed = all.filter(room);
-          if (!ruled && allowed.length === 0) allowed = all;
-          for (const o of repelledBy) if (o.key === key) allowed = allowed.filter((d) => !o.domains.has(d));
-          for (const r of rules?.anti ?? []) {
-            if (r.counter.key !== key) continue;
-            allowed = allowed.filter((d) => (r.counter.counts.get(d) ?? 0) === 0);
-            if (allowed.length === 0) failure ??= { code: "pod_anti_affinity_conflict", topologyKey: key };
-          }
-          for (const r of rules?.affinity ?? []) {
-            if (r.counter.key !== key) continue;
-            const total = [...r.counter.counts.values()].reduce((s, x) => s + x, 0);
-            if (total > 0 || !r.self) allowed = allowed.filter((d) => (r.counter.firm.get(d) ?? 0) > 0);
-            if (allowed.length === 0) failure ??= { code: "pod_affinity_unsatisfiable", topologyKey: key };
-          }
-          let choice: string | undefined;
-          let bestCount = Number.POSITIVE_INFINITY;
-          for (const r of rules?.spread ?? []) {
-            if (r.counter.key !== key) continue;
-            const c = r.constraint;
-            const self = r.counter.matches(pod) ? 1 : 0;
-            const min = globalMin(r.counter.firm, r.config);
-            allowed = allowed.filter((d) => (r.counter.counts.get(d) ?? 0) + self - min <= c.maxSkew);
-            if (allowed.length === 0) {
-              const domains: Record<string, number> = {};
-              for (const d of [...r.config.eligible].sort()) domains[d] = r.counter.counts.get(d) ?? 0;
-              failure ??= {
-                code: "topology_spread_unsatisfiable",
-                topologyKey: key,
-                maxSkew: c.maxSkew,
-                domains,
-              };
-            }
-          }
-          // Pods a spread counts stay within its skew too, so the carriers' skew holds when all are placed.
-          for (const c of matching) {
-            if (c.key !== key || c.spread === undefined) continue;
-            // Never past a carrier already pinned in the domain (its skew would break); preferably within
-            // the tightest skew of any carrier (required of a pod ruled on this key), so carriers pinned
-            // later find room.
-            allowed = allowed.filter((d) => keepsCarriers(c, d));
-            const min = globalMin(c.firm, c.spread);
-            const within = allowed.filter(
-              (d) => (c.counts.get(d) ?? 0) + 1 - min <= (c.spread?.maxSkew ?? 0),
-            );
-            if (within.length > 0 || ruled) allowed = within;
-            if (allowed.length === 0)
-              failure ??= {
-                code: "topology_spread_unsatisfiable",
-                topologyKey: key,
-                maxSkew: c.spread.maxSkew,
-              };
-          }
-          if (failure !== undefined) break;
-          // Least populated (over the spread counters on this key, else every counter), then cheapest, then name.
-          const by = new Set([
-            ...(rules?.spread ?? []).filter((r) => r.counter.key === key).map((r) => r.counter),
-            ...matching.filter((c) => c.key === key && c.spread !== undefined),
-          ]);
-          if (by.size === 0) for (const c of matching) if (c.key === key) by.add(c);
-          for (const d of allowed) {
-            let n = 0;
-            for (const c of by) n += c.counts.get(d) ?? 0;
-            const better =
-              choice === undefined ||
-              n < bestCount ||
-              (n === bestCount && (reachable.get(d) as number) < (reachable.get(choice) as number));
-            if (better) {
-              choice = d;
-              bestCount = n;
-            }
-          }
-          if (choice === undefined) {
-            failure = { code: "no_available_offering" };
-            break;
-          }
-          pins.set(key, choice);
-          if (!room(choice)) overflow.add(key);
-        }
-        if (failure !== undefined) {
-          failures.push({ pod, reason: failure });
-          failed.add(pod);
-          continue;
-        }
-        pinsOf.set(pod, pins);
-        for (const [key, domain] of pins) {
-          const pin = { key, domain };
-          setDomainCount(placedInDomain, g, pin, (domainCount(placedInDomain, g, pin) ?? 0) + 1);
-        }
-        for (const c of matching) {
-          const d = pins.get(c.key);
-          if (d === undefined) continue;
-          c.counts.set(d, (c.counts.get(d) ?? 0) + 1);
-          if (!overflow.has(c.key) && landsCounted(c, g, d)) c.firm.set(d, (c.firm.get(d) ?? 0) + 1);
-        }
-        for (const r of rules?.anti ?? []) {
-          const d = pins.get(r.counter.key) as string;
-          owners.push({
-            key: r.counter.key,
-            repels: r.counter.matches,
-            domains: new Set([d]),
-            topologyKey: r.counter.key,
-          });
-        }
-        for (const r of rules?.spread ?? []) {
-          const d = pins.get(r.counter.key) as string;
-          const here = r.counter.carriersIn.get(d) ?? new Set();
-          here.add(r.config);
-          r.counter.carriersIn.set(d, here);
-        }
-      }
-    });
-
   const givenClasses = [...rawClasses.values()];
   // Per pod: its raw classes with its flags in each (both for an unconditional class).
   const givenPodClasses = new Map<Pod, ClassRef[]>();
@@ -820,10 +648,48 @@ export function applyTopology(
       givenPodClasses.set(p, [...(givenPodClasses.get(p) ?? []), { i, flags }]);
     }
   });
+  const placeOf = placer({ enc, valuesOf, nodeRepels, hostAffinity });
+  const pinned = pinAroundBundles(
+    {
+      enc,
+      rulesOf,
+      counters: [...counters.values()],
+      owners,
+      reach,
+      caps,
+      landsCounted: countedLanding(enc),
+      failed: new Set(failures.map((f) => f.pod)),
+    },
+    selfAffine.length === 0
+      ? undefined
+      : (pinsOf, failed) =>
+          bundleSelfAffinity({
+            enc,
+            rawList: givenClasses,
+            podClasses: givenPodClasses,
+            selfAffine,
+            failed,
+            placeOf: placeOf(pinsOf),
+          }),
+  );
+  const placeOfPod = placeOf(pinned.pinsOf);
+  const bundles =
+    pinned.bundles ??
+    bundleSelfAffinity({
+      enc,
+      rawList: givenClasses,
+      podClasses: givenPodClasses,
+      selfAffine,
+      failed: pinned.failed,
+      placeOf: placeOfPod,
+    });
+  const failed = new Set([...pinned.failed, ...bundles.rejected.map((f) => f.pod)]);
+  const allFailures = [...failures, ...pinned.failures, ...bundles.rejected];
+  const unenforced = bundles.unenforced;
+
   // Kernel classes: the raw classes some refined group is in, numbered in order of first use.
   const kernelClass = new Map<number, number>();
-
-  // Subgroups: equal pins, classes and node exclusions.
+  // Subgroups: equal places and classes.
   const groups: PodGroup[] = [];
   const origin: TopologyResult["origin"] = [];
   const rowOf: Uint8Array[] = [];
@@ -831,41 +697,6 @@ export function applyTopology(
   const classesOf: { i: number; flags: number }[][] = [];
   /** Per refined group: its encoded requests when not its original group's (a bundle's sum). */
   const requestsOf: (Float64Array | undefined)[] = [];
-  const W = Math.ceil(T / 32);
-  const WE = Math.ceil(E / 32);
-  const oldCompat = enc.problem.groups.compat;
-  const oldEx = enc.problem.groups.existingCompat;
-  // Where a pod may run: its pins, node exclusions and nodes to join. Pods of a group with equal
-  // places (differing only in classes) share one offering row and existing-node column.
-  const places = new Map<string, { row: Uint8Array; ex: boolean[] }>();
-  const placeOf = (g: number, pod: Pod) => {
-    const pins = [...(pinsOf.get(pod) ?? new Map<string, string>())].sort((a, b) => cmp(a[0], b[0]));
-    const excluded = nodeRepels.filter((r) => r.repels(pod)).map((r) => r.node);
-    const affine = hostAffinity.get(pod);
-    const where = JSON.stringify([pins, excluded, affine === undefined ? null : [...affine]]);
-    let place = places.get(`${g}|${where}`);
-    if (place === undefined) {
-      const row = new Uint8Array(T);
-      for (let t = 0; t < T; t++) {
-        const on = ((oldCompat[g * W + (t >>> 5)] as number) >>> (t & 31)) & 1;
-        row[t] = on === 1 && !affine && pins.every(([key, d]) => valuesOf(key)[t] === d) ? 1 : 0;
-      }
-      const ex: boolean[] = [];
-      for (let e = 0; e < E; e++) {
-        const on = ((oldEx[g * WE + (e >>> 5)] as number) >>> (e & 31)) & 1;
-        const node = enc.existing[e] as Node;
-        ex.push(
-          on === 1 &&
-            !excluded.includes(e) &&
-            (affine === undefined || affine.has(e)) &&
-            pins.every(([key, d]) => node.labels[key] === d),
-        );
-      }
-      place = { row, ex };
-      places.set(`${g}|${where}`, place);
-    }
-    return { where, pins, ...place };
-  };
   const addGroup = (
     g: number,
     pods: Pod[],
@@ -883,52 +714,6 @@ export function applyTopology(
     requestsOf.push(bundle?.requests);
     for (const { i } of raw) if (!kernelClass.has(i)) kernelClass.set(i, kernelClass.size);
   };
-  const bundleInputs = (): BundleInputs => ({
-    enc,
-    rawList: givenClasses,
-    podClasses: givenPodClasses,
-    selfAffine,
-    failed,
-    placeOf,
-  });
-  // Pin; a hostname self-affinity member its bundle leaves out was counted in its domains when the
-  // others were pinned: fail it and pin again without it (the failed set only grows, so this ends).
-  const start = {
-    counts: allCounters.map((c) => ({ c, counts: new Map(c.counts), firm: new Map(c.firm) })),
-    owners: owners.length,
-    failures: failures.length,
-    failed: new Set(failed),
-  };
-  for (;;) {
-    pinPass(false);
-    pinPass(true);
-    if (selfAffine.length === 0) break;
-    const doomed = bundleSelfAffinity(bundleInputs()).rejected.filter((f) => pinsOf.has(f.pod));
-    if (doomed.length === 0) break;
-    for (const { c, counts, firm } of start.counts) {
-      c.counts = new Map(counts);
-      c.firm = new Map(firm);
-      c.carriersIn = new Map();
-    }
-    owners.length = start.owners;
-    failures.length = start.failures;
-    failed.clear();
-    for (const pod of start.failed) failed.add(pod);
-    for (const f of doomed) {
-      failures.push(f);
-      failed.add(f.pod);
-      start.failed.add(f.pod);
-    }
-    start.failures = failures.length;
-    pinsOf.clear();
-    placedInDomain.clear();
-  }
-  const bundles = bundleSelfAffinity(bundleInputs());
-  for (const f of bundles.rejected) {
-    failed.add(f.pod);
-    failures.push(f);
-  }
-  unenforced += bundles.unenforced;
   const rawList = bundles.rawClasses;
   const podClasses = bundles.podClasses;
   enc.groups.forEach((group, g) => {
@@ -936,7 +721,7 @@ export function applyTopology(
     for (const pod of group.pods) {
       if (failed.has(pod) || bundles.bundled.has(pod)) continue;
       const raw = podClasses.get(pod) ?? [];
-      const place = placeOf(g, pod);
+      const place = placeOfPod(g, pod);
       const k = `${place.where}|${raw.map((x) => `${x.i}:${x.flags}`).join(",")}`;
       let s = index.get(k);
       if (s === undefined) {
@@ -958,12 +743,378 @@ export function applyTopology(
   );
   return {
     enc: refined.enc,
-    failures,
+    failures: allFailures,
     capReasons: refined.capReasons,
     origin,
     unenforced,
     bundles: bundles.members,
   };
+}
+
+/** Where a pod may run, built from what the pin pass decided: one place per distinct (pins, exclusions, nodes to join). */
+interface PlaceInputs {
+  enc: Encoding;
+  valuesOf: DomainIndex["valuesOf"];
+  /** Existing nodes the required anti-affinity of their bound pods closes to matching pods. */
+  nodeRepels: readonly { node: number; repels: (p: Pod) => boolean }[];
+  /** Per pod with hostname affinity to pods already bound: the existing nodes it may join. */
+  hostAffinity: ReadonlyMap<Pod, ReadonlySet<number>>;
+}
+
+/**
+ * Per set of pins, where each pod may run: its pins, node exclusions and nodes to join. Pods of a group
+ * with equal places (differing only in classes) share one offering row and existing-node column, so
+ * `where` is an opaque id of the place within its group.
+ */
+function placer(given: PlaceInputs): (pinsOf: ReadonlyMap<Pod, ReadonlyMap<string, string>>) => PlaceOf {
+  const { enc, valuesOf, nodeRepels, hostAffinity } = given;
+  const T = enc.offerings.length;
+  const E = enc.existing.length;
+  const W = Math.ceil(T / 32);
+  const WE = Math.ceil(E / 32);
+  const oldCompat = enc.problem.groups.compat;
+  const oldEx = enc.problem.groups.existingCompat;
+  /** Per original group, per `where` (which holds the pins): its offering row and existing-node column. */
+  const places = new Map<number, Map<string, { row: Uint8Array; ex: boolean[] }>>();
+  return (pinsOf) => (g, pod) => {
+    const pins = [...(pinsOf.get(pod) ?? new Map<string, string>())].sort((a, b) => cmp(a[0], b[0]));
+    const excluded = nodeRepels.filter((r) => r.repels(pod)).map((r) => r.node);
+    const affine = hostAffinity.get(pod);
+    const where = JSON.stringify([pins, excluded, affine === undefined ? null : [...affine]]);
+    let inGroup = places.get(g);
+    if (inGroup === undefined) places.set(g, (inGroup = new Map()));
+    let place = inGroup.get(where);
+    if (place === undefined) {
+      const row = new Uint8Array(T);
+      for (let t = 0; t < T; t++) {
+        const on = ((oldCompat[g * W + (t >>> 5)] as number) >>> (t & 31)) & 1;
+        row[t] = on === 1 && !affine && pins.every(([key, d]) => valuesOf(key)[t] === d) ? 1 : 0;
+      }
+      const ex: boolean[] = [];
+      for (let e = 0; e < E; e++) {
+        const on = ((oldEx[g * WE + (e >>> 5)] as number) >>> (e & 31)) & 1;
+        const node = enc.existing[e] as Node;
+        ex.push(
+          on === 1 &&
+            !excluded.includes(e) &&
+            (affine === undefined || affine.has(e)) &&
+            pins.every(([key, d]) => node.labels[key] === d),
+        );
+      }
+      place = { row, ex };
+      inGroup.set(where, place);
+    }
+    return { where, pins, ...place };
+  };
+}
+
+/** A pod's place, given its original group. */
+type PlaceOf = (g: number, pod: Pod) => Place;
+
+/**
+ * Is a pod of group `g` pinned to domain `d` counted by `c` wherever in `d` it lands (no existing node
+ * it may use there is filtered out by the counter's node policies)? Memoised per counter, group and domain.
+ */
+function countedLanding(enc: Encoding): PinInputs["landsCounted"] {
+  const memo = new Map<Counter, Map<number, Map<string, boolean>>>();
+  const E = enc.existing.length;
+  const WE = Math.ceil(E / 32);
+  const ex = enc.problem.groups.existingCompat;
+  return (c, g, d) => {
+    let byGroup = memo.get(c);
+    if (byGroup === undefined) memo.set(c, (byGroup = new Map()));
+    let byDomain = byGroup.get(g);
+    if (byDomain === undefined) byGroup.set(g, (byDomain = new Map()));
+    let out = byDomain.get(d);
+    if (out === undefined) {
+      out = true;
+      for (let e = 0; e < E && out; e++) {
+        const n = enc.existing[e] as Node;
+        const usable = (((ex[g * WE + (e >>> 5)] as number) >>> (e & 31)) & 1) === 1;
+        if (usable && n.labels[c.key] === d && !c.countNode(n)) out = false;
+      }
+      byDomain.set(d, out);
+    }
+    return out;
+  };
+}
+
+/** What the pin pass reads. Nothing in it is changed. */
+interface PinInputs {
+  enc: Encoding;
+  rulesOf: ReadonlyMap<Pod, PodRules>;
+  /** Every counter the rules read, in order of creation, with the bound pods' counts. */
+  counters: readonly Counter[];
+  /** Bound pods' anti-affinity on domain keys. */
+  owners: readonly AntiAffinityOwner[];
+  reach: DomainIndex["reach"];
+  caps: DomainCaps;
+  landsCounted: (c: Counter, g: number, d: string) => boolean;
+  /** Pods not to pin (they already failed). */
+  failed: ReadonlySet<Pod>;
+}
+
+/** A counter's counts as pods are pinned: the bound pods' counts, plus the pending pods pinned so far. */
+interface Tally {
+  /** Per domain: matching pods there, bound and pinned. */
+  counts: Map<string, number>;
+  /** Per domain: matching pods sure to be there (see `Counter.firm`). */
+  firm: Map<string, number>;
+  /** For a spread counter: per domain, the distinct configs of the pending carriers pinned there. */
+  carriersIn: Map<string, Set<SpreadConfig>>;
+}
+
+/** What pinning changes as it goes: the counters' tallies, the anti-affinity owners, and per (group, key, domain) the pods pinned. */
+interface PinState {
+  tallies: Map<Counter, Tally>;
+  owners: AntiAffinityOwner[];
+  placed: DomainCounts;
+}
+
+/** What the pin pass computes. */
+interface Pinning {
+  /** Per pinned pod: its domain per topology key. */
+  pinsOf: Map<Pod, Map<string, string>>;
+  /** Pods no domain takes, in the order they were met. */
+  failures: TopologyFailure[];
+}
+
+/**
+ * Pass 2: pin domain keys, pod by pod in queue order: first the pods no domain rule of their own binds
+ * (only counted by others' spreads or affinities, or repelled by anti-affinity), then the pods with
+ * rules. A spread holds in the final state when each pod added to a domain keeps the carriers already
+ * pinned there within their skew (minimums only grow); pods without a rule may have nowhere that does,
+ * so they go first, and the carriers then pin around them.
+ */
+function pinDomains(given: PinInputs): Pinning {
+  const { enc, rulesOf, counters, failed } = given;
+  const state: PinState = {
+    tallies: new Map(
+      counters.map((c) => [c, { counts: new Map(c.counts), firm: new Map(c.firm), carriersIn: new Map() }]),
+    ),
+    owners: [...given.owners],
+    placed: new Map(),
+  };
+  const pinsOf = new Map<Pod, Map<string, string>>();
+  const failures: TopologyFailure[] = [];
+  for (const withRules of [false, true])
+    enc.groups.forEach((group, g) => {
+      for (const pod of group.pods) {
+        if (failed.has(pod)) continue;
+        const rules = rulesOf.get(pod);
+        if ((rules !== undefined) !== withRules) continue;
+        const matching = counters.filter((c) => c.matches(pod));
+        const repelledBy = state.owners.filter((o) => o.repels(pod));
+        if (rules === undefined && matching.length === 0 && repelledBy.length === 0) continue;
+        const chosen = choosePins(given, state, { g, group, pod, rules, matching, repelledBy });
+        if ("failure" in chosen) {
+          failures.push({ pod, reason: chosen.failure });
+          continue;
+        }
+        pinsOf.set(pod, chosen.pins);
+        recordPins(given, state, { g, pod, rules, matching }, chosen);
+      }
+    });
+  return { pinsOf, failures };
+}
+
+/** One pod the pin pass is at: its group, rules, the counters that count it and the owners that repel it. */
+interface PinCase {
+  g: number;
+  group: PodGroup;
+  pod: Pod;
+  rules: PodRules | undefined;
+  matching: readonly Counter[];
+  repelledBy: readonly AntiAffinityOwner[];
+}
+
+/** A pod's pins, and the keys it is pinned on past its domain's room. */
+interface Chosen {
+  pins: Map<string, string>;
+  overflow: Set<string>;
+}
+
+/** Does `(g, key, d)` have room left under the caps of an earlier solve? */
+function hasRoom(given: PinInputs, state: PinState, g: number, pin: Pin): boolean {
+  return (domainCount(state.placed, g, pin) ?? 0) < (domainCount(given.caps, g, pin) ?? Infinity);
+}
+
+/** The domain of each topology key the pod is on, or why there is none. A predicate: writes nothing. */
+function choosePins(
+  given: PinInputs,
+  state: PinState,
+  at: PinCase,
+): Chosen | { failure: UnschedulableReason } {
+  const { g, group, pod, rules, matching, repelledBy } = at;
+  const tally = (c: Counter) => state.tallies.get(c) as Tally;
+  const keys = new Set<string>([
+    ...matching.map((c) => c.key),
+    ...repelledBy.map((o) => o.key),
+    ...(rules?.spread.map((r) => r.counter.key) ?? []),
+    ...(rules?.affinity.map((r) => r.counter.key) ?? []),
+    ...(rules?.anti.map((r) => r.counter.key) ?? []),
+  ]);
+  const pins = new Map<string, string>();
+  const overflow = new Set<string>();
+  let failure: UnschedulableReason | undefined;
+  for (const key of [...keys].sort()) {
+    const reachable = given.reach(group, key);
+    const room = (d: string) => hasRoom(given, state, g, { key, domain: d });
+    const ruled =
+      rules !== undefined &&
+      [...rules.spread, ...rules.affinity, ...rules.anti].some((r) => r.counter.key === key);
+    // A pod only counted on this key keeps a full domain (the kernel then names what stops it).
+    const all = [...reachable.keys()].sort();
+    let allowed = all.filter(room);
+    if (!ruled && allowed.length === 0) allowed = all;
+    for (const o of repelledBy) if (o.key === key) allowed = allowed.filter((d) => !o.domains.has(d));
+    for (const r of rules?.anti ?? []) {
+      if (r.counter.key !== key) continue;
+      const t = tally(r.counter);
+      allowed = allowed.filter((d) => (t.counts.get(d) ?? 0) === 0);
+      if (allowed.length === 0) failure ??= { code: "pod_anti_affinity_conflict", topologyKey: key };
+    }
+    for (const r of rules?.affinity ?? []) {
+      if (r.counter.key !== key) continue;
+      const t = tally(r.counter);
+      const total = [...t.counts.values()].reduce((s, x) => s + x, 0);
+      if (total > 0 || !r.self) allowed = allowed.filter((d) => (t.firm.get(d) ?? 0) > 0);
+      if (allowed.length === 0) failure ??= { code: "pod_affinity_unsatisfiable", topologyKey: key };
+    }
+    for (const r of rules?.spread ?? []) {
+      if (r.counter.key !== key) continue;
+      const c = r.constraint;
+      const t = tally(r.counter);
+      const self = r.counter.matches(pod) ? 1 : 0;
+      const min = globalMin(t.firm, r.config);
+      allowed = allowed.filter((d) => (t.counts.get(d) ?? 0) + self - min <= c.maxSkew);
+      if (allowed.length === 0) {
+        const domains: Record<string, number> = {};
+        for (const d of [...r.config.eligible].sort()) domains[d] = t.counts.get(d) ?? 0;
+        failure ??= {
+          code: "topology_spread_unsatisfiable",
+          topologyKey: key,
+          maxSkew: c.maxSkew,
+          domains,
+        };
+      }
+    }
+    // Pods a spread counts stay within its skew too, so the carriers' skew holds when all are placed.
+    for (const c of matching) {
+      if (c.key !== key || c.spread === undefined) continue;
+      // Never past a carrier already pinned in the domain (its skew would break); preferably within
+      // the tightest skew of any carrier (required of a pod ruled on this key), so carriers pinned
+      // later find room.
+      const t = tally(c);
+      allowed = allowed.filter((d) => keepsCarriers(t, d));
+      const min = globalMin(t.firm, c.spread);
+      const within = allowed.filter((d) => (t.counts.get(d) ?? 0) + 1 - min <= (c.spread?.maxSkew ?? 0));
+      if (within.length > 0 || ruled) allowed = within;
+      if (allowed.length === 0)
+        failure ??= {
+          code: "topology_spread_unsatisfiable",
+          topologyKey: key,
+          maxSkew: c.spread.maxSkew,
+        };
+    }
+    if (failure !== undefined) return { failure };
+    // Least populated (over the spread counters on this key, else every counter), then cheapest, then name.
+    const by = new Set([
+      ...(rules?.spread ?? []).filter((r) => r.counter.key === key).map((r) => r.counter),
+      ...matching.filter((c) => c.key === key && c.spread !== undefined),
+    ]);
+    if (by.size === 0) for (const c of matching) if (c.key === key) by.add(c);
+    let choice: string | undefined;
+    let bestCount = Number.POSITIVE_INFINITY;
+    for (const d of allowed) {
+      let n = 0;
+      for (const c of by) n += tally(c).counts.get(d) ?? 0;
+      const better =
+        choice === undefined ||
+        n < bestCount ||
+        (n === bestCount && (reachable.get(d) as number) < (reachable.get(choice) as number));
+      if (better) {
+        choice = d;
+        bestCount = n;
+      }
+    }
+    if (choice === undefined) return { failure: { code: "no_available_offering" } };
+    pins.set(key, choice);
+    if (!room(choice)) overflow.add(key);
+  }
+  return { pins, overflow };
+}
+
+/** Counts a pinned pod: in its domains' room, in the counters that match it, as an owner and as a carrier. */
+function recordPins(
+  given: PinInputs,
+  state: PinState,
+  at: Pick<PinCase, "g" | "pod" | "rules" | "matching">,
+  chosen: Chosen,
+): void {
+  const { g, rules, matching } = at;
+  const { pins, overflow } = chosen;
+  for (const [key, domain] of pins) {
+    const pin = { key, domain };
+    setDomainCount(state.placed, g, pin, (domainCount(state.placed, g, pin) ?? 0) + 1);
+  }
+  for (const c of matching) {
+    const d = pins.get(c.key);
+    if (d === undefined) continue;
+    const t = state.tallies.get(c) as Tally;
+    t.counts.set(d, (t.counts.get(d) ?? 0) + 1);
+    if (!overflow.has(c.key) && given.landsCounted(c, g, d)) t.firm.set(d, (t.firm.get(d) ?? 0) + 1);
+  }
+  for (const r of rules?.anti ?? []) {
+    const d = pins.get(r.counter.key) as string;
+    state.owners.push({
+      key: r.counter.key,
+      repels: r.counter.matches,
+      domains: new Set([d]),
+      topologyKey: r.counter.key,
+    });
+  }
+  for (const r of rules?.spread ?? []) {
+    const t = state.tallies.get(r.counter) as Tally;
+    const d = pins.get(r.counter.key) as string;
+    const here = t.carriersIn.get(d) ?? new Set();
+    here.add(r.config);
+    t.carriersIn.set(d, here);
+  }
+}
+
+/** The pins, the failures they add, and the self-affinity bundles packed around them. */
+interface PinnedAndBundled {
+  pinsOf: Map<Pod, Map<string, string>>;
+  /** The pods failed before pinning, and those pinning and bundling failed. */
+  failed: Set<Pod>;
+  /** Failures added, in order: members bundles left out (round by round), then the last pinning's. */
+  failures: TopologyFailure[];
+  /** The bundles of the last pinning, when there are self-affinity sets to bundle. */
+  bundles: Bundling | undefined;
+}
+
+/**
+ * Pins, then bundles bootstrapping hostname self-affinity sets. A member its bundle leaves out was
+ * counted in its domains when the others were pinned: it fails, and every pod is pinned again without
+ * it (the failed set only grows, so this ends).
+ */
+function pinAroundBundles(
+  given: PinInputs,
+  bundle: ((pinsOf: Pinning["pinsOf"], failed: ReadonlySet<Pod>) => Bundling) | undefined,
+): PinnedAndBundled {
+  let failedBefore = given.failed;
+  let doomedSoFar: TopologyFailure[] = [];
+  for (;;) {
+    const pinning = pinDomains({ ...given, failed: failedBefore });
+    const failed = new Set([...failedBefore, ...pinning.failures.map((f) => f.pod)]);
+    const failures = [...doomedSoFar, ...pinning.failures];
+    const bundles = bundle?.(pinning.pinsOf, failed);
+    const doomed = bundles?.rejected.filter((f) => pinning.pinsOf.has(f.pod)) ?? [];
+    if (doomed.length === 0) return { pinsOf: pinning.pinsOf, failed, failures, bundles };
+    failedBefore = new Set([...failedBefore, ...doomed.map((f) => f.pod)]);
+    doomedSoFar = [...doomedSoFar, ...doomed];
+  }
 }
 
 /** The refined groups: per group its pods, original group and pins, offering row, existing column and classes. */
@@ -1114,7 +1265,7 @@ interface BundleInputs {
   podClasses: ReadonlyMap<Pod, ClassRef[]>;
   selfAffine: readonly SelfAffine[];
   failed: ReadonlySet<Pod>;
-  placeOf: (g: number, pod: Pod) => Place;
+  placeOf: PlaceOf;
 }
 
 /** The bundles, and what they change: members that fail, classes added, pods not fully enforced. */
