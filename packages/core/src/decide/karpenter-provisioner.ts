@@ -18,7 +18,7 @@ import { podKey } from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import { diagnoseUnplaced } from "../provisioning/diagnose.ts";
 import { encode } from "../provisioning/encode.ts";
-import { isProvisionable, type ProvisioningInput } from "../provisioning/input.ts";
+import { instanceTypesFor, isProvisionable, type ProvisioningInput } from "../provisioning/input.ts";
 import { relaxationSteps, withPreferences } from "../provisioning/preferences.ts";
 import { boundForClaims } from "../provisioning/provision.ts";
 import type { UnschedulableReason } from "../reasons.ts";
@@ -346,7 +346,7 @@ function solve(
   // NodePools by weight, equal weights by name descending (Karpenter's order).
   const pools = [...input.nodePools]
     .sort((a, b) => b.weight - a.weight || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))
-    .map((p, i) => poolView(p, i, typesFor(input, p.name), daemonSets, isExotic));
+    .map((p, i) => poolView(p, i, instanceTypesFor(input, p.name), daemonSets, isExotic));
   const pending = input.pods.filter(isProvisionable);
   const policy = input.options?.preferencePolicy ?? "Respect";
   // Karpenter relaxes PreferNoSchedule taints by tolerating them: hard until then.
@@ -978,13 +978,8 @@ function currentCosts(input: ProvisioningInput): Costs {
   if (input.nodes.length === 0) return { ...ZERO_COSTS };
   const byName = new Map<string, InstanceType>();
   for (const pool of input.nodePools)
-    for (const t of typesFor(input, pool.name)) if (!byName.has(t.name)) byName.set(t.name, t);
+    for (const t of instanceTypesFor(input, pool.name)) if (!byName.has(t.name)) byName.set(t.name, t);
   return sumCosts(input.nodes.map((n) => costsOfNode(n, byName)));
-}
-
-function typesFor(input: Pick<ProvisioningInput, "instanceTypes">, pool: string): readonly InstanceType[] {
-  const its = input.instanceTypes;
-  return Array.isArray(its) ? its : ((its as Record<string, readonly InstanceType[]>)[pool] ?? []);
 }
 
 /** Hard taints (NoSchedule, NoExecute) the tolerations do not cover: a DaemonSet's view. */

@@ -175,8 +175,6 @@ interface Counter {
   countNode: (n: Node) => boolean;
   /** For a spread counter: the tightest skew its carriers allow, over their eligible domains. */
   spread?: SpreadConfig;
-  /** Empty: the pin pass keeps the carriers it pins in its `Tally`. */
-  carriersIn: Map<string, Set<SpreadConfig>>;
 }
 
 /** What a spread carrier's skew is measured against. */
@@ -439,7 +437,7 @@ function collectRules(given: RuleInputs): Rules {
   ) => {
     let c = counters.get(id);
     if (c === undefined) {
-      c = { key, matches, counts: new Map(), firm: new Map(), countNode, carriersIn: new Map() };
+      c = { key, matches, counts: new Map(), firm: new Map(), countNode };
       for (const { pod, node } of bound) {
         const d = node.labels[key];
         if (d !== undefined && countNode(node) && matches(pod)) {
