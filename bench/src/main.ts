@@ -153,8 +153,8 @@ export function benchmarksTable(rows: readonly BenchRowOut[], machine: string, d
     simulated.length === 0
       ? ""
       : "\n\nSimulated days (`nodeplan simulate`, examples/simulations; bench/src/simulate-scenarios.ts). One row per " +
-        "strategy on the same timeline; both strategies provision with nodeplan's provisioner today, the " +
-        "strategies differ in disruption. `day wall s` / `day CPU s` run the whole day once; `slice ms` is the " +
+        "strategy on the same timeline, each provisioning and disrupting with its own algorithm (nodeplan's; " +
+        "Karpenter's scheduler and disruption, core's `karpenterStrategy`). `day wall s` / `day CPU s` run the whole day once; `slice ms` is the " +
         "median of the day's first 15 minutes. The 2,000-node day runs only when asked for " +
         "(`npm run bench -- --filter simulate-day-2000`).\n\n" +
         "| id | simulated h | day wall s | day CPU s | sim s / wall s | slice ms | cost $ | $/h | node-hours | peak nodes | pending pod-s | pending p95 s | below desired s | evictions | launches |\n" +
