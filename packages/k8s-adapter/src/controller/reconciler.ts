@@ -14,6 +14,7 @@ import {
   type DisruptionCommand,
   type DisruptionPlan,
   type DriftDetector,
+  type DriftInput,
   type InstanceType,
   type InterruptionEvent,
   initialMemory,
@@ -287,17 +288,7 @@ export class Reconciler {
       pdbs: cluster.podDisruptionBudgets,
     };
     const started = performance.now();
-    const provisioned = await this.isolated("provision", state, raw, (s) =>
-      o.solver.provision({
-        pods: s.pods,
-        nodes: s.nodes,
-        nodePools: s.nodePools,
-        instanceTypes,
-        daemonSets: s.daemonSets,
-        namespaces: cluster.namespaces,
-        now,
-      }),
-    );
+    const provisioned = await this.provisionIsolated(state, raw, instanceTypes, cluster, now);
     const plan = renameClaims(provisioned.value);
     phase("provision");
     let disruption: DisruptionPlan | undefined;
@@ -307,6 +298,7 @@ export class Reconciler {
       const nominated = nominatedNodes(plan, objects);
       // Nodes already being disrupted (tainted, replacements on the way) count as leaving: they are
       // not candidates again and use their NodePool's budget, so commands may run side by side.
+      const drift = this.driftInput(cluster);
       const leaving = (s: SolveState) =>
         s.nodes.map((n) => (isBeingDisrupted(n) ? { ...n, deleting: true } : n));
       disruption = (
@@ -320,16 +312,7 @@ export class Reconciler {
             pdbs: s.pdbs,
             interruptions: o.interruptions?.() ?? [],
             nominated,
-            ...(o.drift === undefined
-              ? {}
-              : {
-                  drift: {
-                    detector: o.drift,
-                    nodeClasses: Object.fromEntries(
-                      cluster.nodeClasses.map((c) => [c.name, this.provided(c)]),
-                    ),
-                  },
-                }),
+            ...(drift === undefined ? {} : { drift }),
             now,
             options: { maxWaves: 1 },
           }),
@@ -389,13 +372,7 @@ export class Reconciler {
     this.observeChange(objects, now);
     const memory = this.rebuildMemory(nodes, now);
     const failures = this.launchFailures;
-    const drift =
-      o.drift === undefined
-        ? undefined
-        : {
-            detector: o.drift,
-            nodeClasses: Object.fromEntries(cluster.nodeClasses.map((c) => [c.name, this.provided(c)])),
-          };
+    const drift = this.driftInput(cluster);
     const base: Omit<DecisionState, "nodes" | "pods" | "nodePools" | "daemonSets" | "pdbs"> = {
       instanceTypes: catalogTypes,
       namespaces: cluster.namespaces,
@@ -441,21 +418,7 @@ export class Reconciler {
     // do now, named as it would be launched.
     const plan =
       decision.plan ??
-      renameClaims(
-        (
-          await this.isolated("provision", decided.state, raw, (s) =>
-            o.solver.provision({
-              pods: s.pods,
-              nodes: s.nodes,
-              nodePools: s.nodePools,
-              instanceTypes,
-              daemonSets: s.daemonSets,
-              namespaces: cluster.namespaces,
-              now,
-            }),
-          )
-        ).value,
-      );
+      renameClaims((await this.provisionIsolated(decided.state, raw, instanceTypes, cluster, now)).value);
     if (decision.disruption !== undefined) this.lastDisruption = decision.disruption;
     phase("provision");
     o.metrics.solveDuration.observe((performance.now() - started) / 1000);
@@ -672,6 +635,37 @@ export class Reconciler {
    * sets them aside until they change, and solves without them. Throws when the failure needs no
    * object at all.
    */
+  /** Provisioning over `state`, a poison object isolated (see `isolated`). */
+  private provisionIsolated(
+    state: SolveState,
+    raw: RawIndex,
+    instanceTypes: Record<string, InstanceType[]>,
+    cluster: ClusterState,
+    now: string,
+  ): Promise<{ value: Plan; state: SolveState }> {
+    return this.isolated("provision", state, raw, (s) =>
+      this.o.solver.provision({
+        pods: s.pods,
+        nodes: s.nodes,
+        nodePools: s.nodePools,
+        instanceTypes,
+        daemonSets: s.daemonSets,
+        namespaces: cluster.namespaces,
+        now,
+      }),
+    );
+  }
+
+  /** The provider's drift detector with the node classes it reads, when there is one. */
+  private driftInput(cluster: ClusterState): DriftInput | undefined {
+    const { drift } = this.o;
+    if (drift === undefined) return undefined;
+    return {
+      detector: drift,
+      nodeClasses: Object.fromEntries(cluster.nodeClasses.map((c) => [c.name, this.provided(c)])),
+    };
+  }
+
   private async isolated<T>(
     what: string,
     state: SolveState,
