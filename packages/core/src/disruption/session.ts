@@ -15,7 +15,13 @@ import { drainingNominations } from "./draining.ts";
 import { DEFAULT_MIN_SAVINGS_PER_HOUR, DEFAULT_MIN_SAVINGS_PERCENT, type DisruptionInput } from "./input.ts";
 import { desiredHealthyPods, type PdbEntry, type PdbIndex, pdbHealthy } from "./pdb.ts";
 import { MIN_SAVING_PER_HOUR } from "./replacements.ts";
-import { SIM_PREFIX, type Simulation, type SimulationEffort, simulate } from "./simulate.ts";
+import {
+  SIM_PREFIX,
+  type SimulateOptions,
+  type Simulation,
+  type SimulationEffort,
+  simulate,
+} from "./simulate.ts";
 import { applyCommand, type ClusterView, podsByNode, replacementNode } from "./state.ts";
 import { type DisruptionStatics, disruptionStatics } from "./statics.ts";
 
@@ -349,8 +355,8 @@ export class WaveSession {
   }
 
   /** Simulates removing `nodes` from the cluster as it is now. */
-  simulate(nodes: readonly Node[], effort: SimulationEffort = "search"): Simulation {
-    return simulate(this.run.kernel, this.run.input, this.run.catalog, this.view, nodes, effort);
+  simulate(nodes: readonly Node[], effort: SimulationEffort = "search", opts?: SimulateOptions): Simulation {
+    return simulate(this.run.kernel, this.run.input, this.run.catalog, this.view, nodes, effort, opts);
   }
 
   /**

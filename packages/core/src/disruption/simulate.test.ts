@@ -53,6 +53,8 @@ const arbCluster = fc.record({
     fc.record({
       type: fc.constantFrom(...Object.keys(SIZES)),
       zone: fc.constantFrom(...ZONES),
+      /** Nodes being deleted move their pods with the evicted ones; evicted pods stay off nodes coming up. */
+      state: fc.constantFrom("ready", "ready", "ready", "deleting", "coming"),
       pods: fc.array(
         fc.record({ app: fc.integer({ min: 0, max: 4 }), cpu: fc.constantFrom(100, 250, 500, 1000) }),
         { maxLength: 6 },
@@ -136,6 +138,8 @@ function build(c: Cluster): { input: DisruptionInput; remove: Node[] } {
         nodePool: "default",
         pricePerHour: it.offerings.find((o) => o.zone === n.zone)?.pricePerHour,
         createdAt: "2026-11-01T00:00:00Z",
+        deleting: n.state === "deleting",
+        initialized: n.state !== "coming",
       }),
     );
     let used = 0;
@@ -188,6 +192,7 @@ function build(c: Cluster): { input: DisruptionInput; remove: Node[] } {
 describe("simulate: folding the pods no evicted pod's rule reads", () => {
   test("gives the plan simulating with every pod gives, on random clusters with topology rules", () => {
     let folded = 0;
+    let migrating = 0;
     fc.assert(
       fc.property(arbCluster, (c) => {
         const { input, remove } = build(c);
@@ -196,18 +201,27 @@ describe("simulate: folding the pods no evicted pod's rule reads", () => {
         const view = clusterView(input.nodes, input.pods);
         for (const effort of ["search", "full"] as const) {
           const withFold = simulate(kernel, input, catalog, view, remove, effort);
-          const every = simulate(kernel, input, catalog, view, remove, effort, false);
+          const every = simulate(kernel, input, catalog, view, remove, effort, { fold: false });
           expect(withFold.claims).toEqual(every.claims);
           expect([...withFold.placements]).toEqual([...every.placements]);
           expect(withFold.unschedulable).toEqual(every.unschedulable);
           expect(withFold.evicted).toEqual(every.evicted);
+          expect(withFold.migrating).toEqual(every.migrating);
           expect(withFold.newPerHour).toBe(every.newPerHour);
         }
         folded++;
+        if (
+          view.pods.some(
+            (p) => p.nodeName === undefined || input.nodes.find((n) => n.name === p.nodeName)?.deleting,
+          )
+        )
+          migrating++;
       }),
       { numRuns: 300, seed: 2112 },
     );
     // The property ran on clusters where folding applies (not only on independent ones).
     expect(folded).toBeGreaterThan(150);
+    // ...and with pods that move anyway (pending, or on nodes being deleted).
+    expect(migrating).toBeGreaterThan(100);
   });
 });

@@ -1,6 +1,7 @@
 import type { Kernel } from "@nodeplan/solver-wasm";
 import { type LabelSelector, type Node, type Pod, podKey } from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
+import { isProvisionable } from "../provisioning/input.ts";
 import { provision } from "../provisioning/provision.ts";
 import type { KeptReason } from "../reasons.ts";
 import { labelSelectorKey, matchesLabelSelector } from "../selectors.ts";
@@ -24,10 +25,16 @@ export interface Simulation {
   removed: readonly Node[];
   /** The removed nodes' reschedulable pods. */
   evicted: readonly Pod[];
-  /** New claims the evicted pods need (priced at their cheapest offering; launch options not yet cut). */
+  /**
+   * Pods that need room whatever the command does and were placed with the evicted ones: pending pods
+   * and the reschedulable pods of nodes already being deleted (Karpenter's SimulateScheduling).
+   */
+  migrating: readonly Pod[];
+  /** New claims the placed pods need (priced at their cheapest offering; launch options not yet cut). */
   claims: readonly PlannedNodeClaim[];
-  /** Evicted pod (`ns/name`) -> a remaining node or a claim name. */
+  /** Placed pod (`ns/name`, evicted or migrating) -> a remaining node or a claim name. */
   placements: ReadonlyMap<string, string>;
+  /** Evicted pods, and pods of nodes being deleted, that found no home (pending pods may stay pending). */
   unschedulable: Plan["unschedulable"];
   removedPerHour: number;
   newPerHour: number;
@@ -35,11 +42,37 @@ export interface Simulation {
   lowerBoundPerHour: number;
 }
 
+/** How a simulation treats the pods around the removed nodes' own. */
+export interface SimulateOptions {
+  /**
+   * Pending pods and the pods of nodes already being deleted are placed too and take room first come
+   * (default true): the consolidation simulation of Karpenter (disruption/helpers.go SimulateScheduling)
+   * schedules them with the candidates' pods, and new capacity they need counts against the command. The
+   * lower bound leaves them out.
+   */
+  migrating?: boolean;
+  /**
+   * The removed nodes' pods may land on nodes not yet initialized (default false). Karpenter refuses a
+   * consolidation whose candidates' pods would (UninitializedNodeError: the node may never come up);
+   * pods of nodes already being deleted, and of forceful commands, may.
+   */
+  toUninitialized?: boolean;
+  /** Fold pods no rule of a placed pod reads into their nodes' room (default true; tests compare with false). */
+  fold?: boolean;
+}
+
+/** The taint a simulation puts on nodes not yet initialized: only pods that may land there tolerate it. */
+const UNINITIALIZED_TAINT = { key: "nodeplan.dev/simulated-uninitialized", effect: "NoSchedule" } as const;
+const UNINITIALIZED_TOLERATION = { key: UNINITIALIZED_TAINT.key, operator: "Exists" } as const;
+
+const isUninitialized = (n: Node) => !n.deleting && (n.inFlight || !n.initialized);
+
 /**
  * Removes `remove` in simulation: their reschedulable pods become pending against the rest of the
- * cluster, which the kernel packs onto the remaining nodes and new claims (from the pruned catalog).
- * Pending pods take no part (they are the provisioner's). When a NodePool has limits, the removed
- * nodes still count against them, as in Karpenter: a replacement launches before its candidates go.
+ * cluster, which the kernel packs onto the remaining nodes and new claims (from the pruned catalog),
+ * together with the pods that need room anyway (`SimulateOptions.migrating`). When a NodePool has
+ * limits, the removed nodes still count against them, as in Karpenter: a replacement launches before
+ * its candidates go.
  */
 export function simulate(
   kernel: Kernel,
@@ -48,46 +81,69 @@ export function simulate(
   view: ClusterView,
   remove: readonly Node[],
   effort: SimulationEffort = "search",
-  /** Fold pods no rule of an evicted pod reads into their nodes' room (default; tests compare with false). */
-  fold = true,
+  opts: SimulateOptions = {},
 ): Simulation {
+  const fold = opts.fold ?? true;
   const names = new Set(remove.map((n) => n.name));
   const residual = catalog.independentPods ? residualView(view) : undefined;
   const evicted: Pod[] = [];
+  const migrating: Pod[] = [];
+  // Evicted pods stay off nodes not yet initialized (a taint only the other placed pods tolerate).
+  const fence = opts.toUninitialized !== true && uninitializedNodes(view).length > 0;
+  const asPending = (p: Pod, tolerate: boolean): Pod => ({
+    ...p,
+    nodeName: undefined,
+    provisionable: true,
+    phase: "Pending",
+    ...(tolerate ? { tolerations: [...p.tolerations, UNINITIALIZED_TOLERATION] } : {}),
+  });
   // Pods that constrain no other pod only take room: the residual nodes carry that, and the kernel
-  // sees just the evicted pods instead of the whole cluster. Otherwise every pod goes in, or, when
-  // folding, every pod some rule of the evicted pods reads (see `readBy`) and the rest as room.
+  // sees just the placed pods instead of the whole cluster. Otherwise every pod goes in, or, when
+  // folding, every pod some rule of the placed pods reads (see `readBy`) and the rest as room.
   const pods: Pod[] = [];
   /** When folding: which of the view's pods (by position) provisioning may read. */
   let kept: Uint8Array | undefined;
   // Nodes running a kept pod get their room per simulation; the rest, the view's residual (all pods off).
   const hosts = new Set<string>();
+  const around = opts.migrating === false ? undefined : migratingPods(view);
   if (residual !== undefined) {
     for (const n of remove)
       for (const p of residual.podsOn.get(n.name) ?? [])
         if (isReschedulable(p)) {
           evicted.push(p);
-          pods.push({ ...p, nodeName: undefined, provisionable: true, phase: "Pending" });
+          pods.push(asPending(p, false));
         }
+    for (const i of around ?? []) {
+      const p = view.pods[i] as Pod;
+      if (p.nodeName !== undefined && names.has(p.nodeName)) continue;
+      migrating.push(p);
+      pods.push(asPending(p, fence));
+    }
   } else {
+    const moves = new Uint8Array(view.pods.length);
+    for (const i of around ?? []) moves[i] = 1;
     if (fold) {
       const moving: Pod[] = [];
       const podsOn = podsByNode(view);
       for (const n of remove)
         for (const p of podsOn.get(n.name) ?? []) if (isReschedulable(p)) moving.push(p);
+      for (const i of around ?? []) moving.push(view.pods[i] as Pod);
       kept = readBy(view, moving);
     }
     const all = view.pods;
     for (let i = 0; i < all.length; i++) {
       const p = all[i] as Pod;
-      if (p.nodeName === undefined) {
-        // Pending pods take no part (nothing reads a pod that is neither bound nor provisionable).
-        if (kept === undefined) pods.push(p.provisionable ? { ...p, provisionable: false } : p);
-      } else if (names.has(p.nodeName)) {
+      if (p.nodeName !== undefined && names.has(p.nodeName)) {
         if (isReschedulable(p)) {
           evicted.push(p);
-          pods.push({ ...p, nodeName: undefined, provisionable: true, phase: "Pending" });
+          pods.push(asPending(p, false));
         }
+      } else if (moves[i] === 1) {
+        migrating.push(p);
+        pods.push(asPending(p, fence));
+      } else if (p.nodeName === undefined) {
+        // Pending pods not placed take no part (nothing reads a pod that is neither bound nor provisionable).
+        if (kept === undefined) pods.push(p.provisionable ? { ...p, provisionable: false } : p);
       } else if (kept === undefined) pods.push(p);
       else if (kept[i] === 1) {
         pods.push(p);
@@ -101,6 +157,7 @@ export function simulate(
     return {
       removed: remove,
       evicted,
+      migrating: [],
       claims: [],
       placements: new Map(),
       unschedulable: [],
@@ -109,21 +166,23 @@ export function simulate(
       lowerBoundPerHour: 0,
     };
   const limited = input.nodePools.some((p) => Object.keys(p.limits).length > 0);
-  // With residual nodes and no limits to count, a node without room for the smallest evicted pod in
+  // With residual nodes and no limits to count, a node without room for the smallest placed pod in
   // some resource can take none of them: the kernel need not see it.
-  const least = residual !== undefined && !limited ? leastRequests(evicted) : undefined;
+  const least = residual !== undefined && !limited ? leastRequests(evicted.concat(migrating)) : undefined;
   const nodes: Node[] = [];
   for (const n of view.nodes.values()) {
     if (names.has(n.name)) {
       if (limited) nodes.push({ ...n, deleting: true });
       continue;
     }
-    if (kept !== undefined) {
-      nodes.push(hosts.has(n.name) ? roomFor(view, n, kept) : (residualView(view).nodes.get(n.name) ?? n));
-      continue;
+    let r: Node;
+    if (kept !== undefined)
+      r = hosts.has(n.name) ? roomFor(view, n, kept) : (residualView(view).nodes.get(n.name) ?? n);
+    else {
+      r = residual?.nodes.get(n.name) ?? n;
+      if (least !== undefined && !hasRoom(r.allocatable, least)) continue;
     }
-    const r = residual?.nodes.get(n.name) ?? n;
-    if (least === undefined || hasRoom(r.allocatable, least)) nodes.push(r);
+    nodes.push(fence && isUninitialized(r) ? { ...r, taints: [...r.taints, UNINITIALIZED_TAINT] } : r);
   }
   const plan = provision(kernel, {
     pods,
@@ -141,16 +200,55 @@ export function simulate(
       bound: effort === "bound",
     },
   });
+  // A pending pod that finds no home stays pending (Karpenter's AllNonPendingPodsScheduled).
+  let unschedulable = plan.unschedulable;
+  if (migrating.length > 0) {
+    const pending = new Set<string>();
+    for (const p of migrating) if (p.nodeName === undefined) pending.add(podKey(p));
+    if (pending.size > 0) unschedulable = unschedulable.filter((u) => !pending.has(u.pod));
+  }
   return {
     removed: remove,
     evicted,
+    migrating,
     claims: plan.nodeClaims,
     placements: new Map(plan.placements.map((p) => [p.pod, p.node])),
-    unschedulable: plan.unschedulable,
+    unschedulable,
     removedPerHour,
     newPerHour: plan.cost.newPerHour,
     lowerBoundPerHour: plan.cost.lowerBoundPerHour,
   };
+}
+
+/** Per view: nodes not yet initialized. */
+const uninitialized = new WeakMap<ClusterView, Node[]>();
+
+function uninitializedNodes(view: ClusterView): Node[] {
+  let out = uninitialized.get(view);
+  if (out === undefined) {
+    out = [];
+    for (const n of view.nodes.values()) if (isUninitialized(n)) out.push(n);
+    uninitialized.set(view, out);
+  }
+  return out;
+}
+
+/** Per view, by position in its pods: pending pods the provisioner serves, and pods of nodes being deleted that must move. */
+const migratingIndex = new WeakMap<ClusterView, number[]>();
+
+function migratingPods(view: ClusterView): number[] {
+  let out = migratingIndex.get(view);
+  if (out === undefined) {
+    out = [];
+    for (let i = 0; i < view.pods.length; i++) {
+      const p = view.pods[i] as Pod;
+      if (p.nodeName === undefined) {
+        if (isProvisionable(p)) out.push(i);
+      } else if (view.nodes.get(p.nodeName)?.deleting === true && isReschedulable(p)) out.push(i);
+    }
+    migratingIndex.set(view, out);
+  }
+  return out;
 }
 
 /** Per resource, the least any of `pods` requests (a resource some pod does not request counts 0). */
