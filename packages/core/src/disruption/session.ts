@@ -315,7 +315,7 @@ export class WaveSession {
       : { code: "no_cheaper_replacement", pricePerHour: price, cheapestPerHour: least };
   }
 
-  /** Requested capacity left on schedulable nodes as the wave started: per node and in total. */
+  /** Requested capacity left on schedulable nodes, on the cluster as the wave's commands leave it: per node and in total. */
   private freeCapacity(): {
     byNode: Map<string, { cpuMillis: number; memoryBytes: number }>;
     total: { cpuMillis: number; memoryBytes: number };
@@ -323,10 +323,11 @@ export class WaveSession {
     if (this.free !== undefined) return this.free;
     const byNode = new Map<string, { cpuMillis: number; memoryBytes: number }>();
     const total = { cpuMillis: 0, memoryBytes: 0 };
+    const podsOn = podsByNode(this.view);
     for (const n of this.view.nodes.values()) {
       if (n.deleting || n.unschedulable) continue;
       const left = { cpuMillis: n.allocatable.cpuMillis ?? 0, memoryBytes: n.allocatable.memoryBytes ?? 0 };
-      for (const p of this.ctx.podsByNode.get(n.name) ?? []) {
+      for (const p of podsOn.get(n.name) ?? []) {
         if (p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
         left.cpuMillis -= p.requests.cpuMillis ?? 0;
         left.memoryBytes -= p.requests.memoryBytes ?? 0;
@@ -402,6 +403,8 @@ export class WaveSession {
       replacementNode(this.run.catalog, this.run.pools.get(c.nodePool) as NodePool, c, this.run.input.now),
     );
     this.view = applyCommand(this.view, command, nodes, this.run.input.now);
+    // Replacements add room, moved pods take some: the relaxation must see the cluster as it now is.
+    this.free = undefined;
     for (const name of command.candidates) this.touched.add(name);
     for (const n of nodes) this.touched.add(n.name);
     for (const { node } of placements) this.touched.add(node);
