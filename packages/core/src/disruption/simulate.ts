@@ -59,6 +59,48 @@ export interface SimulateOptions {
   toUninitialized?: boolean;
   /** Fold pods no rule of a placed pod reads into their nodes' room (default true; tests compare with false). */
   fold?: boolean;
+  /**
+   * Place the pods with their preferences (default true); `false` drops them: no ScheduleAnyway
+   * spread, no preferred pod (anti-)affinity or node affinity. Preferences only ever add cost
+   * (Karpenter honours them and relaxes them only when pods would not schedule), so a removal that
+   * cannot pay without them should not pay with them: consolidation screens with `false` and simulates
+   * in full only what passes. The kernel is a heuristic, so this is not a proof: on random clusters it
+   * packs about 5% dearer without the preference rounds, and none of the removals the full simulation
+   * found paying was refused (simulate.test.ts measures it).
+   */
+  preferences?: boolean;
+}
+
+/** Does a pod state any preference (`SimulateOptions.preferences`)? */
+export function hasPreferences(p: Pod): boolean {
+  return (
+    p.preferredNodeAffinity.length > 0 ||
+    p.podAffinity.preferred.length > 0 ||
+    p.podAntiAffinity.preferred.length > 0 ||
+    p.topologySpreadConstraints.some((c) => c.whenUnsatisfiable === "ScheduleAnyway")
+  );
+}
+
+/** The pod with only its required rules (one object per pod: provisioning caches by identity). */
+function withoutPreferences(p: Pod): Pod {
+  if (!hasPreferences(p)) return p;
+  let out = stripped.get(p);
+  if (out === undefined) stripped.set(p, (out = strip(p)));
+  return out;
+}
+
+const stripped = new WeakMap<Pod, Pod>();
+
+function strip(p: Pod): Pod {
+  return {
+    ...p,
+    preferredNodeAffinity: [],
+    podAffinity: { ...p.podAffinity, preferred: [] },
+    podAntiAffinity: { ...p.podAntiAffinity, preferred: [] },
+    topologySpreadConstraints: p.topologySpreadConstraints.filter(
+      (c) => c.whenUnsatisfiable === "DoNotSchedule",
+    ),
+  };
 }
 
 /** The taint a simulation puts on nodes not yet initialized: only pods that may land there tolerate it. */
@@ -90,13 +132,17 @@ export function simulate(
   const migrating: Pod[] = [];
   // Evicted pods stay off nodes not yet initialized (a taint only the other placed pods tolerate).
   const fence = opts.toUninitialized !== true && uninitializedNodes(view).length > 0;
-  const asPending = (p: Pod, tolerate: boolean): Pod => ({
-    ...p,
-    nodeName: undefined,
-    provisionable: true,
-    phase: "Pending",
-    ...(tolerate ? { tolerations: [...p.tolerations, UNINITIALIZED_TOLERATION] } : {}),
-  });
+  const required = opts.preferences === false;
+  const asPending = (pod: Pod, tolerate: boolean): Pod => {
+    const p = required ? withoutPreferences(pod) : pod;
+    return {
+      ...p,
+      nodeName: undefined,
+      provisionable: true,
+      phase: "Pending",
+      ...(tolerate ? { tolerations: [...p.tolerations, UNINITIALIZED_TOLERATION] } : {}),
+    };
+  };
   // Pods that constrain no other pod only take room: the residual nodes carry that, and the kernel
   // sees just the placed pods instead of the whole cluster. Otherwise every pod goes in, or, when
   // folding, every pod some rule of the placed pods reads (see `readBy`) and the rest as room.
@@ -119,17 +165,39 @@ export function simulate(
       migrating.push(p);
       pods.push(asPending(p, fence));
     }
+  } else if (fold) {
+    // By position: KEPT (read by a rule of a placed pod), ON_REMOVED, MIGRATING; 0 folds into room.
+    const at = foldIndex(view).at;
+    const moving: Pod[] = [];
+    for (const n of remove)
+      for (const i of at.get(n.name) ?? [])
+        if (isReschedulable(view.pods[i] as Pod)) moving.push(view.pods[i] as Pod);
+    for (const i of around ?? []) moving.push(view.pods[i] as Pod);
+    const code = readBy(view, required ? moving.map(withoutPreferences) : moving);
+    kept = code;
+    for (const i of around ?? []) code[i] = MIGRATING;
+    for (const n of remove) for (const i of at.get(n.name) ?? []) code[i] = ON_REMOVED;
+    const all = view.pods;
+    for (let i = 0; i < all.length; i++) {
+      const c = code[i];
+      if (c === 0) continue;
+      const p = all[i] as Pod;
+      if (c === ON_REMOVED) {
+        if (isReschedulable(p)) {
+          evicted.push(p);
+          pods.push(asPending(p, false));
+        }
+      } else if (c === MIGRATING) {
+        migrating.push(p);
+        pods.push(asPending(p, fence));
+      } else if (p.nodeName !== undefined) {
+        pods.push(p);
+        hosts.add(p.nodeName);
+      }
+    }
   } else {
     const moves = new Uint8Array(view.pods.length);
     for (const i of around ?? []) moves[i] = 1;
-    if (fold) {
-      const moving: Pod[] = [];
-      const podsOn = podsByNode(view);
-      for (const n of remove)
-        for (const p of podsOn.get(n.name) ?? []) if (isReschedulable(p)) moving.push(p);
-      for (const i of around ?? []) moving.push(view.pods[i] as Pod);
-      kept = readBy(view, moving);
-    }
     const all = view.pods;
     for (let i = 0; i < all.length; i++) {
       const p = all[i] as Pod;
@@ -143,12 +211,8 @@ export function simulate(
         pods.push(asPending(p, fence));
       } else if (p.nodeName === undefined) {
         // Pending pods not placed take no part (nothing reads a pod that is neither bound nor provisionable).
-        if (kept === undefined) pods.push(p.provisionable ? { ...p, provisionable: false } : p);
-      } else if (kept === undefined) pods.push(p);
-      else if (kept[i] === 1) {
-        pods.push(p);
-        hosts.add(p.nodeName);
-      }
+        pods.push(p.provisionable ? { ...p, provisionable: false } : p);
+      } else pods.push(p);
     }
   }
   let removedPerHour = 0;
@@ -219,6 +283,11 @@ export function simulate(
     lowerBoundPerHour: plan.cost.lowerBoundPerHour,
   };
 }
+
+/** Codes of a folding simulation's position mask (`readBy` marks KEPT). */
+const KEPT = 1;
+const ON_REMOVED = 2;
+const MIGRATING = 3;
 
 /** Per view: nodes not yet initialized. */
 const uninitialized = new WeakMap<ClusterView, Node[]>();
@@ -311,7 +380,7 @@ function residualView(view: ClusterView): ResidualView {
 function readBy(view: ClusterView, moving: readonly Pod[]): Uint8Array {
   const index = foldIndex(view);
   const mask = new Uint8Array(view.pods.length);
-  for (const i of index.constraining) mask[i] = 1;
+  for (const i of index.constraining) mask[i] = KEPT;
   // Pods of one workload carry the same terms: each selector is marked once.
   const seen = new Set<string>();
   const add = (selector: LabelSelector | undefined) => {
@@ -329,7 +398,7 @@ function readBy(view: ClusterView, moving: readonly Pod[]): Uint8Array {
       }
       index.bySelector.set(key, matched);
     }
-    for (const i of matched) mask[i] = 1;
+    for (const i of matched) mask[i] = KEPT;
   };
   for (const p of moving) {
     for (const c of p.topologySpreadConstraints) add(c.labelSelector);
@@ -377,7 +446,7 @@ function roomFor(view: ClusterView, n: Node, kept: Uint8Array): Node {
   let allocatable: Record<string, number> | undefined;
   for (const i of foldIndex(view).at.get(n.name) ?? []) {
     const p = view.pods[i] as Pod;
-    if (kept[i] === 1 || p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
+    if (kept[i] === KEPT || p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
     allocatable ??= { ...n.allocatable };
     for (const k in p.requests) allocatable[k] = (allocatable[k] ?? 0) - (p.requests[k] as number);
   }
