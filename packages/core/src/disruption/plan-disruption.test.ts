@@ -180,6 +180,14 @@ describe("the pods around the candidates (Karpenter's SimulateScheduling)", () =
       expect(moved(plan(base({ nodes, pods, nodePools, options: { strategy } })))).toHaveLength(1);
   });
 
+  test("a pending pod that needs a new node whatever happens is the provisioner's: it blocks nothing", () => {
+    // 3,500m fits neither a (3,000m free) nor b (2,500m free): its node is launched either way.
+    const nodes = [node("a", "medium"), node("b", "medium")];
+    const pods = [pod("a", 1000), pod("b", 1500), pod(undefined, 3500)];
+    for (const strategy of strategies)
+      expect(moved(plan(base({ nodes, pods, nodePools, options: { strategy } })))).toHaveLength(1);
+  });
+
   test("the candidates' pods do not move onto a node not yet initialized", () => {
     const pods = [pod("a", 3500), pod("c", 500)];
     for (const strategy of strategies) {

@@ -46,11 +46,14 @@ export interface Simulation {
 export interface SimulateOptions {
   /**
    * Pending pods and the pods of nodes already being deleted are placed too and take room first come
-   * (default true): the consolidation simulation of Karpenter (disruption/helpers.go SimulateScheduling)
-   * schedules them with the candidates' pods, and new capacity they need counts against the command. The
-   * lower bound leaves them out.
+   * (default `holding`), as in the consolidation simulation of Karpenter (disruption/helpers.go
+   * SimulateScheduling), and new capacity they need counts against the command. `holding` places those
+   * that hold room on the cluster as it is (placed alone, they land on existing or in-flight nodes); those
+   * that need new capacity whatever the command does are the provisioner's and take no part (Karpenter
+   * counts them against every command, so nothing consolidates while any pod waits for a new node).
+   * `all` places every one; `false` none (the lower bound).
    */
-  migrating?: boolean;
+  migrating?: "holding" | "all" | false;
   /**
    * The removed nodes' pods may land on nodes not yet initialized (default false). Karpenter refuses a
    * consolidation whose candidates' pods would (UninitializedNodeError: the node may never come up);
@@ -151,7 +154,12 @@ export function simulate(
   let kept: Uint8Array | undefined;
   // Nodes running a kept pod get their room per simulation; the rest, the view's residual (all pods off).
   const hosts = new Set<string>();
-  const around = opts.migrating === false ? undefined : migratingPods(view);
+  const around =
+    opts.migrating === false
+      ? undefined
+      : opts.migrating === "all"
+        ? migratingPods(view)
+        : holdingPods(kernel, input, catalog, view);
   if (residual !== undefined) {
     for (const n of remove)
       for (const p of residual.podsOn.get(n.name) ?? [])
@@ -217,7 +225,7 @@ export function simulate(
   }
   let removedPerHour = 0;
   for (const n of remove) removedPerHour += nodePrice(catalog, n);
-  if (evicted.length === 0)
+  if (evicted.length === 0 && (remove.length > 0 || migrating.length === 0))
     return {
       removed: remove,
       evicted,
@@ -299,6 +307,30 @@ function uninitializedNodes(view: ClusterView): Node[] {
     for (const n of view.nodes.values()) if (isUninitialized(n)) out.push(n);
     uninitialized.set(view, out);
   }
+  return out;
+}
+
+/** Per view: the migrating pods (by position) that a simulation of them alone puts on nodes the view has. */
+const holding = new WeakMap<ClusterView, number[]>();
+
+function holdingPods(
+  kernel: Kernel,
+  input: DisruptionInput,
+  catalog: DisruptionCatalog,
+  view: ClusterView,
+): number[] {
+  let out = holding.get(view);
+  if (out !== undefined) return out;
+  const all = migratingPods(view);
+  if (all.length === 0) out = all;
+  else {
+    const sim = simulate(kernel, input, catalog, view, [], "search", { migrating: "all" });
+    out = all.filter((i) => {
+      const to = sim.placements.get(podKey(view.pods[i] as Pod));
+      return to !== undefined && view.nodes.has(to);
+    });
+  }
+  holding.set(view, out);
   return out;
 }
 
