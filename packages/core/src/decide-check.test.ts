@@ -168,4 +168,28 @@ describe("solver.decide checks its input at the boundary", () => {
     expect(solver.decide(null as never, NOW, nodeplanStrategy).errors).toHaveLength(1);
     expect(podKey(state().pods[0] as DecisionPod)).toBe("default/a");
   });
+
+  test("a deeply frozen object that passed is not checked again; anything still mutable is, every pass", () => {
+    const freeze = <T>(v: T): T => {
+      if (typeof v === "object" && v !== null) {
+        for (const k of Object.keys(v)) freeze((v as Record<string, unknown>)[k]);
+        Object.freeze(v);
+      }
+      return v;
+    };
+    // A pod frozen at the top only: its labels can still change, so it is checked every pass.
+    const shallow = Object.freeze({ ...pod(undefined, 500), name: "shallow", labels: { app: "web" } });
+    const deep = freeze({ ...pod(undefined, 500), name: "deep" });
+    const s = state({ pods: [shallow, deep] });
+    expect(checkDecisionInput(s, NOW, nodeplanStrategy, undefined).errors).toEqual([]);
+    (shallow.labels as Record<string, unknown>).app = 7;
+    const again = checkDecisionInput(s, NOW, nodeplanStrategy, undefined);
+    expect(again.errors.map((e) => [e.object, e.path.join(".")])).toEqual([
+      ["Pod default/shallow", "pods.0.labels.app"],
+    ]);
+    expect(again.input?.state.pods.map((p) => p.name)).toEqual(["deep"]);
+    // The frozen pod's verdict is remembered per rule: the same object under another kind's rule is read.
+    const asNode = checkDecisionInput(state({ nodes: [deep as never] }), NOW, nodeplanStrategy, undefined);
+    expect(asNode.errors.map((e) => e.path.join(".")).some((p) => p.startsWith("nodes.0"))).toBe(true);
+  });
 });

@@ -653,6 +653,48 @@ function describe(kind: string, v: unknown): string | undefined {
 }
 
 /**
+ * Objects that passed a rule and are deeply frozen, by rule: the rule is not run on them again. A frozen
+ * object, and every object it reaches when those are frozen too, cannot change, so its verdict cannot
+ * either. A caller that hands the solver the same immutable objects pass after pass (the simulator
+ * freezes its models) pays for each object's check once; objects that are not frozen are checked every
+ * time.
+ */
+const passed = new WeakMap<Rule, WeakSet<object>>();
+/** Objects found deeply frozen (a permanent property: nothing can thaw them or what they reach). */
+const frozen = new WeakSet<object>();
+
+function passedOnce(rule: Rule): WeakSet<object> {
+  let set = passed.get(rule);
+  if (set === undefined) passed.set(rule, (set = new WeakSet()));
+  return set;
+}
+
+function remembered(known: WeakSet<object>, v: unknown): boolean {
+  return typeof v === "object" && v !== null && known.has(v);
+}
+
+function remember(known: WeakSet<object>, v: unknown): void {
+  if (typeof v === "object" && v !== null && deeplyFrozen(v)) known.add(v);
+}
+
+function deeplyFrozen(v: unknown): boolean {
+  if (typeof v === "function") return false;
+  if (typeof v !== "object" || v === null) return true;
+  if (frozen.has(v)) return true;
+  if (
+    !Object.isFrozen(v) ||
+    Object.getPrototypeOf(v) !== (Array.isArray(v) ? Array.prototype : Object.prototype)
+  )
+    return false;
+  for (const k of Object.keys(v)) {
+    const d = Object.getOwnPropertyDescriptor(v, k);
+    if (d === undefined || d.get !== undefined || !deeplyFrozen(d.value)) return false;
+  }
+  frozen.add(v);
+  return true;
+}
+
+/**
  * Checks each element of `items` (at `path`); returns the sound ones (the same array when all are) and
  * the indexes that failed. A name used twice (`identity`) fails the later object. Pods are not held to
  * unique names: a set of 100k names costs as much as checking the pods (Kubernetes makes them unique).
@@ -671,18 +713,22 @@ function checkList<T>(
   const seen = new Map<string, Set<string>>();
   check.under(path, () => {
     check.kind = kind;
+    const known = passedOnce(each);
     for (let i = 0; i < items.length; i++) {
       const v = items[i];
-      check.detailed = false;
-      const ok = fast(check, v);
-      check.detailed = true;
-      // Again in detail, to say why (`each` decides: a fast rule may only be stricter).
-      if (!ok) {
-        check.subject = v;
-        if (!check.at(i, v, each)) {
-          failed.add(i);
-          continue;
+      if (!remembered(known, v)) {
+        check.detailed = false;
+        const ok = fast(check, v);
+        check.detailed = true;
+        // Again in detail, to say why (`each` decides: a fast rule may only be stricter).
+        if (!ok) {
+          check.subject = v;
+          if (!check.at(i, v, each)) {
+            failed.add(i);
+            continue;
+          }
         }
+        remember(known, v);
       }
       if (identity === undefined) continue;
       const [space, name] = identity(v as T);
@@ -1192,8 +1238,11 @@ export function checkDecisionInput(
     check.kind = "Pod";
     (raw.pods as unknown[]).forEach((p, i) => {
       if (!isObject(p) || (p.pendingSince === undefined && p.nominatedNode === undefined)) return;
+      const known = passedOnce(decisionPodExtras);
+      if (remembered(known, p)) return;
       check.subject = p;
       if (!check.at(i, p, decisionPodExtras)) badPods.add(p);
+      else remember(known, p);
     });
     check.kind = undefined;
     check.subject = undefined;

@@ -119,6 +119,23 @@ export interface SimPod {
   failedAtVersion: number;
 }
 
+/** Objects this module froze, with everything they reach. */
+const frozen = new WeakSet<object>();
+
+/**
+ * Freezes `v` and everything it reaches, and returns it. The decision step is handed the same model
+ * objects pass after pass; frozen, they are checked at the solver's boundary once, not every pass (core
+ * input-check.ts remembers deeply frozen objects that passed). Nothing here changes a model in place:
+ * a change makes a new one.
+ */
+export function deepFreeze<T>(v: T): T {
+  if (typeof v !== "object" || v === null || frozen.has(v)) return v;
+  for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  Object.freeze(v);
+  frozen.add(v);
+  return v;
+}
+
 /** The node as core's model has it (cached until the node changes). */
 export function nodeModel(n: SimNode): Node {
   if (n.model !== undefined) return n.model;
@@ -153,7 +170,7 @@ export function nodeModel(n: SimNode): Node {
   if (model.nodeClaim === undefined) delete model.nodeClaim;
   if (model.nodePool === undefined) delete model.nodePool;
   if (model.expireAfter === undefined) delete model.expireAfter;
-  n.model = model;
+  n.model = deepFreeze(model);
   return model;
 }
 
@@ -175,7 +192,7 @@ export function podModel(p: SimPod): DecisionPod {
   if (p.readyMs !== undefined) model.startTime = new Date(p.readyMs).toISOString();
   if (!bound && p.state === "pending") model.pendingSince = new Date(p.pendingSinceMs).toISOString();
   if (p.nominatedNode !== undefined && !bound) model.nominatedNode = p.nominatedNode;
-  p.model = model;
+  p.model = deepFreeze(model);
   return model;
 }
 

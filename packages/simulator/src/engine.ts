@@ -33,6 +33,7 @@ import { HPA_SYNC_SECONDS, Hpa, LoadCurve } from "./autoscaling.ts";
 import {
   addInto,
   claimLabels,
+  deepFreeze,
   fitsIn,
   nodeModel,
   nonZeroRequests,
@@ -168,13 +169,13 @@ class Simulation {
     this.recorder = new Recorder(this.startMs);
     this.scheduler = new KubeScheduler(new Rng(this.seed, "kube-scheduler"));
     const cluster = input.loaded.cluster;
-    this.pools = cluster.nodePools;
+    this.pools = deepFreeze(cluster.nodePools);
     this.poolByName = new Map(this.pools.map((p) => [p.name, p]));
-    this.instanceTypes = input.loaded.instanceTypes;
+    this.instanceTypes = deepFreeze(input.loaded.instanceTypes);
     for (const types of Object.values(this.instanceTypes))
       for (const t of types) if (!this.typeByName.has(t.name)) this.typeByName.set(t.name, t);
-    this.daemonSets = cluster.daemonSets;
-    this.pdbs = cluster.podDisruptionBudgets;
+    this.daemonSets = deepFreeze(cluster.daemonSets);
+    this.pdbs = deepFreeze(cluster.podDisruptionBudgets);
     for (const pdb of this.pdbs) this.pdbMembers.set(pdb, new Set());
     this.namespaces = new Map(cluster.namespaces.map((n) => [n.name, n.labels]));
     this.capacity = this.s.settings.capacity;

@@ -32,7 +32,7 @@ export function drainingNominations(
   if (holding.size === 0) return out;
   const view = clusterView(input.nodes, input.pods);
   const remove: Node[] = [...holding].sort(cmp).map((name) => view.nodes.get(name) as Node);
-  const sim = simulate(kernel, input, catalog, view, remove, "bound");
+  const sim = simulate(kernel, input, catalog, view, remove, "bound", { toUninitialized: true });
   const byNode = new Map<string, string[]>();
   for (const p of sim.evicted) {
     const to = sim.placements.get(podKey(p));

@@ -144,6 +144,79 @@ describe("golden scenarios", () => {
   });
 });
 
+describe("the pods around the candidates (Karpenter's SimulateScheduling)", () => {
+  const strategies = ["nodeplan", "karpenter"] as const;
+  const moved = (p: DisruptionPlan) => p.commands.flatMap((c) => c.candidates);
+  // No 2-cpu type: every node here is a medium (4,000m, $0.20) and no replacement is cheaper.
+  const nodePools = [
+    pool({
+      template: {
+        requirements: [
+          { key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"] },
+          { key: "node.kubernetes.io/instance-type", operator: "NotIn", values: ["small"] },
+        ],
+      },
+      disruption: { budgets: [{ nodes: "100%" }] },
+    }),
+  ];
+
+  test("a pending pod keeps the room it needs: no node goes that it would then have to be launched for", () => {
+    const nodes = [node("a", "medium"), node("b", "medium")];
+    const bound = [pod("a", 1000), pod("b", 1500)];
+    for (const strategy of strategies) {
+      expect(moved(plan(base({ nodes, pods: bound, nodePools, options: { strategy } })))).toHaveLength(1);
+      // 2,600m pending fits on a or b now; after either goes, it would need a node of its own.
+      const pending = pod(undefined, 2600);
+      const p = plan(base({ nodes, pods: [...bound, pending], nodePools, options: { strategy } }));
+      expect(p.commands).toEqual([]);
+      expect(keptCode(p, "a")?.code).toBe("no_cheaper_replacement");
+    }
+  });
+
+  test("a pending pod no instance type can hold does not block consolidation", () => {
+    const nodes = [node("a", "medium"), node("b", "medium")];
+    const pods = [pod("a", 1000), pod("b", 1500), pod(undefined, 64_000)];
+    for (const strategy of strategies)
+      expect(moved(plan(base({ nodes, pods, nodePools, options: { strategy } })))).toHaveLength(1);
+  });
+
+  test("a pending pod that needs a new node whatever happens is the provisioner's: it blocks nothing", () => {
+    // 3,500m fits neither a (3,000m free) nor b (2,500m free): its node is launched either way.
+    const nodes = [node("a", "medium"), node("b", "medium")];
+    const pods = [pod("a", 1000), pod("b", 1500), pod(undefined, 3500)];
+    for (const strategy of strategies)
+      expect(moved(plan(base({ nodes, pods, nodePools, options: { strategy } })))).toHaveLength(1);
+  });
+
+  test("the candidates' pods do not move onto a node not yet initialized", () => {
+    const pods = [pod("a", 3500), pod("c", 500)];
+    for (const strategy of strategies) {
+      const up = plan(
+        base({ nodes: [node("a", "medium"), node("c", "medium")], pods, nodePools, options: { strategy } }),
+      );
+      expect(moved(up)).toHaveLength(1);
+      // Karpenter's UninitializedNodeError: the node may never come up, a consolidation may not rely on it.
+      const coming = node("c", "medium", { initialized: false });
+      const p = plan(base({ nodes: [node("a", "medium"), coming], pods, nodePools, options: { strategy } }));
+      expect(p.commands).toEqual([]);
+      expect(keptCode(p, "a")?.code).toBe("no_cheaper_replacement");
+      expect(keptCode(p, "c")?.code).toBe("not_initialized");
+    }
+  });
+
+  test("the pods of a node being deleted need room too", () => {
+    // d is draining 2,000m; a and b have 3,000m and 2,500m free. Ignoring d's pod, a's 1,000m would
+    // move onto b; counting it, every move leaves a pod without room.
+    const nodes = [node("d", "medium", { deleting: true }), node("a", "medium"), node("b", "medium")];
+    const bound = [pod("a", 1000), pod("b", 1500)];
+    for (const strategy of strategies) {
+      expect(moved(plan(base({ nodes, pods: bound, nodePools, options: { strategy } })))).toHaveLength(1);
+      const p = plan(base({ nodes, pods: [pod("d", 2000), ...bound], nodePools, options: { strategy } }));
+      expect(p.commands).toEqual([]);
+    }
+  });
+});
+
 describe("blockers give kept reasons", () => {
   const two = (podExtra: Record<string, unknown>, nodeExtra: Record<string, unknown> = {}) =>
     base({

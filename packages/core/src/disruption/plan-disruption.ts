@@ -158,7 +158,8 @@ function lowerBound(run: PlanRun, view: ClusterView, afterPerHour: number): numb
     (n) => n.nodePool !== undefined && gracefulBlocker(n, wave.ctx) === undefined,
   );
   if (movable.length === 0) return afterPerHour;
-  const sim = wave.simulate(movable, "bound");
+  // A bound on the cluster as it is: no pending pods, no placement rule the plan itself does not have.
+  const sim = wave.simulate(movable, "bound", { migrating: false, toUninitialized: true });
   if (sim.unschedulable.length > 0) return afterPerHour;
   const names = new Set(movable.map((n) => n.name));
   let fixed = 0;

@@ -84,7 +84,7 @@ export function launchable(
   }
   if (claims.length === 0) return { ok: true, claims: [], worstPerHour: 0 };
   const allSpot = sim.removed.every((n) => n.capacityType === "spot");
-  const evicted = new Map(sim.evicted.map((p) => [podKey(p), p]));
+  const evicted = placedByKey(sim);
   const out: PlannedNodeClaim[] = [];
   let worstPerHour = 0;
   for (const c of claims) {
@@ -129,7 +129,7 @@ export function launchAnyPrice(
   pools: ReadonlyMap<string, NodePool>,
   sim: Simulation,
 ): PlannedNodeClaim[] {
-  const evicted = new Map(sim.evicted.map((p) => [podKey(p), p]));
+  const evicted = placedByKey(sim);
   return sim.claims.map((c) => {
     const pool = pools.get(c.nodePool) as NodePool;
     const zones = requirementValues(c.requirements, LABEL_TOPOLOGY_ZONE);
@@ -137,6 +137,14 @@ export function launchAnyPrice(
     const options = keepMinValues(ranked, pool, MAX_OPTIONS) ?? [];
     return options.length === 0 ? c : claimWith(c, options);
   });
+}
+
+/** The pods a simulation placed (evicted and migrating), by key: what its claims must hold. */
+function placedByKey(sim: Simulation): Map<string, Pod> {
+  const out = new Map<string, Pod>();
+  for (const p of sim.evicted) out.set(podKey(p), p);
+  for (const p of sim.migrating) out.set(podKey(p), p);
+  return out;
 }
 
 /** A claim narrowed to `options` (cheapest first): priced at the first, worst at the dearest. */

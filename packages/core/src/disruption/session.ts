@@ -15,7 +15,13 @@ import { drainingNominations } from "./draining.ts";
 import { DEFAULT_MIN_SAVINGS_PER_HOUR, DEFAULT_MIN_SAVINGS_PERCENT, type DisruptionInput } from "./input.ts";
 import { desiredHealthyPods, type PdbEntry, type PdbIndex, pdbHealthy } from "./pdb.ts";
 import { MIN_SAVING_PER_HOUR } from "./replacements.ts";
-import { SIM_PREFIX, type Simulation, type SimulationEffort, simulate } from "./simulate.ts";
+import {
+  SIM_PREFIX,
+  type SimulateOptions,
+  type Simulation,
+  type SimulationEffort,
+  simulate,
+} from "./simulate.ts";
 import { applyCommand, type ClusterView, podsByNode, replacementNode } from "./state.ts";
 import { type DisruptionStatics, disruptionStatics } from "./statics.ts";
 
@@ -309,7 +315,7 @@ export class WaveSession {
       : { code: "no_cheaper_replacement", pricePerHour: price, cheapestPerHour: least };
   }
 
-  /** Requested capacity left on schedulable nodes as the wave started: per node and in total. */
+  /** Requested capacity left on schedulable nodes, on the cluster as the wave's commands leave it: per node and in total. */
   private freeCapacity(): {
     byNode: Map<string, { cpuMillis: number; memoryBytes: number }>;
     total: { cpuMillis: number; memoryBytes: number };
@@ -317,10 +323,11 @@ export class WaveSession {
     if (this.free !== undefined) return this.free;
     const byNode = new Map<string, { cpuMillis: number; memoryBytes: number }>();
     const total = { cpuMillis: 0, memoryBytes: 0 };
+    const podsOn = podsByNode(this.view);
     for (const n of this.view.nodes.values()) {
       if (n.deleting || n.unschedulable) continue;
       const left = { cpuMillis: n.allocatable.cpuMillis ?? 0, memoryBytes: n.allocatable.memoryBytes ?? 0 };
-      for (const p of this.ctx.podsByNode.get(n.name) ?? []) {
+      for (const p of podsOn.get(n.name) ?? []) {
         if (p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
         left.cpuMillis -= p.requests.cpuMillis ?? 0;
         left.memoryBytes -= p.requests.memoryBytes ?? 0;
@@ -349,8 +356,8 @@ export class WaveSession {
   }
 
   /** Simulates removing `nodes` from the cluster as it is now. */
-  simulate(nodes: readonly Node[], effort: SimulationEffort = "search"): Simulation {
-    return simulate(this.run.kernel, this.run.input, this.run.catalog, this.view, nodes, effort);
+  simulate(nodes: readonly Node[], effort: SimulationEffort = "search", opts?: SimulateOptions): Simulation {
+    return simulate(this.run.kernel, this.run.input, this.run.catalog, this.view, nodes, effort, opts);
   }
 
   /**
@@ -396,6 +403,8 @@ export class WaveSession {
       replacementNode(this.run.catalog, this.run.pools.get(c.nodePool) as NodePool, c, this.run.input.now),
     );
     this.view = applyCommand(this.view, command, nodes, this.run.input.now);
+    // Replacements add room, moved pods take some: the relaxation must see the cluster as it now is.
+    this.free = undefined;
     for (const name of command.candidates) this.touched.add(name);
     for (const n of nodes) this.touched.add(n.name);
     for (const { node } of placements) this.touched.add(node);

@@ -1,9 +1,9 @@
 import { cmp } from "../../compare.ts";
 import type { Node } from "../../model.ts";
 import type { KeptReason } from "../../reasons.ts";
-import { launchable } from "../replacements.ts";
+import { type LaunchVerdict, launchable } from "../replacements.ts";
 import type { Proposal, WaveSession } from "../session.ts";
-import { type Simulation, wouldNotFit } from "../simulate.ts";
+import { hasPreferences, type Simulation, wouldNotFit } from "../simulate.ts";
 import type { Method } from "./method.ts";
 
 /** Sets tried per NodePool and wave: the budget's worth of candidates, then half and a quarter of it. */
@@ -102,17 +102,30 @@ function searchPool(s: WaveSession, nodes: readonly Node[]): Found | undefined {
   return undefined;
 }
 
-/** Simulates removing `nodes`; the command if it pays for itself at the worst launch price. */
+/**
+ * Simulates removing `nodes`; the command if it pays for itself at the worst launch price. When their
+ * pods state preferences, a simulation without them screens first: what cannot pay without them cannot
+ * pay with them (see `SimulateOptions.preferences`), and most attempts of a search do not pay.
+ */
 function attempt(s: WaveSession, nodes: Node[]): Found | { kept: KeptReason } {
+  if (nodes.some((n) => s.reschedulable(n).some(hasPreferences))) {
+    const screen = verdictOf(s, s.simulate(nodes, "search", { preferences: false }));
+    if (!screen.ok) return { kept: screen.kept };
+  }
   const sim = s.simulate(nodes);
-  if (sim.unschedulable.length > 0) return { kept: wouldNotFit(sim) };
-  const verdict = launchable(s.run.catalog, s.run.pools, sim, {
-    thresholdPerHour: s.run.thresholdPerHour(sim.removedPerHour),
-    spotToSpot: s.run.spotToSpot,
-  });
+  const verdict = verdictOf(s, sim);
   if (!verdict.ok) return { kept: verdict.kept };
   const added = verdict.claims.reduce((x, c) => x + c.pricePerHour, 0);
   return { nodes, sim, replacements: verdict.claims, savingsPerHour: sim.removedPerHour - added };
+}
+
+/** Whether a simulated removal places every evicted pod and pays at the worst launch price. */
+function verdictOf(s: WaveSession, sim: Simulation): LaunchVerdict {
+  if (sim.unschedulable.length > 0) return { ok: false, kept: wouldNotFit(sim) };
+  return launchable(s.run.catalog, s.run.pools, sim, {
+    thresholdPerHour: s.run.thresholdPerHour(sim.removedPerHour),
+    spotToSpot: s.run.spotToSpot,
+  });
 }
 
 /**

@@ -26,7 +26,8 @@ export function forceful(): Method {
       if (s.index !== 1) return undefined;
       const group = nextGroup(s);
       if (group === undefined) return undefined;
-      const sim = s.simulate(group.nodes, "full");
+      // Forceful commands do not wait for validation: their pods may go where anything pending may.
+      const sim = s.simulate(group.nodes, "full", { toUninitialized: true });
       if (sim.unschedulable.length > 0)
         s.run.warnings.push({
           code: "evicted_pods_unschedulable",
