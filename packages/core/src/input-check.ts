@@ -12,6 +12,7 @@ import type { DisruptionInput } from "./disruption/input.ts";
 import type { LoopOptions } from "./disruption/loop.ts";
 import { parseDurationMillis, parseNillableDurationMillis } from "./duration.ts";
 import { formatPath, type InputError, renderInputError } from "./errors.ts";
+import { deeplyFrozen } from "./frozen.ts";
 import {
   type DaemonSet,
   type InstanceType,
@@ -660,8 +661,6 @@ function describe(kind: string, v: unknown): string | undefined {
  * time.
  */
 const passed = new WeakMap<Rule, WeakSet<object>>();
-/** Objects found deeply frozen (a permanent property: nothing can thaw them or what they reach). */
-const frozen = new WeakSet<object>();
 
 function passedOnce(rule: Rule): WeakSet<object> {
   let set = passed.get(rule);
@@ -675,23 +674,6 @@ function remembered(known: WeakSet<object>, v: unknown): boolean {
 
 function remember(known: WeakSet<object>, v: unknown): void {
   if (typeof v === "object" && v !== null && deeplyFrozen(v)) known.add(v);
-}
-
-function deeplyFrozen(v: unknown): boolean {
-  if (typeof v === "function") return false;
-  if (typeof v !== "object" || v === null) return true;
-  if (frozen.has(v)) return true;
-  if (
-    !Object.isFrozen(v) ||
-    Object.getPrototypeOf(v) !== (Array.isArray(v) ? Array.prototype : Object.prototype)
-  )
-    return false;
-  for (const k of Object.keys(v)) {
-    const d = Object.getOwnPropertyDescriptor(v, k);
-    if (d === undefined || d.get !== undefined || !deeplyFrozen(d.value)) return false;
-  }
-  frozen.add(v);
-  return true;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { type PodDisruptionBudget, PodDisruptionBudgetSchema, PodSchema } from "../model.ts";
-import { pdbStatus, scaledValue } from "./pdb.ts";
+import { type Pod, type PodDisruptionBudget, PodDisruptionBudgetSchema, PodSchema } from "../model.ts";
+import { pdbMembership, pdbStatus, scaledValue } from "./pdb.ts";
 
 const pods = Array.from({ length: 5 }, (_, i) =>
   PodSchema.parse({
@@ -56,5 +56,38 @@ describe("pdbStatus", () => {
   test("scaledValue", () => {
     expect(scaledValue("10%", 23)).toBe(3);
     expect(scaledValue(2, 23)).toBe(2);
+  });
+});
+
+describe("pdbMembership", () => {
+  const freeze = <T>(v: T): T => {
+    if (typeof v === "object" && v !== null) {
+      for (const k of Object.keys(v)) freeze((v as Record<string, unknown>)[k]);
+      Object.freeze(v);
+    }
+    return v;
+  };
+  const names = (index: ReturnType<typeof pdbMembership>) =>
+    Object.fromEntries([...index.byPod].map(([pod, list]) => [pod, list.map((e) => e.name)]));
+
+  test("pods covered by the same PDBs share one list; finished pods and other namespaces are not covered", () => {
+    const two = [pdb({}), pdb({ name: "all-web", selector: { matchLabels: {}, matchExpressions: [] } })];
+    const other = { ...(pods[0] as Pod), namespace: "batch", name: "job" };
+    const done = { ...(pods[1] as Pod), name: "done", phase: "Succeeded" as const };
+    const index = pdbMembership(two, [...pods, other, done]);
+    expect(names(index)["web/api-0"]).toEqual(["web/api", "web/all-web"]);
+    expect(index.byPod.get("web/api-0")).toBe(index.byPod.get("web/api-3"));
+    expect(index.byPod.has("batch/job")).toBe(false);
+    expect(index.byPod.has("web/done")).toBe(false);
+  });
+
+  test("remembered across calls only for frozen PDBs and labels: labels that change are read again", () => {
+    const pdbs = freeze([pdb({})]);
+    const labels = { app: "api" };
+    const mutable = { ...(pods[0] as Pod), name: "mutable", labels };
+    const frozen = freeze({ ...(pods[0] as Pod), name: "frozen", labels: { app: "api" } });
+    expect(Object.keys(names(pdbMembership(pdbs, [mutable, frozen])))).toEqual(["web/mutable", "web/frozen"]);
+    labels.app = "worker";
+    expect(Object.keys(names(pdbMembership(pdbs, [mutable, frozen])))).toEqual(["web/frozen"]);
   });
 });

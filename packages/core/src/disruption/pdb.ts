@@ -1,3 +1,4 @@
+import { deeplyFrozen } from "../frozen.ts";
 import { type LabelSelector, type Pod, type PodDisruptionBudget, podKey } from "../model.ts";
 
 /**
@@ -93,50 +94,70 @@ export interface PdbIndex {
   namespaces: ReadonlySet<string>;
 }
 
-/** Which pods each PDB selects (same namespace, selector, not finished), indexed by a label to stay fast. */
+/**
+ * Which pods each PDB selects (same namespace, selector, not finished). A pod's PDBs depend only on its
+ * namespace and labels: they are found once per labels object (a workload's replicas share their
+ * template's) and, when the PDBs and the labels are deeply frozen, remembered across calls.
+ */
 export function pdbMembership(pdbs: readonly PodDisruptionBudget[], pods: readonly Pod[]): PdbIndex {
-  const byNamespace = new Map<string, Pod[]>();
-  const byLabel = new Map<string, Map<string, Map<string, Pod[]>>>();
+  const c = coverage(pdbs);
+  const byPod = new Map<string, readonly PdbEntry[]>();
+  // Labels objects that may change are looked up for this call only.
+  const local = new Map<object, Map<string, readonly PdbEntry[]>>();
   for (const p of pods) {
-    if (p.phase === "Succeeded" || p.phase === "Failed") continue;
-    const ns = byNamespace.get(p.namespace);
-    if (ns === undefined) byNamespace.set(p.namespace, [p]);
-    else ns.push(p);
-    let keys = byLabel.get(p.namespace);
-    if (keys === undefined) byLabel.set(p.namespace, (keys = new Map()));
-    for (const [k, v] of Object.entries(p.labels)) {
-      let values = keys.get(k);
-      if (values === undefined) keys.set(k, (values = new Map()));
-      const list = values.get(v);
-      if (list === undefined) values.set(v, [p]);
-      else list.push(p);
+    if (p.phase === "Succeeded" || p.phase === "Failed" || !c.namespaces.has(p.namespace)) continue;
+    const cache = c.byLabels !== undefined && deeplyFrozen(p.labels) ? c.byLabels : local;
+    let byNamespace = cache.get(p.labels);
+    if (byNamespace === undefined) cache.set(p.labels, (byNamespace = new Map()));
+    let list = byNamespace.get(p.namespace);
+    if (list === undefined) {
+      const found = c.list.filter(
+        (e) => e.pdb.namespace === p.namespace && selectorMatches(e.pdb.selector, p.labels),
+      );
+      // Pods covered by the same PDBs share one list: callers remember per list.
+      const key = found.map((e) => e.name).join("\n");
+      list = c.shared.get(key);
+      if (list === undefined) c.shared.set(key, (list = found));
+      byNamespace.set(p.namespace, list);
     }
+    if (list.length > 0) byPod.set(keyOfPod(p), list);
   }
-  const entries = new Map<string, PdbEntry>();
-  const byPod = new Map<string, PdbEntry[]>();
-  for (const pdb of pdbs) {
-    const first = Object.entries(pdb.selector.matchLabels)[0];
-    const candidates =
-      first === undefined
-        ? (byNamespace.get(pdb.namespace) ?? [])
-        : (byLabel.get(pdb.namespace)?.get(first[0])?.get(first[1]) ?? []);
-    const entry: PdbEntry = { name: `${pdb.namespace}/${pdb.name}`, pdb };
-    entries.set(entry.name, entry);
-    for (const p of candidates) {
-      if (!selectorMatches(pdb.selector, p.labels)) continue;
-      const list = byPod.get(podKey(p));
-      if (list === undefined) byPod.set(podKey(p), [entry]);
-      else list.push(entry);
-    }
-  }
-  // Pods covered by the same PDBs share one list: a workload's pods are then one lookup for callers
-  // that remember per list.
-  const shared = new Map<string, PdbEntry[]>();
-  for (const [pod, list] of byPod) {
-    const key = list.map((e) => e.name).join("\n");
-    const known = shared.get(key);
-    if (known === undefined) shared.set(key, list);
-    else byPod.set(pod, known);
-  }
-  return { entries, byPod, namespaces: new Set(pdbs.map((p) => p.namespace)) };
+  return { entries: c.entries, byPod, namespaces: c.namespaces };
 }
+
+/** The PDBs as entries, and what is remembered about them. */
+interface Coverage {
+  entries: Map<string, PdbEntry>;
+  list: readonly PdbEntry[];
+  namespaces: ReadonlySet<string>;
+  shared: Map<string, readonly PdbEntry[]>;
+  /** Per deeply frozen labels object, its PDBs by namespace; undefined when the PDBs may change. */
+  byLabels: WeakMap<object, Map<string, readonly PdbEntry[]>> | undefined;
+}
+
+const coverages = new WeakMap<readonly PodDisruptionBudget[], Coverage>();
+
+function coverage(pdbs: readonly PodDisruptionBudget[]): Coverage {
+  const lasting = deeplyFrozen(pdbs);
+  const known = lasting ? coverages.get(pdbs) : undefined;
+  if (known !== undefined) return known;
+  const list = pdbs.map((pdb): PdbEntry => ({ name: `${pdb.namespace}/${pdb.name}`, pdb }));
+  const c: Coverage = {
+    entries: new Map(list.map((e) => [e.name, e])),
+    list,
+    namespaces: new Set(pdbs.map((p) => p.namespace)),
+    shared: new Map(),
+    byLabels: lasting ? new WeakMap() : undefined,
+  };
+  if (lasting) coverages.set(pdbs, c);
+  return c;
+}
+
+/** A pod's `ns/name`, remembered per pod object. */
+function keyOfPod(p: Pod): string {
+  let k = podKeys.get(p);
+  if (k === undefined) podKeys.set(p, (k = podKey(p)));
+  return k;
+}
+
+const podKeys = new WeakMap<Pod, string>();

@@ -78,6 +78,8 @@ export function planDisruption(
   const commands: DisruptionCommand[] = [];
   let view = clusterView(input.nodes, input.pods);
   const maxWaves = input.options?.maxWaves ?? MAX_WAVES;
+  /** The last wave, when it found nothing: it stands on the cluster the plan leaves. */
+  let idle: WaveSession | undefined;
   for (let index = 1; index <= maxWaves; index++) {
     const wave = new WaveSession(run, view, index);
     drain(wave, forceful());
@@ -93,7 +95,10 @@ export function planDisruption(
     commands.push(...wave.commands);
     view = wave.view;
     // A wave with only forceful commands (wave 1) is followed by one more, on the cluster after them.
-    if (wave.commands.length === 0) break;
+    if (wave.commands.length === 0) {
+      idle = wave;
+      break;
+    }
   }
 
   const currentPerHour = input.nodes.reduce((s, n) => s + run.price(n), 0);
@@ -104,7 +109,8 @@ export function planDisruption(
     costsOfNode(n, full.get(n.nodePool ?? "") ?? full.get("") ?? new Map(), run.price(n));
   return {
     commands,
-    kept: keptOnlyWhenIdle && commands.length > 0 ? [] : keptReasons(run, view),
+    kept:
+      keptOnlyWhenIdle && commands.length > 0 ? [] : keptReasons(run, idle ?? new WaveSession(run, view, 0)),
     cost: {
       currentPerHour,
       afterPerHour,
@@ -129,16 +135,16 @@ function drain(wave: WaveSession, method: Method): void {
 }
 
 /**
- * Why each node of the input that stays, stays: what blocks it on the cluster the plan leaves, else
- * the last verdict a method gave it, else that nothing cheaper was found.
+ * Why each node of the input that stays, stays: what blocks it on the cluster the plan leaves (`last`,
+ * a wave on it: the plan's idle last wave, whose blockers are already known), else the last verdict a
+ * method gave it, else that nothing cheaper was found.
  */
-function keptReasons(run: PlanRun, view: ClusterView): DisruptionPlan["kept"] {
+function keptReasons(run: PlanRun, last: WaveSession): DisruptionPlan["kept"] {
   const original = new Set(run.input.nodes.map((n) => n.name));
-  const last = new WaveSession(run, view, 0);
   const out: DisruptionPlan["kept"] = [];
-  for (const n of view.nodes.values()) {
+  for (const n of last.view.nodes.values()) {
     if (!original.has(n.name)) continue;
-    const reason: KeptReason = gracefulBlocker(n, last.ctx) ??
+    const reason: KeptReason = last.gracefulBlocker(n) ??
       consolidationBlocker(n, last.ctx) ??
       run.verdicts.get(n.name) ?? { code: "no_cheaper_replacement", pricePerHour: run.price(n) };
     out.push({ node: n.name, reason, message: renderKept(reason) });

@@ -193,9 +193,8 @@ export class WaveSession {
     for (const n of this.view.nodes.values()) {
       if (this.touched.has(n.name)) continue;
       // Untouched nodes keep their pods for the whole wave: their blocker is computed once.
-      let blocked = this.blockers.get(n.name);
-      if (blocked === undefined) this.blockers.set(n.name, (blocked = gracefulBlocker(n, this.ctx) ?? null));
-      if (blocked !== null) {
+      const blocked = this.gracefulBlocker(n);
+      if (blocked !== undefined) {
         this.run.verdicts.set(n.name, blocked);
         continue;
       }
@@ -204,6 +203,13 @@ export class WaveSession {
       else list.push(n);
     }
     return new Map([...byPool].sort((a, b) => cmp(a[0], b[0])));
+  }
+
+  /** A node's graceful blocker on the cluster as the wave started (remembered per node). */
+  gracefulBlocker(n: Node): KeptReason | undefined {
+    let blocked = this.blockers.get(n.name);
+    if (blocked === undefined) this.blockers.set(n.name, (blocked = gracefulBlocker(n, this.ctx) ?? null));
+    return blocked ?? undefined;
   }
 
   /** Did a command of this wave remove, launch or move pods to this node? */

@@ -1,0 +1,24 @@
+/** Objects found deeply frozen (a permanent property: nothing can thaw them or what they reach). */
+const frozen = new WeakSet<object>();
+
+/**
+ * Is `v` deeply frozen: a frozen plain object or array whose values are all deeply frozen (no
+ * accessors)? Such a value can never change, so anything computed from it may be remembered by its
+ * identity. Answers are remembered too.
+ */
+export function deeplyFrozen(v: unknown): boolean {
+  if (typeof v === "function") return false;
+  if (typeof v !== "object" || v === null) return true;
+  if (frozen.has(v)) return true;
+  if (
+    !Object.isFrozen(v) ||
+    Object.getPrototypeOf(v) !== (Array.isArray(v) ? Array.prototype : Object.prototype)
+  )
+    return false;
+  for (const k of Object.keys(v)) {
+    const d = Object.getOwnPropertyDescriptor(v, k);
+    if (d === undefined || d.get !== undefined || !deeplyFrozen(d.value)) return false;
+  }
+  frozen.add(v);
+  return true;
+}
