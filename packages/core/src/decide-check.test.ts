@@ -7,6 +7,7 @@ import {
   initialMemory,
 } from "./decide/types.ts";
 import { catalog, NOW, node, pod, pool } from "./disruption/fixtures.test-helper.ts";
+import { deepFreeze } from "./frozen.ts";
 import { checkDecisionInput } from "./input-check.ts";
 import { podKey } from "./model.ts";
 import { createSolver, type Solver } from "./solver.ts";
@@ -170,16 +171,9 @@ describe("solver.decide checks its input at the boundary", () => {
   });
 
   test("a deeply frozen object that passed is not checked again; anything still mutable is, every pass", () => {
-    const freeze = <T>(v: T): T => {
-      if (typeof v === "object" && v !== null) {
-        for (const k of Object.keys(v)) freeze((v as Record<string, unknown>)[k]);
-        Object.freeze(v);
-      }
-      return v;
-    };
     // A pod frozen at the top only: its labels can still change, so it is checked every pass.
     const shallow = Object.freeze({ ...pod(undefined, 500), name: "shallow", labels: { app: "web" } });
-    const deep = freeze({ ...pod(undefined, 500), name: "deep" });
+    const deep = deepFreeze({ ...pod(undefined, 500), name: "deep" });
     const s = state({ pods: [shallow, deep] });
     expect(checkDecisionInput(s, NOW, nodeplanStrategy, undefined).errors).toEqual([]);
     (shallow.labels as Record<string, unknown>).app = 7;

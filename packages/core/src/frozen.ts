@@ -22,3 +22,16 @@ export function deeplyFrozen(v: unknown): boolean {
   frozen.add(v);
   return true;
 }
+
+/**
+ * Freezes `v` and everything it reaches, and returns it: what `deeplyFrozen` then recognizes. A caller
+ * that hands the solver the same objects pass after pass (the simulator) freezes them so the solver may
+ * remember what it found about them (input-check.ts, disruption/pdb.ts).
+ */
+export function deepFreeze<T>(v: T): T {
+  if (typeof v !== "object" || v === null || frozen.has(v)) return v;
+  for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  Object.freeze(v);
+  frozen.add(v);
+  return v;
+}

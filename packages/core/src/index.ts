@@ -43,6 +43,7 @@ export type { LoopOptions, LoopPass, LoopResult, LoopTimings } from "./disruptio
 export { SPOT_TO_SPOT_MIN_TYPES } from "./disruption/replacements.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
+export { deepFreeze, deeplyFrozen } from "./frozen.ts";
 export {
   type CheckedInput,
   checkDisruptionInput,

@@ -3,6 +3,7 @@ import {
   type Costs,
   type DecisionPod,
   DISRUPTED_TAINT_KEY,
+  deepFreeze,
   LABEL_CAPACITY_TYPE,
   LABEL_HOSTNAME,
   LABEL_INSTANCE_TYPE,
@@ -117,23 +118,6 @@ export interface SimPod {
   model: DecisionPod | undefined;
   /** kube-scheduler: the cluster version at which it last failed to fit anywhere. */
   failedAtVersion: number;
-}
-
-/** Objects this module froze, with everything they reach. */
-const frozen = new WeakSet<object>();
-
-/**
- * Freezes `v` and everything it reaches, and returns it. The decision step is handed the same model
- * objects pass after pass; frozen, they are checked at the solver's boundary once, not every pass (core
- * input-check.ts remembers deeply frozen objects that passed). Nothing here changes a model in place:
- * a change makes a new one.
- */
-export function deepFreeze<T>(v: T): T {
-  if (typeof v !== "object" || v === null || frozen.has(v)) return v;
-  for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
-  Object.freeze(v);
-  frozen.add(v);
-  return v;
 }
 
 /** The node as core's model has it (cached until the node changes). */

@@ -9,6 +9,7 @@ import {
   type Decision,
   type DecisionState,
   type DriftDetector,
+  deepFreeze,
   type InstanceType,
   type InterruptionEvent,
   initialMemory,
@@ -33,7 +34,6 @@ import { HPA_SYNC_SECONDS, Hpa, LoadCurve } from "./autoscaling.ts";
 import {
   addInto,
   claimLabels,
-  deepFreeze,
   fitsIn,
   nodeModel,
   nonZeroRequests,

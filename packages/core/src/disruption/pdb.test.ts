@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { deepFreeze } from "../frozen.ts";
 import { type Pod, type PodDisruptionBudget, PodDisruptionBudgetSchema, PodSchema } from "../model.ts";
 import { pdbMembership, pdbStatus, scaledValue } from "./pdb.ts";
 
@@ -60,13 +61,6 @@ describe("pdbStatus", () => {
 });
 
 describe("pdbMembership", () => {
-  const freeze = <T>(v: T): T => {
-    if (typeof v === "object" && v !== null) {
-      for (const k of Object.keys(v)) freeze((v as Record<string, unknown>)[k]);
-      Object.freeze(v);
-    }
-    return v;
-  };
   const names = (index: ReturnType<typeof pdbMembership>) =>
     Object.fromEntries([...index.byPod].map(([pod, list]) => [pod, list.map((e) => e.name)]));
 
@@ -82,10 +76,10 @@ describe("pdbMembership", () => {
   });
 
   test("remembered across calls only for frozen PDBs and labels: labels that change are read again", () => {
-    const pdbs = freeze([pdb({})]);
+    const pdbs = deepFreeze([pdb({})]);
     const labels = { app: "api" };
     const mutable = { ...(pods[0] as Pod), name: "mutable", labels };
-    const frozen = freeze({ ...(pods[0] as Pod), name: "frozen", labels: { app: "api" } });
+    const frozen = deepFreeze({ ...(pods[0] as Pod), name: "frozen", labels: { app: "api" } });
     expect(Object.keys(names(pdbMembership(pdbs, [mutable, frozen])))).toEqual(["web/mutable", "web/frozen"]);
     labels.app = "worker";
     expect(Object.keys(names(pdbMembership(pdbs, [mutable, frozen])))).toEqual(["web/frozen"]);
