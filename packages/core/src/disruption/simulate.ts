@@ -154,8 +154,11 @@ export function simulate(
   let kept: Uint8Array | undefined;
   // Nodes running a kept pod get their room per simulation; the rest, the view's residual (all pods off).
   const hosts = new Set<string>();
+  // An emptiness check moves nothing: the pods around it need not be found (that is a simulation).
+  const evicts =
+    remove.length === 0 || remove.some((n) => podsByNode(view).get(n.name)?.some(isReschedulable));
   const around =
-    opts.migrating === false
+    opts.migrating === false || !evicts
       ? undefined
       : opts.migrating === "all"
         ? migratingPods(view)
