@@ -672,9 +672,22 @@ function remembered(known: WeakSet<object>, v: unknown): boolean {
   return typeof v === "object" && v !== null && known.has(v);
 }
 
-function remember(known: WeakSet<object>, v: unknown): void {
-  if (typeof v === "object" && v !== null && deeplyFrozen(v)) known.add(v);
+/** Remembers `v` as passed when it is deeply frozen; whether it did. */
+function remember(known: WeakSet<object>, v: unknown): v is object {
+  if (typeof v !== "object" || v === null || !deeplyFrozen(v)) return false;
+  known.add(v);
+  return true;
 }
+
+/**
+ * Per rule, the remembered objects of the last list it checked, in order. A caller handing the same
+ * objects list after list (the simulator, whose pods mostly stay as they were between passes) is
+ * matched against it by identity, a comparison per object where a WeakSet lookup costs a memory miss
+ * once the set holds a day's worth of pods; objects not found within `LOOKAHEAD` of where the last
+ * match left off fall back to the WeakSet.
+ */
+const lastRemembered = new WeakMap<Rule, readonly object[]>();
+const LOOKAHEAD = 64;
 
 /**
  * Checks each element of `items` (at `path`); returns the sound ones (the same array when all are) and
@@ -696,9 +709,22 @@ function checkList<T>(
   check.under(path, () => {
     check.kind = kind;
     const known = passedOnce(each);
+    const last = lastRemembered.get(each) ?? [];
+    const now: object[] = [];
+    let j = 0;
     for (let i = 0; i < items.length; i++) {
       const v = items[i];
-      if (!remembered(known, v)) {
+      let matched = v === last[j];
+      if (matched) j++;
+      else
+        for (let d = 1; d <= LOOKAHEAD && j + d < last.length; d++)
+          if (last[j + d] === v) {
+            matched = true;
+            j += d + 1;
+            break;
+          }
+      if (matched || remembered(known, v)) now.push(v as object);
+      else {
         check.detailed = false;
         const ok = fast(check, v);
         check.detailed = true;
@@ -710,7 +736,7 @@ function checkList<T>(
             continue;
           }
         }
-        remember(known, v);
+        if (remember(known, v)) now.push(v);
       }
       if (identity === undefined) continue;
       const [space, name] = identity(v as T);
@@ -726,6 +752,7 @@ function checkList<T>(
       }
       names.add(name);
     }
+    lastRemembered.set(each, now);
     check.kind = undefined;
     check.subject = undefined;
   });
