@@ -150,10 +150,10 @@ export function simulate(
   // sees just the placed pods instead of the whole cluster. Otherwise every pod goes in, or, when
   // folding, every pod some rule of the placed pods reads (see `readBy`) and the rest as room.
   const pods: Pod[] = [];
-  /** When folding: which of the view's pods (by position) provisioning may read. */
-  let kept: Uint8Array | undefined;
-  // Nodes running a kept pod get their room per simulation; the rest, the view's residual (all pods off).
-  const hosts = new Set<string>();
+  let folding = false;
+  // Nodes running a kept pod get their room per simulation (what their kept pods request, added back to
+  // the view's residual); the rest, the view's residual (all pods off).
+  const hosts = new Map<string, KeptLoad>();
   // An emptiness check moves nothing: the pods around it need not be found (that is a simulation).
   const evicts =
     remove.length === 0 || remove.some((n) => podsByNode(view).get(n.name)?.some(isReschedulable));
@@ -184,14 +184,21 @@ export function simulate(
       for (const i of at.get(n.name) ?? [])
         if (isReschedulable(view.pods[i] as Pod)) moving.push(view.pods[i] as Pod);
     for (const i of around ?? []) moving.push(view.pods[i] as Pod);
-    const code = readBy(view, required ? moving.map(withoutPreferences) : moving);
-    kept = code;
-    for (const i of around ?? []) code[i] = MIGRATING;
-    for (const n of remove) for (const i of at.get(n.name) ?? []) code[i] = ON_REMOVED;
+    const { mask: code, marked } = readBy(view, required ? moving.map(withoutPreferences) : moving);
+    folding = true;
+    for (const i of around ?? []) {
+      if (code[i] === 0) marked.push(i);
+      code[i] = MIGRATING;
+    }
+    for (const n of remove)
+      for (const i of at.get(n.name) ?? []) {
+        if (code[i] === 0) marked.push(i);
+        code[i] = ON_REMOVED;
+      }
+    // Only the marked pods take part: visited in the view's order, as a scan of every pod would.
     const all = view.pods;
-    for (let i = 0; i < all.length; i++) {
+    for (const i of Int32Array.from(marked).sort()) {
       const c = code[i];
-      if (c === 0) continue;
       const p = all[i] as Pod;
       if (c === ON_REMOVED) {
         if (isReschedulable(p)) {
@@ -203,7 +210,12 @@ export function simulate(
         pods.push(asPending(p, fence));
       } else if (p.nodeName !== undefined) {
         pods.push(p);
-        hosts.add(p.nodeName);
+        let load = hosts.get(p.nodeName);
+        if (load === undefined) hosts.set(p.nodeName, (load = { requests: [], active: 0 }));
+        if (isActive(p)) {
+          load.requests.push(p.requests);
+          load.active++;
+        }
       }
     }
   } else {
@@ -251,9 +263,10 @@ export function simulate(
       continue;
     }
     let r: Node;
-    if (kept !== undefined)
-      r = hosts.has(n.name) ? roomFor(view, n, kept) : (residualView(view).nodes.get(n.name) ?? n);
-    else {
+    if (folding) {
+      const load = hosts.get(n.name);
+      r = load === undefined ? (residualView(view).nodes.get(n.name) ?? n) : roomFor(view, n, load);
+    } else {
       r = residual?.nodes.get(n.name) ?? n;
       if (least !== undefined && !hasRoom(r.allocatable, least)) continue;
     }
@@ -386,16 +399,11 @@ function residualView(view: ClusterView): ResidualView {
   const podsOn = podsByNode(view);
   const nodes = new Map<string, Node>();
   for (const n of view.nodes.values()) {
-    const on = podsOn.get(n.name);
-    if (on === undefined) {
+    if (!podsOn.has(n.name)) {
       nodes.set(n.name, n);
       continue;
     }
-    const allocatable: Record<string, number> = { ...n.allocatable };
-    for (const p of on) {
-      if (p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
-      for (const k in p.requests) allocatable[k] = (allocatable[k] ?? 0) - (p.requests[k] as number);
-    }
+    const allocatable = { ...loadOf(view, n).less };
     for (const k in allocatable) if ((allocatable[k] as number) < 0) allocatable[k] = 0;
     nodes.set(n.name, { ...n, allocatable });
   }
@@ -405,17 +413,26 @@ function residualView(view: ClusterView): ResidualView {
 }
 
 /**
- * The bound pods provisioning may read while it places `moving`, as a mask over the view's pods: those
+ * The bound pods provisioning may read while it places `moving`, as a mask over the view's pods (and
+ * the positions it marks): those
  * any of their spreads or pod (anti-)affinity terms, required or preferred, select (by the term's own
  * selector, in any namespace: a superset of what the term's namespaces, matchLabelKeys and
  * mismatchLabelKeys select), and every pod whose required anti-affinity or host ports constrain
  * others. Every other bound pod only takes room on its node: folding it into the node's allocatable
  * leaves the plan exactly as it was (simulate.test.ts checks this against simulating every pod).
  */
-function readBy(view: ClusterView, moving: readonly Pod[]): Uint8Array {
+function readBy(view: ClusterView, moving: readonly Pod[]): { mask: Uint8Array; marked: number[] } {
   const index = foldIndex(view);
   const mask = new Uint8Array(view.pods.length);
-  for (const i of index.constraining) mask[i] = KEPT;
+  /** The positions marked, in the order first marked. */
+  const marked: number[] = [];
+  const mark = (i: number) => {
+    if (mask[i] === 0) {
+      mask[i] = KEPT;
+      marked.push(i);
+    }
+  };
+  for (const i of index.constraining) mark(i);
   // Pods of one workload carry the same terms: each selector is marked once.
   const seen = new Set<string>();
   const add = (selector: LabelSelector | undefined) => {
@@ -433,7 +450,7 @@ function readBy(view: ClusterView, moving: readonly Pod[]): Uint8Array {
       }
       index.bySelector.set(key, matched);
     }
-    for (const i of matched) mask[i] = KEPT;
+    for (const i of matched) mark(i);
   };
   for (const p of moving) {
     for (const c of p.topologySpreadConstraints) add(c.labelSelector);
@@ -442,7 +459,7 @@ function readBy(view: ClusterView, moving: readonly Pod[]): Uint8Array {
       for (const w of a.preferred) add(w.term.labelSelector);
     }
   }
-  return mask;
+  return { mask, marked };
 }
 
 const selectorKeys = new WeakMap<LabelSelector, string>();
@@ -473,19 +490,43 @@ function foldIndex(view: ClusterView): FoldIndex {
   return index;
 }
 
-/**
- * `n` with the room its bound pods outside `kept` leave (allocatable less their requests, at least 0):
- * the pods in `kept` go to provisioning as they are, which takes their requests off in turn.
- */
-function roomFor(view: ClusterView, n: Node, kept: Uint8Array): Node {
-  let allocatable: Record<string, number> | undefined;
-  for (const i of foldIndex(view).at.get(n.name) ?? []) {
-    const p = view.pods[i] as Pod;
-    if (kept[i] === KEPT || p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
-    allocatable ??= { ...n.allocatable };
-    for (const k in p.requests) allocatable[k] = (allocatable[k] ?? 0) - (p.requests[k] as number);
+/** A host's kept pods (those provisioning reads) that take room: their requests, and how many. */
+interface KeptLoad {
+  requests: Readonly<Record<string, number>>[];
+  active: number;
+}
+
+const isActive = (p: Pod) => !p.terminating && p.phase !== "Succeeded" && p.phase !== "Failed";
+
+/** Per view: each node's allocatable less what all its active pods request (not clamped), and how many. */
+const loads = new WeakMap<ClusterView, Map<string, { less: Record<string, number>; active: number }>>();
+
+function loadOf(view: ClusterView, n: Node): { less: Record<string, number>; active: number } {
+  let byNode = loads.get(view);
+  if (byNode === undefined) loads.set(view, (byNode = new Map()));
+  let load = byNode.get(n.name);
+  if (load === undefined) {
+    const less: Record<string, number> = { ...n.allocatable };
+    let active = 0;
+    for (const p of podsByNode(view).get(n.name) ?? []) {
+      if (!isActive(p)) continue;
+      active++;
+      for (const k in p.requests) less[k] = (less[k] ?? 0) - (p.requests[k] as number);
+    }
+    byNode.set(n.name, (load = { less, active }));
   }
-  if (allocatable === undefined) return n;
+  return load;
+}
+
+/**
+ * `n` with the room its active bound pods outside the kept ones leave (allocatable less their requests,
+ * at least 0): the kept pods go to provisioning as they are, which takes their requests off in turn.
+ */
+function roomFor(view: ClusterView, n: Node, kept: KeptLoad): Node {
+  const all = loadOf(view, n);
+  if (kept.active === all.active) return n;
+  const allocatable = { ...all.less };
+  for (const r of kept.requests) for (const k in r) allocatable[k] = (allocatable[k] ?? 0) + (r[k] as number);
   for (const k in allocatable) if ((allocatable[k] as number) < 0) allocatable[k] = 0;
   return { ...n, allocatable };
 }
