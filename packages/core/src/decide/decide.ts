@@ -659,7 +659,7 @@ let nextShapeId = 0;
 
 /** The disruption statics of `input`: the catalog reused while types, NodePools, DaemonSets and pod shapes are the same. */
 function statics(input: DisruptionInput): DisruptionStatics {
-  const pdbs = pdbMembership(input.pdbs ?? [], input.pods);
+  const pdbs = pdbMembership(input.pdbs ?? []);
   const key = catalogKey(input);
   const types = input.instanceTypes as object;
   const known = catalogCache.get(types);

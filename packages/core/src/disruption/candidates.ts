@@ -17,8 +17,8 @@ export interface CandidateContext {
   pools: ReadonlyMap<string, NodePool>;
   /** Pods by node name (bound pods only). */
   podsByNode: ReadonlyMap<string, readonly Pod[]>;
-  /** The PDBs covering a pod (`ns/name`), with their current disruptionsAllowed. */
-  pdbsOf(pod: string): readonly { name: string; disruptionsAllowed: number }[];
+  /** The PDBs covering a pod, with their current disruptionsAllowed. */
+  pdbsOf(pod: Pod): readonly { name: string; disruptionsAllowed: number }[];
   /** Nodes a pending pod has been nominated to, with that pod (`ns/name`). */
   nominated: ReadonlyMap<string, string>;
 }
@@ -38,14 +38,13 @@ export function candidateContext(
     list.push(p);
     podsByNode.set(p.nodeName, list);
   }
-  const pdbsByPod = new Map<string, { name: string; disruptionsAllowed: number }[]>();
+  const pdbsByPod = new Map<Pod, { name: string; disruptionsAllowed: number }[]>();
   for (const pdb of pdbs) {
     const status = pdbStatus(pdb, pods);
     for (const p of podsSelectedBy(pdb, pods)) {
-      const key = podKey(p);
-      const list = pdbsByPod.get(key) ?? [];
+      const list = pdbsByPod.get(p) ?? [];
       list.push({ name: status.pdb, disruptionsAllowed: status.disruptionsAllowed });
-      pdbsByPod.set(key, list);
+      pdbsByPod.set(p, list);
     }
   }
   return {
@@ -60,6 +59,18 @@ export function candidateContext(
 /** Pods that need a new home when their node goes: not DaemonSet pods, not finished, not terminating. */
 export function reschedulablePods(pods: readonly Pod[]): Pod[] {
   return pods.filter(isReschedulable);
+}
+
+const reschedulableLists = new WeakMap<readonly Pod[], readonly Pod[]>();
+const NO_PODS: readonly Pod[] = Object.freeze([]);
+
+/** A node's reschedulable pods in `ctx` (remembered per pod list: a context's lists never change). */
+export function reschedulableOn(ctx: CandidateContext, node: string): readonly Pod[] {
+  const pods = ctx.podsByNode.get(node);
+  if (pods === undefined) return NO_PODS;
+  let out = reschedulableLists.get(pods);
+  if (out === undefined) reschedulableLists.set(pods, (out = pods.filter(isReschedulable)));
+  return out;
 }
 
 /** Does a pod need a new home when its node goes? */
@@ -78,7 +89,7 @@ export function gracefulBlocker(node: Node, ctx: CandidateContext): KeptReason |
   const nominee = ctx.nominated.get(node.name);
   if (nominee !== undefined) return { code: "nominated", pod: nominee };
   if (node.annotations[DO_NOT_DISRUPT] === "true") return { code: "do_not_disrupt_node" };
-  const pods = reschedulablePods(ctx.podsByNode.get(node.name) ?? []);
+  const pods = reschedulableOn(ctx, node.name);
   for (const pod of pods) {
     const blocked = doNotDisruptUntil(pod, ctx.nowMillis);
     if (blocked !== undefined) {
@@ -88,13 +99,12 @@ export function gracefulBlocker(node: Node, ctx: CandidateContext): KeptReason |
     }
   }
   for (const pod of pods) {
-    const key = podKey(pod);
-    const covering = ctx.pdbsOf(key);
+    const covering = ctx.pdbsOf(pod);
     if (covering.length > 1)
-      return { code: "pod_under_multiple_pdbs", pod: key, pdbs: covering.map((p) => p.name).sort() };
+      return { code: "pod_under_multiple_pdbs", pod: podKey(pod), pdbs: covering.map((p) => p.name).sort() };
     const only = covering[0];
     if (only !== undefined && only.disruptionsAllowed === 0)
-      return { code: "pdb_blocks_eviction", pdb: only.name, pod: key };
+      return { code: "pdb_blocks_eviction", pdb: only.name, pod: podKey(pod) };
   }
   return undefined;
 }
@@ -105,7 +115,7 @@ export function consolidationBlocker(node: Node, ctx: CandidateContext): KeptRea
   if (pool === undefined) return { code: "not_managed" };
   const after = parseNillableDurationMillis(pool.disruption.consolidateAfter);
   if (!after.ok || after.millis === null) return { code: "consolidation_disabled", nodePool: pool.name };
-  const empty = reschedulablePods(ctx.podsByNode.get(node.name) ?? []).length === 0;
+  const empty = reschedulableOn(ctx, node.name).length === 0;
   if (!empty && pool.disruption.consolidationPolicy === "WhenEmpty")
     return { code: "policy_when_empty", nodePool: pool.name };
   const lastEvent = Date.parse(node.lastPodEventAt ?? node.createdAt);

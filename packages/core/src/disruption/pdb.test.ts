@@ -61,27 +61,37 @@ describe("pdbStatus", () => {
 });
 
 describe("pdbMembership", () => {
-  const names = (index: ReturnType<typeof pdbMembership>) =>
-    Object.fromEntries([...index.byPod].map(([pod, list]) => [pod, list.map((e) => e.name)]));
+  const names = (index: ReturnType<typeof pdbMembership>, of: readonly Pod[]) =>
+    Object.fromEntries(
+      of.flatMap((p) => {
+        const list = index.of(p);
+        return list.length === 0 ? [] : [[`${p.namespace}/${p.name}`, list.map((e) => e.name)]];
+      }),
+    );
 
   test("pods covered by the same PDBs share one list; finished pods and other namespaces are not covered", () => {
     const two = [pdb({}), pdb({ name: "all-web", selector: { matchLabels: {}, matchExpressions: [] } })];
     const other = { ...(pods[0] as Pod), namespace: "batch", name: "job" };
     const done = { ...(pods[1] as Pod), name: "done", phase: "Succeeded" as const };
-    const index = pdbMembership(two, [...pods, other, done]);
-    expect(names(index)["web/api-0"]).toEqual(["web/api", "web/all-web"]);
-    expect(index.byPod.get("web/api-0")).toBe(index.byPod.get("web/api-3"));
-    expect(index.byPod.has("batch/job")).toBe(false);
-    expect(index.byPod.has("web/done")).toBe(false);
+    const index = pdbMembership(two);
+    expect(names(index, [...pods, other, done])["web/api-0"]).toEqual(["web/api", "web/all-web"]);
+    // A copy with its own labels object, as a workload's next replica: the same list.
+    const copy = { ...(pods[3] as Pod), labels: { app: "api" } };
+    expect(index.of(pods[0] as Pod)).toBe(index.of(copy));
+    expect(index.of(other)).toEqual([]);
+    expect(index.of(done)).toEqual([]);
+    expect(index.of({ ...(pods[0] as Pod), labels: { app: "worker" } }).map((e) => e.name)).toEqual([
+      "web/all-web",
+    ]);
   });
 
-  test("remembered across calls only for frozen PDBs and labels: labels that change are read again", () => {
+  test("remembered across indexes only for frozen PDBs and labels: labels that change are read again", () => {
     const pdbs = deepFreeze([pdb({})]);
     const labels = { app: "api" };
     const mutable = { ...(pods[0] as Pod), name: "mutable", labels };
     const frozen = deepFreeze({ ...(pods[0] as Pod), name: "frozen", labels: { app: "api" } });
-    expect(Object.keys(names(pdbMembership(pdbs, [mutable, frozen])))).toEqual(["web/mutable", "web/frozen"]);
+    expect(Object.keys(names(pdbMembership(pdbs), [mutable, frozen]))).toEqual(["web/mutable", "web/frozen"]);
     labels.app = "worker";
-    expect(Object.keys(names(pdbMembership(pdbs, [mutable, frozen])))).toEqual(["web/frozen"]);
+    expect(Object.keys(names(pdbMembership(pdbs), [mutable, frozen]))).toEqual(["web/frozen"]);
   });
 });

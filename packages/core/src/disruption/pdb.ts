@@ -1,5 +1,5 @@
 import { deeplyFrozen } from "../frozen.ts";
-import { type LabelSelector, type Pod, type PodDisruptionBudget, podKey } from "../model.ts";
+import type { LabelSelector, Pod, PodDisruptionBudget } from "../model.ts";
 
 /**
  * PodDisruptionBudget arithmetic as Kubernetes' disruption controller computes it
@@ -86,26 +86,29 @@ export interface PdbEntry {
   pdb: PodDisruptionBudget;
 }
 
-/** PDBs by name, and the PDBs covering each pod key (membership is static: labels never change). */
+/** PDBs by name, and the PDBs covering each pod (membership is static: labels never change). */
 export interface PdbIndex {
   entries: ReadonlyMap<string, PdbEntry>;
-  byPod: ReadonlyMap<string, readonly PdbEntry[]>;
+  /** The PDBs covering `pod` (none for a finished pod); pods covered by the same PDBs share one list. */
+  of(pod: Pod): readonly PdbEntry[];
   /** Namespaces with a PDB: pods elsewhere need no lookup. */
   namespaces: ReadonlySet<string>;
 }
 
+const NO_ENTRIES: readonly PdbEntry[] = Object.freeze([]);
+
 /**
- * Which pods each PDB selects (same namespace, selector, not finished). A pod's PDBs depend only on its
- * namespace and labels: they are found once per labels object (a workload's replicas share their
- * template's) and, when the PDBs and the labels are deeply frozen, remembered across calls.
+ * Which pods each PDB selects (same namespace, selector, not finished), found when asked. A pod's PDBs
+ * depend only on its namespace and labels: they are found once per labels object (a workload's replicas
+ * share their template's) and, when the PDBs and the labels are deeply frozen, remembered across
+ * indexes; other labels objects are remembered by this index only.
  */
-export function pdbMembership(pdbs: readonly PodDisruptionBudget[], pods: readonly Pod[]): PdbIndex {
+export function pdbMembership(pdbs: readonly PodDisruptionBudget[]): PdbIndex {
   const c = coverage(pdbs);
-  const byPod = new Map<string, readonly PdbEntry[]>();
-  // Labels objects that may change are looked up for this call only.
+  // Labels objects that may change are remembered for this index only.
   const local = new Map<object, Map<string, readonly PdbEntry[]>>();
-  for (const p of pods) {
-    if (p.phase === "Succeeded" || p.phase === "Failed" || !c.namespaces.has(p.namespace)) continue;
+  const of = (p: Pod): readonly PdbEntry[] => {
+    if (p.phase === "Succeeded" || p.phase === "Failed" || !c.namespaces.has(p.namespace)) return NO_ENTRIES;
     const cache = c.byLabels !== undefined && deeplyFrozen(p.labels) ? c.byLabels : local;
     let byNamespace = cache.get(p.labels);
     if (byNamespace === undefined) cache.set(p.labels, (byNamespace = new Map()));
@@ -117,12 +120,12 @@ export function pdbMembership(pdbs: readonly PodDisruptionBudget[], pods: readon
       // Pods covered by the same PDBs share one list: callers remember per list.
       const key = found.map((e) => e.name).join("\n");
       list = c.shared.get(key);
-      if (list === undefined) c.shared.set(key, (list = found));
+      if (list === undefined) c.shared.set(key, (list = found.length === 0 ? NO_ENTRIES : found));
       byNamespace.set(p.namespace, list);
     }
-    if (list.length > 0) byPod.set(keyOfPod(p), list);
-  }
-  return { entries: c.entries, byPod, namespaces: c.namespaces };
+    return list;
+  };
+  return { entries: c.entries, of, namespaces: c.namespaces };
 }
 
 /** The PDBs as entries, and what is remembered about them. */
@@ -152,12 +155,3 @@ function coverage(pdbs: readonly PodDisruptionBudget[]): Coverage {
   if (lasting) coverages.set(pdbs, c);
   return c;
 }
-
-/** A pod's `ns/name`, remembered per pod object. */
-function keyOfPod(p: Pod): string {
-  let k = podKeys.get(p);
-  if (k === undefined) podKeys.set(p, (k = podKey(p)));
-  return k;
-}
-
-const podKeys = new WeakMap<Pod, string>();

@@ -8,7 +8,7 @@ import {
   type CandidateContext,
   consolidationBlocker,
   gracefulBlocker,
-  reschedulablePods,
+  reschedulableOn,
 } from "./candidates.ts";
 import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
 import { drainingNominations } from "./draining.ts";
@@ -146,8 +146,7 @@ export class WaveSession {
     if (run.pdbs.entries.size > 0)
       for (const p of view.pods) {
         if (!run.pdbs.namespaces.has(p.namespace)) continue;
-        for (const e of run.pdbs.byPod.get(keyOf(p)) ?? []) {
-          if (p.phase === "Succeeded" || p.phase === "Failed") continue;
+        for (const e of run.pdbs.of(p)) {
           inc(expected, e.name, 1);
           if (pdbHealthy(p)) inc(healthy, e.name, 1);
         }
@@ -173,8 +172,8 @@ export class WaveSession {
       podsByNode: podsByNode(view),
       pdbsOf: (pod) => {
         // Pods of one workload share one list of PDBs: its allowances are looked up once per wave.
-        const entries = run.pdbs.byPod.get(pod);
-        if (entries === undefined) return [];
+        const entries = run.pdbs.of(pod);
+        if (entries.length === 0) return [];
         let out = allowances.get(entries);
         if (out === undefined)
           allowances.set(
@@ -218,8 +217,8 @@ export class WaveSession {
   }
 
   /** Pods on a node now that would need a new home. */
-  reschedulable(n: Node): Pod[] {
-    return reschedulablePods(this.ctx.podsByNode.get(n.name) ?? []);
+  reschedulable(n: Node): readonly Pod[] {
+    return reschedulableOn(this.ctx, n.name);
   }
 
   /** Karpenter's and nodeplan's "empty": no reschedulable pods. */
@@ -287,7 +286,7 @@ export class WaveSession {
     if (!this.run.strictPdbs) return undefined;
     const need = new Map<string, number>();
     for (const p of this.reschedulable(n))
-      for (const { name } of this.run.pdbs.byPod.get(keyOf(p)) ?? []) {
+      for (const { name } of this.run.pdbs.of(p)) {
         inc(need, name, 1);
         if ((need.get(name) as number) + (taken.get(name) ?? 0) > (this.pdbLeft.get(name) ?? 0))
           return { code: "pdb_blocks_eviction", pdb: name, pod: podKey(p) };
@@ -418,7 +417,7 @@ export class WaveSession {
     for (const [pool, k] of perPool) inc(this.disrupting, pool, k);
     if (this.run.strictPdbs)
       for (const pod of p.sim.evicted)
-        for (const { name } of this.run.pdbs.byPod.get(keyOf(pod)) ?? []) inc(this.pdbLeft, name, -1);
+        for (const { name } of this.run.pdbs.of(pod)) inc(this.pdbLeft, name, -1);
     for (const name of command.candidates) this.run.verdicts.delete(name);
     this.commands.push(command);
     return command;
@@ -442,15 +441,6 @@ function describeCost(
     ? `${launch}, saving ${money(savingsPerHour)}`
     : `${launch}, costing ${money(-savingsPerHour)} more (${method} goes ahead whatever it costs)`;
 }
-
-/** A pod's `ns/name`, remembered per pod object: the same pods are looked up pass after pass. */
-export function keyOf(p: Pod): string {
-  let k = podKeys.get(p);
-  if (k === undefined) podKeys.set(p, (k = podKey(p)));
-  return k;
-}
-
-const podKeys = new WeakMap<Pod, string>();
 
 export function inc(m: Map<string, number>, k: string, by: number): void {
   m.set(k, (m.get(k) ?? 0) + by);

@@ -12,5 +12,5 @@ export interface DisruptionStatics {
 }
 
 export function disruptionStatics(input: DisruptionInput): DisruptionStatics {
-  return { catalog: disruptionCatalog(input), pdbs: pdbMembership(input.pdbs ?? [], input.pods) };
+  return { catalog: disruptionCatalog(input), pdbs: pdbMembership(input.pdbs ?? []) };
 }
