@@ -186,4 +186,27 @@ describe("solver.decide checks its input at the boundary", () => {
     const asNode = checkDecisionInput(state({ nodes: [deep as never] }), NOW, nodeplanStrategy, undefined);
     expect(asNode.errors.map((e) => e.path.join(".")).some((p) => p.startsWith("nodes.0"))).toBe(true);
   });
+
+  test("a list matched against the last one: removed, inserted and failing objects are each read right", () => {
+    const good = Array.from({ length: 6 }, (_, i) =>
+      deepFreeze({ ...pod(undefined, 500), name: `good-${i}` }),
+    );
+    const bad = deepFreeze({ ...pod(undefined, 500), name: "bad", labels: { app: 7 } as never });
+    const fresh = deepFreeze({ ...pod(undefined, 500), name: "fresh" });
+    const check = (pods: DecisionPod[]) => {
+      const out = checkDecisionInput(state({ pods }), NOW, nodeplanStrategy, undefined);
+      return { errors: out.errors.map((e) => e.object), kept: out.input?.state.pods.map((p) => p.name) };
+    };
+    expect(check(good).errors).toEqual([]);
+    // Two removed, a failing object and a new one inserted: only the failing one is left out.
+    expect(check([good[0], good[2], bad, good[4], fresh, good[5]] as DecisionPod[])).toEqual({
+      errors: ["Pod default/bad"],
+      kept: ["good-0", "good-2", "good-4", "fresh", "good-5"],
+    });
+    // A failing object is never remembered: first in the list, after a pass that skipped it, still out.
+    expect(check([bad, good[0], fresh] as DecisionPod[])).toEqual({
+      errors: ["Pod default/bad"],
+      kept: ["good-0", "fresh"],
+    });
+  });
 });
