@@ -485,7 +485,8 @@ class Pass {
   readonly actions: Action[] = [];
   readonly ended: Decision["ended"] = [];
   wakeMillis = Number.POSITIVE_INFINITY;
-  private readonly byNode = new Map<string, DecisionPod[]>();
+  /** Bound pods by node, built when first asked (most passes advance no command). */
+  private byNode: Map<string, DecisionPod[]> | undefined;
   private readonly pools: ReadonlyMap<string, NodePool>;
   private readonly state: DecisionState;
   private readonly nowMillis: number;
@@ -495,12 +496,6 @@ class Pass {
     this.nowMillis = nowMillis;
     this.nodes = new Map(state.nodes.map((n) => [n.name, n]));
     this.pools = new Map(state.nodePools.map((p) => [p.name, p]));
-    for (const p of state.pods) {
-      if (p.nodeName === undefined) continue;
-      const list = this.byNode.get(p.nodeName);
-      if (list === undefined) this.byNode.set(p.nodeName, [p]);
-      else list.push(p);
-    }
   }
 
   wake(ms: number): void {
@@ -512,6 +507,16 @@ class Pass {
   }
 
   podsOn(node: string): readonly DecisionPod[] {
+    if (this.byNode === undefined) {
+      const byNode = new Map<string, DecisionPod[]>();
+      for (const p of this.state.pods) {
+        if (p.nodeName === undefined) continue;
+        const list = byNode.get(p.nodeName);
+        if (list === undefined) byNode.set(p.nodeName, [p]);
+        else list.push(p);
+      }
+      this.byNode = byNode;
+    }
     return this.byNode.get(node) ?? [];
   }
 

@@ -1,4 +1,5 @@
 import type { Kernel } from "@nodeplan/solver-wasm";
+import { deeplyFrozen } from "../frozen.ts";
 import { type LabelSelector, type Node, type Pod, podKey } from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import { isProvisionable } from "../provisioning/input.ts";
@@ -256,21 +257,19 @@ export function simulate(
   // With residual nodes and no limits to count, a node without room for the smallest placed pod in
   // some resource can take none of them: the kernel need not see it.
   const least = residual !== undefined && !limited ? leastRequests(evicted.concat(migrating)) : undefined;
-  const nodes: Node[] = [];
-  for (const n of view.nodes.values()) {
-    if (names.has(n.name)) {
-      if (limited) nodes.push({ ...n, deleting: true });
-      continue;
-    }
-    let r: Node;
-    if (folding) {
-      const load = hosts.get(n.name);
-      r = load === undefined ? (residualView(view).nodes.get(n.name) ?? n) : roomFor(view, n, load);
-    } else {
-      r = residual?.nodes.get(n.name) ?? n;
+  let nodes: Node[];
+  if (folding) nodes = foldedNodes(view, remove, hosts, fence, limited);
+  else {
+    nodes = [];
+    for (const n of view.nodes.values()) {
+      if (names.has(n.name)) {
+        if (limited) nodes.push({ ...n, deleting: true });
+        continue;
+      }
+      const r = residual?.nodes.get(n.name) ?? n;
       if (least !== undefined && !hasRoom(r.allocatable, least)) continue;
+      nodes.push(fence ? fenced(r) : r);
     }
-    nodes.push(fence && isUninitialized(r) ? { ...r, taints: [...r.taints, UNINITIALIZED_TAINT] } : r);
   }
   const plan = provision(kernel, {
     pods,
@@ -306,6 +305,65 @@ export function simulate(
     newPerHour: plan.cost.newPerHour,
     lowerBoundPerHour: plan.cost.lowerBoundPerHour,
   };
+}
+
+/** `n` as evicted pods see it: a node not yet initialized carries a taint only the other pods tolerate. */
+function fenced(n: Node): Node {
+  return isUninitialized(n) ? { ...n, taints: [...n.taints, UNINITIALIZED_TAINT] } : n;
+}
+
+/** A view's residual nodes in name order (fenced or not), and each name's position. */
+interface BaseNodes {
+  nodes: readonly Node[];
+  at: ReadonlyMap<string, number>;
+}
+
+const baseNodes = new WeakMap<ClusterView, { plain?: BaseNodes; fenced?: BaseNodes }>();
+
+function baseOf(view: ClusterView, fence: boolean): BaseNodes {
+  let both = baseNodes.get(view);
+  if (both === undefined) baseNodes.set(view, (both = {}));
+  const key = fence ? "fenced" : "plain";
+  let base = both[key];
+  if (base === undefined) {
+    const residual = residualView(view).nodes;
+    const nodes: Node[] = [];
+    const at = new Map<string, number>();
+    for (const n of view.nodes.values()) {
+      const r = residual.get(n.name) ?? n;
+      at.set(n.name, nodes.length);
+      nodes.push(fence ? fenced(r) : r);
+    }
+    both[key] = base = { nodes, at };
+  }
+  return base;
+}
+
+/**
+ * The nodes a folding simulation packs onto, in name order: the view's residual nodes, hosts of kept
+ * pods with their own room, the removed nodes left out (or kept as deleting when NodePool limits count).
+ */
+function foldedNodes(
+  view: ClusterView,
+  remove: readonly Node[],
+  hosts: ReadonlyMap<string, KeptLoad>,
+  fence: boolean,
+  limited: boolean,
+): Node[] {
+  const base = baseOf(view, fence);
+  const out: (Node | undefined)[] = base.nodes.slice();
+  for (const [name, load] of hosts) {
+    const i = base.at.get(name);
+    if (i === undefined) continue;
+    const r = roomFor(view, view.nodes.get(name) as Node, load);
+    out[i] = fence ? fenced(r) : r;
+  }
+  for (const n of remove) {
+    const i = base.at.get(n.name);
+    if (i !== undefined)
+      out[i] = limited ? { ...(view.nodes.get(n.name) as Node), deleting: true } : undefined;
+  }
+  return limited ? (out as Node[]) : out.filter((n): n is Node => n !== undefined);
 }
 
 /** Codes of a folding simulation's position mask (`readBy` marks KEPT). */
@@ -403,9 +461,13 @@ function residualView(view: ClusterView): ResidualView {
       nodes.set(n.name, n);
       continue;
     }
-    const allocatable = { ...loadOf(view, n).less };
-    for (const k in allocatable) if ((allocatable[k] as number) < 0) allocatable[k] = 0;
-    nodes.set(n.name, { ...n, allocatable });
+    const load = loadOf(view, n);
+    if (load.residual === undefined) {
+      const allocatable = { ...load.less };
+      for (const k in allocatable) if ((allocatable[k] as number) < 0) allocatable[k] = 0;
+      load.residual = { ...n, allocatable };
+    }
+    nodes.set(n.name, load.residual);
   }
   const out = { nodes, podsOn };
   residuals.set(view, out);
@@ -498,24 +560,53 @@ interface KeptLoad {
 
 const isActive = (p: Pod) => !p.terminating && p.phase !== "Succeeded" && p.phase !== "Failed";
 
-/** Per view: each node's allocatable less what all its active pods request (not clamped), and how many. */
-const loads = new WeakMap<ClusterView, Map<string, { less: Record<string, number>; active: number }>>();
+/**
+ * A node's allocatable less what all its active pods request (not clamped), how many there are, and the
+ * node with that room (at least 0) once asked for.
+ */
+interface Load {
+  less: Record<string, number>;
+  active: number;
+  residual?: Node;
+}
 
-function loadOf(view: ClusterView, n: Node): { less: Record<string, number>; active: number } {
+/** Per view: each node's load. */
+const loads = new WeakMap<ClusterView, Map<string, Load>>();
+
+function loadOf(view: ClusterView, n: Node): Load {
   let byNode = loads.get(view);
   if (byNode === undefined) loads.set(view, (byNode = new Map()));
   let load = byNode.get(n.name);
   if (load === undefined) {
-    const less: Record<string, number> = { ...n.allocatable };
-    let active = 0;
-    for (const p of podsByNode(view).get(n.name) ?? []) {
-      if (!isActive(p)) continue;
-      active++;
-      for (const k in p.requests) less[k] = (less[k] ?? 0) - (p.requests[k] as number);
+    const on = podsByNode(view).get(n.name) ?? [];
+    const known = lastingLoads.get(n);
+    if (known !== undefined && samePods(known.pods, on)) load = known.load;
+    else {
+      const less: Record<string, number> = { ...n.allocatable };
+      let active = 0;
+      for (const p of on) {
+        if (!isActive(p)) continue;
+        active++;
+        for (const k in p.requests) less[k] = (less[k] ?? 0) - (p.requests[k] as number);
+      }
+      load = { less, active };
+      if (deeplyFrozen(n) && on.every(deeplyFrozen)) lastingLoads.set(n, { pods: on, load });
     }
-    byNode.set(n.name, (load = { less, active }));
+    byNode.set(n.name, load);
   }
   return load;
+}
+
+/**
+ * Per deeply frozen node, its load with the deeply frozen pods it was found for: the same node with the
+ * same pods (the next view, the next pass of a simulation) has the same load.
+ */
+const lastingLoads = new WeakMap<Node, { pods: readonly Pod[]; load: Load }>();
+
+function samePods(a: readonly Pod[], b: readonly Pod[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
