@@ -35,7 +35,7 @@ export interface DisruptionCatalog {
 
 export function disruptionCatalog(input: DisruptionInput): DisruptionCatalog {
   const full = new Map<string, Map<string, InstanceType>>();
-  const pruned: Record<string, InstanceType[]> = {};
+  const pruned: Record<string, readonly InstanceType[]> = {};
   const selectable = new Map<string, string[]>();
   const launchable = new Map<string, Map<InstanceType, string>>();
   const requested = requestedResources(input);
@@ -55,7 +55,7 @@ export function disruptionCatalog(input: DisruptionInput): DisruptionCatalog {
         }
       }
     launchable.set(pool.name, new Map(allowed.map((t) => [t, signature(t, keys)])));
-    pruned[pool.name] = pruneDominated(input, pool, allowed, keys, requested);
+    pruned[pool.name] = Object.freeze(pruneDominated(input, pool, allowed, keys, requested));
   }
   // Unmanaged nodes are priced from a catalog shared by all NodePools, when there is one.
   full.set("", new Map(instanceTypesFor(input, "").map((t) => [t.name, t])));
@@ -68,7 +68,8 @@ export function disruptionCatalog(input: DisruptionInput): DisruptionCatalog {
       p.podAntiAffinity.required.length === 0 &&
       p.podAntiAffinity.preferred.length === 0,
   );
-  return { full, pruned, selectable, launchable, cheapestRates, independentPods };
+  // Frozen lists: deeply frozen when the types are, so encoding may remember its offerings for them.
+  return { full, pruned: Object.freeze(pruned), selectable, launchable, cheapestRates, independentPods };
 }
 
 /** A node's price: its own, else its offering's in the catalog, else 0. */

@@ -285,6 +285,7 @@ export function simulate(
       exactBound: false,
       // Only the bound simulation's bound is read (plan-disruption's lowerBound); search attempts skip it.
       bound: effort === "bound",
+      currentBreakdown: false,
     },
   });
   // A pending pod that finds no home stays pending (Karpenter's AllNonPendingPodsScheduled).

@@ -1,5 +1,6 @@
 import { type EncodedProblem, encodedProblem } from "@nodeplan/solver-wasm";
 import { cmp } from "../compare.ts";
+import { deeplyFrozen } from "../frozen.ts";
 import type { DaemonSet, InstanceType, Node, NodePool, Offering, Pod, ResourceVector } from "../model.ts";
 import {
   constraintsOf,
@@ -43,7 +44,7 @@ export interface Encoding {
   resources: string[];
   groups: PodGroup[];
   constraintClasses: PodConstraints[];
-  offerings: EncodedOffering[];
+  offerings: readonly EncodedOffering[];
   existing: Node[];
   /** NodePools in priority order (weight descending, then name). */
   pools: NodePool[];
@@ -67,6 +68,51 @@ export function poolOrder(pools: readonly NodePool[]): NodePool[] {
   return [...pools].sort((a, b) => b.weight - a.weight || cmp(b.name, a.name));
 }
 
+/**
+ * The usable offerings of every NodePool, pools in `pools` order, each pool's cheapest first (see
+ * `encode`). Remembered when the catalog, NodePools and DaemonSets are deeply frozen: a disruption
+ * search encodes the same catalog for every candidate set it tries.
+ */
+function offeringsOf(input: ProvisioningInput, pools: readonly NodePool[]): readonly EncodedOffering[] {
+  const daemonSets = input.daemonSets ?? NO_DAEMONSETS;
+  const lasting =
+    deeplyFrozen(input.instanceTypes) && deeplyFrozen(input.nodePools) && deeplyFrozen(daemonSets);
+  let byPools: WeakMap<object, WeakMap<object, readonly EncodedOffering[]>> | undefined;
+  let byDaemonSets: WeakMap<object, readonly EncodedOffering[]> | undefined;
+  if (lasting) {
+    byPools = offeringsCache.get(input.instanceTypes);
+    if (byPools === undefined) offeringsCache.set(input.instanceTypes, (byPools = new WeakMap()));
+    byDaemonSets = byPools.get(input.nodePools);
+    if (byDaemonSets === undefined) byPools.set(input.nodePools, (byDaemonSets = new WeakMap()));
+    const known = byDaemonSets.get(daemonSets);
+    if (known !== undefined) return known;
+  }
+  const offerings: EncodedOffering[] = [];
+  for (const pool of pools) {
+    const poolOfferings: EncodedOffering[] = [];
+    for (const it of instanceTypesFor(input, pool.name)) {
+      for (const o of it.offerings) {
+        if (!o.available || o.reservationCapacity === 0) continue;
+        const usable = usableOffering(daemonSets, pool, it, o);
+        if (usable !== undefined) poolOfferings.push(usable);
+      }
+    }
+    poolOfferings.sort(
+      (a, b) =>
+        a.offering.pricePerHour - b.offering.pricePerHour ||
+        LAUNCH_PRECEDENCE[a.offering.capacityType] - LAUNCH_PRECEDENCE[b.offering.capacityType] ||
+        cmp(a.instanceType.name, b.instanceType.name) ||
+        cmp(a.offering.zone, b.offering.zone) ||
+        cmp(a.offering.reservationId ?? "", b.offering.reservationId ?? ""),
+    );
+    offerings.push(...poolOfferings);
+  }
+  byDaemonSets?.set(daemonSets, offerings);
+  return offerings;
+}
+
+const offeringsCache = new WeakMap<object, WeakMap<object, WeakMap<object, readonly EncodedOffering[]>>>();
+
 /** Builds the kernel problem. */
 export function encode(
   input: ProvisioningInput,
@@ -86,27 +132,7 @@ export function encode(
   // precedence (reserved > spot > on-demand) then names, so that the kernel's "lowest index wins"
   // tie-break is the cheapest, then the preferred capacity type. A reservation with no instance left
   // is not an offering.
-  const offerings: EncodedOffering[] = [];
-  const daemonSets = input.daemonSets ?? NO_DAEMONSETS;
-  pools.forEach((pool) => {
-    const poolOfferings: EncodedOffering[] = [];
-    for (const it of instanceTypesFor(input, pool.name)) {
-      for (const o of it.offerings) {
-        if (!o.available || o.reservationCapacity === 0) continue;
-        const usable = usableOffering(daemonSets, pool, it, o);
-        if (usable !== undefined) poolOfferings.push(usable);
-      }
-    }
-    poolOfferings.sort(
-      (a, b) =>
-        a.offering.pricePerHour - b.offering.pricePerHour ||
-        LAUNCH_PRECEDENCE[a.offering.capacityType] - LAUNCH_PRECEDENCE[b.offering.capacityType] ||
-        cmp(a.instanceType.name, b.instanceType.name) ||
-        cmp(a.offering.zone, b.offering.zone) ||
-        cmp(a.offering.reservationId ?? "", b.offering.reservationId ?? ""),
-    );
-    offerings.push(...poolOfferings);
-  });
+  const offerings = offeringsOf(input, pools);
   const T = offerings.length;
   const W = Math.ceil(T / 32);
 
@@ -191,9 +217,12 @@ export function encode(
   });
 
   // Existing nodes and in-flight claims that can take pods.
-  const existing = [...input.nodes]
-    .filter((n) => !n.deleting && !n.unschedulable)
-    .sort((a, b) => cmp(a.name, b.name));
+  const existing = input.nodes.filter((n) => !n.deleting && !n.unschedulable);
+  // Callers mostly pass nodes in name order already (a disruption view keeps them so).
+  let sorted = true;
+  for (let e = 1; e < existing.length && sorted; e++)
+    sorted = cmp((existing[e - 1] as Node).name, (existing[e] as Node).name) < 0;
+  if (!sorted) existing.sort((a, b) => cmp(a.name, b.name));
   const E = existing.length;
   const WE = Math.ceil(E / 32);
   // What the pods bound to each existing node request, per resource dimension (summed in pod order).
@@ -292,22 +321,29 @@ export function encode(
     });
     if (p.limits.nodes !== undefined) limits[i * (R + 1) + R] = p.limits.nodes;
   });
-  for (const n of input.nodes) {
-    const i = pools.findIndex((p) => p.name === n.nodePool);
-    if (i < 0) continue;
-    resources.forEach((r, j) => {
-      used[i * (R + 1) + j] = (used[i * (R + 1) + j] as number) + (n.capacity[r] ?? n.allocatable[r] ?? 0);
-    });
-    used[i * (R + 1) + R] = (used[i * (R + 1) + R] as number) + 1;
-  }
+  // Only pools with limits read what their nodes use.
+  const limitedPool = new Map<string, number>();
+  pools.forEach((p, i) => {
+    if (Object.keys(p.limits).length > 0 && !limitedPool.has(p.name)) limitedPool.set(p.name, i);
+  });
+  if (limitedPool.size > 0)
+    for (const n of input.nodes) {
+      const i = limitedPool.get(n.nodePool as string);
+      if (i === undefined) continue;
+      for (let j = 0; j < R; j++) {
+        const r = resources[j] as string;
+        used[i * (R + 1) + j] = (used[i * (R + 1) + j] as number) + (n.capacity[r] ?? n.allocatable[r] ?? 0);
+      }
+      used[i * (R + 1) + R] = (used[i * (R + 1) + R] as number) + 1;
+    }
 
   const remaining = new Float64Array(E * R);
-  existing.forEach((n, e) => {
+  for (let e = 0; e < E; e++) {
+    const n = existing[e] as Node;
     const bound = boundSums.get(n.name) as Float64Array;
-    resources.forEach((r, j) => {
-      remaining[e * R + j] = Math.max(0, (n.allocatable[r] ?? 0) - (bound[j] as number));
-    });
-  });
+    for (let j = 0; j < R; j++)
+      remaining[e * R + j] = Math.max(0, (n.allocatable[resources[j] as string] ?? 0) - (bound[j] as number));
+  }
 
   // The output regions are sized per solve (see solveWithCapacity).
   const problem = encodedProblem({
@@ -368,7 +404,7 @@ function usableOffering(
   return usable;
 }
 
-const NO_DAEMONSETS: readonly DaemonSet[] = [];
+const NO_DAEMONSETS: readonly DaemonSet[] = Object.freeze([]);
 
 const usableCache = new WeakMap<
   readonly DaemonSet[],

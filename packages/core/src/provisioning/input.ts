@@ -36,6 +36,11 @@ export interface ProvisioningOptions {
    * sets turn it off: the plan's bound is then 0 (the trivial bound) with no certificate.
    */
   bound?: boolean;
+  /**
+   * Split the existing nodes' cost by what is paid for in `cost.breakdown.current` (default true).
+   * Simulations that read only the new capacity's cost turn it off: the split is then all zero.
+   */
+  currentBreakdown?: boolean;
 }
 
 /** What `provision` plans for. Instance types are given per NodePool name, or one list for all. */

@@ -512,7 +512,7 @@ function planOf(
   const currentPerHour = input.nodes.reduce((s, n) => s + (n.pricePerHour ?? 0), 0);
   const newPerHour = nodeClaims.reduce((s, c) => s + c.pricePerHour, 0);
   const breakdown = {
-    current: currentCosts(input),
+    current: input.options?.currentBreakdown === false ? { ...ZERO_COSTS } : currentCosts(input),
     new: sumCosts(nodeClaims.map((c) => c.costs ?? offeringCosts(c))),
   };
   const lowerBoundPerHour = Math.min(bound.lowerBoundPerHour, newPerHour);
