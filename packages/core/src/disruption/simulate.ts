@@ -1,4 +1,5 @@
 import type { Kernel } from "@nodeplan/solver-wasm";
+import { cmp } from "../compare.ts";
 import { deeplyFrozen } from "../frozen.ts";
 import { type LabelSelector, type Node, type Pod, podKey } from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
@@ -6,6 +7,7 @@ import { isProvisionable } from "../provisioning/input.ts";
 import { provision } from "../provisioning/provision.ts";
 import type { KeptReason } from "../reasons.ts";
 import { labelSelectorKey, matchesLabelSelector } from "../selectors.ts";
+import { LABEL_HOSTNAME } from "../well-known-labels.ts";
 import { isReschedulable } from "./candidates.ts";
 import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
 import type { DisruptionInput } from "./input.ts";
@@ -258,8 +260,11 @@ export function simulate(
   // some resource can take none of them: the kernel need not see it.
   const least = residual !== undefined && !limited ? leastRequests(evicted.concat(migrating)) : undefined;
   let nodes: Node[];
-  if (folding) nodes = foldedNodes(view, remove, hosts, fence, limited);
-  else {
+  if (folding) {
+    const placed = evicted.concat(migrating);
+    const full = limited || !mayLeaveOutFull(input, placed) ? undefined : leastRequests(placed);
+    nodes = foldedNodes(view, remove, hosts, fence, limited, full);
+  } else {
     nodes = [];
     for (const n of view.nodes.values()) {
       if (names.has(n.name)) {
@@ -317,6 +322,9 @@ function fenced(n: Node): Node {
 interface BaseNodes {
   nodes: readonly Node[];
   at: ReadonlyMap<string, number>;
+  /** Each node's kind (`kindOf`) as a number, and how many kinds there are. */
+  kind: Int32Array;
+  kinds: number;
 }
 
 const baseNodes = new WeakMap<ClusterView, { plain?: BaseNodes; fenced?: BaseNodes }>();
@@ -330,12 +338,19 @@ function baseOf(view: ClusterView, fence: boolean): BaseNodes {
     const residual = residualView(view).nodes;
     const nodes: Node[] = [];
     const at = new Map<string, number>();
+    const kind = new Int32Array(view.nodes.size);
+    const ids = new Map<string, number>();
     for (const n of view.nodes.values()) {
       const r = residual.get(n.name) ?? n;
+      const node = fence ? fenced(r) : r;
+      const k = kindOf(node);
+      let id = ids.get(k);
+      if (id === undefined) ids.set(k, (id = ids.size));
+      kind[nodes.length] = id;
       at.set(n.name, nodes.length);
-      nodes.push(fence ? fenced(r) : r);
+      nodes.push(node);
     }
-    both[key] = base = { nodes, at };
+    both[key] = base = { nodes, at, kind, kinds: ids.size };
   }
   return base;
 }
@@ -343,6 +358,10 @@ function baseOf(view: ClusterView, fence: boolean): BaseNodes {
 /**
  * The nodes a folding simulation packs onto, in name order: the view's residual nodes, hosts of kept
  * pods with their own room, the removed nodes left out (or kept as deleting when NodePool limits count).
+ * With `least` (see `mayLeaveOutFull`), a node that hosts no kept pod and has less room than the least
+ * any placed pod requests in some resource takes none of them: it is left out unless no other node left
+ * in is of its kind (`kindOf`), which keeps every topology domain and taint provisioning reads. On a
+ * packed cluster that is most nodes (simulate.test.ts compares the plans with simulating every pod).
  */
 function foldedNodes(
   view: ClusterView,
@@ -350,6 +369,7 @@ function foldedNodes(
   hosts: ReadonlyMap<string, KeptLoad>,
   fence: boolean,
   limited: boolean,
+  least: Readonly<Record<string, number>> | undefined,
 ): Node[] {
   const base = baseOf(view, fence);
   const out: (Node | undefined)[] = base.nodes.slice();
@@ -364,8 +384,70 @@ function foldedNodes(
     if (i !== undefined)
       out[i] = limited ? { ...(view.nodes.get(n.name) as Node), deleting: true } : undefined;
   }
+  if (least !== undefined) {
+    // A host keeps its position's kind: its room changes, not its labels or taints.
+    const full = new Uint8Array(out.length);
+    const kept = new Uint8Array(base.kinds);
+    for (let i = 0; i < out.length; i++) {
+      const n = out[i];
+      if (n === undefined) continue;
+      if (hosts.has(n.name) || hasRoom(n.allocatable, least)) kept[base.kind[i] as number] = 1;
+      else full[i] = 1;
+    }
+    for (let i = 0; i < out.length; i++) {
+      if (full[i] !== 1) continue;
+      const k = base.kind[i] as number;
+      if (kept[k] === 1) out[i] = undefined;
+      else kept[k] = 1;
+    }
+  }
   return limited ? (out as Node[]) : out.filter((n): n is Node => n !== undefined);
 }
+
+/**
+ * Whether nodes without room may be left out (`foldedNodes`): no NodePool limit counts them (the caller
+ * checks), no PreferNoSchedule taint is tolerated by relaxation (its list reads every node), and no
+ * placed pod reads a node's hostname (a hostname spread makes every node a domain; a node selector,
+ * affinity or volume on the hostname tells nodes of one kind apart).
+ */
+function mayLeaveOutFull(input: DisruptionInput, placed: readonly Pod[]): boolean {
+  if (input.nodePools.some((p) => p.template.taints.some((t) => t.effect === "PreferNoSchedule")))
+    return false;
+  const names = (terms: readonly { matchExpressions: readonly { key: string }[] }[]) =>
+    terms.some((t) => t.matchExpressions.some((e) => e.key === LABEL_HOSTNAME));
+  return !placed.some(
+    (p) =>
+      p.topologySpreadConstraints.some((c) => c.topologyKey === LABEL_HOSTNAME) ||
+      p.nodeSelector[LABEL_HOSTNAME] !== undefined ||
+      names(p.requiredNodeAffinity) ||
+      names(p.preferredNodeAffinity.map((w) => w.preference)) ||
+      p.volumeRequirements.some((r) => r.key === LABEL_HOSTNAME),
+  );
+}
+
+/**
+ * A node's kind: its labels but the hostname, and its taints. Nodes of one kind are alike to every
+ * constraint that does not name a hostname: they accept the same pods and make the same domains.
+ * Remembered across views when labels and taints are deeply frozen (a view's base is built once).
+ */
+function kindOf(n: Node): string {
+  const lasting = deeplyFrozen(n.labels) && deeplyFrozen(n.taints);
+  let kind = lasting ? lastingKinds.get(n.labels)?.get(n.taints) : undefined;
+  if (kind === undefined) {
+    const labels = Object.entries(n.labels)
+      .filter(([k]) => k !== LABEL_HOSTNAME)
+      .sort((a, b) => cmp(a[0], b[0]));
+    kind = JSON.stringify([labels, n.taints]);
+    if (lasting) {
+      let byTaints = lastingKinds.get(n.labels);
+      if (byTaints === undefined) lastingKinds.set(n.labels, (byTaints = new WeakMap()));
+      byTaints.set(n.taints, kind);
+    }
+  }
+  return kind;
+}
+
+const lastingKinds = new WeakMap<object, WeakMap<object, string>>();
 
 /** Codes of a folding simulation's position mask (`readBy` marks KEPT). */
 const KEPT = 1;
