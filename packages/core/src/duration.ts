@@ -16,8 +16,21 @@ const unitMillis: Record<string, number> = {
 const durationPattern = /^([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/;
 const partPattern = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g;
 
+/** Durations parsed so far: a cluster has few distinct ones, read for every node on every pass. */
+const parsed = new Map<string, number | null>();
+const MAX_REMEMBERED = 1024;
+
 /** Parses a Go duration string to milliseconds (rounded to the nearest ms); null when invalid. */
 export function parseDurationMillis(text: string): number | null {
+  const known = parsed.get(text);
+  if (known !== undefined) return known;
+  const millis = parse(text);
+  if (parsed.size >= MAX_REMEMBERED) parsed.clear();
+  parsed.set(text, millis);
+  return millis;
+}
+
+function parse(text: string): number | null {
   if (text === "0") return 0;
   const match = durationPattern.exec(text);
   if (match === null) return null;

@@ -109,6 +109,12 @@ function strip(p: Pod): Pod {
   };
 }
 
+/**
+ * Per deeply frozen pod, its pending copies (by preferences dropped, uninitialized toleration added):
+ * a search places the same pods attempt after attempt, pass after pass.
+ */
+const pendingVariants = new WeakMap<Pod, Pod[]>();
+
 /** The taint a simulation puts on nodes not yet initialized: only pods that may land there tolerate it. */
 const UNINITIALIZED_TAINT = { key: "nodeplan.dev/simulated-uninitialized", effect: "NoSchedule" } as const;
 const UNINITIALIZED_TOLERATION = { key: UNINITIALIZED_TAINT.key, operator: "Exists" } as const;
@@ -140,14 +146,24 @@ export function simulate(
   const fence = opts.toUninitialized !== true && uninitializedNodes(view).length > 0;
   const required = opts.preferences === false;
   const asPending = (pod: Pod, tolerate: boolean): Pod => {
+    const variant = (required ? 2 : 0) + (tolerate ? 1 : 0);
+    const lasting = deeplyFrozen(pod);
+    let variants = lasting ? pendingVariants.get(pod) : undefined;
+    const known = variants?.[variant];
+    if (known !== undefined) return known;
     const p = required ? withoutPreferences(pod) : pod;
-    return {
+    const out: Pod = {
       ...p,
       nodeName: undefined,
       provisionable: true,
       phase: "Pending",
       ...(tolerate ? { tolerations: [...p.tolerations, UNINITIALIZED_TOLERATION] } : {}),
     };
+    if (lasting) {
+      if (variants === undefined) pendingVariants.set(pod, (variants = []));
+      variants[variant] = out;
+    }
+    return out;
   };
   // Pods that constrain no other pod only take room: the residual nodes carry that, and the kernel
   // sees just the placed pods instead of the whole cluster. Otherwise every pod goes in, or, when
