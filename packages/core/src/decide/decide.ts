@@ -268,7 +268,7 @@ export function decide(
   for (const n of pass.nodes.values())
     if (n.inFlight && !n.deleting && !pass.failed.has(n.name)) liveClaims.add(n.name);
   const batch = batchVerdict(
-    state.pods,
+    pass.unbound(),
     nowMillis,
     memory.lastProvisioningAt === undefined ? undefined : Date.parse(memory.lastProvisioningAt),
     liveClaims,
@@ -534,11 +534,19 @@ class Pass {
   /** Pending pods' nominations to nodes that still exist: node -> pod. */
   nominations(): Map<string, string> {
     const out = new Map<string, string>();
-    for (const p of this.state.pods)
-      if (p.nodeName === undefined && p.nominatedNode !== undefined && this.nodes.has(p.nominatedNode))
+    for (const p of this.unbound())
+      if (p.nominatedNode !== undefined && this.nodes.has(p.nominatedNode))
         out.set(p.nominatedNode, podKey(p));
     return out;
   }
+
+  /** Pods bound to no node (pending, or nominated), found once per pass. */
+  unbound(): readonly DecisionPod[] {
+    this.pending ??= this.state.pods.filter((p) => p.nodeName === undefined);
+    return this.pending;
+  }
+
+  private pending: DecisionPod[] | undefined;
 
   /** Nodes provisioning may use: not failed claims (deleting and tainted nodes are skipped by the planner). */
   provisioningNodes(): Node[] {

@@ -16,6 +16,7 @@ import { DEFAULT_MIN_SAVINGS_PER_HOUR, DEFAULT_MIN_SAVINGS_PERCENT, type Disrupt
 import { desiredHealthyPods, type PdbEntry, type PdbIndex, pdbHealthy } from "./pdb.ts";
 import { MIN_SAVING_PER_HOUR } from "./replacements.ts";
 import {
+  loadOf,
   SIM_PREFIX,
   type SimulateOptions,
   type Simulation,
@@ -328,17 +329,14 @@ export class WaveSession {
     if (this.free !== undefined) return this.free;
     const byNode = new Map<string, { cpuMillis: number; memoryBytes: number }>();
     const total = { cpuMillis: 0, memoryBytes: 0 };
-    const podsOn = podsByNode(this.view);
     for (const n of this.view.nodes.values()) {
       if (n.deleting || n.unschedulable) continue;
-      const left = { cpuMillis: n.allocatable.cpuMillis ?? 0, memoryBytes: n.allocatable.memoryBytes ?? 0 };
-      for (const p of podsOn.get(n.name) ?? []) {
-        if (p.terminating || p.phase === "Succeeded" || p.phase === "Failed") continue;
-        left.cpuMillis -= p.requests.cpuMillis ?? 0;
-        left.memoryBytes -= p.requests.memoryBytes ?? 0;
-      }
-      left.cpuMillis = Math.max(0, left.cpuMillis);
-      left.memoryBytes = Math.max(0, left.memoryBytes);
+      // Allocatable less what the node's active pods request (the simulations' load, kept across views).
+      const { less } = loadOf(this.view, n);
+      const left = {
+        cpuMillis: Math.max(0, less.cpuMillis ?? 0),
+        memoryBytes: Math.max(0, less.memoryBytes ?? 0),
+      };
       byNode.set(n.name, left);
       total.cpuMillis += left.cpuMillis;
       total.memoryBytes += left.memoryBytes;

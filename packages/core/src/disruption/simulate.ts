@@ -672,7 +672,7 @@ interface Load {
 /** Per view: each node's load. */
 const loads = new WeakMap<ClusterView, Map<string, Load>>();
 
-function loadOf(view: ClusterView, n: Node): Load {
+export function loadOf(view: ClusterView, n: Node): Load {
   let byNode = loads.get(view);
   if (byNode === undefined) loads.set(view, (byNode = new Map()));
   let load = byNode.get(n.name);
