@@ -75,7 +75,12 @@ export function reschedulableOn(ctx: CandidateContext, node: string): readonly P
 
 /** Does a pod need a new home when its node goes? */
 export function isReschedulable(p: Pod): boolean {
-  return !p.daemonSet && !p.terminating && p.phase !== "Succeeded" && p.phase !== "Failed";
+  return !p.daemonSet && takesRoom(p);
+}
+
+/** Does a bound pod hold its requests on its node (not terminating, not finished)? */
+export function takesRoom(p: Pod): boolean {
+  return !p.terminating && p.phase !== "Succeeded" && p.phase !== "Failed";
 }
 
 /**

@@ -8,7 +8,7 @@ import { provision } from "../provisioning/provision.ts";
 import type { KeptReason } from "../reasons.ts";
 import { labelSelectorKey, matchesLabelSelector } from "../selectors.ts";
 import { LABEL_HOSTNAME } from "../well-known-labels.ts";
-import { isReschedulable } from "./candidates.ts";
+import { isReschedulable, takesRoom } from "./candidates.ts";
 import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
 import type { DisruptionInput } from "./input.ts";
 import { type ClusterView, podsByNode } from "./state.ts";
@@ -231,7 +231,7 @@ export function simulate(
         pods.push(p);
         let load = hosts.get(p.nodeName);
         if (load === undefined) hosts.set(p.nodeName, (load = { requests: [], active: 0 }));
-        if (isActive(p)) {
+        if (takesRoom(p)) {
           load.requests.push(p.requests);
           load.active++;
         }
@@ -272,12 +272,12 @@ export function simulate(
       lowerBoundPerHour: 0,
     };
   const limited = input.nodePools.some((p) => Object.keys(p.limits).length > 0);
+  const placed = evicted.concat(migrating);
   // With residual nodes and no limits to count, a node without room for the smallest placed pod in
-  // some resource can take none of them: the kernel need not see it.
-  const least = residual !== undefined && !limited ? leastRequests(evicted.concat(migrating)) : undefined;
+  // some resource can take none of them: the kernel need not see it (when folding, see `foldedNodes`).
+  const least = residual !== undefined && !limited ? leastRequests(placed) : undefined;
   let nodes: Node[];
   if (folding) {
-    const placed = evicted.concat(migrating);
     const full = limited || !mayLeaveOutFull(input, placed) ? undefined : leastRequests(placed);
     nodes = foldedNodes(view, remove, hosts, fence, limited, full);
   } else {
@@ -657,8 +657,6 @@ interface KeptLoad {
   active: number;
 }
 
-const isActive = (p: Pod) => !p.terminating && p.phase !== "Succeeded" && p.phase !== "Failed";
-
 /**
  * A node's allocatable less what all its active pods request (not clamped), how many there are, and the
  * node with that room (at least 0) once asked for.
@@ -684,7 +682,7 @@ export function loadOf(view: ClusterView, n: Node): Load {
       const less: Record<string, number> = { ...n.allocatable };
       let active = 0;
       for (const p of on) {
-        if (!isActive(p)) continue;
+        if (!takesRoom(p)) continue;
         active++;
         for (const k in p.requests) less[k] = (less[k] ?? 0) - (p.requests[k] as number);
       }
