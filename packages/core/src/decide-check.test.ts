@@ -208,5 +208,19 @@ describe("solver.decide checks its input at the boundary", () => {
       errors: ["Pod default/bad"],
       kept: ["good-0", "fresh"],
     });
+    // Longer lists after a shorter one (the remembered lists are reused buffers): a mutable object,
+    // sound once and broken in place since, is read again each time (only frozen objects are remembered).
+    const mutable = { ...pod(undefined, 500), name: "mutable" };
+    const names = good.map((p) => p.name);
+    expect(check([...good, mutable] as DecisionPod[])).toEqual({ errors: [], kept: [...names, "mutable"] });
+    mutable.labels = { app: 7 } as never;
+    expect(check([...good, mutable] as DecisionPod[])).toEqual({
+      errors: ["Pod default/mutable"],
+      kept: names,
+    });
+    expect(check([fresh, ...good, mutable] as DecisionPod[])).toEqual({
+      errors: ["Pod default/mutable"],
+      kept: ["fresh", ...names],
+    });
   });
 });
