@@ -7,6 +7,7 @@ import {
   costsOfNode,
   type DaemonSet,
   type Decision,
+  type DecisionPod,
   type DecisionState,
   type DriftDetector,
   deepFreeze,
@@ -72,7 +73,10 @@ export interface RunInput {
   strategy: Strategy;
   /** Called as simulated time passes: the fraction done (0..1). */
   onProgress?: (fraction: number) => void;
-  /** Called after every pass of the decision step (seconds from the start, what it decided, what it saw). */
+  /**
+   * Called after every pass of the decision step (seconds from the start, what it decided, what it saw).
+   * `state.pods` is refilled two passes later: copy it to keep it.
+   */
   onDecision?: (t: number, decision: Decision, state: DecisionState) => void;
 }
 
@@ -1060,9 +1064,11 @@ class Simulation {
       namespaceLabels: (ns) => this.namespaces.get(ns),
       podsWithAffinity: () => this.withAffinity,
     };
-    const queue = [...this.pendingPods].sort(
-      (a, b) => b.base.priority - a.base.priority || a.createdMs - b.createdMs || a.seq - b.seq,
-    );
+    // Pods that failed at this capacity are skipped (binding adds no capacity): only the rest are sorted.
+    const queue: SimPod[] = [];
+    for (const pod of this.pendingPods)
+      if (pod.state === "pending" && pod.failedAtVersion !== this.capacityVersion) queue.push(pod);
+    queue.sort((a, b) => b.base.priority - a.base.priority || a.createdMs - b.createdMs || a.seq - b.seq);
     const failed = new Set<string>();
     for (const pod of queue) {
       if (pod.state !== "pending" || pod.failedAtVersion === this.capacityVersion) continue;
@@ -1228,6 +1234,14 @@ class Simulation {
     if (ms > this.now) this.at(ms, () => {});
   }
 
+  /**
+   * The pods lists handed to the decision step, refilled in turn: a day's pods make an array past V8's
+   * large-object size (16k elements), and a fresh one every pass costs a page fault per 4 KiB (about
+   * 1 ms a pass for 20k pods on a VM). A pass's state is read during that pass only (`onDecision` says so).
+   */
+  private podList: DecisionPod[] = [];
+  private spareList: DecisionPod[] = [];
+
   private state(): DecisionState {
     const nodes: Node[] = [];
     const failures: LaunchFailure[] = [];
@@ -1242,8 +1256,13 @@ class Simulation {
           at: iso(n.launchFailure.atMs),
         });
     }
-    const pods = [];
-    for (const p of this.pods.values()) if (p.state !== "gone") pods.push(podModel(p));
+    // Refilled in place, two lists in turn (see `podList`).
+    const pods = this.spareList;
+    this.spareList = this.podList;
+    this.podList = pods;
+    let k = 0;
+    for (const p of this.pods.values()) if (p.state !== "gone") pods[k++] = podModel(p);
+    pods.length = k;
     this.unavailable = this.unavailable.filter((u) => Date.parse(u.until) > this.now);
     return {
       nodes,
