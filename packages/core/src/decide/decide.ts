@@ -9,7 +9,8 @@ import { pdbMembership } from "../disruption/pdb.ts";
 import { planDisruption } from "../disruption/plan-disruption.ts";
 import type { DisruptionStatics } from "../disruption/statics.ts";
 import { parseDurationMillis, parseNillableDurationMillis } from "../duration.ts";
-import { type InstanceType, type Node, type NodePool, podKey } from "../model.ts";
+import { deeplyFrozen } from "../frozen.ts";
+import { type InstanceType, type Node, type NodePool, type Pod, podKey } from "../model.ts";
 import type { DisruptionCommand, DisruptionPlan, Plan, PlannedNodeClaim } from "../plan.ts";
 import { type UnavailableOffering, withUnavailableOfferings } from "../providers.ts";
 import type { ProvisioningInput } from "../provisioning/input.ts";
@@ -685,8 +686,8 @@ function statics(input: DisruptionInput): DisruptionStatics {
 /**
  * What the disruption catalog depends on besides the instance types: the NodePools and DaemonSets (by
  * identity), the label keys pods select, spread or co-locate on, the resources they request, and whether
- * any pod constrains another. Pods are read through the objects holding those fields, which replicas of
- * one template share: each distinct object is read once.
+ * any pod constrains another. Each pod's facts are one interned list, remembered per deeply frozen pod:
+ * a pass reads a lookup per pod, and each distinct list once.
  */
 function catalogKey(input: DisruptionInput): string {
   const id = (o: object) => {
@@ -694,34 +695,58 @@ function catalogKey(input: DisruptionInput): string {
     if (k === undefined) shapeIds.set(o, (k = nextShapeId++));
     return k;
   };
+  const stamp = ++catalogKeyCalls;
   const facts = new Set<string>();
-  const seen = new Set<object>();
-  const once = (o: object) => {
-    if (seen.has(o)) return false;
-    seen.add(o);
-    return true;
-  };
-  const terms = (list: readonly { matchExpressions: readonly { key: string }[] }[]) => {
-    for (const t of list) for (const e of t.matchExpressions) facts.add(`key:${e.key}`);
-  };
   for (const p of input.pods) {
-    if (once(p.nodeSelector)) for (const k of Object.keys(p.nodeSelector)) facts.add(`key:${k}`);
-    if (once(p.requiredNodeAffinity)) terms(p.requiredNodeAffinity);
-    if (once(p.preferredNodeAffinity)) terms(p.preferredNodeAffinity.map((x) => x.preference));
-    if (once(p.volumeRequirements)) for (const r of p.volumeRequirements) facts.add(`key:${r.key}`);
-    if (once(p.topologySpreadConstraints))
-      for (const c of p.topologySpreadConstraints) facts.add(`key:${c.topologyKey}`).add("dependent");
-    for (const a of [p.podAffinity, p.podAntiAffinity])
-      if (once(a)) {
-        for (const t of a.required) facts.add(`key:${t.topologyKey}`).add("dependent");
-        for (const t of a.preferred) facts.add(`key:${t.term.topologyKey}`).add("dependent");
-      }
-    if (once(p.hostPorts) && p.hostPorts.length > 0) facts.add("dependent");
-    if (once(p.requests)) for (const [k, v] of Object.entries(p.requests)) if (v > 0) facts.add(`res:${k}`);
+    let list = podFacts.get(p);
+    if (list === undefined) {
+      list = internFacts(factsOf(p));
+      if (deeplyFrozen(p)) podFacts.set(p, list);
+    }
+    if (list.stamp === stamp) continue;
+    list.stamp = stamp;
+    for (const f of list.facts) facts.add(f);
   }
   return JSON.stringify([
     id(input.nodePools as object),
     id((input.daemonSets ?? []) as object),
     [...facts].sort(cmp),
   ]);
+}
+
+/** A pod's catalog facts (see `catalogKey`), sorted and without repeats. */
+function factsOf(p: Pod): string[] {
+  const facts = new Set<string>();
+  const terms = (list: readonly { matchExpressions: readonly { key: string }[] }[]) => {
+    for (const t of list) for (const e of t.matchExpressions) facts.add(`key:${e.key}`);
+  };
+  for (const k of Object.keys(p.nodeSelector)) facts.add(`key:${k}`);
+  terms(p.requiredNodeAffinity);
+  terms(p.preferredNodeAffinity.map((x) => x.preference));
+  for (const r of p.volumeRequirements) facts.add(`key:${r.key}`);
+  for (const c of p.topologySpreadConstraints) facts.add(`key:${c.topologyKey}`).add("dependent");
+  for (const a of [p.podAffinity, p.podAntiAffinity]) {
+    for (const t of a.required) facts.add(`key:${t.topologyKey}`).add("dependent");
+    for (const t of a.preferred) facts.add(`key:${t.term.topologyKey}`).add("dependent");
+  }
+  if (p.hostPorts.length > 0) facts.add("dependent");
+  for (const [k, v] of Object.entries(p.requests)) if (v > 0) facts.add(`res:${k}`);
+  return [...facts].sort(cmp);
+}
+
+/** One pod's facts, shared by every pod with the same; `stamp` is the last `catalogKey` call that read it. */
+interface PodFacts {
+  readonly facts: readonly string[];
+  stamp: number;
+}
+
+const factLists = new Map<string, PodFacts>();
+const podFacts = new WeakMap<Pod, PodFacts>();
+let catalogKeyCalls = 0;
+
+function internFacts(facts: string[]): PodFacts {
+  const key = facts.join("\n");
+  let out = factLists.get(key);
+  if (out === undefined) factLists.set(key, (out = { facts, stamp: 0 }));
+  return out;
 }
