@@ -1185,6 +1185,9 @@ const decisionPodExtras = object("a pod", [
   ["pendingSince", timestamp, true],
   ["nominatedNode", str, true],
 ]);
+/** A decision pod's own fields, where it has them (what is not an object the pod rule reports). */
+const decisionPodFields: Rule = (c, p) =>
+  !isObject(p) || (p.pendingSince === undefined && p.nominatedNode === undefined) || decisionPodExtras(c, p);
 const gatedUntil: Rule = (c, v) =>
   v === "never" || timestamp(c, v) || c.fail('an RFC 3339 timestamp or "never"', v);
 const consolidatedMemo = object("{ at, changedAt, wakeAt }", [
@@ -1272,20 +1275,10 @@ export function checkDecisionInput(
 
   // DecisionPod's own fields: a pod whose pending time or nomination cannot be read is left out.
   let pods = d.pods as DecisionPod[];
+  // As a list (the objects of the last pass matched by identity, not read again).
+  const extras = checkList(check, ["pods"], raw.pods as unknown[], "Pod", decisionPodFields, undefined);
   const badPods = new Set<unknown>();
-  check.under(["pods"], () => {
-    check.kind = "Pod";
-    (raw.pods as unknown[]).forEach((p, i) => {
-      if (!isObject(p) || (p.pendingSince === undefined && p.nominatedNode === undefined)) return;
-      const known = passedOnce(decisionPodExtras);
-      if (remembered(known, p)) return;
-      check.subject = p;
-      if (!check.at(i, p, decisionPodExtras)) badPods.add(p);
-      else remember(known, p);
-    });
-    check.kind = undefined;
-    check.subject = undefined;
-  });
+  for (const i of extras.failed) badPods.add((raw.pods as unknown[])[i]);
   if (badPods.size > 0) {
     pods = pods.filter((p) => !badPods.has(p));
     changed = true;
