@@ -237,6 +237,7 @@ export function simulate(
         }
       }
     }
+    releaseMask(code, marked);
   } else {
     const moves = new Uint8Array(view.pods.length);
     for (const i of around ?? []) moves[i] = 1;
@@ -584,7 +585,9 @@ function residualView(view: ClusterView): ResidualView {
  */
 function readBy(view: ClusterView, moving: readonly Pod[]): { mask: Uint8Array; marked: number[] } {
   const index = foldIndex(view);
-  const mask = new Uint8Array(view.pods.length);
+  let mask = spareMask;
+  spareMask = undefined;
+  if (mask === undefined || mask.length < view.pods.length) mask = new Uint8Array(view.pods.length);
   /** The positions marked, in the order first marked. */
   const marked: number[] = [];
   const mark = (i: number) => {
@@ -624,6 +627,18 @@ function readBy(view: ClusterView, moving: readonly Pod[]): { mask: Uint8Array; 
 }
 
 const selectorKeys = new WeakMap<LabelSelector, string>();
+
+/**
+ * `readBy`'s mask between simulations, all zeros (taken while in use: a nested simulation makes its
+ * own). A fresh one per attempt cleared a byte per pod of the view (20k) for the few hundred it marks.
+ */
+let spareMask: Uint8Array | undefined;
+
+/** Gives a mask back, cleared at `marked` (every position a simulation set is marked). */
+function releaseMask(mask: Uint8Array, marked: readonly number[]): void {
+  for (const i of marked) mask[i] = 0;
+  if (spareMask === undefined || spareMask.length < mask.length) spareMask = mask;
+}
 
 /** Per view, by position in its pods: pods per node, pods that constrain others, pods each selector (by key) matches. */
 interface FoldIndex {
