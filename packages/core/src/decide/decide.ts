@@ -9,7 +9,7 @@ import { pdbMembership } from "../disruption/pdb.ts";
 import { planDisruption } from "../disruption/plan-disruption.ts";
 import type { DisruptionStatics } from "../disruption/statics.ts";
 import { parseDurationMillis, parseNillableDurationMillis } from "../duration.ts";
-import { deeplyFrozen } from "../frozen.ts";
+import { ListFacts } from "../list-facts.ts";
 import { type InstanceType, type Node, type NodePool, type Pod, podKey } from "../model.ts";
 import type { DisruptionCommand, DisruptionPlan, Plan, PlannedNodeClaim } from "../plan.ts";
 import { type UnavailableOffering, withUnavailableOfferings } from "../providers.ts";
@@ -479,6 +479,9 @@ function typeMap(types: readonly InstanceType[]): Map<string, InstanceType> {
   return m;
 }
 
+/** Whether each pod is bound (1) or not (0), remembered along the pods lists of successive passes. */
+const boundFacts = new ListFacts<DecisionPod>((p) => (p.nodeName === undefined ? 0 : 1));
+
 /** What one pass knows and accumulates: nodes by name, pods by node, failed claims, actions, wake-up. */
 class Pass {
   readonly nodes: ReadonlyMap<string, Node>;
@@ -541,9 +544,15 @@ class Pass {
     return out;
   }
 
-  /** Pods bound to no node (pending, or nominated), found once per pass. */
+  /** Pods bound to no node (pending, or nominated), found once per pass (see `boundFacts`). */
   unbound(): readonly DecisionPod[] {
-    this.pending ??= this.state.pods.filter((p) => p.nodeName === undefined);
+    if (this.pending === undefined) {
+      const out: DecisionPod[] = [];
+      boundFacts.each(this.state.pods, (p, bound) => {
+        if (bound === 0) out.push(p);
+      });
+      this.pending = out;
+    }
     return this.pending;
   }
 
@@ -686,8 +695,8 @@ function statics(input: DisruptionInput): DisruptionStatics {
 /**
  * What the disruption catalog depends on besides the instance types: the NodePools and DaemonSets (by
  * identity), the label keys pods select, spread or co-locate on, the resources they request, and whether
- * any pod constrains another. Each pod's facts are one interned list, remembered per deeply frozen pod:
- * a pass reads a lookup per pod, and each distinct list once.
+ * any pod constrains another. Each pod's facts are one interned list, remembered along the passes'
+ * pods lists (`ListFacts`): a pass reads only new pods, and each distinct list once.
  */
 function catalogKey(input: DisruptionInput): string {
   const id = (o: object) => {
@@ -697,16 +706,12 @@ function catalogKey(input: DisruptionInput): string {
   };
   const stamp = ++catalogKeyCalls;
   const facts = new Set<string>();
-  for (const p of input.pods) {
-    let list = podFacts.get(p);
-    if (list === undefined) {
-      list = internFacts(factsOf(p));
-      if (deeplyFrozen(p)) podFacts.set(p, list);
-    }
-    if (list.stamp === stamp) continue;
+  podFacts.each(input.pods, (_, i) => {
+    const list = factLists[i] as PodFacts;
+    if (list.stamp === stamp) return;
     list.stamp = stamp;
     for (const f of list.facts) facts.add(f);
-  }
+  });
   return JSON.stringify([
     id(input.nodePools as object),
     id((input.daemonSets ?? []) as object),
@@ -740,13 +745,20 @@ interface PodFacts {
   stamp: number;
 }
 
-const factLists = new Map<string, PodFacts>();
-const podFacts = new WeakMap<Pod, PodFacts>();
+/** The distinct facts lists, and their positions by content. */
+const factLists: PodFacts[] = [];
+const factListIndex = new Map<string, number>();
+/** Each pod's facts list (its position in `factLists`), remembered along successive passes' pods. */
+const podFacts = new ListFacts<Pod>((p) => internFacts(factsOf(p)));
 let catalogKeyCalls = 0;
 
-function internFacts(facts: string[]): PodFacts {
+function internFacts(facts: string[]): number {
   const key = facts.join("\n");
-  let out = factLists.get(key);
-  if (out === undefined) factLists.set(key, (out = { facts, stamp: 0 }));
-  return out;
+  let i = factListIndex.get(key);
+  if (i === undefined) {
+    i = factLists.length;
+    factLists.push({ facts, stamp: 0 });
+    factListIndex.set(key, i);
+  }
+  return i;
 }

@@ -1,0 +1,83 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { deepFreeze } from "./frozen.ts";
+import { ListFacts } from "./list-facts.ts";
+
+interface Item {
+  id: number;
+  bound: boolean;
+}
+
+function walk(memo: ListFacts<Item>, items: readonly Item[]): number[] {
+  const out: number[] = [];
+  memo.each(items, (v, f) => {
+    out.push(f);
+    expect(v).toBe(items[out.length - 1]);
+  });
+  return out;
+}
+
+const direct = (items: readonly Item[]) => items.map((v) => (v.bound ? 1 : 0));
+
+describe("ListFacts", () => {
+  test("reads only the elements the last list did not have", () => {
+    let reads = 0;
+    const memo = new ListFacts<Item>((v) => {
+      reads++;
+      return v.bound ? 1 : 0;
+    });
+    const items = Array.from({ length: 200 }, (_, id) => deepFreeze({ id, bound: id % 3 === 0 }));
+    expect(walk(memo, items)).toEqual(direct(items));
+    expect(reads).toBe(200);
+    // Ten removed at once, two inserted, one at each end: four reads.
+    const fresh = [0, 1, 2, 3].map((i) => deepFreeze({ id: 1000 + i, bound: i % 2 === 0 }));
+    const next = [
+      fresh[0],
+      ...items.slice(0, 50),
+      fresh[1],
+      ...items.slice(60, 120),
+      fresh[2],
+      ...items.slice(120),
+      fresh[3],
+    ] as Item[];
+    reads = 0;
+    expect(walk(memo, next)).toEqual(direct(next));
+    expect(reads).toBe(4);
+    // More removed in a row than the lookahead reaches: read again, still right.
+    const far = items.slice(150);
+    reads = 0;
+    expect(walk(memo, far)).toEqual(direct(far));
+    expect(reads).toBeGreaterThan(0);
+  });
+
+  test("an element that is not deeply frozen is read every time", () => {
+    const memo = new ListFacts<Item>((v) => (v.bound ? 1 : 0));
+    const mutable: Item = { id: 1, bound: false };
+    const items = [deepFreeze({ id: 0, bound: true }), mutable];
+    expect(walk(memo, items)).toEqual([1, 0]);
+    mutable.bound = true;
+    expect(walk(memo, items)).toEqual([1, 1]);
+  });
+
+  test("facts always equal reading every element, whatever the lists walked before", () => {
+    const pool = Array.from({ length: 40 }, (_, id) =>
+      id % 5 === 4 ? { id, bound: id % 2 === 0 } : deepFreeze({ id, bound: id % 3 === 0 }),
+    );
+    const list = fc.array(fc.integer({ min: 0, max: pool.length - 1 }), { maxLength: 120 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(list, fc.integer({ min: 0, max: pool.length - 1 })), { maxLength: 8 }),
+        (lists) => {
+          const memo = new ListFacts<Item>((v) => (v.bound ? 1 : 0));
+          for (const [indexes, flip] of lists) {
+            const items = indexes.map((i) => pool[i] as Item);
+            expect(walk(memo, items)).toEqual(direct(items));
+            // Mutable elements change between walks.
+            const m = pool[flip] as Item;
+            if (!Object.isFrozen(m)) m.bound = !m.bound;
+          }
+        },
+      ),
+    );
+  });
+});

@@ -1,0 +1,76 @@
+import { deeplyFrozen } from "./frozen.ts";
+
+/** How far past the expected position an element of the last list is looked for (removed elements). */
+const LOOKAHEAD = 64;
+
+/**
+ * A small integer fact per element, remembered along lists that change little between calls: the
+ * controller's pods, pass after pass (the simulator hands the same frozen objects in the same order).
+ * Each element is matched by identity against the last list walked, in order, skipping up to
+ * `LOOKAHEAD` removed ones; only elements not matched are read (`fact`). A pass over 20k pods then
+ * compares pointers instead of touching 20k objects scattered over the heap. Only deeply frozen
+ * elements are remembered, so a fact can never go stale. Not re-entrant: `visit` must not walk the
+ * same `ListFacts`.
+ */
+export class ListFacts<T extends object> {
+  private last: (T | undefined)[] = [];
+  private lastFacts = new Int32Array(0);
+  private lastLength = 0;
+  /** The buffers the next walk fills (the lists of the walk before last; `spareUsed` of them set). */
+  private spare: (T | undefined)[] = [];
+  private spareFacts = new Int32Array(0);
+  private spareUsed = 0;
+  private readonly fact: (v: T) => number;
+
+  constructor(fact: (v: T) => number) {
+    this.fact = fact;
+  }
+
+  /** Calls `visit` with each element of `items` and its fact, in order. */
+  each(items: readonly T[], visit: (v: T, fact: number) => void): void {
+    const last = this.last;
+    const lastFacts = this.lastFacts;
+    const lastLength = this.lastLength;
+    const next = this.spare;
+    let nextFacts = this.spareFacts;
+    if (nextFacts.length < items.length) nextFacts = new Int32Array(items.length + (items.length >> 2));
+    let j = 0;
+    let k = 0;
+    for (let i = 0; i < items.length; i++) {
+      const v = items[i] as T;
+      let f = -1;
+      let found = false;
+      if (j < lastLength && last[j] === v) {
+        f = lastFacts[j] as number;
+        found = true;
+        j++;
+      } else
+        for (let d = 1; d <= LOOKAHEAD && j + d < lastLength; d++)
+          if (last[j + d] === v) {
+            f = lastFacts[j + d] as number;
+            found = true;
+            j += d + 1;
+            break;
+          }
+      if (!found) {
+        f = this.fact(v);
+        if (!deeplyFrozen(v)) {
+          visit(v, f);
+          continue;
+        }
+      }
+      next[k] = v;
+      nextFacts[k] = f;
+      k++;
+      visit(v, f);
+    }
+    // Past the new length, the buffer lets go of what it held (it is not shortened: it would shrink).
+    for (let x = k; x < this.spareUsed; x++) next[x] = undefined;
+    this.spare = last;
+    this.spareFacts = lastFacts;
+    this.spareUsed = lastLength;
+    this.last = next;
+    this.lastFacts = nextFacts;
+    this.lastLength = k;
+  }
+}
