@@ -13,6 +13,7 @@ import type { LoopOptions } from "./disruption/loop.ts";
 import { parseDurationMillis, parseNillableDurationMillis } from "./duration.ts";
 import { formatPath, type InputError, renderInputError } from "./errors.ts";
 import { deeplyFrozen } from "./frozen.ts";
+import { ListFacts } from "./list-facts.ts";
 import {
   type DaemonSet,
   type InstanceType,
@@ -680,36 +681,23 @@ function remember(known: WeakSet<object>, v: unknown): v is object {
 }
 
 /**
- * Per rule, the remembered objects of the last list it checked, in order. A caller handing the same
- * objects list after list (the simulator, whose pods mostly stay as they were between passes) is
- * matched against it by identity, a comparison per object where a WeakSet lookup costs a memory miss
- * once the set holds a day's worth of pods; objects not found within `LOOKAHEAD` of where the last
- * match left off fall back to the WeakSet.
- *
- * The list is written into one of two buffers kept per rule, the other holding the last list: a day's
- * pods make an array past V8's large-object size (16k elements), and a fresh one every pass costs a page
- * fault per 4 KiB on top of the copy (about 1 ms a pass for 20k pods on a VM).
+ * Per rule, the objects of the last list it checked that passed, matched by identity along the next
+ * list (`ListFacts`): a caller handing the same objects list after list (the simulator, whose pods
+ * mostly stay as they were between passes) pays a pointer comparison per object, where a WeakSet
+ * lookup costs a memory miss once the set holds a day's worth of pods; objects not matched fall back
+ * to the WeakSet (`passedOnce`).
  */
-interface Remembered {
-  buffers: [unknown[], unknown[]];
-  /** The buffer holding the last list, and how much of it. */
-  last: 0 | 1;
-  length: number;
-  /** How much of the other buffer was written before (cleared past the new length). */
-  spare: number;
-  /** A check of this rule is under way (a nested one gets buffers of its own). */
-  busy: boolean;
+const lastPassed = new WeakMap<Rule, ListFacts<unknown>>();
+
+function lastPassedFor(rule: Rule): ListFacts<unknown> {
+  let memo = lastPassed.get(rule);
+  if (memo === undefined) lastPassed.set(rule, (memo = new ListFacts()));
+  return memo;
 }
 
-const lastRemembered = new WeakMap<Rule, Remembered>();
-const LOOKAHEAD = 64;
-
-function rememberedFor(rule: Rule): Remembered {
-  let r = lastRemembered.get(rule);
-  if (r === undefined)
-    lastRemembered.set(rule, (r = { buffers: [[], []], last: 0, length: 0, spare: 0, busy: false }));
-  return r.busy ? { buffers: [[], []], last: 0, length: 0, spare: 0, busy: false } : r;
-}
+/** An element's fact in `checkList`: it passed (remembered when frozen), or it failed (never). */
+const PASSED = 1;
+const FAILED = -1;
 
 /**
  * Checks each element of `items` (at `path`); returns the sound ones (the same array when all are) and
@@ -731,39 +719,24 @@ function checkList<T>(
   check.under(path, () => {
     check.kind = kind;
     const known = passedOnce(each);
-    const memo = rememberedFor(each);
-    memo.busy = true;
-    const [last, now] = memo.last === 0 ? memo.buffers : [memo.buffers[1], memo.buffers[0]];
-    const lastLength = memo.length;
-    let k = 0;
-    let j = 0;
-    for (let i = 0; i < items.length; i++) {
-      const v = items[i];
-      let matched = j < lastLength && v === last[j];
-      if (matched) j++;
-      else
-        for (let d = 1; d <= LOOKAHEAD && j + d < lastLength; d++)
-          if (last[j + d] === v) {
-            matched = true;
-            j += d + 1;
-            break;
-          }
-      if (matched || remembered(known, v)) now[k++] = v;
-      else {
-        check.detailed = false;
-        const ok = fast(check, v);
-        check.detailed = true;
-        // Again in detail, to say why (`each` decides: a fast rule may only be stricter).
-        if (!ok) {
-          check.subject = v;
-          if (!check.at(i, v, each)) {
-            failed.add(i);
-            continue;
-          }
+    const read = (v: unknown, i: number): number => {
+      if (remembered(known, v)) return PASSED;
+      check.detailed = false;
+      const ok = fast(check, v);
+      check.detailed = true;
+      // Again in detail, to say why (`each` decides: a fast rule may only be stricter).
+      if (!ok) {
+        check.subject = v;
+        if (!check.at(i, v, each)) {
+          failed.add(i);
+          return FAILED;
         }
-        if (remember(known, v)) now[k++] = v;
       }
-      if (identity === undefined) continue;
+      remember(known, v);
+      return PASSED;
+    };
+    lastPassedFor(each).each(items, read, (v, fact, i) => {
+      if (fact === FAILED || identity === undefined) return;
       const [space, name] = identity(v as T);
       let names = seen.get(space);
       if (names === undefined) {
@@ -776,13 +749,7 @@ function checkList<T>(
         check.at(i, v, (c) => c.fail(`a ${kind} whose name no earlier ${kind} has`, name));
       }
       names.add(name);
-    }
-    // Past the new length, the buffer lets go of what it held (it is not shortened: it would shrink).
-    for (let x = k; x < memo.spare; x++) now[x] = undefined;
-    memo.spare = lastLength;
-    memo.last = memo.last === 0 ? 1 : 0;
-    memo.length = k;
-    memo.busy = false;
+    });
     check.kind = undefined;
     check.subject = undefined;
   });

@@ -9,10 +9,11 @@ const LOOKAHEAD = 64;
  * Each element is matched by identity against the last list walked, in order, skipping up to
  * `LOOKAHEAD` removed ones; only elements not matched are read (`fact`). A pass over 20k pods then
  * compares pointers instead of touching 20k objects scattered over the heap. Only deeply frozen
- * elements are remembered, so a fact can never go stale. Not re-entrant: `visit` must not walk the
- * same `ListFacts`.
+ * elements are remembered, and only facts >= 0 (a negative fact is given to `visit` and read again
+ * next time), so a fact can never go stale. Not re-entrant: a walk within a walk of the same
+ * `ListFacts` reads everything and remembers nothing.
  */
-export class ListFacts<T extends object> {
+export class ListFacts<T> {
   private last: (T | undefined)[] = [];
   private lastFacts = new Int32Array(0);
   private lastLength = 0;
@@ -20,14 +21,34 @@ export class ListFacts<T extends object> {
   private spare: (T | undefined)[] = [];
   private spareFacts = new Int32Array(0);
   private spareUsed = 0;
-  private readonly fact: (v: T) => number;
+  private busy = false;
 
-  constructor(fact: (v: T) => number) {
-    this.fact = fact;
+  /**
+   * Calls `visit` with each element of `items`, its fact and its position, in order; `fact` reads an
+   * element not matched (the same function for the same kind of fact, walk after walk).
+   */
+  each(
+    items: readonly T[],
+    fact: (v: T, i: number) => number,
+    visit: (v: T, fact: number, i: number) => void,
+  ): void {
+    if (this.busy) {
+      for (let i = 0; i < items.length; i++) visit(items[i] as T, fact(items[i] as T, i), i);
+      return;
+    }
+    this.busy = true;
+    try {
+      this.walk(items, fact, visit);
+    } finally {
+      this.busy = false;
+    }
   }
 
-  /** Calls `visit` with each element of `items` and its fact, in order. */
-  each(items: readonly T[], visit: (v: T, fact: number) => void): void {
+  private walk(
+    items: readonly T[],
+    fact: (v: T, i: number) => number,
+    visit: (v: T, fact: number, i: number) => void,
+  ): void {
     const last = this.last;
     const lastFacts = this.lastFacts;
     const lastLength = this.lastLength;
@@ -53,16 +74,16 @@ export class ListFacts<T extends object> {
             break;
           }
       if (!found) {
-        f = this.fact(v);
-        if (!deeplyFrozen(v)) {
-          visit(v, f);
+        f = fact(v, i);
+        if (f < 0 || !deeplyFrozen(v)) {
+          visit(v, f, i);
           continue;
         }
       }
       next[k] = v;
       nextFacts[k] = f;
       k++;
-      visit(v, f);
+      visit(v, f, i);
     }
     // Past the new length, the buffer lets go of what it held (it is not shortened: it would shrink).
     for (let x = k; x < this.spareUsed; x++) next[x] = undefined;

@@ -480,7 +480,8 @@ function typeMap(types: readonly InstanceType[]): Map<string, InstanceType> {
 }
 
 /** Whether each pod is bound (1) or not (0), remembered along the pods lists of successive passes. */
-const boundFacts = new ListFacts<DecisionPod>((p) => (p.nodeName === undefined ? 0 : 1));
+const boundFacts = new ListFacts<DecisionPod>();
+const boundFact = (p: DecisionPod) => (p.nodeName === undefined ? 0 : 1);
 
 /** What one pass knows and accumulates: nodes by name, pods by node, failed claims, actions, wake-up. */
 class Pass {
@@ -548,7 +549,7 @@ class Pass {
   unbound(): readonly DecisionPod[] {
     if (this.pending === undefined) {
       const out: DecisionPod[] = [];
-      boundFacts.each(this.state.pods, (p, bound) => {
+      boundFacts.each(this.state.pods, boundFact, (p, bound) => {
         if (bound === 0) out.push(p);
       });
       this.pending = out;
@@ -706,7 +707,7 @@ function catalogKey(input: DisruptionInput): string {
   };
   const stamp = ++catalogKeyCalls;
   const facts = new Set<string>();
-  podFacts.each(input.pods, (_, i) => {
+  podFacts.each(input.pods, podFactsIndex, (_, i) => {
     const list = factLists[i] as PodFacts;
     if (list.stamp === stamp) return;
     list.stamp = stamp;
@@ -749,7 +750,8 @@ interface PodFacts {
 const factLists: PodFacts[] = [];
 const factListIndex = new Map<string, number>();
 /** Each pod's facts list (its position in `factLists`), remembered along successive passes' pods. */
-const podFacts = new ListFacts<Pod>((p) => internFacts(factsOf(p)));
+const podFacts = new ListFacts<Pod>();
+const podFactsIndex = (p: Pod) => internFacts(factsOf(p));
 let catalogKeyCalls = 0;
 
 function internFacts(facts: string[]): number {
