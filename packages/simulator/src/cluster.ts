@@ -124,10 +124,11 @@ export interface SimPod {
 export function nodeModel(n: SimNode): Node {
   if (n.model !== undefined) return n.model;
   const inFlight = n.state === "launching" || n.state === "booting";
+  // Absent fields are left out, not deleted: a deleted property turns the object into a slow dictionary.
   const model: Node = {
     name: n.name,
     providerID: n.providerID,
-    nodeClaim: n.claim === undefined ? undefined : n.name,
+    ...(n.claim === undefined ? {} : { nodeClaim: n.name }),
     labels: n.labels,
     annotations: n.annotations,
     taints: n.taints,
@@ -140,7 +141,7 @@ export function nodeModel(n: SimNode): Node {
     instanceType: n.instanceType,
     zone: n.zone,
     capacityType: n.capacityType,
-    nodePool: n.nodePool,
+    ...(n.nodePool === undefined ? {} : { nodePool: n.nodePool }),
     pricePerHour: n.pricePerHour,
     createdAt: new Date(n.createdMs).toISOString(),
     initialized: n.state === "ready" || n.state === "terminating",
@@ -149,11 +150,8 @@ export function nodeModel(n: SimNode): Node {
     unschedulable: n.unschedulable,
     inFlight,
     lastPodEventAt: new Date(n.lastPodEventMs).toISOString(),
-    expireAfter: n.expireAfter,
+    ...(n.expireAfter === undefined ? {} : { expireAfter: n.expireAfter }),
   };
-  if (model.nodeClaim === undefined) delete model.nodeClaim;
-  if (model.nodePool === undefined) delete model.nodePool;
-  if (model.expireAfter === undefined) delete model.expireAfter;
   n.model = deepFreeze(model);
   return model;
 }
@@ -165,14 +163,16 @@ export function nodeModel(n: SimNode): Node {
 export function podModel(p: SimPod): DecisionPod {
   if (p.model !== undefined) return p.model;
   const bound = p.node !== undefined;
+  // An unbound pod has no nodeName key, left out rather than deleted (a deleted property turns the
+  // object into a slow dictionary: every read of a pending pod would pay for it).
+  const { nodeName: _nodeName, ...base } = p.base;
   const model: DecisionPod = {
-    ...p.base,
-    nodeName: p.node?.name,
+    ...base,
+    ...(p.node === undefined ? {} : { nodeName: p.node.name }),
     phase: p.state === "ready" ? "Running" : "Pending",
     provisionable: !bound && p.daemonSet === undefined && p.state === "pending",
     terminating: p.state === "terminating",
   };
-  if (!bound) delete model.nodeName;
   if (p.readyMs !== undefined) model.startTime = new Date(p.readyMs).toISOString();
   if (!bound && p.state === "pending") model.pendingSince = new Date(p.pendingSinceMs).toISOString();
   if (p.nominatedNode !== undefined && !bound) model.nominatedNode = p.nominatedNode;
