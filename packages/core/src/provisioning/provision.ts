@@ -9,6 +9,7 @@ import {
 } from "@nodeplan/solver-wasm";
 import { cmp } from "../compare.ts";
 import { type Costs, costsOfNode, offeringCosts, sumCosts, ZERO_COSTS } from "../costs.ts";
+import { deepFreeze } from "../frozen.ts";
 import { claimCharge, nodePoolUsage } from "../limits.ts";
 import { type InstanceType, type Pod, podKey, type ResourceVector, type Taint } from "../model.ts";
 import type { Plan, PlannedNodeClaim } from "../plan.ts";
@@ -717,23 +718,28 @@ function lowerBoundFor(
   podsPerGroup: ArrayLike<number>,
 ): { bound: LowerBoundResult; groupClass: Int32Array } {
   // Reserved offerings carry their reservation's launch cap (the kernel's cap group), keyed as encoded.
+  // Without caps the LP's offerings are the encoded ones' (the same list encoding after encoding, when
+  // the catalog is frozen), and so is its answer for the same classes: remembered with them.
   const { capGroup } = enc.problem.offerings;
-  const offerings: BoundOffering[] = enc.offerings.map((o, t) => {
-    const cap = capGroup[t] as number;
-    return {
-      key: o.key,
-      pricePerHour: o.offering.pricePerHour,
-      allocatable: o.allocatable,
-      ...(cap < 0
-        ? {}
-        : {
-            reservation: {
-              id: o.offering.reservationId ?? `${o.instanceType.name}/${o.offering.zone}`,
-              capacity: enc.problem.capGroups.maxBins[cap] as number,
-            },
-          }),
-    };
-  });
+  const memo = capGroup.some((cap) => cap >= 0) ? undefined : lpMemoFor(enc.offerings);
+  const offerings: readonly BoundOffering[] =
+    memo?.offerings ??
+    enc.offerings.map((o, t) => {
+      const cap = capGroup[t] as number;
+      return {
+        key: o.key,
+        pricePerHour: o.offering.pricePerHour,
+        allocatable: o.allocatable,
+        ...(cap < 0
+          ? {}
+          : {
+              reservation: {
+                id: o.offering.reservationId ?? `${o.instanceType.name}/${o.offering.zone}`,
+                capacity: enc.problem.capGroups.maxBins[cap] as number,
+              },
+            }),
+      };
+    });
   const classIndex = new Map<string, number>();
   const classes: (BoundClass & { demand: Record<string, number> })[] = [];
   const groupClass = new Int32Array(enc.groups.length).fill(-1);
@@ -767,7 +773,51 @@ function lowerBoundFor(
     cls.pods += n;
     for (const [r, v] of Object.entries(group.requests)) cls.demand[r] = (cls.demand[r] ?? 0) + v * n;
   });
-  return { bound: computeLowerBound(offerings, classes), groupClass };
+  if (memo === undefined) return { bound: computeLowerBound(offerings, classes), groupClass };
+  // The LP's whole input besides the offerings: each class's compatible offerings, pods and demand.
+  let key = "";
+  for (const c of classes) {
+    key += `${c.compatible.join(",")}|${c.pods}|`;
+    for (const r in c.demand) key += `${r}=${c.demand[r]},`;
+    key += ";";
+  }
+  let bound = memo.bounds.get(key);
+  if (bound === undefined) {
+    if (memo.bounds.size >= LP_MEMO_SIZE) memo.bounds.clear();
+    bound = deepFreeze(computeLowerBound(offerings, classes));
+    memo.bounds.set(key, bound);
+  }
+  return { bound, groupClass };
+}
+
+/**
+ * Per encoded offerings list (deeply frozen catalogs encode to the same list), the LP's offerings and
+ * its answers by classes: a disruption search solves the same small LPs attempt after attempt, pass
+ * after pass (85% of them in the 2,000-node day). Cleared when full.
+ */
+const lpMemos = new WeakMap<
+  readonly EncodedOffering[],
+  { offerings: BoundOffering[]; bounds: Map<string, LowerBoundResult> }
+>();
+const LP_MEMO_SIZE = 4096;
+
+function lpMemoFor(encoded: readonly EncodedOffering[]): {
+  offerings: BoundOffering[];
+  bounds: Map<string, LowerBoundResult>;
+} {
+  let memo = lpMemos.get(encoded);
+  if (memo === undefined) {
+    memo = {
+      offerings: encoded.map((o) => ({
+        key: o.key,
+        pricePerHour: o.offering.pricePerHour,
+        allocatable: o.allocatable,
+      })),
+      bounds: new Map(),
+    };
+    lpMemos.set(encoded, memo);
+  }
+  return memo;
 }
 
 /**

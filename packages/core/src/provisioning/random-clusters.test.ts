@@ -1,6 +1,7 @@
 import { createKernel } from "@nodeplan/solver-wasm";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { deepFreeze } from "../frozen.ts";
 import { validatePlan } from "../validate/validate-plan.ts";
 import { isProvisionable, type ProvisioningInput } from "./input.ts";
 import { provision } from "./provision.ts";
@@ -71,5 +72,31 @@ describe("random clusters with existing nodes, limits and preferences", () => {
     // The sample met each situation it is about, and spreads that could not be kept were reported.
     for (const [k, n] of Object.entries(seen)) expect({ [k]: n > RUNS / 20 }).toEqual({ [k]: true });
     expect(spreadFailures).toBeGreaterThan(0);
+  });
+});
+
+describe("the LP answers remembered per frozen catalog", () => {
+  const kernel = createKernel({ flavor: "auto" });
+
+  test("are the ones solved afresh, whatever was solved on that catalog before", { timeout: 60_000 }, () => {
+    // One deeply frozen catalog for every case (its encoded offerings, and the LP answers kept with
+    // them, carry over from case to case); the same catalog unfrozen encodes afresh every time.
+    const [first] = fc.sample(randomClusterArb, { numRuns: 1, seed: 7 }) as [ProvisioningInput];
+    const frozen = deepFreeze({
+      instanceTypes: first.instanceTypes,
+      nodePools: first.nodePools,
+      daemonSets: first.daemonSets ?? [],
+    });
+    let bounded = 0;
+    fc.assert(
+      fc.property(randomClusterArb, (input) => {
+        const remembered = provision(kernel, { ...input, ...frozen });
+        const fresh = provision(kernel, { ...input, ...structuredClone(frozen) });
+        expect(remembered).toEqual(fresh);
+        if (fresh.cost.lowerBoundPerHour > 0) bounded++;
+      }),
+      { numRuns: 40, seed: 2117 },
+    );
+    expect(bounded).toBeGreaterThan(10);
   });
 });
