@@ -94,4 +94,48 @@ describe("pdbMembership", () => {
     labels.app = "worker";
     expect(Object.keys(names(pdbMembership(pdbs), [mutable, frozen]))).toEqual(["web/frozen"]);
   });
+
+  test("count: each PDB's pods and healthy pods, the same as looking every pod up, list after list", () => {
+    const pdbs = deepFreeze([
+      pdb({}),
+      pdb({ name: "all-web", selector: { matchLabels: {}, matchExpressions: [] } }),
+    ]);
+    const make = (i: number, app: string, phase: "Running" | "Pending", terminating = false): Pod =>
+      deepFreeze({ ...(pods[0] as Pod), name: `p${i}`, uid: `u${i}`, labels: { app }, phase, terminating });
+    const direct = (list: readonly Pod[]) => {
+      const expected = new Map<string, number>();
+      const healthy = new Map<string, number>();
+      for (const name of ["web/api", "web/all-web"]) {
+        const p = pdbStatus(
+          pdbs.find((x) => `${x.namespace}/${x.name}` === name) as PodDisruptionBudget,
+          list,
+        );
+        if (p.expectedPods > 0) expected.set(name, p.expectedPods);
+        if (p.currentHealthy > 0) healthy.set(name, p.currentHealthy);
+      }
+      return { expected, healthy };
+    };
+    let list = Array.from({ length: 300 }, (_, i) => make(i, i % 3 === 0 ? "worker" : "api", "Running"));
+    // Each round: a run of pods turns unhealthy (new objects, as a pass hands), some go, some come; a
+    // mutable pod changes between counts; every count is recomputed from the PDBs themselves.
+    const mutable = { ...(pods[0] as Pod), name: "mutable", labels: { app: "api" } };
+    for (let round = 0; round < 6; round++) {
+      list = [
+        ...list.slice(0, 40 * round),
+        ...list
+          .slice(40 * round, 40 * round + 100)
+          .map((p, i) => make(1000 * (round + 1) + i, p.labels.app as string, "Pending")),
+        ...list.slice(40 * round + 110),
+        make(5000 + round, "api", "Running", round % 2 === 0),
+      ];
+      mutable.phase = round % 2 === 0 ? "Running" : "Pending";
+      const withMutable = [...list, mutable];
+      const counted = pdbMembership(pdbs).count(withMutable);
+      const want = direct(withMutable);
+      expect(counted.expected).toEqual(want.expected);
+      expect(Object.fromEntries(counted.healthy)).toEqual(
+        Object.fromEntries([...want.healthy].filter(([, k]) => k > 0)),
+      );
+    }
+  });
 });

@@ -142,16 +142,10 @@ export class WaveSession {
     this.index = index;
     // Each PDB's disruptionsAllowed on this cluster: membership is static (labels never change), only
     // where its pods run and whether they are healthy moves.
-    const expected = new Map<string, number>();
-    const healthy = new Map<string, number>();
-    if (run.pdbs.entries.size > 0)
-      for (const p of view.pods) {
-        if (!run.pdbs.namespaces.has(p.namespace)) continue;
-        for (const e of run.pdbs.of(p)) {
-          inc(expected, e.name, 1);
-          if (pdbHealthy(p)) inc(healthy, e.name, 1);
-        }
-      }
+    const { expected, healthy } =
+      run.pdbs.entries.size > 0
+        ? run.pdbs.count(view.pods)
+        : { expected: new Map<string, number>(), healthy: new Map<string, number>() };
     const covering = new Map<string, { name: string; disruptionsAllowed: number }>();
     const allowances = new Map<readonly PdbEntry[], { name: string; disruptionsAllowed: number }[]>();
     for (const [name, e] of run.pdbs.entries) {
