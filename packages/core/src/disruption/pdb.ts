@@ -140,6 +140,9 @@ export function pdbMembership(pdbs: readonly PodDisruptionBudget[]): PdbIndex {
     return id * 2 + (pdbHealthy(p) ? 1 : 0);
   };
   const count = (pods: readonly Pod[]) => {
+    const expected = new Map<string, number>();
+    const healthy = new Map<string, number>();
+    if (c.list.length === 0) return { expected, healthy };
     const perList = new Map<number, { pods: number; healthy: number }>();
     c.facts.each(pods, fact, (_p, f) => {
       const id = f >> 1;
@@ -149,8 +152,6 @@ export function pdbMembership(pdbs: readonly PodDisruptionBudget[]): PdbIndex {
       k.pods++;
       k.healthy += f & 1;
     });
-    const expected = new Map<string, number>();
-    const healthy = new Map<string, number>();
     for (const [id, k] of perList)
       for (const e of c.lists[id] as readonly PdbEntry[]) {
         expected.set(e.name, (expected.get(e.name) ?? 0) + k.pods);

@@ -13,7 +13,7 @@ import {
 import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
 import { drainingNominations } from "./draining.ts";
 import { DEFAULT_MIN_SAVINGS_PER_HOUR, DEFAULT_MIN_SAVINGS_PERCENT, type DisruptionInput } from "./input.ts";
-import { desiredHealthyPods, type PdbEntry, type PdbIndex, pdbHealthy } from "./pdb.ts";
+import { desiredHealthyPods, type PdbEntry, type PdbIndex } from "./pdb.ts";
 import { MIN_SAVING_PER_HOUR } from "./replacements.ts";
 import {
   loadOf,
@@ -142,10 +142,7 @@ export class WaveSession {
     this.index = index;
     // Each PDB's disruptionsAllowed on this cluster: membership is static (labels never change), only
     // where its pods run and whether they are healthy moves.
-    const { expected, healthy } =
-      run.pdbs.entries.size > 0
-        ? run.pdbs.count(view.pods)
-        : { expected: new Map<string, number>(), healthy: new Map<string, number>() };
+    const { expected, healthy } = run.pdbs.count(view.pods);
     const covering = new Map<string, { name: string; disruptionsAllowed: number }>();
     const allowances = new Map<readonly PdbEntry[], { name: string; disruptionsAllowed: number }[]>();
     for (const [name, e] of run.pdbs.entries) {

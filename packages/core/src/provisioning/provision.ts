@@ -774,11 +774,13 @@ function lowerBoundFor(
     for (const [r, v] of Object.entries(group.requests)) cls.demand[r] = (cls.demand[r] ?? 0) + v * n;
   });
   if (memo === undefined) return { bound: computeLowerBound(offerings, classes), groupClass };
-  // The LP's whole input besides the offerings: each class's compatible offerings, pods and demand.
+  // The LP's whole input besides the offerings: each class's compatible offerings (its key in
+  // `classIndex`, classes in order), pods and demand.
   let key = "";
-  for (const c of classes) {
-    key += `${c.compatible.join(",")}|${c.pods}|`;
-    for (const r in c.demand) key += `${r}=${c.demand[r]},`;
+  for (const [k, c] of classIndex) {
+    const cls = classes[c] as BoundClass & { demand: Record<string, number> };
+    key += `${k}|${cls.pods}|`;
+    for (const r in cls.demand) key += `${r}=${cls.demand[r]},`;
     key += ";";
   }
   let bound = memo.bounds.get(key);
