@@ -6,11 +6,12 @@ import type { Plan, PlannedNodeClaim } from "../plan.ts";
 import { isProvisionable } from "../provisioning/input.ts";
 import { provision } from "../provisioning/provision.ts";
 import type { KeptReason } from "../reasons.ts";
-import { labelSelectorKey, matchesLabelSelector } from "../selectors.ts";
+import { labelSelectorKey } from "../selectors.ts";
 import { LABEL_HOSTNAME } from "../well-known-labels.ts";
 import { isReschedulable, takesRoom } from "./candidates.ts";
 import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
 import type { DisruptionInput } from "./input.ts";
+import { boundSelected } from "./selected.ts";
 import { type ClusterView, podsByNode } from "./state.ts";
 
 /** Prefix of the names simulated claims get; `commit` gives the claims their real names. */
@@ -606,14 +607,7 @@ function readBy(view: ClusterView, moving: readonly Pod[]): { mask: Uint8Array; 
     if (seen.has(key)) return;
     seen.add(key);
     let matched = index.bySelector.get(key);
-    if (matched === undefined) {
-      matched = [];
-      for (let i = 0; i < view.pods.length; i++) {
-        const p = view.pods[i] as Pod;
-        if (p.nodeName !== undefined && matchesLabelSelector(selector, p.labels)) matched.push(i);
-      }
-      index.bySelector.set(key, matched);
-    }
+    if (matched === undefined) index.bySelector.set(key, (matched = boundSelected(view, selector, key)));
     for (const i of matched) mark(i);
   };
   for (const p of moving) {
