@@ -13,7 +13,7 @@ import { disruptionCatalog } from "./catalog.ts";
 import { NOW, pool } from "./fixtures.test-helper.ts";
 import type { DisruptionInput } from "./input.ts";
 import { launchable } from "./replacements.ts";
-import { hasPreferences, simulate } from "./simulate.ts";
+import { foldedNodes, hasPreferences, type KeptLoad, simulate } from "./simulate.ts";
 import { clusterView } from "./state.ts";
 
 let kernel: Kernel;
@@ -249,6 +249,96 @@ describe("simulate: folding the pods no evicted pod's rule reads", () => {
     expect(folded).toBeGreaterThan(150);
     // ...and with pods that move anyway (pending, or on nodes being deleted).
     expect(migrating).toBeGreaterThan(100);
+  });
+});
+
+describe("foldedNodes: leaving out nodes without room", () => {
+  const roomy = (n: Node, least: Readonly<Record<string, number>>) =>
+    Object.entries(least).every(([k, v]) => v <= 0 || (n.allocatable[k] ?? 0) >= v);
+
+  /** The rule as a walk over every node in name order: a full node stays only as its kind's first. */
+  function walked(
+    all: readonly Node[],
+    hosts: ReadonlyMap<string, KeptLoad>,
+    least: Readonly<Record<string, number>>,
+  ): Node[] {
+    const kind = (n: Node) =>
+      JSON.stringify([
+        Object.entries(n.labels)
+          .filter(([k]) => k !== "kubernetes.io/hostname")
+          .sort(),
+        n.taints,
+      ]);
+    const kept = new Set<string>();
+    const full = all.map((n) => {
+      if (hosts.has(n.name) || roomy(n, least)) {
+        kept.add(kind(n));
+        return false;
+      }
+      return true;
+    });
+    return all.filter((n, i) => {
+      if (!full[i]) return true;
+      if (kept.has(kind(n))) return false;
+      kept.add(kind(n));
+      return true;
+    });
+  }
+
+  test("keeps what walking every node in name order keeps, simulation after simulation on one view", () => {
+    const leasts = [
+      { cpuMillis: 100, memoryBytes: 256 * 1024 ** 2, pods: 1 },
+      { cpuMillis: 1000, memoryBytes: 256 * 1024 ** 2, pods: 1 },
+      { cpuMillis: 250, memoryBytes: 0, pods: 1 },
+    ];
+    let leftOut = 0;
+    let kindsKept = 0;
+    fc.assert(
+      fc.property(
+        arbClusterOf(true),
+        fc.array(
+          fc.record({
+            remove: fc.array(fc.nat(), { maxLength: 3 }),
+            hosts: fc.array(fc.nat(), { maxLength: 4 }),
+            least: fc.constantFrom(...leasts),
+            fence: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 4 },
+        ),
+        (c, sims) => {
+          const { input } = build(c);
+          const view = clusterView(input.nodes, input.pods);
+          const names = [...view.nodes.keys()];
+          for (const s of sims) {
+            const remove = [...new Set(s.remove.map((k) => names[k % names.length] as string))].map(
+              (n) => view.nodes.get(n) as Node,
+            );
+            // Hosts keep one pod (or none) of their own: their room is their own, whatever it is.
+            const hosts = new Map<string, KeptLoad>();
+            for (const k of s.hosts) {
+              const name = names[k % names.length] as string;
+              if (remove.some((n) => n.name === name)) continue;
+              const own = view.pods.find((p) => p.nodeName === name);
+              hosts.set(
+                name,
+                own === undefined ? { requests: [], active: 0 } : { requests: [own.requests], active: 1 },
+              );
+            }
+            const all = foldedNodes(view, remove, hosts, s.fence, false, undefined);
+            const expected = walked(all, hosts, s.least);
+            const got = foldedNodes(view, remove, hosts, s.fence, false, s.least);
+            expect(got.map((n) => n.name)).toEqual(expected.map((n) => n.name));
+            expect(got).toEqual(expected);
+            leftOut += all.length - got.length;
+            kindsKept += got.filter((n) => !hosts.has(n.name) && !roomy(n, s.least)).length;
+          }
+        },
+      ),
+      { numRuns: 300, seed: 4242 },
+    );
+    // Nodes were left out, and full nodes stayed as their kind's only node.
+    expect(leftOut).toBeGreaterThan(100);
+    expect(kindsKept).toBeGreaterThan(0);
   });
 });
 

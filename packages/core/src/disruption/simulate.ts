@@ -379,9 +379,11 @@ function baseOf(view: ClusterView, fence: boolean): BaseNodes {
  * With `least` (see `mayLeaveOutFull`), a node that hosts no kept pod and has less room than the least
  * any placed pod requests in some resource takes none of them: it is left out unless no other node left
  * in is of its kind (`kindOf`), which keeps every topology domain and taint provisioning reads. On a
- * packed cluster that is most nodes (simulate.test.ts compares the plans with simulating every pod).
+ * packed cluster that is most nodes (simulate.test.ts compares the plans with simulating every pod), so
+ * the nodes with room are found once per view and `least` (`roomSplit`), and a simulation touches only
+ * its removed nodes, its hosts and what it keeps. Exported for its test.
  */
-function foldedNodes(
+export function foldedNodes(
   view: ClusterView,
   remove: readonly Node[],
   hosts: ReadonlyMap<string, KeptLoad>,
@@ -390,36 +392,118 @@ function foldedNodes(
   least: Readonly<Record<string, number>> | undefined,
 ): Node[] {
   const base = baseOf(view, fence);
-  const out: (Node | undefined)[] = base.nodes.slice();
-  for (const [name, load] of hosts) {
-    const i = base.at.get(name);
-    if (i === undefined) continue;
-    const r = roomFor(view, view.nodes.get(name) as Node, load);
-    out[i] = fence ? fenced(r) : r;
+  const hosted = (name: string): Node => {
+    const r = roomFor(view, view.nodes.get(name) as Node, hosts.get(name) as KeptLoad);
+    return fence ? fenced(r) : r;
+  };
+  if (least === undefined) {
+    const out: (Node | undefined)[] = base.nodes.slice();
+    for (const name of hosts.keys()) {
+      const i = base.at.get(name);
+      if (i !== undefined) out[i] = hosted(name);
+    }
+    for (const n of remove) {
+      const i = base.at.get(n.name);
+      if (i !== undefined)
+        out[i] = limited ? { ...(view.nodes.get(n.name) as Node), deleting: true } : undefined;
+    }
+    return limited ? (out as Node[]) : out.filter((n): n is Node => n !== undefined);
   }
+  // Left out: removed nodes. A kind stays in through a node with room left in or a host; a kind with
+  // neither keeps its first full node left in (as when every node is walked in name order).
+  const split = roomSplit(base, least);
+  const removed = new Set<number>();
+  let lost: Map<number, number> | undefined;
   for (const n of remove) {
     const i = base.at.get(n.name);
-    if (i !== undefined)
-      out[i] = limited ? { ...(view.nodes.get(n.name) as Node), deleting: true } : undefined;
-  }
-  if (least !== undefined) {
-    // A host keeps its position's kind: its room changes, not its labels or taints.
-    const full = new Uint8Array(out.length);
-    const kept = new Uint8Array(base.kinds);
-    for (let i = 0; i < out.length; i++) {
-      const n = out[i];
-      if (n === undefined) continue;
-      if (hosts.has(n.name) || hasRoom(n.allocatable, least)) kept[base.kind[i] as number] = 1;
-      else full[i] = 1;
-    }
-    for (let i = 0; i < out.length; i++) {
-      if (full[i] !== 1) continue;
+    if (i === undefined) continue;
+    removed.add(i);
+    if (split.roomy[i] === 1) {
       const k = base.kind[i] as number;
-      if (kept[k] === 1) out[i] = undefined;
-      else kept[k] = 1;
+      lost ??= new Map();
+      lost.set(k, (lost.get(k) ?? 0) + 1);
     }
   }
-  return limited ? (out as Node[]) : out.filter((n): n is Node => n !== undefined);
+  const extra: number[] = [];
+  const hostKinds = new Set<number>();
+  for (const name of hosts.keys()) {
+    const i = base.at.get(name);
+    if (i === undefined || removed.has(i)) continue;
+    hostKinds.add(base.kind[i] as number);
+    if (split.roomy[i] === 0) extra.push(i);
+  }
+  const firstLeftIn = (k: number) => {
+    for (const i of split.fullOfKind[k] ?? []) if (!removed.has(i)) return i;
+    return undefined;
+  };
+  for (const k of split.bare)
+    if (!hostKinds.has(k)) {
+      const i = firstLeftIn(k);
+      if (i !== undefined) extra.push(i);
+    }
+  for (const [k, count] of lost ?? [])
+    if (count === split.roomyOfKind[k] && !hostKinds.has(k)) {
+      const i = firstLeftIn(k);
+      if (i !== undefined) extra.push(i);
+    }
+  // Hosts with room are among the roomy positions already: both lists in name order, merged.
+  extra.sort((a, b) => a - b);
+  const out: Node[] = [];
+  const take = (i: number) => {
+    if (removed.has(i)) return;
+    const n = base.nodes[i] as Node;
+    out.push(hosts.has(n.name) ? hosted(n.name) : n);
+  };
+  let x = 0;
+  for (const i of split.indexes) {
+    while (x < extra.length && (extra[x] as number) < i) take(extra[x++] as number);
+    take(i);
+  }
+  while (x < extra.length) take(extra[x++] as number);
+  return out;
+}
+
+/**
+ * A view's base nodes split by whether they have room for `least` (see `foldedNodes`): the positions
+ * with room, in name order, and per kind how many have room and the positions without room.
+ */
+interface RoomSplit {
+  /** Per position: 1 when the node has room. */
+  roomy: Uint8Array;
+  indexes: Int32Array;
+  roomyOfKind: Int32Array;
+  fullOfKind: (number[] | undefined)[];
+  /** Kinds with no node with room, in order. */
+  bare: number[];
+}
+
+const roomSplits = new WeakMap<BaseNodes, Map<string, RoomSplit>>();
+
+function roomSplit(base: BaseNodes, least: Readonly<Record<string, number>>): RoomSplit {
+  let byLeast = roomSplits.get(base);
+  if (byLeast === undefined) roomSplits.set(base, (byLeast = new Map()));
+  let key = "";
+  for (const k in least) key += `${k}=${least[k]},`;
+  let split = byLeast.get(key);
+  if (split === undefined) {
+    const roomy = new Uint8Array(base.nodes.length);
+    const indexes: number[] = [];
+    const roomyOfKind = new Int32Array(base.kinds);
+    const fullOfKind: (number[] | undefined)[] = [];
+    for (let i = 0; i < base.nodes.length; i++) {
+      const k = base.kind[i] as number;
+      if (hasRoom((base.nodes[i] as Node).allocatable, least)) {
+        roomy[i] = 1;
+        indexes.push(i);
+        roomyOfKind[k] = (roomyOfKind[k] as number) + 1;
+      } else (fullOfKind[k] ??= []).push(i);
+    }
+    const bare: number[] = [];
+    for (let k = 0; k < base.kinds; k++) if (roomyOfKind[k] === 0) bare.push(k);
+    split = { roomy, indexes: Int32Array.from(indexes), roomyOfKind, fullOfKind, bare };
+    byLeast.set(key, split);
+  }
+  return split;
 }
 
 /**
@@ -661,7 +745,7 @@ function foldIndex(view: ClusterView): FoldIndex {
 }
 
 /** A host's kept pods (those provisioning reads) that take room: their requests, and how many. */
-interface KeptLoad {
+export interface KeptLoad {
   requests: Readonly<Record<string, number>>[];
   active: number;
 }
