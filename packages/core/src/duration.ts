@@ -63,3 +63,18 @@ export function formatDurationMillis(millis: number): string {
   const s = rest / 1000;
   return `${sign}${h > 0 ? `${h}h` : ""}${m > 0 ? `${m}m` : ""}${s > 0 ? `${s}s` : ""}`;
 }
+
+/** Instants parsed so far (node creation times: read for every node on every pass). */
+const instants = new Map<string, number>();
+const MAX_INSTANTS = 16_384;
+
+/** `Date.parse(text)`, remembered: the same timestamp strings come back pass after pass. */
+export function instantMillis(text: string): number {
+  let millis = instants.get(text);
+  if (millis === undefined) {
+    millis = Date.parse(text);
+    if (instants.size >= MAX_INSTANTS) instants.clear();
+    instants.set(text, millis);
+  }
+  return millis;
+}

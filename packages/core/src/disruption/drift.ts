@@ -1,3 +1,4 @@
+import { instantMillis } from "../duration.ts";
 import type { InstanceType, Node, NodePool } from "../model.ts";
 import type { DriftReason } from "../providers.ts";
 import { valueSatisfiesRequirement } from "../requirements.ts";
@@ -80,5 +81,5 @@ export function expiresAt(
   const after = node.expireAfter ?? pool.template.expireAfter;
   if (after === "Never") return undefined;
   const millis = parse(after);
-  return millis === null ? undefined : Date.parse(node.createdAt) + millis;
+  return millis === null ? undefined : instantMillis(node.createdAt) + millis;
 }
