@@ -50,6 +50,11 @@ export interface Encoding {
   pools: NodePool[];
   /** Compatibility of each constraint class with each offering (before fit). */
   classOfferings: Uint8Array[];
+  /**
+   * Each constraint class's key: its constraints' key, and whether exotic offerings are cut. Over the
+   * same offerings list, the same key has the same row in `classOfferings`.
+   */
+  classKeys: string[];
 }
 
 const FIRST_RESOURCES = ["cpuMillis", "memoryBytes", "pods"];
@@ -143,6 +148,7 @@ export function encode(
   const classIndex = new Map<string, number>();
   const constraintClasses: PodConstraints[] = [];
   const classOfferings: Uint8Array[] = [];
+  const classKeys: string[] = [];
   const groups: PodGroup[] = [];
   const exotic = exoticOfferings(offerings);
   const bases = new Map<string, { constraints: PodConstraints; row: Uint8Array; groups: RequestTrie }>();
@@ -154,6 +160,7 @@ export function encode(
       classIndex.set(key, c);
       constraintClasses.push(constraints);
       classOfferings.push(withExotic ? row : withoutExotic(row, exotic));
+      classKeys.push(key);
     }
     return c;
   };
@@ -360,7 +367,17 @@ export function encode(
       improve: input.options?.improve ?? true,
     },
   });
-  return { problem, resources, groups, constraintClasses, offerings, existing, pools, classOfferings };
+  return {
+    problem,
+    resources,
+    groups,
+    constraintClasses,
+    offerings,
+    existing,
+    pools,
+    classOfferings,
+    classKeys,
+  };
 }
 
 /**

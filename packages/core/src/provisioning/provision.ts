@@ -752,13 +752,26 @@ function lowerBoundFor(
     seen.set(group.requests, byClass);
     let known = byClass.get(group.constraintClass);
     if (known === undefined) {
-      const row = enc.classOfferings[group.constraintClass] as Uint8Array;
-      const compatible: number[] = [];
-      for (let t = 0; t < row.length; t++) {
-        if (row[t] === 1 && fitsAlone(group.requests, (enc.offerings[t] as EncodedOffering).allocatable))
-          compatible.push(t);
+      // Over one offerings list, a class key and requests always give the same compatible offerings.
+      let lasting: string | undefined;
+      if (memo !== undefined) {
+        lasting = `${enc.classKeys[group.constraintClass]}#`;
+        for (const r in group.requests) lasting += `${r}=${group.requests[r]},`;
+        known = memo.compatible.get(lasting);
       }
-      known = { compatible, k: compatible.join(",") };
+      if (known === undefined) {
+        const row = enc.classOfferings[group.constraintClass] as Uint8Array;
+        const compatible: number[] = [];
+        for (let t = 0; t < row.length; t++) {
+          if (row[t] === 1 && fitsAlone(group.requests, (enc.offerings[t] as EncodedOffering).allocatable))
+            compatible.push(t);
+        }
+        known = { compatible, k: compatible.join(",") };
+        if (lasting !== undefined && memo !== undefined) {
+          if (memo.compatible.size >= LP_MEMO_SIZE) memo.compatible.clear();
+          memo.compatible.set(lasting, known);
+        }
+      }
       byClass.set(group.constraintClass, known);
     }
     const { compatible, k } = known;
@@ -797,16 +810,17 @@ function lowerBoundFor(
  * its answers by classes: a disruption search solves the same small LPs attempt after attempt, pass
  * after pass (85% of them in the 2,000-node day). Cleared when full.
  */
-const lpMemos = new WeakMap<
-  readonly EncodedOffering[],
-  { offerings: BoundOffering[]; bounds: Map<string, LowerBoundResult> }
->();
-const LP_MEMO_SIZE = 4096;
+const lpMemos = new WeakMap<readonly EncodedOffering[], LpMemo>();
 
-function lpMemoFor(encoded: readonly EncodedOffering[]): {
+/** The LP's offerings, its answers, and each class's compatible offerings (by class key and requests). */
+interface LpMemo {
   offerings: BoundOffering[];
   bounds: Map<string, LowerBoundResult>;
-} {
+  compatible: Map<string, { compatible: number[]; k: string }>;
+}
+const LP_MEMO_SIZE = 4096;
+
+function lpMemoFor(encoded: readonly EncodedOffering[]): LpMemo {
   let memo = lpMemos.get(encoded);
   if (memo === undefined) {
     memo = {
@@ -816,6 +830,7 @@ function lpMemoFor(encoded: readonly EncodedOffering[]): {
         allocatable: o.allocatable,
       })),
       bounds: new Map(),
+      compatible: new Map(),
     };
     lpMemos.set(encoded, memo);
   }
