@@ -396,7 +396,8 @@ export function foldedNodes(
     const r = roomFor(view, view.nodes.get(name) as Node, hosts.get(name) as KeptLoad);
     return fence ? fenced(r) : r;
   };
-  if (least === undefined) {
+  // NodePool limits count every node, removed ones too (as deleting): nothing is left out then.
+  if (least === undefined || limited) {
     const out: (Node | undefined)[] = base.nodes.slice();
     for (const name of hosts.keys()) {
       const i = base.at.get(name);
