@@ -744,11 +744,11 @@ function lowerBoundFor(
   const classes: (BoundClass & { demand: Record<string, number> })[] = [];
   const groupClass = new Int32Array(enc.groups.length).fill(-1);
   // Topology's subgroups share their group's requests and constraint class: test offerings once per pair.
-  const seen = new Map<ResourceVector, Map<number, { compatible: number[]; k: string }>>();
+  const seen = new Map<ResourceVector, Map<number, Compatible>>();
   enc.groups.forEach((group, g) => {
     const n = podsPerGroup[g] as number;
     if (n === 0) return;
-    const byClass = seen.get(group.requests) ?? new Map<number, { compatible: number[]; k: string }>();
+    const byClass = seen.get(group.requests) ?? new Map<number, Compatible>();
     seen.set(group.requests, byClass);
     let known = byClass.get(group.constraintClass);
     if (known === undefined) {
@@ -816,9 +816,15 @@ const lpMemos = new WeakMap<readonly EncodedOffering[], LpMemo>();
 interface LpMemo {
   offerings: BoundOffering[];
   bounds: Map<string, LowerBoundResult>;
-  compatible: Map<string, { compatible: number[]; k: string }>;
+  compatible: Map<string, Compatible>;
 }
 const LP_MEMO_SIZE = 4096;
+
+/** A class's offerings that can hold one of its pods (by position), and them joined (its LP key). */
+interface Compatible {
+  compatible: number[];
+  k: string;
+}
 
 function lpMemoFor(encoded: readonly EncodedOffering[]): LpMemo {
   let memo = lpMemos.get(encoded);
