@@ -122,6 +122,11 @@ export const KeptReasonSchema = z.discriminatedUnion("code", [
     code: z.literal("no_cheaper_replacement"),
     pricePerHour: z.number(),
     cheapestPerHour: z.number().optional(),
+    /**
+     * Every candidate is spot and a replacement could launch as spot: Karpenter refuses the command
+     * while its SpotToSpotConsolidation feature gate is off (whatever the replacement costs).
+     */
+    spotToSpotDisabled: z.literal(true).optional(),
   }),
   z.object({
     code: z.literal("savings_below_threshold"),

@@ -89,6 +89,8 @@ export function renderKept(reason: KeptReason): string {
     case "policy_when_empty":
       return `NodePool ${reason.nodePool} only consolidates empty nodes`;
     case "no_cheaper_replacement":
+      if (reason.spotToSpotDisabled === true)
+        return `a replacement for $${fmt(reason.pricePerHour)}/h of spot would launch as spot, and spot-to-spot consolidation is disabled`;
       return `no cheaper replacement for $${fmt(reason.pricePerHour)}/h${reason.cheapestPerHour === undefined ? "" : ` (cheapest $${fmt(reason.cheapestPerHour)}/h)`}`;
     case "savings_below_threshold":
       return `saving $${fmt(reason.savingsPerHour)}/h is below the threshold of $${fmt(reason.thresholdPerHour)}/h`;

@@ -2,6 +2,7 @@ import { cmp } from "../compare.ts";
 import type { InstanceType, Node, NodePool, Offering } from "../model.ts";
 import { poolAccepts } from "../provisioning/compat.ts";
 import { instanceTypesFor } from "../provisioning/input.ts";
+import { LABEL_CAPACITY_TYPE } from "../well-known-labels.ts";
 import type { DisruptionInput } from "./input.ts";
 
 /**
@@ -31,6 +32,21 @@ export interface DisruptionCatalog {
    * simulation then needs only the evicted pods and each node's room left, not every bound pod.
    */
   readonly independentPods: boolean;
+  /**
+   * What a NodeClaim a simulation opens costs at least when it cannot launch as spot, or undefined when
+   * that cannot be told from the catalog (`onDemandFloor`). Found on first use.
+   */
+  readonly onDemandFloor: () => OnDemandFloor | undefined;
+}
+
+/**
+ * The least a claim that may not launch as spot costs: its price, and per millicore and per byte of what
+ * it holds (Infinity when every claim may launch as spot).
+ */
+export interface OnDemandFloor {
+  pricePerHour: number;
+  perCpuMilli: number;
+  perMemoryByte: number;
 }
 
 export function disruptionCatalog(input: DisruptionInput): DisruptionCatalog {
@@ -40,10 +56,11 @@ export function disruptionCatalog(input: DisruptionInput): DisruptionCatalog {
   const launchable = new Map<string, Map<InstanceType, string>>();
   const requested = requestedResources(input);
   const cheapestRates = { cpuMillis: Number.POSITIVE_INFINITY, memoryBytes: Number.POSITIVE_INFINITY };
+  const podKeys = podSelectableKeys(input);
   for (const pool of input.nodePools) {
     const types = instanceTypesFor(input, pool.name);
     full.set(pool.name, new Map(types.map((t) => [t.name, t])));
-    const keys = selectableKeys(input, pool);
+    const keys = poolSelectableKeys(pool, podKeys);
     selectable.set(pool.name, keys);
     const allowed = types.filter((t) => t.offerings.some((o) => poolAccepts(pool, t, o)));
     for (const t of allowed)
@@ -68,8 +85,85 @@ export function disruptionCatalog(input: DisruptionInput): DisruptionCatalog {
       p.podAntiAffinity.required.length === 0 &&
       p.podAntiAffinity.preferred.length === 0,
   );
+  let floor: { value: OnDemandFloor | undefined } | undefined;
   // Frozen lists: deeply frozen when the types are, so encoding may remember its offerings for them.
-  return { full, pruned: Object.freeze(pruned), selectable, launchable, cheapestRates, independentPods };
+  return {
+    full,
+    pruned: Object.freeze(pruned),
+    selectable,
+    launchable,
+    cheapestRates,
+    independentPods,
+    onDemandFloor: () =>
+      (floor ??= { value: onDemandFloor(input.nodePools, pruned, podKeys, requested) }).value,
+  };
+}
+
+/**
+ * The least a claim costs when it may not launch as spot. A claim's capacity types are those of its
+ * option set (decode.ts: a reserved claim is only reserved, and spot dearer than the set's cheapest
+ * on-demand offering is dropped), so it may launch as spot unless its set's cheapest offering is
+ * on-demand (spot goes first at one price), and it is priced at that offering. A bin's option set is
+ * the offerings compatible with its pods that hold its load (narrowed as the load grows), so when an
+ * on-demand offering is covered (a spot offering in its zone, at most as dear, of a type at least as
+ * large in every requested resource that pods and DaemonSets cannot tell apart from it: the same values
+ * on the keys they select on, not exotic unless it is), that spot offering is in every set it is in.
+ * A claim that may not launch as spot is therefore priced at an uncovered on-demand offering that
+ * holds its pods: the floor is the least such price, and the least such price per millicore and per
+ * byte. Undefined when a pod or DaemonSet names the capacity type, or a NodePool has limits, minValues
+ * or an available reserved offering (claims may then be on-demand or reserved for other reasons).
+ */
+function onDemandFloor(
+  pools: readonly NodePool[],
+  pruned: Readonly<Record<string, readonly InstanceType[]>>,
+  keys: readonly string[],
+  requested: ReadonlySet<string>,
+): OnDemandFloor | undefined {
+  if (keys.includes(LABEL_CAPACITY_TYPE)) return undefined;
+  const resources = [...requested];
+  const floor = {
+    pricePerHour: Number.POSITIVE_INFINITY,
+    perCpuMilli: Number.POSITIVE_INFINITY,
+    perMemoryByte: Number.POSITIVE_INFINITY,
+  };
+  for (const pool of pools) {
+    const types = pruned[pool.name] ?? [];
+    if (types.length === 0) continue;
+    if (
+      Object.keys(pool.limits).length > 0 ||
+      pool.template.requirements.some((r) => r.minValues !== undefined)
+    )
+      return undefined;
+    // Per type: its signature, and its cheapest accepted spot offering per zone.
+    const spot = types.map((t) => {
+      const byZone = new Map<string, number>();
+      for (const o of t.offerings)
+        if (o.available && o.capacityType === "spot" && poolAccepts(pool, t, o))
+          byZone.set(o.zone, Math.min(byZone.get(o.zone) ?? Number.POSITIVE_INFINITY, o.pricePerHour));
+      return { t, sig: signature(t, keys), byZone };
+    });
+    for (const a of spot)
+      for (const o of a.t.offerings) {
+        if (!o.available || !poolAccepts(pool, a.t, o)) continue;
+        if (o.capacityType === "reserved") return undefined;
+        if (o.capacityType !== "on-demand") continue;
+        const covered = spot.some(
+          (b) =>
+            (b.byZone.get(o.zone) ?? Number.POSITIVE_INFINITY) <= o.pricePerHour &&
+            b.sig === a.sig &&
+            (b.t.exotic !== true || a.t.exotic === true) &&
+            resources.every((r) => (b.t.allocatable[r] ?? 0) >= (a.t.allocatable[r] ?? 0)),
+        );
+        if (covered) continue;
+        const cpu = a.t.allocatable.cpuMillis ?? 0;
+        const mem = a.t.allocatable.memoryBytes ?? 0;
+        floor.pricePerHour = Math.min(floor.pricePerHour, o.pricePerHour);
+        // A type without cpu or memory holds none of it: it bounds nothing per unit.
+        floor.perCpuMilli = Math.min(floor.perCpuMilli, cpu > 0 ? o.pricePerHour / cpu : 0);
+        floor.perMemoryByte = Math.min(floor.perMemoryByte, mem > 0 ? o.pricePerHour / mem : 0);
+      }
+  }
+  return floor;
 }
 
 /** A node's price: its own, else its offering's in the catalog, else 0. */
@@ -125,10 +219,21 @@ function requestedResources(input: DisruptionInput): Set<string> {
 
 /** Label keys anything in the cluster can select on for nodes of `pool`, sorted. */
 export function selectableKeys(input: DisruptionInput, pool: NodePool): string[] {
+  return poolSelectableKeys(pool, podSelectableKeys(input));
+}
+
+function poolSelectableKeys(pool: NodePool, podKeys: readonly string[]): string[] {
   const keys = new Set<string>([
     ...pool.template.requirements.map((r) => r.key),
     ...Object.keys(pool.template.labels),
+    ...podKeys,
   ]);
+  return [...keys].sort(cmp);
+}
+
+/** Label keys pods and DaemonSets select, spread or co-locate on, sorted. */
+function podSelectableKeys(input: DisruptionInput): string[] {
+  const keys = new Set<string>();
   const addTerms = (terms: readonly { matchExpressions: readonly { key: string }[] }[]) => {
     for (const t of terms) for (const e of t.matchExpressions) keys.add(e.key);
   };

@@ -52,9 +52,9 @@ export type LaunchVerdict =
  *   candidates cost, less the threshold, in proportion to the replacements' own prices, so the candidates'
  *   price minus the replacements' summed worst launch prices always exceeds the threshold (for one
  *   replacement and threshold 0 this is Karpenter's "launch price < candidate price");
- * - minValues must still hold on what is left; with every candidate on spot and a spot replacement,
- *   spot-to-spot must be enabled, and a single candidate needs 15 cheaper options and launches the 15
- *   cheapest.
+ * - minValues must still hold on what is left; with every candidate on spot and a replacement that may
+ *   be spot, spot-to-spot must be enabled (checked first, before any price: `spotToSpotDisabled`), and a
+ *   single candidate needs 15 cheaper options and launches the 15 cheapest.
  */
 export function launchable(
   catalog: DisruptionCatalog,
@@ -69,6 +69,15 @@ export function launchable(
     pricePerHour: sim.removedPerHour,
     cheapestPerHour: kernelPerHour,
   };
+  const allSpot = sim.removed.every((n) => n.capacityType === "spot");
+  // Karpenter's computeConsolidation takes the spot-to-spot path before it looks at prices: with the
+  // feature gate off, no replacement that may launch as spot is taken, whatever it costs.
+  if (
+    allSpot &&
+    !rule.spotToSpot &&
+    claims.some((c) => requirementValues(c.requirements, LABEL_CAPACITY_TYPE).has("spot"))
+  )
+    return { ok: false, kept: spotToSpotDisabled(sim.removedPerHour) };
   const slack = sim.removedPerHour - kernelPerHour - rule.thresholdPerHour - MIN_SAVING_PER_HOUR;
   if (!(slack > 0)) {
     if (claims.length === 0 || sim.removedPerHour - kernelPerHour <= MIN_SAVING_PER_HOUR)
@@ -83,15 +92,15 @@ export function launchable(
     };
   }
   if (claims.length === 0) return { ok: true, claims: [], worstPerHour: 0 };
-  const allSpot = sim.removed.every((n) => n.capacityType === "spot");
   const evicted = placedByKey(sim);
   const out: PlannedNodeClaim[] = [];
   let worstPerHour = 0;
   for (const c of claims) {
     const pool = pools.get(c.nodePool) as NodePool;
     const allowed = requirementValues(c.requirements, LABEL_CAPACITY_TYPE);
+    // With the gate off, a claim that may be spot refused the command above.
     const spotToSpot = allSpot && allowed.has("spot");
-    if (spotToSpot && (!rule.spotToSpot || c.capacityType !== "spot")) return { ok: false, kept: noCheaper };
+    if (spotToSpot && c.capacityType !== "spot") return { ok: false, kept: noCheaper };
     const capacityTypes = new Set([c.capacityType]);
     const zones = requirementValues(c.requirements, LABEL_TOPOLOGY_ZONE);
     const share = kernelPerHour > 0 ? c.pricePerHour / kernelPerHour : 1 / claims.length;
@@ -118,6 +127,11 @@ export function launchable(
   if (!(sim.removedPerHour - worstPerHour > rule.thresholdPerHour + MIN_SAVING_PER_HOUR))
     return { ok: false, kept: noCheaper };
   return { ok: true, claims: out, worstPerHour };
+}
+
+/** Why a command whose candidates are all spot is refused while spot-to-spot consolidation is disabled. */
+export function spotToSpotDisabled(removedPerHour: number): KeptReason {
+  return { code: "no_cheaper_replacement", pricePerHour: removedPerHour, spotToSpotDisabled: true };
 }
 
 /**

@@ -14,9 +14,11 @@ import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
 import { drainingNominations } from "./draining.ts";
 import { DEFAULT_MIN_SAVINGS_PER_HOUR, DEFAULT_MIN_SAVINGS_PERCENT, type DisruptionInput } from "./input.ts";
 import { desiredHealthyPods, type PdbEntry, type PdbIndex } from "./pdb.ts";
-import { MIN_SAVING_PER_HOUR } from "./replacements.ts";
+import { MIN_SAVING_PER_HOUR, spotToSpotDisabled } from "./replacements.ts";
 import {
+  isUninitialized,
   loadOf,
+  passesFence,
   SIM_PREFIX,
   type SimulateOptions,
   type Simulation,
@@ -312,6 +314,119 @@ export class WaveSession {
       : { code: "no_cheaper_replacement", pricePerHour: price, cheapestPerHour: least };
   }
 
+  /**
+   * Why removing `nodes` is refused whatever a simulation would find, proven without one, or undefined.
+   * With every candidate on spot and spot-to-spot consolidation disabled, a command with a replacement
+   * that may launch as spot is refused (`launchable`). When the evicted pods cannot all be placed on the
+   * nodes that remain (`overflow`), the simulation opens claims for what is left or leaves it
+   * unschedulable: a claim that may launch as spot refuses the command; claims that may not cost at least
+   * the catalog's on-demand floor (`DisruptionCatalog.onDemandFloor`) for what they hold, and when that
+   * leaves no saving above the threshold, they refuse it too. In a spot cluster most consolidation
+   * attempts end here.
+   */
+  spotGate(nodes: readonly Node[]): KeptReason | undefined {
+    if (this.run.spotToSpot || nodes.length === 0) return undefined;
+    for (const n of nodes) if (n.capacityType !== "spot") return undefined;
+    const floor = this.run.catalog.onDemandFloor();
+    if (floor === undefined) return undefined;
+    const left = this.overflow(nodes);
+    if (left === undefined) return undefined;
+    // The simulation's sum, in the same order.
+    let removedPerHour = 0;
+    for (const n of nodes) removedPerHour += this.run.price(n);
+    const onDemand = Math.max(
+      floor.pricePerHour,
+      floor.perCpuMilli * left.cpu,
+      floor.perMemoryByte * left.mem,
+    );
+    // Without the simulation's micro-dollar of tolerance: a rounding at the edge must not decide.
+    if (removedPerHour - onDemand > this.run.thresholdPerHour(removedPerHour)) return undefined;
+    return spotToSpotDisabled(removedPerHour);
+  }
+
+  /**
+   * What of the pods evicted from `nodes` certainly cannot be placed on the nodes that remain (cpu and
+   * memory, at least one of them above zero), or undefined when they might all be. A simulation places
+   * them on schedulable nodes not being deleted, initialized unless a pod tolerates the fence
+   * (`passesFence`), within what those nodes have left (`freeCapacity`). Left over: the pods that fit no
+   * such node, and what the pods together request beyond what the nodes with room for at least one of
+   * them can give (a node gives at most its free cpu, and no more cpu than its free memory times the
+   * pods' largest cpu per byte; memory alike).
+   */
+  private overflow(nodes: readonly Node[]): Shape | undefined {
+    const room = this.settledRoom();
+    const removed = new Set<string>();
+    for (const n of nodes) removed.add(n.name);
+    // The evicted pods by shape, their least shapes (none smaller in both), totals and largest ratios.
+    const shapes = new Map<string, { shape: Shape; count: number }>();
+    const least: Shape[] = [];
+    const need = { cpu: 0, mem: 0 };
+    let cpuPerByte = 0;
+    let bytesPerCpu = 0;
+    for (const n of nodes)
+      for (const p of this.reschedulable(n)) {
+        if (room.fenced && passesFence(p)) return undefined;
+        const shape = { cpu: p.requests.cpuMillis ?? 0, mem: p.requests.memoryBytes ?? 0 };
+        const key = `${shape.cpu}/${shape.mem}`;
+        const known = shapes.get(key);
+        if (known !== undefined) {
+          known.count++;
+          continue;
+        }
+        shapes.set(key, { shape, count: 1 });
+        cpuPerByte = Math.max(cpuPerByte, shape.mem > 0 ? shape.cpu / shape.mem : Number.POSITIVE_INFINITY);
+        bytesPerCpu = Math.max(bytesPerCpu, shape.cpu > 0 ? shape.mem / shape.cpu : Number.POSITIVE_INFINITY);
+        addLeast(least, shape);
+      }
+    const homeless = { cpu: 0, mem: 0 };
+    for (const { shape, count } of shapes.values()) {
+      need.cpu += shape.cpu * count;
+      need.mem += shape.mem * count;
+      if (fitsNowhere(room, removed, shape)) {
+        homeless.cpu += shape.cpu * count;
+        homeless.mem += shape.mem * count;
+      }
+    }
+    let cpuRoom = 0;
+    let memRoom = 0;
+    for (const r of room.nodes) {
+      if (removed.has(r.name) || !least.some((q) => r.cpu >= q.cpu && r.mem >= q.mem)) continue;
+      cpuRoom += cpuPerByte === Number.POSITIVE_INFINITY ? r.cpu : Math.min(r.cpu, r.mem * cpuPerByte);
+      memRoom += bytesPerCpu === Number.POSITIVE_INFINITY ? r.mem : Math.min(r.mem, r.cpu * bytesPerCpu);
+    }
+    const certain = homeless.cpu > 0 || homeless.mem > 0 || need.cpu > cpuRoom || need.mem > memRoom;
+    if (!certain) return undefined;
+    return {
+      cpu: Math.max(homeless.cpu, need.cpu - cpuRoom),
+      mem: Math.max(homeless.mem, need.mem - memRoom),
+    };
+  }
+
+  /**
+   * What the nodes evicted pods may land on have free (`freeCapacity`, without nodes not yet initialized
+   * when there are any: `fenced`), and its frontier: the nodes no other beats in both cpu and memory.
+   */
+  private settledRoom(): SettledRoom {
+    if (this.room !== undefined) return this.room;
+    const fenced = [...this.view.nodes.values()].some(isUninitialized);
+    const nodes: RoomLeft[] = [];
+    for (const [name, left] of this.freeCapacity().byNode) {
+      if (fenced && isUninitialized(this.view.nodes.get(name) as Node)) continue;
+      nodes.push({ name, cpu: left.cpuMillis, mem: left.memoryBytes });
+    }
+    const frontier: RoomLeft[] = [];
+    let mem = Number.NEGATIVE_INFINITY;
+    for (const r of [...nodes].sort((a, b) => b.cpu - a.cpu || b.mem - a.mem))
+      if (r.mem > mem) {
+        frontier.push(r);
+        mem = r.mem;
+      }
+    this.room = { fenced, nodes, frontier };
+    return this.room;
+  }
+
+  private room?: SettledRoom;
+
   /** Requested capacity left on schedulable nodes, on the cluster as the wave's commands leave it: per node and in total. */
   private freeCapacity(): {
     byNode: Map<string, { cpuMillis: number; memoryBytes: number }>;
@@ -399,6 +514,7 @@ export class WaveSession {
     this.view = applyCommand(this.view, command, nodes, this.run.input.now);
     // Replacements add room, moved pods take some: the relaxation must see the cluster as it now is.
     this.free = undefined;
+    this.room = undefined;
     for (const name of command.candidates) this.touched.add(name);
     for (const n of nodes) this.touched.add(n.name);
     for (const { node } of placements) this.touched.add(node);
@@ -411,6 +527,53 @@ export class WaveSession {
     this.commands.push(command);
     return command;
   }
+}
+
+/** A node's free cpu (millicores) and memory (bytes). */
+interface RoomLeft {
+  name: string;
+  cpu: number;
+  mem: number;
+}
+
+interface SettledRoom {
+  fenced: boolean;
+  nodes: RoomLeft[];
+  frontier: RoomLeft[];
+}
+
+/** A pod's cpu (millicores) and memory (bytes) requests. */
+interface Shape {
+  cpu: number;
+  mem: number;
+}
+
+/** Adds `s` to the shapes none of which is smaller than another in both, unless one already is than it. */
+function addLeast(list: Shape[], s: Shape): void {
+  if (list.some((q) => q.cpu <= s.cpu && q.mem <= s.mem)) return;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const q = list[i] as Shape;
+    if (s.cpu <= q.cpu && s.mem <= q.mem) list.splice(i, 1);
+  }
+  list.push(s);
+}
+
+/**
+ * Does a pod of shape `q` fit none of the remaining nodes? Every node is beaten by a frontier node, so
+ * when no frontier node has room, none has; when only removed ones do, the others are looked at.
+ */
+function fitsNowhere(room: SettledRoom, removed: ReadonlySet<string>, q: Shape): boolean {
+  let onlyRemoved = false;
+  for (const r of room.frontier) {
+    // The frontier is by cpu, most first: past the nodes with enough cpu none has room.
+    if (r.cpu < q.cpu) break;
+    if (r.mem < q.mem) continue;
+    if (!removed.has(r.name)) return false;
+    onlyRemoved = true;
+  }
+  if (!onlyRemoved) return true;
+  for (const r of room.nodes) if (!removed.has(r.name) && r.cpu >= q.cpu && r.mem >= q.mem) return false;
+  return true;
 }
 
 /** The launch price and saving in words: worst case for consolidation, the extra cost said plainly. */

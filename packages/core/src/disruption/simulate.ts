@@ -7,6 +7,7 @@ import { isProvisionable } from "../provisioning/input.ts";
 import { provision } from "../provisioning/provision.ts";
 import type { KeptReason } from "../reasons.ts";
 import { labelSelectorKey } from "../selectors.ts";
+import { toleratesAny } from "../taints.ts";
 import { LABEL_HOSTNAME } from "../well-known-labels.ts";
 import { isReschedulable, takesRoom } from "./candidates.ts";
 import { type DisruptionCatalog, nodePrice } from "./catalog.ts";
@@ -120,7 +121,13 @@ const pendingVariants = new WeakMap<Pod, Pod[]>();
 const UNINITIALIZED_TAINT = { key: "nodeplan.dev/simulated-uninitialized", effect: "NoSchedule" } as const;
 const UNINITIALIZED_TOLERATION = { key: UNINITIALIZED_TAINT.key, operator: "Exists" } as const;
 
-const isUninitialized = (n: Node) => !n.deleting && (n.inFlight || !n.initialized);
+/** Nodes a simulation fences off the evicted pods (unless `toUninitialized`): not yet initialized. */
+export const isUninitialized = (n: Node) => !n.deleting && (n.inFlight || !n.initialized);
+
+/** Does an evicted pod tolerate the fence, and so may land on nodes not yet initialized all the same? */
+export function passesFence(p: Pod): boolean {
+  return toleratesAny(p.tolerations, UNINITIALIZED_TAINT);
+}
 
 /**
  * Removes `remove` in simulation: their reschedulable pods become pending against the rest of the

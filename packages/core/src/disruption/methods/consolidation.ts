@@ -103,11 +103,14 @@ function searchPool(s: WaveSession, nodes: readonly Node[]): Found | undefined {
 }
 
 /**
- * Simulates removing `nodes`; the command if it pays for itself at the worst launch price. When their
- * pods state preferences, a simulation without them screens first: what cannot pay without them cannot
- * pay with them (see `SimulateOptions.preferences`), and most attempts of a search do not pay.
+ * Simulates removing `nodes`; the command if it pays for itself at the worst launch price. What the
+ * spot-to-spot gate refuses whatever the simulation finds is not simulated (`WaveSession.spotGate`). When
+ * their pods state preferences, a simulation without them screens first: what cannot pay without them
+ * cannot pay with them (see `SimulateOptions.preferences`), and most attempts of a search do not pay.
  */
 function attempt(s: WaveSession, nodes: Node[]): Found | { kept: KeptReason } {
+  const refused = s.spotGate(nodes);
+  if (refused !== undefined) return { kept: refused };
   if (nodes.some((n) => s.reschedulable(n).some(hasPreferences))) {
     const screen = verdictOf(s, s.simulate(nodes, "search", { preferences: false }));
     if (!screen.ok) return { kept: screen.kept };
