@@ -357,8 +357,9 @@ export class WaveSession {
     const room = this.settledRoom();
     const removed = new Set<string>();
     for (const n of nodes) removed.add(n.name);
-    // The evicted pods by shape, their least shapes (none smaller in both), totals and largest ratios.
-    const shapes = new Map<string, { shape: Shape; count: number }>();
+    // The evicted pods by requests (a workload's pods share one object), their least shapes (none
+    // smaller in both), totals and largest ratios.
+    const shapes = new Map<Pod["requests"], { shape: Shape; count: number }>();
     const least: Shape[] = [];
     const need = { cpu: 0, mem: 0 };
     let cpuPerByte = 0;
@@ -366,14 +367,13 @@ export class WaveSession {
     for (const n of nodes)
       for (const p of this.reschedulable(n)) {
         if (room.fenced && passesFence(p)) return undefined;
-        const shape = { cpu: p.requests.cpuMillis ?? 0, mem: p.requests.memoryBytes ?? 0 };
-        const key = `${shape.cpu}/${shape.mem}`;
-        const known = shapes.get(key);
+        const known = shapes.get(p.requests);
         if (known !== undefined) {
           known.count++;
           continue;
         }
-        shapes.set(key, { shape, count: 1 });
+        const shape = { cpu: p.requests.cpuMillis ?? 0, mem: p.requests.memoryBytes ?? 0 };
+        shapes.set(p.requests, { shape, count: 1 });
         cpuPerByte = Math.max(cpuPerByte, shape.mem > 0 ? shape.cpu / shape.mem : Number.POSITIVE_INFINITY);
         bytesPerCpu = Math.max(bytesPerCpu, shape.cpu > 0 ? shape.mem / shape.cpu : Number.POSITIVE_INFINITY);
         addLeast(least, shape);
