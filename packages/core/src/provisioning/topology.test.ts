@@ -432,6 +432,57 @@ describe("node-level rules bind only nodes that hold a pod carrying them", () =>
   });
 });
 
+describe("a required affinity term listed twice", () => {
+  const kernels = [createKernel({ flavor: "auto" }), createKernel({ flavor: "reference" })];
+  const input = (required: object[]): ProvisioningInput => ({
+    pods: [
+      PodSchema.parse({
+        namespace: "default",
+        name: "p",
+        uid: "u-p",
+        creationTimestamp: NOW,
+        labels: { app: "web" },
+        requests: { cpuMillis: 100, memoryBytes: GiB / 2, pods: 1 },
+        podAffinity: { required },
+      }),
+    ],
+    nodes: [],
+    nodePools: [NodePoolSchema.parse({ name: "default" })],
+    instanceTypes: [type("t0", 2, 0.05, ["zone-a"])],
+    now: NOW,
+  });
+
+  test("a bootstrapping hostname self-affinity pod is placed once", () => {
+    const self = { topologyKey: HOST, labelSelector: { matchLabels: { app: "web" } } };
+    const twice = input([self, self]);
+    for (const kernel of kernels) {
+      const plan = provision(kernel, twice);
+      expect(validatePlan(twice, plan).violations).toEqual([]);
+      expect(plan.placements.map((x) => x.pod)).toEqual(["default/p"]);
+      expect(plan.unschedulable).toEqual([]);
+    }
+  });
+
+  test("a pod whose hostname affinity nothing satisfies is reported once", () => {
+    const db = { topologyKey: HOST, labelSelector: { matchLabels: { app: "db" } } };
+    const cache = { topologyKey: HOST, labelSelector: { matchLabels: { app: "cache" } } };
+    for (const required of [
+      [db, db],
+      [db, cache],
+    ]) {
+      const unmet = input(required);
+      for (const kernel of kernels) {
+        const plan = provision(kernel, unmet);
+        expect(validatePlan(unmet, plan).violations).toEqual([]);
+        expect(plan.placements).toEqual([]);
+        expect(plan.unschedulable.map((u) => [u.pod, u.reason.code])).toEqual([
+          ["default/p", "pod_affinity_unsatisfiable"],
+        ]);
+      }
+    }
+  });
+});
+
 describe("the validator catches broken topology", () => {
   const kernel = createKernel({ flavor: "reference" });
   const types = [type("big", 8, 0.4, ZONES)];

@@ -533,6 +533,11 @@ function collectRules(given: RuleInputs): Rules {
         spread.push({ counter, constraint: c, config });
         if (counter.spread === undefined || c.maxSkew < counter.spread.maxSkew) counter.spread = config;
       }
+      // Kubernetes accepts a term listed twice; a repeat adds nothing, and a self-affinity term seen
+      // twice made the pod a member of its own bundle twice (placed twice).
+      const seen = new Set<string>();
+      // The pod fails once, on its first hostname affinity term nothing satisfies.
+      let unsatisfiable = false;
       for (const [kind, terms] of [
         ["affinity", pod.podAffinity.required],
         ["anti", pod.podAntiAffinity.required],
@@ -549,6 +554,8 @@ function collectRules(given: RuleInputs): Rules {
             term.namespaceSelector === undefined ? null : labelSelectorKey(term.namespaceSelector),
             pod.namespace,
           ]);
+          if (seen.has(id)) continue;
+          seen.add(id);
           if (term.topologyKey === HOSTNAME) {
             if (kind === "anti") {
               // No other matching pod on the owner's node: one match (itself) if it matches, else none.
@@ -569,7 +576,8 @@ function collectRules(given: RuleInputs): Rules {
               if (at.size > 0) hostAffinity.set(pod, at);
               else if (!anywhere && matches(pod))
                 selfAffine.push({ pod, id, selector: labelSelectorKey(sel) });
-              else
+              else if (!unsatisfiable) {
+                unsatisfiable = true;
                 failures.push({
                   pod,
                   reason: {
@@ -578,6 +586,7 @@ function collectRules(given: RuleInputs): Rules {
                     selector: labelSelectorKey(sel),
                   },
                 });
+              }
             }
             continue;
           }
