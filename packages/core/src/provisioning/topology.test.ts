@@ -483,6 +483,103 @@ describe("a required affinity term listed twice", () => {
   });
 });
 
+describe("several hostname affinity terms joining bound pods", () => {
+  const kernels = [createKernel({ flavor: "auto" }), createKernel({ flavor: "reference" })];
+  const term = (app: string) => ({ topologyKey: HOST, labelSelector: { matchLabels: { app } } });
+  const pod = (name: string, app: string, extra: object = {}) =>
+    PodSchema.parse({
+      namespace: "default",
+      name,
+      uid: `u-${name}`,
+      creationTimestamp: NOW,
+      labels: { app },
+      requests: { cpuMillis: 100, memoryBytes: GiB / 2, pods: 1 },
+      ...extra,
+    });
+  const bound = (name: string, app: string, node: string) =>
+    pod(name, app, { nodeName: node, phase: "Running", provisionable: false });
+  /** Pending pods next to `bound` pods on node-0 and node-1 (room to spare on both). */
+  const input = (pending: Pod[], boundPods: Pod[]): ProvisioningInput => ({
+    pods: [...pending, ...boundPods],
+    nodes: [0, 1].map((i) =>
+      NodeSchema.parse({
+        name: `node-${i}`,
+        createdAt: NOW,
+        labels: { [ZONE]: "zone-a", [HOST]: `node-${i}` },
+        capacity: { cpuMillis: 4000, memoryBytes: 16 * GiB, pods: 110 },
+        allocatable: { cpuMillis: 4000, memoryBytes: 16 * GiB, pods: 110 },
+        nodePool: "default",
+        pricePerHour: 0.2,
+      }),
+    ),
+    nodePools: [NodePoolSchema.parse({ name: "default" })],
+    instanceTypes: [type("t0", 2, 0.05, ["zone-a"])],
+    now: NOW,
+  });
+
+  test("the pod joins the one node every term holds, in either term order", () => {
+    // db on both nodes, cache on node-1 only: only node-1 satisfies [cache, db]. The last term's
+    // nodes (db: node-0 and node-1) used to replace the first's, and the pod went to node-0.
+    const boundPods = [
+      bound("db-0", "db", "node-0"),
+      bound("db-1", "db", "node-1"),
+      bound("c-1", "cache", "node-1"),
+    ];
+    for (const required of [
+      [term("cache"), term("db")],
+      [term("db"), term("cache")],
+    ]) {
+      const both = input([pod("p", "web", { podAffinity: { required } })], boundPods);
+      for (const kernel of kernels) {
+        const plan = provision(kernel, both);
+        expect(validatePlan(both, plan).violations).toEqual([]);
+        expect(plan.placements.map((x) => [x.pod, x.node])).toEqual([["default/p", "node-1"]]);
+        expect(plan.unschedulable).toEqual([]);
+        expect(plan.nodeClaims).toEqual([]);
+      }
+    }
+  });
+
+  test("terms joining bound pods on disjoint nodes leave the pod unschedulable, once", () => {
+    const boundPods = [bound("db-0", "db", "node-0"), bound("c-1", "cache", "node-1")];
+    for (const required of [
+      [term("cache"), term("db")],
+      [term("db"), term("cache")],
+      [term("db"), term("cache"), term("db"), term("cache")],
+    ]) {
+      const apart = input([pod("p", "web", { podAffinity: { required } })], boundPods);
+      for (const kernel of kernels) {
+        const plan = provision(kernel, apart);
+        expect(validatePlan(apart, plan).violations).toEqual([]);
+        expect(plan.placements).toEqual([]);
+        expect(plan.unschedulable.map((u) => [u.pod, u.reason.code])).toEqual([
+          ["default/p", "pod_affinity_unsatisfiable"],
+        ]);
+      }
+    }
+  });
+
+  test("a self-affinity term next to one joining bound pods bootstraps on a node of the latter", () => {
+    // Two web pods, each with affinity to cache (bound on node-1 only) and to web (no web pod bound,
+    // and they match it): both join node-1, together.
+    const required = [term("cache"), term("web")];
+    const boundPods = [bound("db-0", "db", "node-0"), bound("c-1", "cache", "node-1")];
+    const mixed = input(
+      [0, 1].map((i) => pod(`w${i}`, "web", { podAffinity: { required } })),
+      boundPods,
+    );
+    for (const kernel of kernels) {
+      const plan = provision(kernel, mixed);
+      expect(validatePlan(mixed, plan).violations).toEqual([]);
+      expect(plan.placements.map((x) => [x.pod, x.node])).toEqual([
+        ["default/w0", "node-1"],
+        ["default/w1", "node-1"],
+      ]);
+      expect(plan.unschedulable).toEqual([]);
+    }
+  });
+});
+
 describe("the validator catches broken topology", () => {
   const kernel = createKernel({ flavor: "reference" });
   const types = [type("big", 8, 0.4, ZONES)];

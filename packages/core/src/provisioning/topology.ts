@@ -536,8 +536,21 @@ function collectRules(given: RuleInputs): Rules {
       // Kubernetes accepts a term listed twice; a repeat adds nothing, and a self-affinity term seen
       // twice made the pod a member of its own bundle twice (placed twice).
       const seen = new Set<string>();
-      // The pod fails once, on its first hostname affinity term nothing satisfies.
+      // The pod fails once, on its first hostname affinity term nothing satisfies (alone, or together
+      // with the terms before it).
       let unsatisfiable = false;
+      const unmet = (sel: LabelSelector | undefined) => {
+        if (unsatisfiable) return;
+        unsatisfiable = true;
+        failures.push({
+          pod,
+          reason: {
+            code: "pod_affinity_unsatisfiable",
+            topologyKey: HOSTNAME,
+            selector: labelSelectorKey(sel),
+          },
+        });
+      };
       for (const [kind, terms] of [
         ["affinity", pod.podAffinity.required],
         ["anti", pod.podAntiAffinity.required],
@@ -573,20 +586,17 @@ function collectRules(given: RuleInputs): Rules {
                 const e = existingIndex.get(b.node.name);
                 if (e !== undefined) at.add(e);
               }
-              if (at.size > 0) hostAffinity.set(pod, at);
-              else if (!anywhere && matches(pod))
+              if (at.size > 0) {
+                // Required terms are ANDed: the pod may join only a node that satisfies each of its terms
+                // joining bound pods (a new node holds none of them), so keep the intersection; a later
+                // term used to replace the set, placing the pod where only that term held.
+                const before = hostAffinity.get(pod);
+                const both = before === undefined ? at : new Set([...before].filter((e) => at.has(e)));
+                if (both.size > 0) hostAffinity.set(pod, both);
+                else unmet(sel);
+              } else if (!anywhere && matches(pod))
                 selfAffine.push({ pod, id, selector: labelSelectorKey(sel) });
-              else if (!unsatisfiable) {
-                unsatisfiable = true;
-                failures.push({
-                  pod,
-                  reason: {
-                    code: "pod_affinity_unsatisfiable",
-                    topologyKey: HOSTNAME,
-                    selector: labelSelectorKey(sel),
-                  },
-                });
-              }
+              else unmet(sel);
             }
             continue;
           }
@@ -787,7 +797,12 @@ function placer(given: PlaceInputs): (pinsOf: ReadonlyMap<Pod, ReadonlyMap<strin
     const pins = [...(pinsOf.get(pod) ?? new Map<string, string>())].sort((a, b) => cmp(a[0], b[0]));
     const excluded = nodeRepels.filter((r) => r.repels(pod)).map((r) => r.node);
     const affine = hostAffinity.get(pod);
-    const where = JSON.stringify([pins, excluded, affine === undefined ? null : [...affine]]);
+    // Sorted: equal node sets built in a different order (terms intersected in another order) share a place.
+    const where = JSON.stringify([
+      pins,
+      excluded,
+      affine === undefined ? null : [...affine].sort((a, b) => a - b),
+    ]);
     let inGroup = places.get(g);
     if (inGroup === undefined) places.set(g, (inGroup = new Map()));
     let place = inGroup.get(where);
