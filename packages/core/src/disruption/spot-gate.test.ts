@@ -197,6 +197,18 @@ function build(c: Cluster): DisruptionInput {
   };
 }
 
+/** An example cluster: these nodes and nothing else (no spread, pending pods, limits or selectors). */
+const example = (nodes: Cluster["nodes"]): Cluster => ({
+  odOnlyPrice: 0.6,
+  nodes,
+  spread: ["none", "none", "none", "none"],
+  pending: [],
+  capacityTypeSelector: false,
+  limits: false,
+  minSavingsPerHour: 0,
+  removals: [],
+});
+
 describe("spot-to-spot gate without a simulation", () => {
   test("what it refuses, the simulation refuses, for the same reason when a replacement may be spot", () => {
     let proven = 0;
@@ -244,31 +256,22 @@ describe("spot-to-spot gate without a simulation", () => {
   });
 
   test("explains itself, and stays out of the way when spot-to-spot is enabled or a candidate is on-demand", () => {
-    const c: Cluster = {
-      odOnlyPrice: 0.6,
-      nodes: [
-        {
-          type: "s4",
-          zone: "z1",
-          spot: true,
-          state: "ready",
-          pods: [{ app: 0, cpu: 2000, memGiB: 8, tolerateAll: false }],
-        },
-        {
-          type: "s2",
-          zone: "z1",
-          spot: false,
-          state: "ready",
-          pods: [{ app: 1, cpu: 1000, memGiB: 2, tolerateAll: false }],
-        },
-      ],
-      spread: ["none", "none", "none", "none"],
-      pending: [],
-      capacityTypeSelector: false,
-      limits: false,
-      minSavingsPerHour: 0,
-      removals: [],
-    };
+    const c = example([
+      {
+        type: "s4",
+        zone: "z1",
+        spot: true,
+        state: "ready",
+        pods: [{ app: 0, cpu: 2000, memGiB: 8, tolerateAll: false }],
+      },
+      {
+        type: "s2",
+        zone: "z1",
+        spot: false,
+        state: "ready",
+        pods: [{ app: 1, cpu: 1000, memGiB: 2, tolerateAll: false }],
+      },
+    ]);
     const input = build(c);
     const gate = (options: DisruptionInput["options"], names: string[]) => {
       const run = new PlanRun(kernel, { ...input, options });
@@ -296,20 +299,12 @@ describe("spot-to-spot gate without a simulation", () => {
 
   test("a pod that tolerates every taint may take a node still coming up: no proof then", () => {
     const pod = (tolerateAll: boolean) => ({ app: 0, cpu: 2000 as const, memGiB: 8 as const, tolerateAll });
-    const cluster = (tolerateAll: boolean): Cluster => ({
-      odOnlyPrice: 0.6,
-      nodes: [
+    const cluster = (tolerateAll: boolean) =>
+      example([
         { type: "s4", zone: "z1", spot: true, state: "ready", pods: [pod(tolerateAll)] },
         { type: "s2", zone: "z1", spot: false, state: "ready", pods: [] },
         { type: "x16", zone: "z1", spot: false, state: "coming", pods: [] },
-      ],
-      spread: ["none", "none", "none", "none"],
-      pending: [],
-      capacityTypeSelector: false,
-      limits: false,
-      minSavingsPerHour: 0,
-      removals: [],
-    });
+      ]);
     for (const tolerateAll of [false, true]) {
       const input = build(cluster(tolerateAll));
       const run = new PlanRun(kernel, input);
