@@ -48,14 +48,24 @@ export function pool(input: Partial<NodePoolInput> = {}): NodePool {
 export function node(name: string, typeName: string, extra: Record<string, unknown> = {}): Node {
   const it = catalog.find((t) => t.name === typeName) as InstanceType;
   const capacityType = (extra.capacityType as string | undefined) ?? "on-demand";
-  const offering = it.offerings.find((o) => o.capacityType === capacityType);
+  return nodeOf(it, name, "z1", capacityType, { providerID: `aws:///z1/i-${name}`, ...extra });
+}
+
+/** A node of NodePool `default` of type `it` in `zone`, priced at its offering there (`extra` overrides). */
+export function nodeOf(
+  it: InstanceType,
+  name: string,
+  zone: string,
+  capacityType: string,
+  extra: Record<string, unknown> = {},
+): Node {
+  const offering = it.offerings.find((o) => o.zone === zone && o.capacityType === capacityType);
   return NodeSchema.parse({
     name,
-    providerID: `aws:///z1/i-${name}`,
     labels: {
       ...it.labels,
       "node.kubernetes.io/instance-type": it.name,
-      "topology.kubernetes.io/zone": "z1",
+      "topology.kubernetes.io/zone": zone,
       "karpenter.sh/capacity-type": capacityType,
       "karpenter.sh/nodepool": "default",
       "kubernetes.io/hostname": name,
@@ -63,7 +73,7 @@ export function node(name: string, typeName: string, extra: Record<string, unkno
     capacity: it.capacity,
     allocatable: it.allocatable,
     instanceType: it.name,
-    zone: "z1",
+    zone,
     capacityType,
     nodePool: "default",
     pricePerHour: offering?.pricePerHour,

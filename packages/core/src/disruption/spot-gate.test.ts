@@ -6,12 +6,11 @@ import {
   InstanceTypeSchema,
   type Node,
   NodePoolSchema,
-  NodeSchema,
   type Pod,
   PodSchema,
 } from "../model.ts";
 import { renderKept } from "../render.ts";
-import { NOW } from "./fixtures.test-helper.ts";
+import { NOW, nodeOf } from "./fixtures.test-helper.ts";
 import type { DisruptionInput } from "./input.ts";
 import { launchable } from "./replacements.ts";
 import { PlanRun, WaveSession } from "./session.ts";
@@ -106,28 +105,9 @@ function build(c: Cluster): DisruptionInput {
     const it = types.find((t) => t.name === n.type) as InstanceType;
     const spotOffer = it.offerings.find((o) => o.zone === n.zone && o.capacityType === "spot");
     const capacityType = n.spot && spotOffer !== undefined ? "spot" : "on-demand";
-    const price = it.offerings.find((o) => o.zone === n.zone && o.capacityType === capacityType)
-      ?.pricePerHour as number;
     const name = `n${i}`;
     nodes.push(
-      NodeSchema.parse({
-        name,
-        labels: {
-          ...it.labels,
-          "node.kubernetes.io/instance-type": it.name,
-          "topology.kubernetes.io/zone": n.zone,
-          "karpenter.sh/capacity-type": capacityType,
-          "karpenter.sh/nodepool": "default",
-          "kubernetes.io/hostname": name,
-        },
-        capacity: it.capacity,
-        allocatable: it.allocatable,
-        instanceType: it.name,
-        zone: n.zone,
-        capacityType,
-        nodePool: "default",
-        pricePerHour: price,
-        createdAt: "2026-11-01T00:00:00Z",
+      nodeOf(it, name, n.zone, capacityType, {
         deleting: n.state === "deleting",
         initialized: n.state !== "coming",
         unschedulable: n.state === "cordoned",
