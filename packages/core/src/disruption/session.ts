@@ -24,6 +24,7 @@ import {
   type Simulation,
   type SimulationEffort,
   simulate,
+  uninitializedNodes,
 } from "./simulate.ts";
 import { applyCommand, type ClusterView, podsByNode, replacementNode } from "./state.ts";
 import { type DisruptionStatics, disruptionStatics } from "./statics.ts";
@@ -408,7 +409,8 @@ export class WaveSession {
    */
   private settledRoom(): SettledRoom {
     if (this.room !== undefined) return this.room;
-    const fenced = [...this.view.nodes.values()].some(isUninitialized);
+    // The simulation's own test for a fence (remembered per view).
+    const fenced = uninitializedNodes(this.view).length > 0;
     const nodes: RoomLeft[] = [];
     for (const [name, left] of this.freeCapacity().byNode) {
       if (fenced && isUninitialized(this.view.nodes.get(name) as Node)) continue;

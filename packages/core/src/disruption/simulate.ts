@@ -567,7 +567,7 @@ const MIGRATING = 3;
 /** Per view: nodes not yet initialized. */
 const uninitialized = new WeakMap<ClusterView, Node[]>();
 
-function uninitializedNodes(view: ClusterView): Node[] {
+export function uninitializedNodes(view: ClusterView): Node[] {
   let out = uninitialized.get(view);
   if (out === undefined) {
     out = [];

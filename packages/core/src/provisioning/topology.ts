@@ -477,6 +477,17 @@ function collectRules(given: RuleInputs): Rules {
   };
   const hostAffinity = new Map<Pod, Set<number>>();
   const failures: TopologyFailure[] = [];
+  // A pod fails once, on its first hostname affinity term nothing satisfies (alone, or together with
+  // the terms before it).
+  const unsatisfied = new Set<Pod>();
+  const unmet = (pod: Pod, sel: LabelSelector | undefined) => {
+    if (unsatisfied.has(pod)) return;
+    unsatisfied.add(pod);
+    failures.push({
+      pod,
+      reason: { code: "pod_affinity_unsatisfiable", topologyKey: HOSTNAME, selector: labelSelectorKey(sel) },
+    });
+  };
   // Hostname self-affinity terms that bootstrap, per carrier (a term id, as for cap classes).
   const selfAffine: SelfAffine[] = [];
 
@@ -534,23 +545,12 @@ function collectRules(given: RuleInputs): Rules {
         if (counter.spread === undefined || c.maxSkew < counter.spread.maxSkew) counter.spread = config;
       }
       // Kubernetes accepts a term listed twice; a repeat adds nothing, and a self-affinity term seen
-      // twice made the pod a member of its own bundle twice (placed twice).
-      const seen = new Set<string>();
-      // The pod fails once, on its first hostname affinity term nothing satisfies (alone, or together
-      // with the terms before it).
-      let unsatisfiable = false;
-      const unmet = (sel: LabelSelector | undefined) => {
-        if (unsatisfiable) return;
-        unsatisfiable = true;
-        failures.push({
-          pod,
-          reason: {
-            code: "pod_affinity_unsatisfiable",
-            topologyKey: HOSTNAME,
-            selector: labelSelectorKey(sel),
-          },
-        });
-      };
+      // twice made the pod a member of its own bundle twice (placed twice). Only pods with two terms or
+      // more can repeat one: no set for the rest (this runs for every pending pod).
+      const seen =
+        pod.podAffinity.required.length + pod.podAntiAffinity.required.length > 1
+          ? new Set<string>()
+          : undefined;
       for (const [kind, terms] of [
         ["affinity", pod.podAffinity.required],
         ["anti", pod.podAntiAffinity.required],
@@ -567,8 +567,10 @@ function collectRules(given: RuleInputs): Rules {
             term.namespaceSelector === undefined ? null : labelSelectorKey(term.namespaceSelector),
             pod.namespace,
           ]);
-          if (seen.has(id)) continue;
-          seen.add(id);
+          if (seen !== undefined) {
+            if (seen.has(id)) continue;
+            seen.add(id);
+          }
           if (term.topologyKey === HOSTNAME) {
             if (kind === "anti") {
               // No other matching pod on the owner's node: one match (itself) if it matches, else none.
@@ -593,10 +595,10 @@ function collectRules(given: RuleInputs): Rules {
                 const before = hostAffinity.get(pod);
                 const both = before === undefined ? at : new Set([...before].filter((e) => at.has(e)));
                 if (both.size > 0) hostAffinity.set(pod, both);
-                else unmet(sel);
+                else unmet(pod, sel);
               } else if (!anywhere && matches(pod))
                 selfAffine.push({ pod, id, selector: labelSelectorKey(sel) });
-              else unmet(sel);
+              else unmet(pod, sel);
             }
             continue;
           }
