@@ -432,8 +432,22 @@ describe("node-level rules bind only nodes that hold a pod carrying them", () =>
   });
 });
 
+/** Both kernels: the affinity fixes below hold on each. */
+const bothKernels = [createKernel({ flavor: "auto" }), createKernel({ flavor: "reference" })];
+
+/** `input` leaves its pod `default/p` unschedulable once (pod_affinity_unsatisfiable), validly, on both kernels. */
+function expectUnmetOnce(input: ProvisioningInput): void {
+  for (const kernel of bothKernels) {
+    const plan = provision(kernel, input);
+    expect(validatePlan(input, plan).violations).toEqual([]);
+    expect(plan.placements).toEqual([]);
+    expect(plan.unschedulable.map((u) => [u.pod, u.reason.code])).toEqual([
+      ["default/p", "pod_affinity_unsatisfiable"],
+    ]);
+  }
+}
+
 describe("a required affinity term listed twice", () => {
-  const kernels = [createKernel({ flavor: "auto" }), createKernel({ flavor: "reference" })];
   const input = (required: object[]): ProvisioningInput => ({
     pods: [
       PodSchema.parse({
@@ -455,7 +469,7 @@ describe("a required affinity term listed twice", () => {
   test("a bootstrapping hostname self-affinity pod is placed once", () => {
     const self = { topologyKey: HOST, labelSelector: { matchLabels: { app: "web" } } };
     const twice = input([self, self]);
-    for (const kernel of kernels) {
+    for (const kernel of bothKernels) {
       const plan = provision(kernel, twice);
       expect(validatePlan(twice, plan).violations).toEqual([]);
       expect(plan.placements.map((x) => x.pod)).toEqual(["default/p"]);
@@ -470,21 +484,12 @@ describe("a required affinity term listed twice", () => {
       [db, db],
       [db, cache],
     ]) {
-      const unmet = input(required);
-      for (const kernel of kernels) {
-        const plan = provision(kernel, unmet);
-        expect(validatePlan(unmet, plan).violations).toEqual([]);
-        expect(plan.placements).toEqual([]);
-        expect(plan.unschedulable.map((u) => [u.pod, u.reason.code])).toEqual([
-          ["default/p", "pod_affinity_unsatisfiable"],
-        ]);
-      }
+      expectUnmetOnce(input(required));
     }
   });
 });
 
 describe("several hostname affinity terms joining bound pods", () => {
-  const kernels = [createKernel({ flavor: "auto" }), createKernel({ flavor: "reference" })];
   const term = (app: string) => ({ topologyKey: HOST, labelSelector: { matchLabels: { app } } });
   const pod = (name: string, app: string, extra: object = {}) =>
     PodSchema.parse({
@@ -530,7 +535,7 @@ describe("several hostname affinity terms joining bound pods", () => {
       [term("db"), term("cache")],
     ]) {
       const both = input([pod("p", "web", { podAffinity: { required } })], boundPods);
-      for (const kernel of kernels) {
+      for (const kernel of bothKernels) {
         const plan = provision(kernel, both);
         expect(validatePlan(both, plan).violations).toEqual([]);
         expect(plan.placements.map((x) => [x.pod, x.node])).toEqual([["default/p", "node-1"]]);
@@ -547,15 +552,7 @@ describe("several hostname affinity terms joining bound pods", () => {
       [term("db"), term("cache")],
       [term("db"), term("cache"), term("db"), term("cache")],
     ]) {
-      const apart = input([pod("p", "web", { podAffinity: { required } })], boundPods);
-      for (const kernel of kernels) {
-        const plan = provision(kernel, apart);
-        expect(validatePlan(apart, plan).violations).toEqual([]);
-        expect(plan.placements).toEqual([]);
-        expect(plan.unschedulable.map((u) => [u.pod, u.reason.code])).toEqual([
-          ["default/p", "pod_affinity_unsatisfiable"],
-        ]);
-      }
+      expectUnmetOnce(input([pod("p", "web", { podAffinity: { required } })], boundPods));
     }
   });
 
@@ -568,7 +565,7 @@ describe("several hostname affinity terms joining bound pods", () => {
       [0, 1].map((i) => pod(`w${i}`, "web", { podAffinity: { required } })),
       boundPods,
     );
-    for (const kernel of kernels) {
+    for (const kernel of bothKernels) {
       const plan = provision(kernel, mixed);
       expect(validatePlan(mixed, plan).violations).toEqual([]);
       expect(plan.placements.map((x) => [x.pod, x.node])).toEqual([
